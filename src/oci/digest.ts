@@ -1,0 +1,54 @@
+/** OCI content digests. dz supports sha256 only, like cosign's tag scheme. */
+
+/** A validated `sha256:<64 lowercase hex>` digest. */
+export type Digest = `sha256:${string}`;
+
+const DIGEST_REGEXP = /^sha256:[a-f0-9]{64}$/;
+
+/** True when `value` is a well-formed sha256 digest. */
+export function isDigest(value: string): value is Digest {
+  return DIGEST_REGEXP.test(value);
+}
+
+/** Parses a digest or throws a TypeError naming the bad value. */
+export function parseDigest(value: string): Digest {
+  if (!isDigest(value)) throw new TypeError(`Invalid digest "${value}": expected sha256:<64 hex>`);
+  return value;
+}
+
+/** The hex part of a digest. */
+export function digestHex(digest: Digest): string {
+  return digest.slice("sha256:".length);
+}
+
+/** Hex encoding of bytes. */
+export function toHex(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  return out;
+}
+
+/** Decodes lowercase or uppercase hex. */
+export function fromHex(hex: string): Uint8Array {
+  if (hex.length % 2 !== 0 || /[^0-9a-fA-F]/.test(hex)) throw new TypeError("Invalid hex string");
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+/** sha256 of bytes as a Digest. */
+export async function sha256Digest(bytes: Uint8Array): Promise<Digest> {
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
+  return `sha256:${toHex(hash)}`;
+}
+
+/** `sha256:abc…` → `sha256-abc…`, the directory and cosign tag form. */
+export function digestToDirName(digest: Digest): string {
+  return digest.replace(":", "-");
+}
+
+/** `sha256:abcdef012345` (12 hex chars), for tables. */
+export function shortDigest(digest: string): string {
+  const i = digest.indexOf(":");
+  return i < 0 ? digest.slice(0, 12) : digest.slice(0, i + 13);
+}
