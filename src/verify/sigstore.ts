@@ -1,0 +1,21 @@
+/**
+ * The only module that imports @sigstore/*. `./crypto_compat.ts` is imported first: ES modules evaluate their
+ * dependencies in import order, so the node:crypto shim is installed before any @sigstore module runs.
+ */
+import "./crypto_compat.ts";
+export { bundleFromJSON } from "@sigstore/bundle";
+export type { Bundle } from "@sigstore/bundle";
+export { TrustedRoot } from "@sigstore/protobuf-specs";
+export { toSignedEntity, toTrustMaterial, VerificationError, Verifier } from "@sigstore/verify";
+export type { KeyFinderFunc, SignedEntity, Signer, TrustMaterial } from "@sigstore/verify";
+export { getTrustedRoot } from "@sigstore/tuf";
+import seeds from "@sigstore/tuf/seeds.json" with { type: "json" };
+
+/** The `trusted_root.json` target embedded in @sigstore/tuf's seeds, as raw JSON text. */
+export function embeddedTrustedRootText(): string {
+  const repos = seeds as Record<string, { targets?: Record<string, string> }>;
+  const repo = repos["https://tuf-repo-cdn.sigstore.dev"];
+  const b64 = repo?.targets?.["trusted_root.json"];
+  if (!b64) throw new Error("@sigstore/tuf seeds carry no trusted_root.json");
+  return new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+}
