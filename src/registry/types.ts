@@ -36,10 +36,24 @@ export interface BlobOptions {
   onProgress?: (bytes: number) => void;
 }
 
+/** Credentials for one registry: a username/password pair or an identity (refresh) token. */
+export type Credential =
+  | { readonly username: string; readonly password: string }
+  | { readonly identitytoken: string };
+
+/**
+ * Finds credentials for a registry host (canonical form, e.g. "docker.io", "localhost:5000"). `repository`,
+ * when given, lets namespace-scoped entries ("registry.example/team") match.
+ */
+export type CredentialLookup = (host: string, repository?: string) => Promise<Credential | undefined>;
+
 /** Registry access used by everything above the transport. */
 export interface RegistryClient {
-  /** GET /v2/ with auth; throws REGISTRY_AUTH on bad credentials. */
-  ping(registry: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * GET /v2/ with auth; throws REGISTRY_AUTH on bad credentials. `credential` overrides the lookup (used by
+   * login to verify credentials before saving them).
+   */
+  ping(registry: string, options?: { signal?: AbortSignal; credential?: Credential }): Promise<void>;
   /** GET a manifest by tag or digest. When fetched by digest the bytes are checked against it. */
   getManifest(repo: RepoRef, reference: string, options?: { signal?: AbortSignal }): Promise<FetchedManifest>;
   /** HEAD a manifest; null on 404. Falls back to GET when the registry omits Docker-Content-Digest. */
@@ -52,9 +66,9 @@ export interface RegistryClient {
   /** Reads a small blob fully (capped at `maxBytes`, default 4 MiB) and checks its digest. */
   getBlobBytes(repo: RepoRef, digest: Digest, options?: BlobOptions & { maxBytes?: number }): Promise<Uint8Array>;
   /** All tags, following pagination. */
-  listTags(repo: RepoRef, options?: { signal?: AbortSignal }): Promise<string[]>;
+  listTags(repo: RepoRef, options?: { signal?: AbortSignal; pageSize?: number }): Promise<string[]>;
   /** All repositories from /v2/_catalog; throws CATALOG_UNAVAILABLE where the registry has none. */
-  catalog(registry: string, options?: { signal?: AbortSignal }): Promise<string[]>;
+  catalog(registry: string, options?: { signal?: AbortSignal; pageSize?: number }): Promise<string[]>;
   /**
    * Referrers of `digest` via the referrers API, falling back to the `sha256-<hex>` tag. Only descriptors
    * whose artifactType matches (when given) are returned; a fallback tag that is not an index yields [].

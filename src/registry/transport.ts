@@ -1,0 +1,322 @@
+/**
+ * The one function that sends registry HTTP requests, and so owns the policy: manual redirects with a hop
+ * limit, `Authorization` only to the origin it was meant for (blob redirects to a CDN are normal), no
+ * https→http downgrade, no redirect from a public host into private address space, retries with jittered
+ * backoff for 429/5xx/connection errors honouring a bounded `Retry-After`, a timeout for the response headers
+ * and an idle timeout for the body, a per-host concurrency limit held until the body is consumed, and a
+ * `User-Agent`.
+ */
+import { DropzoneError } from "../errors.ts";
+import { isPrivateAddress } from "./hosts.ts";
+import { redactUrl, sanitizeRemoteText } from "./registry_error.ts";
+
+/** Options for {@linkcode createTransport}. */
+export interface TransportOptions {
+  fetch: typeof fetch;
+  userAgent: string;
+  /** @default {4} */
+  concurrencyPerHost?: number;
+  /** Extra attempts after the first for temporary failures. @default {3} */
+  retries?: number;
+  /** Time to response headers, and the longest pause allowed while reading a body. @default {30000} */
+  timeoutMs?: number;
+  /** Longest `Retry-After` dz waits for; longer ones fail at once. @default {60000} */
+  maxRetryAfterMs?: number;
+  /** @default {setTimeout-based} */
+  sleep?: (ms: number) => Promise<void>;
+  /** @default {Math.random} */
+  random?: () => number;
+}
+
+/** Per-request options for {@linkcode Transport.send}. */
+export interface SendOptions {
+  /** Canonical registry name, for messages. */
+  registry: string;
+  /** @default {"GET"} */
+  method?: string;
+  headers?: HeadersInit;
+  body?: string | Uint8Array;
+  signal?: AbortSignal;
+}
+
+/** Sends requests under dz's HTTP policy. */
+export interface Transport {
+  /**
+   * Sends a request and returns the final response of any status (errors only for policy violations and
+   * unreachable hosts). The body must be consumed or cancelled: it holds a concurrency slot until then.
+   */
+  send(url: URL, options: SendOptions): Promise<Response>;
+}
+
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+
+/** True for errors that mean the connection failed (worth a retry or a Range resume), not an abort. */
+export function isConnectionError(err: unknown): boolean {
+  if (err instanceof DropzoneError) return false;
+  if (err instanceof DOMException) return false;
+  return err instanceof TypeError || err instanceof Deno.errors.ConnectionReset ||
+    err instanceof Deno.errors.ConnectionAborted || err instanceof Deno.errors.UnexpectedEof ||
+    err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.ConnectionRefused ||
+    (err instanceof Error && /connection|body|reset|eof/i.test(err.message) && err.name !== "AbortError");
+}
+
+/** Parses `Retry-After` (seconds or an HTTP date) into milliseconds. */
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+function defaultSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A counting semaphore. */
+function semaphore(limit: number): { acquire(): Promise<() => void> } {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else active--;
+  };
+  return {
+    acquire() {
+      let released = false;
+      const once = () => {
+        if (!released) {
+          released = true;
+          release();
+        }
+      };
+      if (active < limit) {
+        active++;
+        return Promise.resolve(once);
+      }
+      return new Promise((resolve) => waiting.push(() => resolve(once)));
+    },
+  };
+}
+
+class Deadline {
+  readonly controller = new AbortController();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #ms: number;
+  timedOut = false;
+  constructor(ms: number) {
+    this.#ms = ms;
+    this.reset();
+  }
+  reset(): void {
+    this.clear();
+    this.#timer = setTimeout(() => {
+      this.timedOut = true;
+      this.controller.abort(new DOMException("timed out", "TimeoutError"));
+    }, this.#ms);
+  }
+  clear(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+/** Creates a {@linkcode Transport}. */
+export function createTransport(options: TransportOptions): Transport {
+  const {
+    fetch,
+    userAgent,
+    concurrencyPerHost = 4,
+    retries = 3,
+    timeoutMs = 30_000,
+    maxRetryAfterMs = 60_000,
+    sleep = defaultSleep,
+    random = Math.random,
+  } = options;
+  const limits = new Map<string, ReturnType<typeof semaphore>>();
+  const limitFor = (host: string) => {
+    let s = limits.get(host);
+    if (!s) limits.set(host, s = semaphore(concurrencyPerHost));
+    return s;
+  };
+
+  const unreachable = (registry: string, url: URL, detail: string, cause: unknown) =>
+    new DropzoneError("REGISTRY_UNREACHABLE", `Cannot reach registry "${registry}" (${redactUrl(url)}): ${detail}`, {
+      hint: "Check the network and the registry address, then try again",
+      cause,
+    });
+
+  /** One attempt including redirects. Returns the response and the deadline guarding its body. */
+  async function attempt(url: URL, options: SendOptions): Promise<{ res: Response; deadline: Deadline; url: URL }> {
+    const { registry, signal } = options;
+    let method = options.method ?? "GET";
+    let body = options.body;
+    const headers = new Headers(options.headers);
+    headers.set("User-Agent", userAgent);
+    const origin = url.origin;
+    const originPublic = !isPrivateAddress(url.host);
+    let current = url;
+    for (let hop = 0;; hop++) {
+      const deadline = new Deadline(timeoutMs);
+      const combined = signal ? AbortSignal.any([signal, deadline.controller.signal]) : deadline.controller.signal;
+      let res: Response;
+      try {
+        res = await fetch(current, {
+          method,
+          headers,
+          redirect: "manual",
+          signal: combined,
+          ...(body === undefined ? {} : { body: body as BodyInit }),
+        });
+      } catch (err) {
+        deadline.clear();
+        if (signal?.aborted) throw signal.reason;
+        if (deadline.timedOut) {
+          throw unreachable(registry, current, `no response within ${timeoutMs / 1000} s`, err);
+        }
+        throw err;
+      }
+      if (!REDIRECT_STATUSES.has(res.status) || !res.headers.has("location")) {
+        return { res, deadline, url: current };
+      }
+      deadline.clear();
+      await res.body?.cancel();
+      if (hop + 1 > MAX_REDIRECTS) {
+        throw new DropzoneError(
+          "REGISTRY_PROTOCOL",
+          `Registry "${registry}" redirected more than ${MAX_REDIRECTS} times (${redactUrl(url)})`,
+          { hint: "The registry is misconfigured (redirect loop); report it to its operator" },
+        );
+      }
+      let next: URL;
+      try {
+        next = new URL(res.headers.get("location")!, current);
+      } catch (cause) {
+        throw new DropzoneError("REGISTRY_PROTOCOL", `Registry "${registry}" sent an invalid redirect`, { cause });
+      }
+      if (next.protocol !== "https:" && next.protocol !== "http:") {
+        throw new DropzoneError("REGISTRY_PROTOCOL", `Registry "${registry}" redirected to a non-HTTP URL`);
+      }
+      if (current.protocol === "https:" && next.protocol === "http:") {
+        throw new DropzoneError(
+          "REGISTRY_PROTOCOL",
+          `Registry "${registry}" redirected from https to plain http (${redactUrl(next)}); refused`,
+          { hint: "Report this to the registry operator" },
+        );
+      }
+      if (originPublic && isPrivateAddress(next.host)) {
+        throw new DropzoneError(
+          "REGISTRY_PROTOCOL",
+          `Registry "${registry}" redirected to a private address (${redactUrl(next)}); refused`,
+        );
+      }
+      if (next.origin !== origin) {
+        // Credentials belong to the registry's origin only; once dropped they are never re-added.
+        headers.delete("authorization");
+        headers.delete("cookie");
+      }
+      if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === "POST")) {
+        method = "GET";
+        body = undefined;
+        headers.delete("content-type");
+      }
+      current = next;
+    }
+  }
+
+  function wrap(res: Response, deadline: Deadline, release: () => void, finalUrl: URL): Response {
+    if (!res.body) {
+      deadline.clear();
+      release();
+      return res;
+    }
+    const reader = res.body.getReader();
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      deadline.clear();
+      release();
+    };
+    deadline.reset(); // idle timeout while reading the body
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            finish();
+            controller.close();
+            return;
+          }
+          deadline.reset();
+          controller.enqueue(value);
+        } catch (err) {
+          const timedOut = deadline.timedOut;
+          finish();
+          controller.error(
+            timedOut
+              ? new DropzoneError(
+                "REGISTRY_UNREACHABLE",
+                `Registry "${finalUrl.host}" stalled: no data for ${timeoutMs / 1000} s`,
+                { hint: "Check the network and try again", cause: err },
+              )
+              : err,
+          );
+        }
+      },
+      async cancel(reason) {
+        finish();
+        await reader.cancel(reason).catch(() => {});
+      },
+    }, { highWaterMark: 0 });
+    const out = new Response(stream, { status: res.status, statusText: res.statusText, headers: res.headers });
+    Object.defineProperty(out, "url", { value: finalUrl.toString() });
+    return out;
+  }
+
+  return {
+    async send(url, sendOptions) {
+      const { registry, signal } = sendOptions;
+      const release = await limitFor(url.host).acquire();
+      let handedOver = false;
+      try {
+        for (let n = 0;; n++) {
+          const last = n >= retries;
+          let result;
+          try {
+            result = await attempt(url, sendOptions);
+          } catch (err) {
+            if (err instanceof DropzoneError || signal?.aborted || !isConnectionError(err)) throw err;
+            if (last) {
+              throw unreachable(registry, url, sanitizeRemoteText(err instanceof Error ? err.message : String(err)), err);
+            }
+            await sleep(backoff(n));
+            continue;
+          }
+          const { res, deadline } = result;
+          if (RETRY_STATUSES.has(res.status) && !last) {
+            const retryAfter = parseRetryAfter(res.headers.get("retry-after"), Date.now());
+            if (retryAfter === undefined || retryAfter <= maxRetryAfterMs) {
+              deadline.clear();
+              await res.body?.cancel();
+              await sleep(retryAfter ?? backoff(n));
+              continue;
+            }
+          }
+          handedOver = true;
+          return wrap(res, deadline, release, result.url);
+        }
+      } finally {
+        if (!handedOver) release();
+      }
+    },
+  };
+
+  function backoff(attemptIndex: number): number {
+    const base = Math.min(5_000, 250 * 2 ** attemptIndex);
+    return Math.round(base * (0.5 + random()));
+  }
+}
