@@ -1,0 +1,646 @@
+/**
+ * Installed packages:
+ *
+ * ```
+ * packages/<name>/sha256-<hex>/rootfs/         unpacked image (immutable once committed)
+ * packages/<name>/sha256-<hex>/metadata.json   receipt, written last: without it the version is incomplete
+ * packages/<name>/current -> sha256-<hex>      relative symlink, flipped by rename
+ * packages/<name>/history.json                 digests activated, newest last (rollback stack)
+ * packages/<name>/.staging-* .trash-* .tmp-*   in-flight work or crash leftovers (see recovery.ts)
+ * ```
+ *
+ * Every mutation here is a single rename (or a sequence of renames each of which leaves a working state), so
+ * a crash at any point leaves the previously current version usable. Mutations require the store lock.
+ */
+import { createHash } from "node:crypto";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { DropzoneError } from "../errors.ts";
+import { type Digest, digestToDirName, isDigest, shortDigest } from "../oci/digest.ts";
+import type { StoreLayout } from "./layout.ts";
+import { crashPoint } from "./_crash_points.ts";
+import {
+  ioError,
+  randomSuffix,
+  removeTree,
+  renameIntoPlace,
+  replaceSymlinkAtomic,
+  STAGING_PREFIX,
+  TEMP_PREFIX,
+  trashAndRemove,
+  writeJsonAtomic,
+} from "./atomic.ts";
+import { type PackageMetadata, parseMetadata, writeMetadata } from "./metadata.ts";
+
+/** Name of the current-version symlink. */
+export const CURRENT_LINK = "current";
+/** Name of the activation history file. */
+export const HISTORY_FILE = "history.json";
+/** Name of the receipt inside a version directory. */
+export const METADATA_FILE = "metadata.json";
+/** Name of the unpacked root file system inside a version directory. */
+export const ROOTFS_DIR = "rootfs";
+
+const HISTORY_SCHEMA_VERSION = 1;
+const MAX_NAME_LENGTH = 128;
+
+/** One committed version of a package. */
+export interface InstalledVersion {
+  name: string;
+  digest: Digest;
+  /** `packages/<name>/sha256-<hex>` */
+  dir: string;
+  rootfs: string;
+  metadata: PackageMetadata;
+}
+
+/** A version directory as found on disk, complete or not. */
+export interface VersionEntry {
+  digest: Digest;
+  dir: string;
+  /** metadata.json is present and valid. */
+  complete: boolean;
+  metadata?: PackageMetadata;
+  /** Why the version is not complete. */
+  problem?: string;
+  current: boolean;
+}
+
+/** Throws INVALID_NAME unless `name` is safe as a single directory name in the store. */
+export function validatePackageName(name: string): void {
+  if (
+    name.length === 0 || name.length > MAX_NAME_LENGTH || name.startsWith(".") || name.includes("/") ||
+    name.includes("\\") || name.includes("\0") || name === CURRENT_LINK
+  ) {
+    throw new DropzoneError("INVALID_NAME", `Invalid package name "${name}"`, {
+      hint: "Use letters, digits, '.', '_' and '-', not starting with '.'",
+    });
+  }
+}
+
+/** `packages/<name>` */
+export function packageDir(layout: StoreLayout, name: string): string {
+  validatePackageName(name);
+  return join(layout.packages, name);
+}
+
+/** `packages/<name>/sha256-<hex>` */
+export function versionDir(layout: StoreLayout, name: string, digest: Digest): string {
+  return join(packageDir(layout, name), digestToDirName(digest));
+}
+
+function dirNameToDigest(dirName: string): Digest | undefined {
+  if (!dirName.startsWith("sha256-")) return undefined;
+  const digest = `sha256:${dirName.slice("sha256-".length)}`;
+  return isDigest(digest) ? digest : undefined;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw ioError("read", path, err);
+  }
+}
+
+/** Reads the `current` link target as a digest; undefined when missing or not a digest dir name. */
+export async function readCurrentDigest(layout: StoreLayout, name: string): Promise<Digest | undefined> {
+  const link = join(packageDir(layout, name), CURRENT_LINK);
+  let target: string;
+  try {
+    target = await Deno.readLink(link);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    if (err instanceof Deno.errors.InvalidData) return undefined; // not a symlink
+    throw ioError("read", link, err);
+  }
+  return dirNameToDigest(basename(target));
+}
+
+/** Loads a version dir; undefined when metadata.json is missing, throws on corrupt metadata. */
+async function loadVersion(
+  layout: StoreLayout,
+  name: string,
+  digest: Digest,
+): Promise<InstalledVersion | undefined> {
+  const dir = versionDir(layout, name, digest);
+  const metaPath = join(dir, METADATA_FILE);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(metaPath);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw ioError("read package metadata", metaPath, err);
+  }
+  const metadata = parseMetadata(text, metaPath);
+  if (metadata.digest !== digest || metadata.name !== name) {
+    throw new DropzoneError(
+      "IO",
+      `Cannot read package metadata "${metaPath}": it describes another version`,
+      {
+        hint: 'Run "dz doctor" to find and repair damaged packages',
+      },
+    );
+  }
+  return { name, digest, dir, rootfs: join(dir, ROOTFS_DIR), metadata };
+}
+
+/**
+ * The current version of `name`, or undefined when it is not installed (no package dir or no `current`).
+ * Throws IO when `current` points at a missing or incomplete version (hint: dz doctor).
+ */
+export async function readCurrent(layout: StoreLayout, name: string): Promise<InstalledVersion | undefined> {
+  const digest = await readCurrentDigest(layout, name);
+  if (digest === undefined) return undefined;
+  const version = await loadVersion(layout, name, digest);
+  if (version === undefined) {
+    throw new DropzoneError(
+      "IO",
+      `Package "${name}" is damaged: its current version ${shortDigest(digest)} is missing`,
+      {
+        hint: 'Run "dz doctor --fix" to re-point it at the newest complete version',
+      },
+    );
+  }
+  return version;
+}
+
+/**
+ * All packages with a readable current version, sorted by name. Packages without `current` or with a broken
+ * or corrupt one are left out; `scanStore()` reports them. Reads one symlink and one small file per package.
+ */
+export async function listPackages(layout: StoreLayout): Promise<InstalledVersion[]> {
+  let names: string[];
+  try {
+    names = [];
+    for await (const entry of Deno.readDir(layout.packages)) {
+      if (entry.isDirectory && !entry.name.startsWith(".")) names.push(entry.name);
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw ioError("read", layout.packages, err);
+  }
+  const results = await Promise.all(names.map(async (name) => {
+    try {
+      return await readCurrent(layout, name);
+    } catch (err) {
+      if (err instanceof DropzoneError && (err.code === "IO" || err.code === "INVALID_NAME")) {
+        return undefined;
+      }
+      throw err;
+    }
+  }));
+  return results.filter((v): v is InstalledVersion => v !== undefined).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+  );
+}
+
+/** Every version directory of `name` (complete or not), newest activation first, then by install time. */
+export async function listVersions(layout: StoreLayout, name: string): Promise<VersionEntry[]> {
+  const dir = packageDir(layout, name);
+  const digests: Digest[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      const digest = entry.isDirectory ? dirNameToDigest(entry.name) : undefined;
+      if (digest !== undefined) digests.push(digest);
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw ioError("read", dir, err);
+  }
+  const current = await readCurrentDigest(layout, name);
+  const history = await readHistory(layout, name);
+  const entries = await Promise.all(digests.map(async (digest): Promise<VersionEntry> => {
+    const vdir = versionDir(layout, name, digest);
+    try {
+      const version = await loadVersion(layout, name, digest);
+      if (version === undefined) {
+        return {
+          digest,
+          dir: vdir,
+          complete: false,
+          problem: "metadata.json is missing",
+          current: digest === current,
+        };
+      }
+      return { digest, dir: vdir, complete: true, metadata: version.metadata, current: digest === current };
+    } catch (err) {
+      if (!(err instanceof DropzoneError)) throw err;
+      return { digest, dir: vdir, complete: false, problem: err.message, current: digest === current };
+    }
+  }));
+  const rank = (d: Digest): number => history.lastIndexOf(d);
+  return entries.sort((a, b) => {
+    if (a.current !== b.current) return a.current ? -1 : 1;
+    const byHistory = rank(b.digest) - rank(a.digest);
+    if (byHistory !== 0) return byHistory;
+    return (b.metadata?.installed_at ?? "").localeCompare(a.metadata?.installed_at ?? "");
+  });
+}
+
+/** True when the version `digest` of `name` is committed and complete (reinstalling it is a no-op). */
+export async function isInstalled(layout: StoreLayout, name: string, digest: Digest): Promise<boolean> {
+  try {
+    return (await loadVersion(layout, name, digest)) !== undefined;
+  } catch (err) {
+    if (err instanceof DropzoneError && err.code === "IO") return false;
+    throw err;
+  }
+}
+
+/** The activation history, oldest first. A missing or unreadable history is empty (it is only a hint). */
+export async function readHistory(layout: StoreLayout, name: string): Promise<Digest[]> {
+  const path = join(packageDir(layout, name), HISTORY_FILE);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw ioError("read", path, err);
+  }
+  try {
+    const value = JSON.parse(text) as { schema_version?: unknown; history?: unknown };
+    if (typeof value.schema_version === "number" && value.schema_version > HISTORY_SCHEMA_VERSION) {
+      throw new DropzoneError(
+        "CONFIG_VERSION",
+        `Cannot read "${path}": schema version ${value.schema_version}`,
+        {
+          hint: "Upgrade dz to manage packages installed by a newer version",
+        },
+      );
+    }
+    if (!Array.isArray(value.history)) return [];
+    return value.history.filter((d): d is Digest => typeof d === "string" && isDigest(d));
+  } catch (err) {
+    if (err instanceof SyntaxError) return [];
+    throw err;
+  }
+}
+
+async function writeHistory(layout: StoreLayout, name: string, history: Digest[]): Promise<void> {
+  const path = join(packageDir(layout, name), HISTORY_FILE);
+  await writeJsonAtomic(path, { schema_version: HISTORY_SCHEMA_VERSION, history });
+}
+
+/** Result of {@linkcode commitVersion}. */
+export interface CommitResult {
+  version: InstalledVersion;
+  /** True when the digest was already installed and complete: the staging dir was discarded, nothing changed. */
+  reused: boolean;
+}
+
+/** Creates a staging dir for `name` on the store's filesystem: `packages/<name>/.staging-*`. */
+export async function makePackageStaging(layout: StoreLayout, name: string): Promise<string> {
+  const dir = packageDir(layout, name);
+  await Deno.mkdir(dir, { recursive: true }).catch((err) => {
+    throw ioError("create", dir, err);
+  });
+  return await Deno.makeTempDir({ dir, prefix: STAGING_PREFIX }).catch((err) => {
+    throw ioError("create a staging directory in", dir, err);
+  });
+}
+
+/**
+ * Commits a staged version: writes metadata.json into `stagingDir` (which must hold `rootfs/` and sit
+ * directly in `packages/<name>/`), then renames it to `sha256-<hex>`. An already complete version directory
+ * for the digest is reused and never deleted; the staging dir is removed and `reused` is true. Does not
+ * change `current` (see {@linkcode activate}).
+ */
+export async function commitVersion(
+  layout: StoreLayout,
+  name: string,
+  stagingDir: string,
+  metadata: PackageMetadata,
+): Promise<CommitResult> {
+  const pkgDir = packageDir(layout, name);
+  if (metadata.name !== name) throw new TypeError(`metadata.name "${metadata.name}" is not "${name}"`);
+  if (resolve(dirname(stagingDir)) !== resolve(pkgDir) || !basename(stagingDir).startsWith(STAGING_PREFIX)) {
+    throw new TypeError(`Staging dir "${stagingDir}" is not a ${STAGING_PREFIX}* dir in "${pkgDir}"`);
+  }
+  const digest = metadata.digest;
+  const target = versionDir(layout, name, digest);
+  const existing = await isInstalled(layout, name, digest);
+  if (existing) {
+    await removeTree(stagingDir);
+    return { version: (await loadVersion(layout, name, digest))!, reused: true };
+  }
+  if (await exists(target)) {
+    // Incomplete leftover (no valid receipt). Never the live version unless `current` is already broken.
+    if ((await readCurrentDigest(layout, name)) === digest) {
+      throw new DropzoneError("IO", `Package "${name}" is damaged: its current version is incomplete`, {
+        hint: 'Run "dz doctor --fix" first',
+      });
+    }
+    await trashAndRemove(target);
+  }
+  if (!(await exists(join(stagingDir, ROOTFS_DIR)))) {
+    throw new TypeError(`Staging dir "${stagingDir}" has no ${ROOTFS_DIR}/`);
+  }
+  await crashPoint("commit:before-metadata");
+  await writeMetadata(join(stagingDir, METADATA_FILE), metadata);
+  await crashPoint("commit:before-rename");
+  await renameIntoPlace(stagingDir, target);
+  await crashPoint("commit:after-rename");
+  return {
+    version: { name, digest, dir: target, rootfs: join(target, ROOTFS_DIR), metadata },
+    reused: false,
+  };
+}
+
+/** Options for {@linkcode activate}. */
+export interface ActivateOptions {
+  /**
+   * Rollback semantics: pop the history back to the last activation of `digest` instead of pushing it.
+   * @default {false}
+   */
+  rollback?: boolean;
+}
+
+/**
+ * Makes `digest` the current version: flips `current` atomically, then records it in history.json. A no-op
+ * flip when it is already current. Throws NOT_INSTALLED when the version is not complete.
+ */
+export async function activate(
+  layout: StoreLayout,
+  name: string,
+  digest: Digest,
+  options: ActivateOptions = {},
+): Promise<void> {
+  const { rollback = false } = options;
+  if (!(await isInstalled(layout, name, digest))) {
+    throw new DropzoneError(
+      "NOT_INSTALLED",
+      `Cannot activate "${name}" ${shortDigest(digest)}: it is not installed`,
+    );
+  }
+  const pkgDir = packageDir(layout, name);
+  if ((await readCurrentDigest(layout, name)) !== digest) {
+    await replaceSymlinkAtomic(join(pkgDir, CURRENT_LINK), digestToDirName(digest));
+  }
+  await crashPoint("activate:after-flip");
+  const history = await readHistory(layout, name);
+  let next: Digest[];
+  const last = history.lastIndexOf(digest);
+  if (rollback && last >= 0) next = history.slice(0, last + 1);
+  else next = history[history.length - 1] === digest ? history : [...history, digest];
+  if (next !== history) await writeHistory(layout, name, next);
+}
+
+/** Options for {@linkcode rollbackTarget}. */
+export interface RollbackOptions {
+  /** A number = that many steps back (default 1); a string = a digest or a unique hex prefix of one. */
+  to?: number | string;
+}
+
+/** Where a rollback would go. Pass `digest` to `activate(…, { rollback: true })`. */
+export interface RollbackTarget {
+  digest: Digest;
+  version: InstalledVersion;
+  /** Steps back in the history stack (0 when chosen by digest and not in the history). */
+  steps: number;
+}
+
+/**
+ * Candidate previous versions, most recent first: distinct complete digests from the history before the
+ * current one, then complete versions missing from the history by install time.
+ */
+async function previousVersions(
+  layout: StoreLayout,
+  name: string,
+  current: Digest,
+): Promise<InstalledVersion[]> {
+  const history = await readHistory(layout, name);
+  const at = history.lastIndexOf(current);
+  const before = (at >= 0 ? history.slice(0, at) : history).reverse();
+  const versions = await listVersions(layout, name);
+  const complete = new Map(versions.filter((v) => v.complete).map((v) => [v.digest, v]));
+  const ordered: Digest[] = [];
+  for (const d of before) if (d !== current && complete.has(d) && !ordered.includes(d)) ordered.push(d);
+  const rest = versions
+    .filter((v) => v.complete && v.digest !== current && !history.includes(v.digest))
+    .sort((a, b) => b.metadata!.installed_at.localeCompare(a.metadata!.installed_at));
+  for (const v of rest) ordered.push(v.digest);
+  return ordered.map((d) => {
+    const v = complete.get(d)!;
+    return { name, digest: d, dir: v.dir, rootfs: join(v.dir, ROOTFS_DIR), metadata: v.metadata! };
+  });
+}
+
+/**
+ * Chooses the rollback target with history-stack semantics: the previous distinct digest still present,
+ * `to: N` for N steps back, or `to: "<digest or unique prefix>"`. NOT_INSTALLED when there is nothing to
+ * roll back to; INVALID_ARGUMENT for a bad or ambiguous `to`.
+ */
+export async function rollbackTarget(
+  layout: StoreLayout,
+  name: string,
+  options: RollbackOptions = {},
+): Promise<RollbackTarget> {
+  const { to = 1 } = options;
+  const current = await readCurrent(layout, name);
+  if (current === undefined) {
+    throw new DropzoneError("NOT_INSTALLED", `Cannot roll back "${name}": it is not installed`);
+  }
+  const previous = await previousVersions(layout, name, current.digest);
+  if (typeof to === "number") {
+    if (!Number.isInteger(to) || to < 1) {
+      throw new DropzoneError("INVALID_ARGUMENT", `Invalid rollback step count "${to}": expected 1 or more`);
+    }
+    if (previous.length === 0) {
+      throw new DropzoneError(
+        "NOT_INSTALLED",
+        `Cannot roll back "${name}": no previous version is installed`,
+      );
+    }
+    const version = previous[to - 1];
+    if (version === undefined) {
+      throw new DropzoneError(
+        "INVALID_ARGUMENT",
+        `Cannot roll back "${name}" ${to} steps: only ${previous.length} previous version(s) are installed`,
+      );
+    }
+    return { digest: version.digest, version, steps: to };
+  }
+  const wanted = to.toLowerCase().replace(/^sha256[:-]/, "");
+  if (wanted.length < 4 || /[^0-9a-f]/.test(wanted)) {
+    throw new DropzoneError(
+      "INVALID_ARGUMENT",
+      `Invalid rollback target "${to}": expected a digest or hex prefix`,
+      {
+        hint: "Give at least 4 hex characters of a digest shown by dz list --versions",
+      },
+    );
+  }
+  const versions = (await listVersions(layout, name)).filter((v) => v.complete);
+  const matches = versions.filter((v) => v.digest.slice("sha256:".length).startsWith(wanted));
+  if (matches.length === 0) {
+    throw new DropzoneError(
+      "INVALID_ARGUMENT",
+      `Cannot roll back "${name}" to "${to}": no such version is installed`,
+    );
+  }
+  if (matches.length > 1) {
+    throw new DropzoneError("INVALID_ARGUMENT", `Rollback target "${to}" is ambiguous for "${name}"`, {
+      hint: `Give more characters; it matches ${matches.map((m) => shortDigest(m.digest)).join(", ")}`,
+    });
+  }
+  const match = matches[0]!;
+  if (match.digest === current.digest) {
+    throw new DropzoneError("INVALID_ARGUMENT", `"${name}" is already at ${shortDigest(match.digest)}`);
+  }
+  const index = previous.findIndex((v) => v.digest === match.digest);
+  if (index >= 0) return { digest: match.digest, version: previous[index]!, steps: index + 1 };
+  return { digest: match.digest, version: (await loadVersion(layout, name, match.digest))!, steps: 0 };
+}
+
+/** Options for {@linkcode prune}. */
+export interface PruneOptions {
+  /** Previous versions to keep besides the current one, by history order. @default {2} */
+  keep?: number;
+}
+
+/**
+ * Removes old versions of `name`, keeping the current one and the `keep` most recent previous ones. Each
+ * removed dir is renamed to `.trash-*` before deletion. Returns the removed digests.
+ */
+export async function prune(
+  layout: StoreLayout,
+  name: string,
+  options: PruneOptions = {},
+): Promise<Digest[]> {
+  const { keep = 2 } = options;
+  const current = await readCurrentDigest(layout, name);
+  if (current === undefined) {
+    throw new DropzoneError("NOT_INSTALLED", `Cannot prune "${name}": it is not installed`);
+  }
+  const previous = await previousVersions(layout, name, current);
+  const kept = new Set<Digest>([current, ...previous.slice(0, Math.max(0, keep)).map((v) => v.digest)]);
+  const removed: Digest[] = [];
+  for (const entry of await listVersions(layout, name)) {
+    if (kept.has(entry.digest) || entry.current) continue;
+    await trashAndRemove(entry.dir, "prune:after-trash");
+    removed.push(entry.digest);
+  }
+  if (removed.length > 0) {
+    await crashPoint("prune:before-history");
+    const history = await readHistory(layout, name);
+    await writeHistory(layout, name, history.filter((d) => !removed.includes(d)));
+  }
+  return removed;
+}
+
+/**
+ * Removes a package with all its versions: `packages/<name>` is renamed to `packages/.trash-<name>-*` first
+ * (so it disappears atomically), then deleted. NOT_INSTALLED when absent.
+ */
+export async function removePackage(layout: StoreLayout, name: string): Promise<void> {
+  const dir = packageDir(layout, name);
+  if (!(await exists(dir))) {
+    throw new DropzoneError("NOT_INSTALLED", `Cannot remove "${name}": it is not installed`);
+  }
+  await trashAndRemove(dir, "remove:after-trash");
+}
+
+/** Result of {@linkcode hardlinkDedup}. */
+export interface DedupResult {
+  /** Files in the new rootfs replaced by hard links. */
+  linked: number;
+  /** Bytes no longer stored twice. */
+  bytesSaved: number;
+  /** Files that matched by size but could not be compared or linked (unreadable, read-only dir, …). */
+  skipped: number;
+}
+
+interface FileRecord {
+  path: string;
+  size: number;
+  mode: number;
+  ino: number | null;
+  hash?: string;
+}
+
+async function walkFiles(root: string, onFile: (rec: FileRecord) => void | Promise<void>): Promise<void> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(root));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied) return;
+    throw ioError("read", root, err);
+  }
+  for (const entry of entries) {
+    const path = join(root, entry.name);
+    if (entry.isDirectory) await walkFiles(path, onFile);
+    else if (entry.isFile) {
+      const info = await Deno.lstat(path);
+      if (info.isFile) {
+        await onFile({ path, size: info.size, mode: (info.mode ?? 0) & 0o7777, ino: info.ino });
+      }
+    }
+  }
+}
+
+async function hashFile(rec: FileRecord): Promise<string | undefined> {
+  if (rec.hash !== undefined) return rec.hash;
+  try {
+    using file = await Deno.open(rec.path, { read: true });
+    const hash = createHash("sha256");
+    for await (const chunk of file.readable) hash.update(chunk);
+    rec.hash = hash.digest("hex");
+    return rec.hash;
+  } catch (err) {
+    if (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotFound) return undefined;
+    throw ioError("read", rec.path, err);
+  }
+}
+
+/**
+ * Replaces regular files in `newRootfs` that are identical (same size, mode and sha256) to a file anywhere in
+ * `prevRootfs` (another version of the same package, same filesystem) by hard links to it. Run it on the
+ * staged rootfs before {@linkcode commitVersion}; committed rootfs trees are never modified in place. Empty
+ * files are skipped. Both trees are immutable afterwards, so sharing inodes is safe.
+ */
+export async function hardlinkDedup(prevRootfs: string, newRootfs: string): Promise<DedupResult> {
+  const result: DedupResult = { linked: 0, bytesSaved: 0, skipped: 0 };
+  const bySize = new Map<number, FileRecord[]>();
+  await walkFiles(prevRootfs, (rec) => {
+    if (rec.size === 0) return;
+    const list = bySize.get(rec.size);
+    if (list === undefined) bySize.set(rec.size, [rec]);
+    else list.push(rec);
+  });
+  if (bySize.size === 0) return result;
+  await walkFiles(newRootfs, async (rec) => {
+    const candidates = bySize.get(rec.size)?.filter((c) => c.mode === rec.mode);
+    if (candidates === undefined || candidates.length === 0) return;
+    const hash = await hashFile(rec);
+    if (hash === undefined) {
+      result.skipped++;
+      return;
+    }
+    for (const candidate of candidates) {
+      if (candidate.ino !== null && candidate.ino === rec.ino) return;
+      if ((await hashFile(candidate)) !== hash) continue;
+      const tmp = join(dirname(rec.path), `${TEMP_PREFIX}link-${randomSuffix()}`);
+      try {
+        await Deno.link(candidate.path, tmp);
+        await Deno.rename(tmp, rec.path);
+        result.linked++;
+        result.bytesSaved += rec.size;
+      } catch (err) {
+        await Deno.remove(tmp).catch(() => undefined);
+        if (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotFound) {
+          result.skipped++;
+        } else throw ioError("link", rec.path, err);
+      }
+      return;
+    }
+  });
+  return result;
+}
+
+/** True when `path` is inside `packages/` (used by recovery to refuse deleting anything else). */
+export function isUnderPackages(layout: StoreLayout, path: string): boolean {
+  const rel = relative(layout.packages, path);
+  return rel.length > 0 && !rel.startsWith("..") && !isAbsolute(rel);
+}
