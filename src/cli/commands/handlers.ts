@@ -1,0 +1,84 @@
+/** Command handlers, one module per command family; program.ts wires them to the tree. */
+import type { CliContext } from "../context.ts";
+import { notReady } from "./shared.ts";
+
+export { addRegistry, listRegistries, removeRegistry } from "./registry.ts";
+export { info, list } from "./list.ts";
+export { purge } from "./purge.ts";
+export { completeNames, completion } from "./completion.ts";
+
+type Opts = Record<string, unknown>;
+
+/** dz install */
+export function install(_ctx: CliContext, _ref: string, _opts: Opts): Promise<number | void> {
+  notReady("install");
+}
+/** dz remove */
+export function remove(_ctx: CliContext, _name: string, _opts: Opts): Promise<void> {
+  notReady("remove");
+}
+/** dz search */
+export function search(_ctx: CliContext, _term: string | undefined, _opts: Opts): Promise<void> {
+  notReady("search");
+}
+/** dz tags */
+export function tags(_ctx: CliContext, _image: string, _opts: Opts): Promise<void> {
+  notReady("tags");
+}
+/** dz update */
+export function update(_ctx: CliContext, _name: string | undefined, _opts: Opts): Promise<number | void> {
+  notReady("update");
+}
+/** dz rollback */
+export function rollback(_ctx: CliContext, _name: string, _opts: Opts): Promise<void> {
+  notReady("rollback");
+}
+/** dz verify */
+export function verify(_ctx: CliContext, _target: string, _opts: Opts): Promise<number | void> {
+  notReady("verify");
+}
+/** dz doctor */
+export function doctor(_ctx: CliContext, _opts: Opts): Promise<number | void> {
+  notReady("doctor");
+}
+/** dz gc */
+export function gc(_ctx: CliContext): Promise<void> {
+  notReady("gc");
+}
+/** dz path */
+export function pathStatusCmd(_ctx: CliContext): Promise<void> {
+  notReady("path");
+}
+/** dz path setup */
+export function pathSetupCmd(_ctx: CliContext, _opts: Opts): Promise<void> {
+  notReady("path setup");
+}
+/** dz path unset */
+export function pathUnsetCmd(_ctx: CliContext, _opts: Opts): Promise<void> {
+  notReady("path unset");
+}
+/** dz login */
+export function login(_ctx: CliContext, _registry: string, _opts: Opts): Promise<void> {
+  notReady("login");
+}
+/** dz logout */
+export function logout(_ctx: CliContext, _registry: string): Promise<void> {
+  notReady("logout");
+}
+/** dz lock */
+export function lock(_ctx: CliContext, _file: string, _opts: Opts): Promise<number | void> {
+  notReady("lock");
+}
+/** dz export */
+export function exportImage(_ctx: CliContext, _target: string, _opts: Opts): Promise<void> {
+  notReady("export");
+}
+/** dz run */
+export function runOnce(
+  _ctx: CliContext,
+  _ref: string,
+  _args: string[],
+  _opts: Opts,
+): Promise<number | void> {
+  notReady("run");
+}

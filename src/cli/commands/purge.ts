@@ -1,0 +1,47 @@
+/** `dz purge`: delete the dz home, guarded so it can never remove $HOME, / or a directory that is not a dz home. */
+import { resolve } from "node:path";
+import { DropzoneError } from "../../errors.ts";
+import { removeTree } from "../../store/atomic.ts";
+import type { CliContext } from "../context.ts";
+import { confirm } from "./shared.ts";
+
+/** Refuses paths purge must never delete. Pure. */
+export function purgeRefusal(home: string, userHome: string): string | undefined {
+  const target = resolve(home);
+  if (target === "/" || target === resolve(userHome)) return `refusing to delete ${target}`;
+  if (resolve(userHome).startsWith(target + "/")) {
+    return `refusing to delete ${target}: it contains your home directory`;
+  }
+  return undefined;
+}
+
+/** dz purge */
+export async function purge(ctx: CliContext, opts: { yes?: boolean }): Promise<void> {
+  const home = ctx.layout.home;
+  const refusal = purgeRefusal(home, ctx.runtime.homeDir);
+  if (refusal) {
+    throw new DropzoneError("NOT_A_DZ_HOME", `Cannot purge: ${refusal}`, { hint: "Check DROPZONE_HOME" });
+  }
+  try {
+    await Deno.lstat(home);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      ctx.log.info(`Nothing to purge: ${home} does not exist`);
+      return;
+    }
+    throw err;
+  }
+  try {
+    await Deno.stat(ctx.layout.marker);
+  } catch {
+    throw new DropzoneError("NOT_A_DZ_HOME", `Cannot purge ${home}: it has no ${ctx.layout.marker} marker`, {
+      hint: "dz only deletes directories it created; remove it by hand if you are sure",
+    });
+  }
+  await confirm(ctx, `Delete ${home} (all packages, wrappers, cache and config)?`, opts.yes);
+  await removeTree(home);
+  ctx.log.info(`Purged ${home}`);
+  ctx.log.info(
+    `If you ran "dz path setup", run it again as "dz path unset" (before purging) or remove the block by hand.`,
+  );
+}

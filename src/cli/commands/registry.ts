@@ -1,0 +1,252 @@
+/** `dz add registry`, `dz remove registry`, `dz list registries`. */
+import { resolve } from "node:path";
+import { DropzoneError } from "../../errors.ts";
+import { type RegistryEntry, validateRegistryName, validateRegistryUrl } from "../../oci/reference.ts";
+import {
+  addRegistryToDoc,
+  CHAINGUARD_POLICY,
+  removeRegistryFromDoc,
+  revalidate,
+  saveConfig,
+  setDefaultRegistryInDoc,
+} from "../../store/config.ts";
+import type { CosignPolicy } from "../../verify/types.ts";
+import type { CliContext } from "../context.ts";
+import { json, table } from "../render.ts";
+import { installedPackages, withStoreLock } from "./shared.ts";
+
+/** Issuers pre-filled by --template. */
+export const TEMPLATES: Readonly<Record<string, CosignPolicy>> = {
+  github: { issuer: "https://token.actions.githubusercontent.com" },
+  gitlab: { issuer: "https://gitlab.com" },
+  google: { issuer: "https://accounts.google.com" },
+  chainguard: { ...CHAINGUARD_POLICY },
+};
+
+/** Options of `dz add registry`. */
+export interface AddRegistryOptions {
+  template?: string;
+  issuer?: string;
+  issuerRegex?: string;
+  identity?: string;
+  identityRegex?: string;
+  publicKey?: string;
+  trustedRoot?: string;
+  insecure?: boolean;
+  default?: boolean;
+}
+
+/** Warnings for identity/issuer regexes that accept far more than intended. Pure. */
+export function lintPolicyRegex(field: string, re: string): string[] {
+  const warnings: string[] = [];
+  const body = re.replace(/^\^/, "").replace(/\$$/, "");
+  if (/^(\.\*|\.\+)$/.test(body)) warnings.push(`${field} "${re}" accepts any value`);
+  // An unescaped "." before a letter or digit is almost always a literal dot in a host or file name.
+  if (/(^|[^\\])\.(?=[A-Za-z0-9])/.test(body)) {
+    warnings.push(
+      `${field} "${re}" has unescaped dots ("." matches any character); write "\\." for a literal dot`,
+    );
+  }
+  return warnings;
+}
+
+/** Builds the policy from template and flags. Pure; throws INVALID_ARGUMENT on an incomplete policy. */
+export function buildPolicy(opts: AddRegistryOptions, cwd: string): CosignPolicy | undefined {
+  const base: CosignPolicy = opts.template ? { ...TEMPLATES[opts.template] } : {};
+  if (opts.issuer) {
+    base.issuer = opts.issuer;
+    delete base.issuer_regex;
+  }
+  if (opts.issuerRegex) {
+    base.issuer_regex = opts.issuerRegex;
+    delete base.issuer;
+  }
+  if (opts.identity) {
+    base.identity = opts.identity;
+    delete base.identity_regex;
+  }
+  if (opts.identityRegex) {
+    base.identity_regex = opts.identityRegex;
+    delete base.identity;
+  }
+  if (opts.identity && opts.identityRegex) {
+    throw new DropzoneError("INVALID_ARGUMENT", "Give either --identity or --identity-regex, not both", {
+      hint: "--identity matches the certificate SAN exactly; --identity-regex matches it as a whole",
+    });
+  }
+  if (opts.publicKey) base.public_key = resolve(cwd, opts.publicKey);
+  if (opts.trustedRoot) base.trusted_root = resolve(cwd, opts.trustedRoot);
+  const hasIssuer = !!(base.issuer || base.issuer_regex);
+  const hasIdentity = !!(base.identity || base.identity_regex);
+  if (!base.public_key && !hasIssuer && !hasIdentity) {
+    if (base.trusted_root) {
+      throw new DropzoneError("INVALID_ARGUMENT", "--trusted-root needs an identity policy or --public-key", {
+        hint: "Add --issuer and --identity (or --identity-regex), or --public-key",
+      });
+    }
+    return undefined;
+  }
+  if (!base.public_key && (!hasIssuer || !hasIdentity)) {
+    throw new DropzoneError(
+      "INVALID_ARGUMENT",
+      hasIssuer
+        ? "The policy names an issuer but no signer identity"
+        : "The policy names a signer identity but no issuer",
+      {
+        hint: hasIssuer
+          ? "Add --identity <SAN> (exact) or --identity-regex <RE> (anchored); e.g. " +
+            "https://github.com/<org>/<repo>/.github/workflows/<file>@refs/heads/main"
+          : "Add --issuer <URL> or --template github|gitlab|google",
+      },
+    );
+  }
+  for (const k of ["issuer_regex", "identity_regex"] as const) {
+    const re = base[k];
+    if (re === undefined) continue;
+    try {
+      new RegExp(re);
+    } catch (err) {
+      throw new DropzoneError(
+        "INVALID_ARGUMENT",
+        `--${k.replace("_", "-")} "${re}" is not a valid regular expression`,
+        {
+          hint: "Use JavaScript regular expression syntax; it is matched against the whole value",
+          cause: err,
+        },
+      );
+    }
+  }
+  return base;
+}
+
+async function checkReadable(path: string, what: string): Promise<void> {
+  try {
+    const text = await Deno.readTextFile(path);
+    if (what === "public key" && !text.includes("-----BEGIN PUBLIC KEY-----")) {
+      throw new DropzoneError("INVALID_ARGUMENT", `${path} is not a PEM public key`, {
+        hint: "Pass the cosign.pub file written by `cosign generate-key-pair`",
+      });
+    }
+    if (what === "trusted root") JSON.parse(text);
+  } catch (err) {
+    if (err instanceof DropzoneError) throw err;
+    throw new DropzoneError("INVALID_ARGUMENT", `Cannot read the ${what} ${path}`, {
+      hint: `Check the path; the ${what} is read at every verification`,
+      cause: err,
+    });
+  }
+}
+
+/** dz add registry */
+export async function addRegistry(
+  ctx: CliContext,
+  name: string,
+  url: string,
+  opts: AddRegistryOptions,
+): Promise<void> {
+  validateRegistryName(name);
+  const normalisedUrl = validateRegistryUrl(url);
+  const policy = buildPolicy(opts, Deno.cwd());
+  if (policy?.public_key) await checkReadable(policy.public_key, "public key");
+  if (policy?.trusted_root) await checkReadable(policy.trusted_root, "trusted root");
+  await withStoreLock(ctx, async () => {
+    const loaded = await ctx.config();
+    if (loaded.config.registries.some((r) => r.name === name)) {
+      throw new DropzoneError("REGISTRY_EXISTS", `Registry "${name}" already exists`, {
+        hint: `Pick another name, or "dz remove registry ${name}" first`,
+      });
+    }
+    const entry: RegistryEntry = {
+      name,
+      url: normalisedUrl,
+      ...(opts.insecure ? { insecure: true } : {}),
+      ...(policy ? { cosign_policy: policy } : {}),
+    };
+    addRegistryToDoc(loaded.doc, entry);
+    if (opts.default) setDefaultRegistryInDoc(loaded.doc, name);
+    revalidate(loaded.doc, loaded.path);
+    await saveConfig(loaded);
+  });
+  for (const k of ["issuer_regex", "identity_regex"] as const) {
+    const re = policy?.[k];
+    if (re) { for (const w of lintPolicyRegex(k, re)) ctx.log.warn(w); }
+  }
+  const what = policy
+    ? policy.public_key
+      ? "key-based policy"
+      : `keyless policy (issuer ${policy.issuer ?? policy.issuer_regex})`
+    : "no policy: installs need --allow-unsigned";
+  ctx.log.info(`Added registry "${name}" → ${normalisedUrl} (${what})`);
+  if (opts.default) ctx.log.info(`"${name}" is now the default registry`);
+}
+
+/** dz remove registry */
+export async function removeRegistry(
+  ctx: CliContext,
+  name: string,
+  opts: { force?: boolean },
+): Promise<void> {
+  await withStoreLock(ctx, async () => {
+    const loaded = await ctx.config();
+    if (!loaded.config.registries.some((r) => r.name === name)) {
+      throw new DropzoneError("REGISTRY_NOT_FOUND", `No registry named "${name}"`, {
+        hint: `Run "dz list registries" to see the configured names`,
+      });
+    }
+    const users = (await installedPackages(ctx)).filter((p) => p.registry.name === name).map((p) => p.name);
+    if (users.length > 0 && !opts.force) {
+      throw new DropzoneError(
+        "REGISTRY_IN_USE",
+        `Cannot remove registry "${name}": packages are installed from it (${users.join(", ")})`,
+        { hint: `Remove them first, or pass --force (they then cannot be updated)` },
+      );
+    }
+    const wasDefault = loaded.config.default_registry === name;
+    removeRegistryFromDoc(loaded.doc, name);
+    revalidate(loaded.doc, loaded.path);
+    await saveConfig(loaded);
+    ctx.log.info(`Removed registry "${name}"`);
+    if (wasDefault) {
+      ctx.log.info(
+        `It was the default registry; set another with "dz add registry … --default" to use short names`,
+      );
+    }
+  });
+}
+
+function policySummary(entry: RegistryEntry): string {
+  const p = entry.cosign_policy;
+  if (!p) return "none";
+  if (p.public_key) return `key ${p.public_key}`;
+  const id = p.identity ? p.identity : `/${p.identity_regex}/`;
+  return id;
+}
+
+/** dz list registries */
+export async function listRegistries(ctx: CliContext, opts: { json?: boolean }): Promise<void> {
+  const { config } = await ctx.config();
+  if (opts.json) {
+    ctx.out(json(config.registries.map((r) => ({
+      name: r.name,
+      url: r.url,
+      default: r.name === config.default_registry,
+      insecure: r.insecure === true,
+      cosign_policy: r.cosign_policy ?? null,
+    }))));
+    return;
+  }
+  if (config.registries.length === 0) {
+    ctx.log.info('No registries configured. Add one with "dz add registry <name> <url>".');
+    return;
+  }
+  ctx.out(table(
+    ["NAME", "URL", "DEFAULT", "ISSUER", "IDENTITY"],
+    config.registries.map((r) => [
+      r.name,
+      r.url + (r.insecure ? " (insecure)" : ""),
+      r.name === config.default_registry ? "*" : "",
+      r.cosign_policy?.issuer ?? (r.cosign_policy?.issuer_regex ? `/${r.cosign_policy.issuer_regex}/` : "-"),
+      policySummary(r),
+    ]),
+  ));
+}

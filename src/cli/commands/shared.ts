@@ -1,0 +1,55 @@
+/** Helpers shared by command handlers. */
+import { DropzoneError } from "../../errors.ts";
+import { acquireStoreLock } from "../../store/lock.ts";
+import type { PackageMetadata } from "../../store/metadata.ts";
+import { listPackages, readCurrent } from "../../store/packages.ts";
+import type { CliContext } from "../context.ts";
+
+/** Runs `fn` holding the store-wide lock; a second dz waits with a message and fails after a minute. */
+export async function withStoreLock<T>(ctx: CliContext, fn: () => Promise<T>): Promise<T> {
+  await ctx.ensureHome();
+  const timeout = Number(ctx.runtime.env("DZ_LOCK_TIMEOUT_MS") ?? "60000");
+  await using _lock = await acquireStoreLock(ctx.layout.lockFile, {
+    timeoutMs: Number.isFinite(timeout) ? timeout : 60_000,
+    onWait: (pid) => ctx.log.info(`Waiting for another dz${pid ? ` (pid ${pid})` : ""} to finish…`),
+  });
+  return await fn();
+}
+
+/** Current metadata of every installed package, sorted by name. */
+export async function installedPackages(ctx: CliContext): Promise<PackageMetadata[]> {
+  const versions = await listPackages(ctx.layout);
+  return versions.map((v) => v.metadata).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The current metadata of `name`, or NOT_INSTALLED with a hint. */
+export async function requireInstalled(ctx: CliContext, name: string): Promise<PackageMetadata> {
+  const current = await readCurrent(ctx.layout, name);
+  if (!current) {
+    throw new DropzoneError("NOT_INSTALLED", `"${name}" is not installed`, {
+      hint: `Run "dz list" to see installed packages, or "dz install ${name}"`,
+    });
+  }
+  return current.metadata;
+}
+
+/** Asks for confirmation on a TTY; without one, refuses unless `yes`. */
+export async function confirm(ctx: CliContext, question: string, yes: boolean | undefined): Promise<void> {
+  if (yes) return;
+  const answer = await ctx.runtime.prompt(`${question} [y/N]: `);
+  if (answer === null) {
+    throw new DropzoneError("ABORTED", `${question.replace(/\?$/, "")}: not confirmed`, {
+      hint: "Pass --yes to confirm without a terminal",
+    });
+  }
+  if (!/^(y|yes)$/i.test(answer.trim())) {
+    throw new DropzoneError("ABORTED", "Aborted", { hint: "Nothing was changed" });
+  }
+}
+
+/** Throws NOT_IMPLEMENTED for a command whose engine is not built yet. */
+export function notReady(command: string): never {
+  throw new DropzoneError("NOT_IMPLEMENTED", `"dz ${command}" is not available in this build yet`, {
+    hint: "See README.md for the commands that work today",
+  });
+}

@@ -1,0 +1,111 @@
+/**
+ * Per-invocation context: the runtime, the dz home, logging to stderr, lazily loaded config and the first-run
+ * initialisation of the home. Commands get everything from here; nothing below src/cli reads the environment.
+ */
+import { DropzoneError } from "../errors.ts";
+import type { Runtime } from "../runtime.ts";
+import { loadConfig, type LoadedConfig, saveConfig } from "../store/config.ts";
+import { resolveHome, type StoreLayout, storeLayout } from "../store/layout.ts";
+
+/** Leveled logging to stderr. stdout is for data only. */
+export interface Logger {
+  /** Progress and results that are not data (hidden by --quiet). */
+  info(message: string): void;
+  /** Warnings (always shown). */
+  warn(message: string): void;
+  /** Details for --verbose. */
+  debug(message: string): void;
+}
+
+/** Global options. */
+export interface GlobalOptions {
+  verbose: boolean;
+  quiet: boolean;
+}
+
+/** What a command needs. */
+export interface CliContext {
+  readonly runtime: Runtime;
+  readonly layout: StoreLayout;
+  readonly options: GlobalOptions;
+  readonly log: Logger;
+  /** Writes data to stdout. */
+  out(text: string): void;
+  /** Loads config.yaml, initialising the dz home on first run. */
+  config(): Promise<LoadedConfig>;
+  /** Creates the home directories (idempotent); returns true on first run. */
+  ensureHome(): Promise<boolean>;
+}
+
+/** Builds the context for one invocation. */
+export function createContext(runtime: Runtime, options: GlobalOptions): CliContext {
+  const home = resolveHome(runtime.env, runtime.homeDir);
+  const layout = storeLayout(home);
+  const log: Logger = {
+    info: (m) => {
+      if (!options.quiet) runtime.stderr.write(m + "\n");
+    },
+    warn: (m) => runtime.stderr.write(`warning: ${m}\n`),
+    debug: (m) => {
+      if (options.verbose) runtime.stderr.write(`debug: ${m}\n`);
+    },
+  };
+  let loaded: Promise<LoadedConfig> | undefined;
+  let ensured: Promise<boolean> | undefined;
+
+  async function doEnsureHome(): Promise<boolean> {
+    let first = false;
+    try {
+      await Deno.stat(layout.marker);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      first = true;
+    }
+    for (const dir of [layout.home, layout.bin, layout.packages, layout.cache, layout.configDir]) {
+      await Deno.mkdir(dir, { recursive: true });
+    }
+    if (first) {
+      await Deno.writeTextFile(layout.marker, "This directory is a dz home. `dz purge` removes it.\n");
+    }
+    return first;
+  }
+
+  const ctx: CliContext = {
+    runtime,
+    layout,
+    options,
+    log,
+    out: (text) => runtime.stdout.write(text),
+    ensureHome() {
+      ensured ??= doEnsureHome().catch((err) => {
+        if (err instanceof Deno.errors.PermissionDenied) {
+          throw new DropzoneError("PERMISSION", `Cannot create the dz home ${home}: permission denied`, {
+            hint: "Set DROPZONE_HOME to a directory you can write",
+            cause: err,
+          });
+        }
+        throw err;
+      });
+      return ensured;
+    },
+    config() {
+      loaded ??= (async () => {
+        const first = await ctx.ensureHome();
+        const cfg = await loadConfig(layout.configFile);
+        if (cfg.seeded) {
+          await saveConfig(cfg);
+          if (first) {
+            log.info(
+              `dz: initialised ${home} with the default registry "chainguard" (docker.io/chainguard).\n` +
+                `dz: to run installed tools, put ${layout.bin} on your PATH: run "dz path setup", or add\n` +
+                `      export PATH="${layout.bin}:$PATH"`,
+            );
+          }
+        }
+        return cfg;
+      })();
+      return loaded;
+    },
+  };
+  return ctx;
+}

@@ -1,0 +1,36 @@
+/** runCli(argv, runtime) → exit code. The single place where errors become exit codes and stderr text. */
+import { CommanderError } from "commander";
+import { EXIT, exitCodeFor } from "../errors.ts";
+import type { Runtime } from "../runtime.ts";
+import { type CliContext, createContext } from "./context.ts";
+import { buildProgram, type Invoke } from "./program.ts";
+import { formatError } from "./render.ts";
+
+/** Runs dz with `argv` (without the program name) and returns the process exit code. */
+export async function runCli(argv: readonly string[], runtime: Runtime): Promise<number> {
+  let exitCode: number = EXIT.OK;
+  let verbose = argv.includes("--verbose") || argv.includes("-v");
+  let context: CliContext | undefined;
+  const invoke: Invoke = async (fn) => {
+    const globals = program.opts();
+    verbose = globals.verbose === true;
+    context = createContext(runtime, { verbose, quiet: globals.quiet === true });
+    const code = await fn(context);
+    if (typeof code === "number") exitCode = code;
+  };
+  const program = buildProgram(invoke, {
+    out: (text) => runtime.stdout.write(text),
+    err: (text) => runtime.stderr.write(text),
+  });
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError || (err instanceof Error && err.name === "CommanderError")) {
+      // commander already printed the message (and help for usage errors).
+      return (err as CommanderError).exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    runtime.stderr.write(formatError(err, { verbose: context?.options.verbose ?? verbose }));
+    return exitCodeFor(err);
+  }
+}

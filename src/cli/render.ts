@@ -1,0 +1,74 @@
+/**
+ * Everything that turns data and errors into text. Errors: `error: <message>` and `hint: <hint>` on stderr,
+ * the cause chain only with --verbose; anything that is not a DropzoneError is reported as a bug.
+ */
+import { DropzoneError } from "../errors.ts";
+
+// Control characters from remote text (registry errors, tag names) must not reach the terminal.
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** Removes control characters and credentials from text that may come from a remote. */
+export function sanitize(text: string): string {
+  return text
+    .replace(CONTROL, "")
+    .replace(/(\/\/)[^/@\s:]+:[^/@\s]+@/g, "$1***@")
+    .replace(/([?&](?:token|access_token|password|X-Amz-Signature|sig)=)[^&\s]+/gi, "$1***")
+    .replace(/(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, "$1 ***");
+}
+
+/** Formats an error for stderr. */
+export function formatError(err: unknown, options: { verbose: boolean }): string {
+  if (err instanceof DropzoneError) {
+    let out = `error: ${sanitize(err.message)}\n`;
+    if (err.hint) out += `hint: ${sanitize(err.hint)}\n`;
+    if (options.verbose) {
+      let cause = err.cause;
+      while (cause !== undefined) {
+        out += `  caused by: ${sanitize(cause instanceof Error ? cause.message : String(cause))}\n`;
+        cause = cause instanceof Error ? cause.cause : undefined;
+      }
+    }
+    return out;
+  }
+  if (err instanceof Deno.errors.NotCapable) {
+    return `error: dz was denied a permission it needs: ${sanitize(err.message)}\n` +
+      "hint: this is a build defect; report it with the output of `dz --version`\n";
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  let out = `error: unexpected failure (this is a bug in dz): ${sanitize(message)}\n`;
+  if (options.verbose && err instanceof Error && err.stack) out += sanitize(err.stack) + "\n";
+  else out += "hint: run again with --verbose for details, and report it\n";
+  return out;
+}
+
+/** Renders an aligned table with a header row; two spaces between columns. */
+export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  return [line(headers), ...rows.map((r) => line(r.map((c) => sanitize(c))))].join("\n") + "\n";
+}
+
+/** Stable JSON for --json output: two-space indent and a trailing newline. */
+export function json(value: unknown): string {
+  return JSON.stringify(value, null, 2) + "\n";
+}
+
+/** Human-readable byte counts. */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} ${units[i]}` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+/** "2026-11-22 19:48" in UTC, for tables. */
+export function formatTime(iso: string | undefined): string {
+  if (!iso) return "-";
+  return iso.replace("T", " ").slice(0, 16);
+}

@@ -1,0 +1,290 @@
+/**
+ * config.yaml: versioned, validated on load with errors that name the bad field, and edited through the `yaml`
+ * Document API so that a user's comments and ordering survive every change dz makes.
+ */
+import { Document, isMap, isSeq, parseDocument, type YAMLSeq } from "yaml";
+import { DropzoneError } from "../errors.ts";
+import type { RegistryEntry } from "../oci/reference.ts";
+import type { CosignPolicy } from "../verify/types.ts";
+import { writeFileAtomic } from "./atomic.ts";
+
+/** The config schema version this dz reads and writes. */
+export const CONFIG_VERSION = 1;
+
+/** Chainguard's public catalog signing identity (see README "Security model"). */
+export const CHAINGUARD_POLICY: Readonly<CosignPolicy> = {
+  issuer: "https://token.actions.githubusercontent.com",
+  identity: "https://github.com/chainguard-images/images/.github/workflows/release.yaml@refs/heads/main",
+};
+
+/** The registry seeded on first run. */
+export const SEED_REGISTRY: RegistryEntry = {
+  name: "chainguard",
+  url: "docker.io/chainguard",
+  cosign_policy: CHAINGUARD_POLICY,
+};
+
+/** The parsed, validated configuration. */
+export interface Config {
+  readonly version: number;
+  readonly default_registry?: string;
+  readonly always_allow_unsigned: boolean;
+  readonly registries: readonly RegistryEntry[];
+  /** Previous versions kept per package for rollback. */
+  readonly keep_versions: number;
+  /** Concurrent requests per registry host. */
+  readonly concurrency: number;
+  /** Skip digests signed more recently than this (e.g. "3d", "12h"); optional. */
+  readonly min_release_age?: string;
+}
+
+/** A loaded config: the validated values plus the document that keeps comments for edits. */
+export interface LoadedConfig {
+  readonly config: Config;
+  readonly doc: Document;
+  readonly path: string;
+  /** True when the file did not exist and was seeded (not yet written). */
+  readonly seeded: boolean;
+}
+
+const SEED_TEXT = `# dz configuration. dz keeps your comments when it edits this file.
+# Schema: see README.md ("Configuration").
+version: 1
+default_registry: chainguard
+# Refuse unsigned images unless --allow-unsigned is passed for a registry without a policy.
+always_allow_unsigned: false
+registries:
+  - name: chainguard
+    url: docker.io/chainguard
+    cosign_policy:
+      issuer: ${CHAINGUARD_POLICY.issuer}
+      identity: ${CHAINGUARD_POLICY.identity}
+`;
+
+const POLICY_KEYS = new Set([
+  "issuer",
+  "issuer_regex",
+  "identity",
+  "identity_regex",
+  "public_key",
+  "trusted_root",
+  "require_provenance_builder",
+  "max_vulnerability_severity",
+  "min_release_age",
+]);
+const REGISTRY_KEYS = new Set(["name", "url", "insecure", "cosign_policy", "min_release_age"]);
+const TOP_KEYS = new Set([
+  "version",
+  "default_registry",
+  "always_allow_unsigned",
+  "registries",
+  "keep_versions",
+  "concurrency",
+  "min_release_age",
+  // Accepted and ignored: written by the Go predecessor.
+  "local_store_path",
+]);
+const SEVERITIES = new Set(["critical", "high", "medium", "low", "none"]);
+
+function bad(path: string, field: string, why: string): DropzoneError {
+  return new DropzoneError("CONFIG_INVALID", `Invalid config ${path}: ${field} ${why}`, {
+    hint: `Fix "${field}" in ${path} (see README "Configuration"), or move the file away to start fresh`,
+  });
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function compiles(re: string): boolean {
+  try {
+    new RegExp(re);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Validates a plain config object. Pure; throws CONFIG_INVALID naming the field. */
+export function validateConfig(raw: unknown, path: string): Config {
+  if (raw === null || raw === undefined) raw = {};
+  if (!isObject(raw)) throw bad(path, "the document", "must be a mapping");
+  for (const k of Object.keys(raw)) if (!TOP_KEYS.has(k)) throw bad(path, k, "is not a known setting");
+  const version = raw.version ?? CONFIG_VERSION;
+  if (typeof version !== "number" || !Number.isInteger(version)) {
+    throw bad(path, "version", "must be an integer");
+  }
+  if (version > CONFIG_VERSION) {
+    throw new DropzoneError(
+      "CONFIG_VERSION",
+      `Config ${path} has version ${version}; this dz reads ${CONFIG_VERSION}`,
+      {
+        hint: "Upgrade dz, or move the file away to start fresh",
+      },
+    );
+  }
+  const str = (v: unknown, f: string): string | undefined => {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "string" || v.trim() === "") throw bad(path, f, "must be a non-empty string");
+    return v;
+  };
+  const bool = (v: unknown, f: string): boolean => {
+    if (v === undefined || v === null) return false;
+    if (typeof v !== "boolean") throw bad(path, f, "must be true or false");
+    return v;
+  };
+  const int = (v: unknown, f: string, def: number, min: number, max: number): number => {
+    if (v === undefined || v === null) return def;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+      throw bad(path, f, `must be an integer from ${min} to ${max}`);
+    }
+    return v;
+  };
+  const registriesRaw = raw.registries ?? [];
+  if (!Array.isArray(registriesRaw)) throw bad(path, "registries", "must be a list");
+  const names = new Set<string>();
+  const registries = registriesRaw.map((r, i): RegistryEntry => {
+    const f = `registries[${i}]`;
+    if (!isObject(r)) throw bad(path, f, "must be a mapping");
+    for (const k of Object.keys(r)) {
+      if (!REGISTRY_KEYS.has(k)) throw bad(path, `${f}.${k}`, "is not a known setting");
+    }
+    const name = str(r.name, `${f}.name`);
+    const url = str(r.url, `${f}.url`);
+    if (!name) throw bad(path, `${f}.name`, "is required");
+    if (!url) throw bad(path, `${f}.url`, "is required");
+    if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) {
+      throw bad(path, `${f}.name`, "may hold only a-z, 0-9, '_' and '-'");
+    }
+    if (names.has(name)) throw bad(path, `${f}.name`, `"${name}" is used twice`);
+    names.add(name);
+    let policy: CosignPolicy | undefined;
+    if (r.cosign_policy !== undefined && r.cosign_policy !== null) {
+      const p = r.cosign_policy;
+      const pf = `${f}.cosign_policy`;
+      if (!isObject(p)) throw bad(path, pf, "must be a mapping");
+      for (const k of Object.keys(p)) {
+        if (!POLICY_KEYS.has(k)) throw bad(path, `${pf}.${k}`, "is not a known setting");
+      }
+      const out: CosignPolicy = {};
+      for (const k of POLICY_KEYS) {
+        const v = str(p[k], `${pf}.${k}`);
+        if (v !== undefined) (out as Record<string, string>)[k] = v;
+      }
+      for (const k of ["issuer_regex", "identity_regex"] as const) {
+        if (out[k] !== undefined && !compiles(out[k]!)) {
+          throw bad(path, `${pf}.${k}`, "is not a valid regular expression");
+        }
+      }
+      if (out.issuer && out.issuer_regex) throw bad(path, pf, "sets both issuer and issuer_regex");
+      if (out.identity && out.identity_regex) throw bad(path, pf, "sets both identity and identity_regex");
+      if (!out.public_key) {
+        if (!out.issuer && !out.issuer_regex) throw bad(path, `${pf}.issuer`, "is required (or public_key)");
+        if (!out.identity && !out.identity_regex) {
+          throw bad(path, `${pf}.identity`, "is required (or public_key)");
+        }
+      }
+      if (out.max_vulnerability_severity && !SEVERITIES.has(out.max_vulnerability_severity)) {
+        throw bad(path, `${pf}.max_vulnerability_severity`, "must be critical, high, medium, low or none");
+      }
+      policy = out;
+    }
+    const insecure = bool(r.insecure, `${f}.insecure`);
+    return { name, url, ...(insecure ? { insecure } : {}), ...(policy ? { cosign_policy: policy } : {}) };
+  });
+  const defaultRegistry = str(raw.default_registry, "default_registry");
+  if (defaultRegistry !== undefined && !names.has(defaultRegistry)) {
+    throw bad(path, "default_registry", `names "${defaultRegistry}", which is not in registries`);
+  }
+  const minAge = str(raw.min_release_age, "min_release_age");
+  return {
+    version,
+    ...(defaultRegistry ? { default_registry: defaultRegistry } : {}),
+    always_allow_unsigned: bool(raw.always_allow_unsigned, "always_allow_unsigned"),
+    registries,
+    keep_versions: int(raw.keep_versions, "keep_versions", 2, 0, 100),
+    concurrency: int(raw.concurrency, "concurrency", 4, 1, 32),
+    ...(minAge ? { min_release_age: minAge } : {}),
+  };
+}
+
+/** Parses config text. Pure. */
+export function parseConfigText(text: string, path: string): { config: Config; doc: Document } {
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    throw new DropzoneError("CONFIG_INVALID", `Invalid config ${path}: ${e.message.split("\n")[0]}`, {
+      hint: `Fix the YAML syntax in ${path}`,
+    });
+  }
+  return { config: validateConfig(doc.toJS(), path), doc };
+}
+
+/** The text written on first run. */
+export function seedConfigText(): string {
+  return SEED_TEXT;
+}
+
+/** Loads config.yaml, or the seed when it does not exist (the caller writes it on first run). */
+export async function loadConfig(path: string): Promise<LoadedConfig> {
+  let text: string;
+  let seeded = false;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    text = SEED_TEXT;
+    seeded = true;
+  }
+  const { config, doc } = parseConfigText(text, path);
+  return { config, doc, path, seeded };
+}
+
+/** Writes the document atomically. */
+export async function saveConfig(loaded: Pick<LoadedConfig, "doc" | "path">): Promise<void> {
+  await writeFileAtomic(loaded.path, new TextEncoder().encode(String(loaded.doc)), { mode: 0o644 });
+}
+
+function registriesSeq(doc: Document): YAMLSeq {
+  let seq = doc.get("registries");
+  if (!isSeq(seq)) {
+    doc.set("registries", doc.createNode([]));
+    seq = doc.get("registries");
+  }
+  return seq as YAMLSeq;
+}
+
+/** Adds a registry to the document (pure edit; validate with {@linkcode revalidate}). */
+export function addRegistryToDoc(doc: Document, entry: RegistryEntry): void {
+  const plain: Record<string, unknown> = { name: entry.name, url: entry.url };
+  if (entry.insecure) plain.insecure = true;
+  if (entry.cosign_policy) plain.cosign_policy = { ...entry.cosign_policy };
+  registriesSeq(doc).add(doc.createNode(plain));
+}
+
+/** Removes a registry by name; returns false when absent. Clears default_registry when it pointed there. */
+export function removeRegistryFromDoc(doc: Document, name: string): boolean {
+  const seq = registriesSeq(doc);
+  const index = seq.items.findIndex((item) => isMap(item) && item.get("name") === name);
+  if (index < 0) return false;
+  seq.delete(index);
+  if (doc.get("default_registry") === name) doc.delete("default_registry");
+  return true;
+}
+
+/** Sets default_registry. */
+export function setDefaultRegistryInDoc(doc: Document, name: string): void {
+  doc.set("default_registry", name);
+}
+
+/** Re-validates an edited document. */
+export function revalidate(doc: Document, path: string): Config {
+  return validateConfig(doc.toJS(), path);
+}
+
+/** A fresh document from the seed (for tests and `purge`-then-reinit). */
+export function seedDocument(): Document {
+  return parseDocument(SEED_TEXT);
+}
+
+export { Document };
