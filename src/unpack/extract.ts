@@ -1,0 +1,517 @@
+/**
+ * Applies OCI layer tars onto a rootfs directory, as the OCI image-spec describes (whiteouts, opaque
+ * directories, hardlinks, symlinks), without ever writing outside the rootfs.
+ *
+ * Containment strategy (the Go dropzone only checked paths lexically, see dropzone-go-anchor.md §11.18):
+ * - Entry names are cleaned lexically: a leading `/` or `./` is dropped (the name is relative to the root, like
+ *   containerd), `.` and empty components are dropped, and a `..` that climbs above the root is UNSAFE_LAYER.
+ * - Symlinks are never followed while extracting. Every parent component of an entry, of a whiteout and of a
+ *   hardlink target is checked with lstat (cached per rootfs); a parent that is a symlink or a non-directory
+ *   fails with UNSAFE_LAYER. Layer builders (docker, buildkit, apko, ko) walk a real filesystem, so they never
+ *   emit such names; refusing them makes writes through `a -> /` or `a -> ..` impossible by construction, where
+ *   securejoin-style resolution would silently redirect them.
+ * - The final component is never opened through a symlink: files are created with O_EXCL (`createNew`), and an
+ *   existing path of any type is removed first (unlinking also breaks hardlink sharing, so writing a file never
+ *   changes another link to the same inode).
+ * - Hardlink targets are cleaned the same way, must already exist, must not be directories, and a symlink
+ *   target must keep its meaning at the new location.
+ * - Symlink targets are stored relative: absolute targets (`/usr/lib/x`) and relative ones that climb above the
+ *   root are rewritten to the equivalent relative path inside the rootfs, so they never point at the host.
+ */
+import { DropzoneError } from "../errors.ts";
+import { decodeTar, malformedLayer, type TarHeader } from "./tar_stream.ts";
+
+/** Caps on what a layer (or a sequence of layers sharing a state) may create. */
+export interface LayerLimits {
+  /** Tar entries, all layers together. */
+  readonly maxEntries: number;
+  /** Path components in one entry name. */
+  readonly maxDepth: number;
+  /** Regular file bytes written, all layers together. */
+  readonly maxBytes: number;
+}
+
+/** The default caps: 1,000,000 entries, depth 256, 16 GiB. */
+export const DEFAULT_LAYER_LIMITS: LayerLimits = {
+  maxEntries: 1_000_000,
+  maxDepth: 256,
+  maxBytes: 16 * 1024 ** 3,
+};
+
+/** What applyLayer remembers between the layers of one rootfs; pass the same state to every layer. */
+export interface RootfsState {
+  /** Entries seen so far. */
+  entries: number;
+  /** Regular file bytes written so far. */
+  bytes: number;
+  /** Relative paths known to be real directories (not symlinks). */
+  readonly dirs: Set<string>;
+  /** Final modes of directories, applied by finalizeRootfs so restrictive modes never block extraction. */
+  readonly dirModes: Map<string, number>;
+  /** Final mtimes of directories (seconds), when mtimes are preserved. */
+  readonly dirMtimes: Map<string, Date>;
+}
+
+/** A fresh state for a new rootfs. */
+export function createRootfsState(): RootfsState {
+  return { entries: 0, bytes: 0, dirs: new Set(), dirModes: new Map(), dirMtimes: new Map() };
+}
+
+/** Options for {@linkcode applyLayer}. */
+export interface ApplyLayerOptions {
+  /** Shared across the layers of one rootfs; created when absent. */
+  readonly state?: RootfsState;
+  /** Overrides for {@linkcode DEFAULT_LAYER_LIMITS}. */
+  readonly limits?: Partial<LayerLimits>;
+  /** Restore file and directory mtimes (default false: dz does not need them). */
+  readonly preserveMtime?: boolean;
+  /** Names the layer in error messages, e.g. its digest. */
+  readonly label?: string;
+}
+
+/** Bodies up to this size are buffered and written with one writeFile call. */
+const SMALL_FILE_BYTES = 1024 * 1024;
+/** Whiteout prefix and opaque marker (OCI image-spec layer.md). */
+const WHITEOUT_PREFIX = ".wh.";
+const OPAQUE_MARKER = ".wh..wh..opq";
+const WHITEOUT_META_PREFIX = ".wh..wh.";
+
+interface Context {
+  readonly root: string;
+  readonly state: RootfsState;
+  readonly limits: LayerLimits;
+  readonly what: string;
+  readonly umask: number;
+  readonly preserveMtime: boolean;
+  /** Paths this layer wrote, plus their ancestors: an opaque marker or whiteout must not remove them. */
+  readonly touched: Set<string>;
+}
+
+function unsafe(ctx: Context, name: string, reason: string): DropzoneError {
+  return new DropzoneError("UNSAFE_LAYER", `Cannot apply ${ctx.what}: entry "${name}" ${reason}`, {
+    hint:
+      "The image tries to write outside its root or is malformed; do not install it and report it to the publisher",
+  });
+}
+
+function currentUmask(): number {
+  try {
+    return Deno.umask();
+  } catch {
+    // Not available (or not permitted): chmod every file, which is always correct.
+    return 0o777;
+  }
+}
+
+/**
+ * Cleans a tar path into components relative to the root. Leading `/` and `./` are dropped; `..` above the root
+ * returns undefined.
+ */
+export function cleanEntryPath(name: string): string[] | undefined {
+  const out: string[] = [];
+  for (const part of name.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (out.length === 0) return undefined;
+      out.pop();
+    } else {
+      out.push(part);
+    }
+  }
+  return out;
+}
+
+/** Lexical clean of an absolute (chroot) path: `..` at the root stays at the root, as the kernel does. */
+function clampComponents(parts: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const part of parts) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") out.pop();
+    else out.push(part);
+  }
+  return out;
+}
+
+/**
+ * The symlink target to store for a link whose parent directory is `parent` (components under the root). Absolute
+ * targets are interpreted inside the rootfs and made relative; relative targets are kept verbatim unless they
+ * climb above the root, in which case they are clamped there (chroot semantics) and made relative.
+ */
+export function rootfsLinkTarget(parent: readonly string[], target: string): string {
+  let absolute: string[];
+  if (target.startsWith("/")) {
+    absolute = clampComponents(target.split("/"));
+  } else {
+    let depth = parent.length;
+    let climbs = false;
+    for (const part of target.split("/")) {
+      if (part === "" || part === ".") continue;
+      if (part === "..") {
+        if (depth === 0) {
+          climbs = true;
+          break;
+        }
+        depth--;
+      } else {
+        depth++;
+      }
+    }
+    if (!climbs) return target;
+    absolute = clampComponents([...parent, ...target.split("/")]);
+  }
+  let common = 0;
+  while (common < parent.length && common < absolute.length && parent[common] === absolute[common]) common++;
+  const up = parent.length - common;
+  const rest = absolute.slice(common);
+  const parts = [...Array.from({ length: up }, () => ".."), ...rest];
+  return parts.length === 0 ? "." : parts.join("/");
+}
+
+function abs(ctx: Context, rel: string): string {
+  return rel === "" ? ctx.root : `${ctx.root}/${rel}`;
+}
+
+async function lstatOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
+  try {
+    return await Deno.lstat(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  }
+}
+
+/** Drops cached knowledge about `rel` and everything below it (after a removal). */
+function forget(ctx: Context, rel: string): void {
+  const prefix = `${rel}/`;
+  const { dirs, dirModes, dirMtimes } = ctx.state;
+  for (const key of dirs) if (key === rel || key.startsWith(prefix)) dirs.delete(key);
+  for (const key of dirModes.keys()) if (key === rel || key.startsWith(prefix)) dirModes.delete(key);
+  for (const key of dirMtimes.keys()) if (key === rel || key.startsWith(prefix)) dirMtimes.delete(key);
+}
+
+/** Removes whatever is at `rel` (a directory tree or a single non-directory), never following symlinks. */
+async function removePath(ctx: Context, rel: string, isDirectory: boolean): Promise<void> {
+  if (isDirectory) {
+    await Deno.remove(abs(ctx, rel), { recursive: true });
+    forget(ctx, rel);
+  } else {
+    await Deno.remove(abs(ctx, rel));
+  }
+}
+
+/**
+ * Makes sure the first `count` components of `parts` are real directories under the root. Missing ones are
+ * created when `create` is set (otherwise the result is false); a symlink or non-directory is UNSAFE_LAYER.
+ */
+async function ensureParents(
+  ctx: Context,
+  name: string,
+  parts: readonly string[],
+  count: number,
+  create: boolean,
+): Promise<boolean> {
+  const { dirs, dirModes } = ctx.state;
+  let rel = "";
+  for (let i = 0; i < count; i++) {
+    rel = i === 0 ? parts[0]! : `${rel}/${parts[i]}`;
+    if (create) ctx.touched.add(rel);
+    if (dirs.has(rel)) continue;
+    const info = await lstatOrUndefined(abs(ctx, rel));
+    if (info === undefined) {
+      if (!create) return false;
+      await Deno.mkdir(abs(ctx, rel), { mode: 0o700 });
+      dirModes.set(rel, 0o755);
+    } else if (info.isSymlink) {
+      throw unsafe(ctx, name, `passes through the symlink "${rel}"`);
+    } else if (!info.isDirectory) {
+      throw unsafe(ctx, name, `passes through "${rel}", which is not a directory`);
+    }
+    dirs.add(rel);
+  }
+  return true;
+}
+
+/** Runs `create`; when the path already exists, removes it (whatever its type) and runs `create` once more. */
+async function createReplacing<T>(ctx: Context, rel: string, create: () => Promise<T>): Promise<T> {
+  try {
+    return await create();
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+  }
+  const info = await Deno.lstat(abs(ctx, rel));
+  await removePath(ctx, rel, info.isDirectory);
+  return await create();
+}
+
+async function readBody(body: ReadableStream<Uint8Array>, size: number): Promise<Uint8Array> {
+  const data = new Uint8Array(size);
+  let offset = 0;
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (offset + value.length > size) throw new RangeError("Tar entry body is longer than its header size");
+      data.set(value, offset);
+      offset += value.length;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  if (offset !== size) throw new RangeError("Tar entry body is shorter than its header size");
+  return data;
+}
+
+async function applyDirectory(ctx: Context, rel: string, header: TarHeader): Promise<void> {
+  const { dirs, dirModes } = ctx.state;
+  if (!dirs.has(rel)) {
+    // Directories stay owner-rwx until finalizeRootfs, so a 0555 or 0000 directory never blocks later entries.
+    await createReplacing(ctx, rel, () => Deno.mkdir(abs(ctx, rel), { mode: 0o700 }));
+    dirs.add(rel);
+  }
+  dirModes.set(rel, (header.mode ?? 0o755) & 0o777);
+  if (ctx.preserveMtime && header.mtime !== undefined) ctx.state.dirMtimes.set(rel, header.mtime);
+}
+
+async function applyFile(
+  ctx: Context,
+  name: string,
+  rel: string,
+  header: TarHeader,
+  body: ReadableStream<Uint8Array>,
+): Promise<void> {
+  const size = header.size;
+  if (ctx.state.bytes + size > ctx.limits.maxBytes) {
+    throw new DropzoneError(
+      "LAYER_LIMIT",
+      `Cannot apply ${ctx.what}: entry "${name}" exceeds the limit of ${ctx.limits.maxBytes} bytes written`,
+      { hint: "The image is larger than dz allows; raise the limit only if you trust the image" },
+    );
+  }
+  ctx.state.bytes += size;
+  const mode = (header.mode ?? 0o644) & 0o777;
+  // Write with owner read/write so 0000 files (e.g. /etc/shadow) can be created, then chmod to the exact mode.
+  const createMode = mode | 0o600;
+  const path = abs(ctx, rel);
+  if (size <= SMALL_FILE_BYTES) {
+    const data = await readBody(body, size);
+    await createReplacing(ctx, rel, () => Deno.writeFile(path, data, { createNew: true, mode: createMode }));
+  } else {
+    const file = await createReplacing(
+      ctx,
+      rel,
+      () => Deno.open(path, { write: true, createNew: true, mode: createMode }),
+    );
+    await body.pipeTo(file.writable);
+  }
+  if ((createMode & ~ctx.umask) !== mode) await Deno.chmod(path, mode);
+  if (ctx.preserveMtime && header.mtime !== undefined) await Deno.utime(path, header.mtime, header.mtime);
+}
+
+async function applySymlink(ctx: Context, name: string, parts: string[], rel: string, linkname: string) {
+  if (linkname === "") throw unsafe(ctx, name, "is a symlink with an empty target");
+  if (linkname.includes("\0")) throw unsafe(ctx, name, "has a NUL byte in its link target");
+  const target = rootfsLinkTarget(parts.slice(0, -1), linkname);
+  await createReplacing(ctx, rel, () => Deno.symlink(target, abs(ctx, rel)));
+}
+
+async function applyHardlink(ctx: Context, name: string, parts: string[], rel: string, linkname: string) {
+  if (linkname.includes("\0")) throw unsafe(ctx, name, "has a NUL byte in its link target");
+  const targetParts = cleanEntryPath(linkname);
+  if (targetParts === undefined) throw unsafe(ctx, name, `is a hardlink to "${linkname}", outside the root`);
+  if (targetParts.length === 0) throw unsafe(ctx, name, "is a hardlink to the root directory");
+  const exists = await ensureParents(ctx, name, targetParts, targetParts.length - 1, false);
+  const targetRel = targetParts.join("/");
+  const info = exists ? await lstatOrUndefined(abs(ctx, targetRel)) : undefined;
+  if (info === undefined) throw unsafe(ctx, name, `is a hardlink to "${linkname}", which does not exist`);
+  if (info.isDirectory) throw unsafe(ctx, name, `is a hardlink to the directory "${linkname}"`);
+  if (info.isSymlink) {
+    // link(2) does not follow symlinks: the new name is the same symlink. Its text must mean the same at the new
+    // place, or a relative link could climb out of the root from a shallower directory.
+    const text = await Deno.readLink(abs(ctx, targetRel));
+    if (rootfsLinkTarget(parts.slice(0, -1), text) !== text) {
+      throw unsafe(
+        ctx,
+        name,
+        `is a hardlink to the symlink "${linkname}", whose target escapes from the new place`,
+      );
+    }
+  }
+  if (targetRel === rel) return;
+  await createReplacing(ctx, rel, () => Deno.link(abs(ctx, targetRel), abs(ctx, rel)));
+}
+
+/** Removes the lower-layer children of `dirRel`, keeping what this layer wrote (the marker may follow them). */
+async function applyOpaque(ctx: Context, dirRel: string): Promise<void> {
+  const children: Deno.DirEntry[] = [];
+  for await (const entry of Deno.readDir(abs(ctx, dirRel))) children.push(entry);
+  for (const child of children) {
+    const rel = dirRel === "" ? child.name : `${dirRel}/${child.name}`;
+    if (ctx.touched.has(rel)) {
+      if (child.isDirectory) await applyOpaque(ctx, rel);
+      continue;
+    }
+    await removePath(ctx, rel, child.isDirectory);
+  }
+}
+
+async function applyWhiteout(ctx: Context, name: string, parts: string[]): Promise<void> {
+  const base = parts[parts.length - 1]!;
+  const parentCount = parts.length - 1;
+  if (base === OPAQUE_MARKER) {
+    await ensureParents(ctx, name, parts, parentCount, true);
+    await applyOpaque(ctx, parts.slice(0, parentCount).join("/"));
+    return;
+  }
+  // Other `.wh..wh.` names are aufs metadata (e.g. .wh..wh.plnk): skip, never materialise.
+  if (base.startsWith(WHITEOUT_META_PREFIX)) return;
+  const hidden = base.slice(WHITEOUT_PREFIX.length);
+  if (hidden === "" || hidden === "." || hidden === "..") throw unsafe(ctx, name, "is an invalid whiteout");
+  if (!await ensureParents(ctx, name, parts, parentCount, false)) return;
+  const rel = [...parts.slice(0, parentCount), hidden].join("/");
+  // A whiteout hides lower layers only; what this layer itself wrote stays.
+  if (ctx.touched.has(rel)) return;
+  const info = await lstatOrUndefined(abs(ctx, rel));
+  if (info !== undefined) await removePath(ctx, rel, info.isDirectory);
+}
+
+async function applyEntry(ctx: Context, header: TarHeader, body: ReadableStream<Uint8Array>): Promise<void> {
+  const name = header.name;
+  ctx.state.entries++;
+  if (ctx.state.entries > ctx.limits.maxEntries) {
+    throw new DropzoneError(
+      "LAYER_LIMIT",
+      `Cannot apply ${ctx.what}: more than ${ctx.limits.maxEntries} entries`,
+      { hint: "The image has more files than dz allows; raise the limit only if you trust the image" },
+    );
+  }
+  if (name.includes("\0")) throw unsafe(ctx, name, "has a NUL byte in its name");
+  const parts = cleanEntryPath(name);
+  if (parts === undefined) throw unsafe(ctx, name, 'climbs above the root with ".."');
+  if (parts.length > ctx.limits.maxDepth) {
+    throw new DropzoneError(
+      "LAYER_LIMIT",
+      `Cannot apply ${ctx.what}: entry "${name}" is deeper than ${ctx.limits.maxDepth} directories`,
+      { hint: "The image nests paths deeper than dz allows" },
+    );
+  }
+  // The root itself: dz keeps its own staging directory mode.
+  if (parts.length === 0) return;
+  if (parts[parts.length - 1]!.startsWith(WHITEOUT_PREFIX)) return await applyWhiteout(ctx, name, parts);
+
+  const type = header.type ?? "file";
+  if (type === "character-device" || type === "block-device" || type === "fifo") return;
+  if (type !== "file" && type !== "directory" && type !== "symlink" && type !== "link") return;
+
+  await ensureParents(ctx, name, parts, parts.length - 1, true);
+  const rel = parts.join("/");
+  ctx.touched.add(rel);
+  switch (type) {
+    case "directory":
+      return await applyDirectory(ctx, rel, header);
+    case "file":
+      return await applyFile(ctx, name, rel, header, body);
+    case "symlink":
+      return await applySymlink(ctx, name, parts, rel, header.linkname ?? "");
+    case "link":
+      return await applyHardlink(ctx, name, parts, rel, header.linkname ?? "");
+  }
+}
+
+/**
+ * Applies one uncompressed layer tar onto `rootfs`, which may already hold the lower layers. Pass the same
+ * `state` for every layer of a rootfs and call {@linkcode finalizeRootfs} after the last one. Throws
+ * UNSAFE_LAYER for anything that would land outside the rootfs or a malformed archive, LAYER_LIMIT when a cap is
+ * exceeded; the caller then deletes the rootfs (see {@linkcode removeTree}).
+ */
+export async function applyLayer(
+  tar: ReadableStream<Uint8Array>,
+  rootfs: string,
+  options: ApplyLayerOptions = {},
+): Promise<RootfsState> {
+  const ctx: Context = {
+    root: rootfs.endsWith("/") && rootfs.length > 1 ? rootfs.slice(0, -1) : rootfs,
+    state: options.state ?? createRootfsState(),
+    limits: { ...DEFAULT_LAYER_LIMITS, ...options.limits },
+    what: options.label === undefined ? "layer" : `layer ${options.label}`,
+    umask: currentUmask(),
+    preserveMtime: options.preserveMtime ?? false,
+    touched: new Set(),
+  };
+  const reader = decodeTar(tar).getReader();
+  try {
+    for (;;) {
+      let next: ReadableStreamReadResult<{ header: TarHeader; body: ReadableStream<Uint8Array> }>;
+      try {
+        next = await reader.read();
+      } catch (err) {
+        throw malformedLayer(err, ctx.what);
+      }
+      if (next.done) break;
+      const { header, body } = next.value;
+      try {
+        await applyEntry(ctx, header, body);
+      } catch (err) {
+        if (err instanceof DropzoneError) throw err;
+        if (err instanceof RangeError || err instanceof TypeError) throw malformedLayer(err, ctx.what);
+        throw new DropzoneError("IO", `Cannot apply ${ctx.what}: entry "${header.name}": ${errorText(err)}`, {
+          hint: "Check free disk space and permissions of the dz home",
+          cause: err,
+        });
+      } finally {
+        // Bodies this entry did not read (directories, links, skipped types) must be drained for the decoder.
+        await body.cancel().catch(() => {});
+      }
+    }
+  } catch (err) {
+    await reader.cancel(err).catch(() => {});
+    throw err;
+  } finally {
+    reader.releaseLock();
+  }
+  return ctx.state;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Applies the deferred directory modes (and mtimes) once every layer is in place, deepest first so a 0555 or
+ * 0000 parent never blocks its children. Paths that are no longer directories are skipped.
+ */
+export async function finalizeRootfs(rootfs: string, state: RootfsState): Promise<void> {
+  const root = rootfs.endsWith("/") && rootfs.length > 1 ? rootfs.slice(0, -1) : rootfs;
+  const depth = (rel: string) => rel.split("/").length;
+  const rels = [...new Set([...state.dirModes.keys(), ...state.dirMtimes.keys()])];
+  rels.sort((a, b) => depth(b) - depth(a));
+  for (const rel of rels) {
+    const path = `${root}/${rel}`;
+    const info = await lstatOrUndefined(path);
+    if (info === undefined || !info.isDirectory) continue;
+    const mtime = state.dirMtimes.get(rel);
+    if (mtime !== undefined) await Deno.utime(path, mtime, mtime);
+    const mode = state.dirModes.get(rel);
+    if (mode !== undefined) await Deno.chmod(path, mode);
+  }
+  state.dirModes.clear();
+  state.dirMtimes.clear();
+}
+
+/**
+ * Deletes a rootfs (or staging directory) even when finalized directory modes would stop a plain recursive
+ * remove (0555 or 0000 directories when not running as root). Missing paths are fine.
+ */
+export async function removeTree(path: string): Promise<void> {
+  const info = await lstatOrUndefined(path);
+  if (info === undefined) return;
+  if (info.isDirectory) await makeWritable(path);
+  await Deno.remove(path, { recursive: true });
+}
+
+async function makeWritable(dir: string): Promise<void> {
+  await Deno.chmod(dir, 0o700);
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isDirectory) await makeWritable(`${dir}/${entry.name}`);
+  }
+}
