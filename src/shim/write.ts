@@ -1,0 +1,85 @@
+/** Installs and removes wrapper files in the bin dir (I/O), never touching a file dz did not write. */
+import { join } from "node:path";
+import { DropzoneError } from "../errors.ts";
+import { isDzWrapper } from "./wrapper.ts";
+
+/** Reads at most the first 4 KiB of a regular file (no symlink following) to look for the marker. */
+async function existingKind(path: string): Promise<"missing" | "wrapper" | "other"> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return "missing";
+    throw err;
+  }
+  if (!info.isFile) return "other";
+  using file = await Deno.open(path, { read: true });
+  const buf = new Uint8Array(4096);
+  let filled = 0;
+  while (filled < buf.length) {
+    const n = await file.read(buf.subarray(filled));
+    if (n === null) break;
+    filled += n;
+  }
+  return isDzWrapper(new TextDecoder().decode(buf.subarray(0, filled))) ? "wrapper" : "other";
+}
+
+function checkName(name: string): void {
+  if (name.length === 0 || name.includes("/") || name === "." || name === ".." || name.includes("\0")) {
+    throw new DropzoneError("INVALID_NAME", `Cannot use "${name}" as a command name`, {
+      hint: "Choose a name without '/' or NUL characters",
+    });
+  }
+}
+
+/**
+ * Writes `<binDir>/<name>` atomically (temp file in binDir, mode 0755, rename). Refuses with NAME_CONFLICT
+ * when a file that is not a dz wrapper (or a symlink, or a directory) is already there.
+ */
+export async function writeWrapper(binDir: string, name: string, text: string): Promise<void> {
+  checkName(name);
+  const target = join(binDir, name);
+  await Deno.mkdir(binDir, { recursive: true });
+  if (await existingKind(target) === "other") {
+    throw new DropzoneError(
+      "NAME_CONFLICT",
+      `Cannot write "${target}": it exists and was not written by dz`,
+      {
+        hint: `Remove or rename "${target}", or install under another name with --name`,
+      },
+    );
+  }
+  const temp = await Deno.makeTempFile({ dir: binDir, prefix: `.${name.slice(0, 32)}.`, suffix: ".tmp" });
+  let renamed = false;
+  try {
+    await Deno.writeTextFile(temp, text);
+    await Deno.chmod(temp, 0o755);
+    await Deno.rename(temp, target);
+    renamed = true;
+  } finally {
+    if (!renamed) await Deno.remove(temp).catch(() => {});
+  }
+}
+
+/**
+ * Removes `<binDir>/<name>` when it is a dz wrapper. Missing is a no-op (returns false); a symlink or a
+ * foreign file is refused with NAME_CONFLICT and left alone.
+ */
+export async function removeWrapper(binDir: string, name: string): Promise<boolean> {
+  checkName(name);
+  const target = join(binDir, name);
+  const kind = await existingKind(target);
+  if (kind === "missing") return false;
+  if (kind === "other") {
+    throw new DropzoneError("NAME_CONFLICT", `Cannot remove "${target}": it was not written by dz`, {
+      hint: `Remove "${target}" yourself if you no longer need it`,
+    });
+  }
+  try {
+    await Deno.remove(target);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+  return true;
+}
