@@ -18,8 +18,8 @@ export interface SignatureRecord {
   identity: string;
   /** OIDC issuer from the certificate; null for key-based signatures. */
   issuer: string | null;
-  /** Where the signature was found. */
-  source: "legacy-sig" | "bundle-referrer";
+  /** Where the signature was found (same values as the verifier's `SignatureResult.source`). */
+  source: SignatureResult["source"];
   /** The digest the signature is bound to: the platform manifest, or the index when only it was signed. */
   signed_digest: Digest;
   /** Rekor log index; null when verified without a transparency log entry (e.g. TSA only). */
@@ -199,6 +199,11 @@ function isoDate(o: Obj, key: string, prefix: string): string {
   return v;
 }
 
+const SIGNATURE_SOURCES: ReadonlySet<string> = new Set<SignatureResult["source"]>([
+  "legacy-sig",
+  "legacy-att",
+  "bundle-referrer",
+]);
 const ATTESTATION_KINDS = new Set(["sbom", "provenance", "vuln", "other"]);
 
 function parseSignature(value: unknown): SignatureRecord | null {
@@ -206,9 +211,9 @@ function parseSignature(value: unknown): SignatureRecord | null {
   const s = obj(value, "signature");
   const p = "signature.";
   if (s.verified !== true) throw new FieldError(p + "verified", "expected true");
-  const source = str(s, "source", p);
-  if (source !== "legacy-sig" && source !== "bundle-referrer") {
-    throw new FieldError(p + "source", 'expected "legacy-sig" or "bundle-referrer"');
+  const source = str(s, "source", p) as SignatureResult["source"];
+  if (!SIGNATURE_SOURCES.has(source)) {
+    throw new FieldError(p + "source", `expected one of ${[...SIGNATURE_SOURCES].join(", ")}`);
   }
   return {
     verified: true,

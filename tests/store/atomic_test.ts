@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { isDropzoneError } from "../../src/errors.ts";
+import {
+  isLeftoverName,
+  makeStagingDir,
+  removeTree,
+  renameIntoPlace,
+  replaceSymlinkAtomic,
+  trashAndRemove,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from "../../src/store/atomic.ts";
+import { tempHome } from "../support/temp_home.ts";
+
+async function names(dir: string): Promise<string[]> {
+  return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
+}
+
+Deno.test("writeFileAtomic() writes the content with the exact mode and leaves no temp file", async () => {
+  await using home = await tempHome({ marker: false });
+  const path = join(home.path, "auth.json");
+  await writeFileAtomic(path, "secret", { mode: 0o600 });
+  assert.equal(await Deno.readTextFile(path), "secret");
+  assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+  await writeFileAtomic(path, new TextEncoder().encode("second"), { mode: 0o644 });
+  assert.equal(await Deno.readTextFile(path), "second");
+  assert.equal((await Deno.stat(path)).mode! & 0o777, 0o644);
+  assert.deepEqual(await names(home.path), ["auth.json"]);
+});
+
+Deno.test("writeFileAtomic() keeps the old file and cleans up when the rename fails", async () => {
+  await using home = await tempHome({ marker: false });
+  const path = join(home.path, "target");
+  await Deno.mkdir(join(path, "child"), { recursive: true }); // renaming a file over a non-empty dir fails
+  await assert.rejects(
+    writeFileAtomic(path, "x"),
+    (err) => isDropzoneError(err, "IO") && err.message.includes(path),
+  );
+  assert.deepEqual(await names(home.path), ["target"]);
+  assert.ok((await Deno.stat(path)).isDirectory);
+});
+
+Deno.test("writeFileAtomic() fails with IO naming the path when the directory is missing", async () => {
+  await using home = await tempHome({ marker: false });
+  const path = join(home.path, "missing", "file");
+  await assert.rejects(
+    writeFileAtomic(path, "x"),
+    (err) => isDropzoneError(err, "IO") && err.message.includes(path),
+  );
+});
+
+Deno.test("writeJsonAtomic() writes indented JSON with a trailing newline", async () => {
+  await using home = await tempHome({ marker: false });
+  const path = join(home.path, "x.json");
+  await writeJsonAtomic(path, { a: [1] });
+  assert.equal(await Deno.readTextFile(path), '{\n  "a": [\n    1\n  ]\n}\n');
+});
+
+Deno.test("replaceSymlinkAtomic() creates and replaces a relative symlink", async () => {
+  await using home = await tempHome({ marker: false });
+  const link = join(home.path, "current");
+  await Deno.mkdir(join(home.path, "a"));
+  await Deno.mkdir(join(home.path, "b"));
+  await replaceSymlinkAtomic(link, "a");
+  assert.equal(await Deno.readLink(link), "a");
+  await replaceSymlinkAtomic(link, "b");
+  assert.equal(await Deno.readLink(link), "b");
+  assert.deepEqual(await names(home.path), ["a", "b", "current"]);
+});
+
+Deno.test("renameIntoPlace() moves a directory into a missing destination", async () => {
+  await using home = await tempHome({ marker: false });
+  const staging = await makeStagingDir(join(home.path, "pkg"));
+  assert.ok(staging.startsWith(join(home.path, "pkg", ".staging-")));
+  await Deno.writeTextFile(join(staging, "f"), "1");
+  await renameIntoPlace(staging, join(home.path, "pkg", "done"));
+  assert.equal(await Deno.readTextFile(join(home.path, "pkg", "done", "f")), "1");
+});
+
+Deno.test("removeTree() removes read-only trees and ignores missing paths", async () => {
+  await using home = await tempHome({ marker: false });
+  const tree = join(home.path, "rootfs");
+  await Deno.mkdir(join(tree, "usr", "bin"), { recursive: true });
+  await Deno.writeTextFile(join(tree, "usr", "bin", "tool"), "x");
+  await Deno.writeTextFile(join(tree, "shadow"), "x");
+  await Deno.chmod(join(tree, "shadow"), 0o000);
+  await Deno.chmod(join(tree, "usr", "bin"), 0o555);
+  await Deno.chmod(join(tree, "usr"), 0o555);
+  await removeTree(tree);
+  await assert.rejects(Deno.lstat(tree), Deno.errors.NotFound);
+  await removeTree(join(home.path, "nope"));
+});
+
+Deno.test("removeTree() removes 0555 dirs and 0000 files as an unprivileged user", async (t) => {
+  const script = new URL("./_remove_tree_child.ts", import.meta.url).pathname;
+  let command: Deno.Command;
+  if (Deno.uid() === 0) {
+    // Root ignores permission bits, so drop to nobody to exercise the chmod-and-retry path for real.
+    const denoDir = await Deno.makeTempDir({ prefix: "dz-denodir-" });
+    await Deno.chmod(denoDir, 0o777);
+    command = new Deno.Command("setpriv", {
+      args: ["--reuid=65534", "--regid=65534", "--clear-groups", Deno.execPath(), "run", "-A", script],
+      env: { DENO_DIR: denoDir, HOME: denoDir, NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    });
+    try {
+      const out = await command.output();
+      if (!out.success) {
+        const stderr = new TextDecoder().decode(out.stderr);
+        await t.step({
+          name: `skipped: cannot run as nobody (${stderr.slice(0, 120)})`,
+          ignore: true,
+          fn() {},
+        });
+        return;
+      }
+      const result = JSON.parse(new TextDecoder().decode(out.stdout));
+      assert.deepEqual(result, { uid: 65534, plainFailed: true, gone: true });
+    } finally {
+      await Deno.remove(denoDir, { recursive: true });
+    }
+    return;
+  }
+  command = new Deno.Command(Deno.execPath(), { args: ["run", "-A", script], stdout: "piped" });
+  const result = JSON.parse(new TextDecoder().decode((await command.output()).stdout));
+  assert.equal(result.gone, true);
+  assert.equal(result.plainFailed, true);
+});
+
+Deno.test("trashAndRemove() deletes a tree via a .trash- sibling", async () => {
+  await using home = await tempHome({ marker: false });
+  const dir = join(home.path, "pkg");
+  await Deno.mkdir(join(dir, "x"), { recursive: true });
+  await trashAndRemove(dir);
+  assert.deepEqual(await names(home.path), []);
+  await trashAndRemove(dir); // missing is fine
+});
+
+Deno.test("isLeftoverName() recognises temp, staging and trash names", () => {
+  assert.ok(isLeftoverName(".tmp-x"));
+  assert.ok(isLeftoverName(".staging-abc"));
+  assert.ok(isLeftoverName(".trash-jq-1"));
+  assert.ok(!isLeftoverName("jq"));
+  assert.ok(!isLeftoverName("sha256-ab"));
+});

@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { isDropzoneError } from "../../src/errors.ts";
+import { type Digest, sha256Digest } from "../../src/oci/digest.ts";
+import { openBlobCache } from "../../src/store/blob_cache.ts";
+import { tempHome } from "../support/temp_home.ts";
+
+function streamOf(...chunks: Uint8Array[]): ReadableStream<Uint8Array> {
+  return ReadableStream.from(chunks);
+}
+
+async function blob(text: string): Promise<{ bytes: Uint8Array; digest: Digest }> {
+  const bytes = new TextEncoder().encode(text);
+  return { bytes, digest: await sha256Digest(bytes) };
+}
+
+async function entries(dir: string): Promise<string[]> {
+  try {
+    return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw err;
+  }
+}
+
+Deno.test("putStream() stores a verified blob that open() streams back", async () => {
+  await using home = await tempHome();
+  const cache = openBlobCache(home.layout.blobs);
+  const { bytes, digest } = await blob("hello layer");
+  assert.equal(await cache.has(digest), false);
+  assert.equal(
+    await cache.putStream(digest, bytes.length, streamOf(bytes.subarray(0, 3), bytes.subarray(3))),
+    true,
+  );
+  assert.equal(await cache.has(digest), true);
+  assert.equal(await cache.sizeOf(digest), bytes.length);
+  assert.equal(await new Response(await cache.open(digest)).text(), "hello layer");
+  assert.deepEqual(await entries(home.layout.blobs), [digest.slice(7)]);
+  assert.equal(await cache.putStream(digest, bytes.length, streamOf(bytes)), false);
+});
+
+Deno.test("putStream() rejects a digest mismatch with DIGEST_MISMATCH and keeps nothing", async () => {
+  await using home = await tempHome();
+  const cache = openBlobCache(home.layout.blobs);
+  const { digest } = await blob("expected");
+  const wrong = new TextEncoder().encode("tampered");
+  await assert.rejects(
+    cache.putStream(digest, wrong.length, streamOf(wrong)),
+    (err) => isDropzoneError(err, "DIGEST_MISMATCH"),
+  );
+  assert.equal(await cache.has(digest), false);
+  assert.deepEqual(await entries(home.layout.blobs), []);
+});
+
+Deno.test("putStream() rejects a size mismatch, including oversized streams, and keeps nothing", async () => {
+  await using home = await tempHome();
+  const cache = openBlobCache(home.layout.blobs);
+  const { bytes, digest } = await blob("twelve bytes");
+  await assert.rejects(
+    cache.putStream(digest, bytes.length - 1, streamOf(bytes)),
+    (err) => isDropzoneError(err, "DIGEST_MISMATCH") && err.message.includes("more than"),
+  );
+  await assert.rejects(
+    cache.putStream(digest, bytes.length + 1, streamOf(bytes)),
+    (err) => isDropzoneError(err, "DIGEST_MISMATCH") && err.message.includes("bytes"),
+  );
+  assert.deepEqual(await entries(home.layout.blobs), []);
+});
+
+Deno.test("teeInto() passes bytes through and commits the blob on a clean end", async () => {
+  await using home = await tempHome();
+  const cache = openBlobCache(home.layout.blobs);
+  const { bytes, digest } = await blob("x".repeat(100_000));
+  const out = cache.teeInto(
+    digest,
+    bytes.length,
+    streamOf(bytes.subarray(0, 50_000), bytes.subarray(50_000)),
+  );
+  const seen = new Uint8Array(await new Response(out).arrayBuffer());
+  assert.deepEqual(seen, bytes);
+  assert.equal(await cache.sizeOf(digest), bytes.length);
+  assert.deepEqual(await entries(home.layout.blobs), [digest.slice(7)]);
+});
+
+Deno.test("teeInto() errors the stream on a digest mismatch and keeps nothing", async () => {
+  await using home = await tempHome();
+  const cache = openBlobCache(home.layout.blobs);
+  const { digest } = await blob("good");
+  const bad = new TextEncoder().encode("evil");
+  const out = cache.teeInto(digest, bad.length, streamOf(bad));
+  await assert.rejects(new Response(out).arrayBuffer(), (err) => isDropzoneError(err, "DIGEST_MISMATCH"));
+  assert.deepEqual(await entries(home.layout.blobs), []);
+});
+
+Deno.test("teeInto() discards the partial blob when the consumer cancels or the source fails", async () => {
+  await using home = await tempHome();
+  const cache = openBlobCache(home.layout.blobs);
+  const { bytes, digest } = await blob("abcdefgh");
+  const reader = cache.teeInto(digest, bytes.length, streamOf(bytes.subarray(0, 4), bytes.subarray(4)))
+    .getReader();
+  await reader.read();
+  await reader.cancel();
+  assert.deepEqual(await entries(home.layout.blobs), []);
+
+  const failing = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(bytes.subarray(0, 4));
+      controller.error(new Error("connection reset"));
+    },
+  });
+  await assert.rejects(
+    new Response(cache.teeInto(digest, bytes.length, failing)).arrayBuffer(),
+    /connection reset/,
+  );
+  assert.deepEqual(await entries(home.layout.blobs), []);
+});
+
+Deno.test("teeInto() still passes bytes through when the blob is already cached", async () => {
+  await using home = await tempHome();
+  const cache = openBlobCache(home.layout.blobs);
+  const { bytes, digest } = await blob("cached");
+  await cache.putStream(digest, bytes.length, streamOf(bytes));
+  assert.equal(await new Response(cache.teeInto(digest, bytes.length, streamOf(bytes))).text(), "cached");
+  assert.deepEqual(await entries(home.layout.blobs), [digest.slice(7)]);
+});
+
+Deno.test("open() fails with OFFLINE_MISS for an absent blob", async () => {
+  await using home = await tempHome();
+  const { digest } = await blob("absent");
+  await assert.rejects(
+    openBlobCache(home.layout.blobs).open(digest),
+    (err) => isDropzoneError(err, "OFFLINE_MISS"),
+  );
+});
+
+Deno.test("gc() removes unreferenced blobs and stale temp files and returns bytes freed", async () => {
+  await using home = await tempHome();
+  const cache = openBlobCache(home.layout.blobs);
+  const keep = await blob("keep me");
+  const drop = await blob("drop me!!");
+  await cache.putStream(keep.digest, keep.bytes.length, streamOf(keep.bytes));
+  await cache.putStream(drop.digest, drop.bytes.length, streamOf(drop.bytes));
+  await Deno.writeTextFile(join(home.layout.blobs, ".tmp-stale"), "12345");
+  await Deno.writeTextFile(join(home.layout.blobs, ".tmp-fresh"), "1");
+  await Deno.utime(join(home.layout.blobs, ".tmp-stale"), new Date(0), new Date(0));
+  const result = await cache.gc(new Set([keep.digest]));
+  assert.deepEqual(result, {
+    bytesFreed: drop.bytes.length + 5,
+    removedBlobs: [drop.digest],
+    removedTemps: 1,
+  });
+  assert.deepEqual(await entries(home.layout.blobs), [".tmp-fresh", keep.digest.slice(7)].sort());
+  assert.deepEqual(await openBlobCache(join(home.path, "nope")).gc(new Set()), {
+    bytesFreed: 0,
+    removedBlobs: [],
+    removedTemps: 0,
+  });
+});
