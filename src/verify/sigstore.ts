@@ -8,7 +8,7 @@ export type { Bundle } from "@sigstore/bundle";
 export { TrustedRoot } from "@sigstore/protobuf-specs";
 export { toSignedEntity, toTrustMaterial, VerificationError, Verifier } from "@sigstore/verify";
 export type { KeyFinderFunc, SignedEntity, Signer, TrustMaterial } from "@sigstore/verify";
-export { getTrustedRoot } from "@sigstore/tuf";
+export { initTUF } from "@sigstore/tuf";
 import seeds from "@sigstore/tuf/seeds.json" with { type: "json" };
 
 /** The `trusted_root.json` target embedded in @sigstore/tuf's seeds, as raw JSON text. */

@@ -25,7 +25,7 @@ export interface SignatureResult {
   /** The digest the signature is bound to (the platform manifest or the index). */
   readonly signedDigest: Digest;
   /** Where it came from. */
-  readonly source: "legacy-sig" | "bundle-referrer";
+  readonly source: "legacy-sig" | "legacy-att" | "bundle-referrer";
   /** Certificate SAN, or "key:<fingerprint>" for key-based signatures. */
   readonly identity: string;
   /** OIDC issuer from the certificate; undefined for key-based signatures. */
