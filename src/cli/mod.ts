@@ -11,10 +11,12 @@ export async function runCli(argv: readonly string[], runtime: Runtime): Promise
   let exitCode: number = EXIT.OK;
   let verbose = argv.includes("--verbose") || argv.includes("-v");
   let context: CliContext | undefined;
-  const invoke: Invoke = async (fn) => {
+  const invoke: Invoke = async (fn, options = {}) => {
     const globals = program.opts();
     verbose = globals.verbose === true;
     context = createContext(runtime, { verbose, quiet: globals.quiet === true });
+    // Every command but a few (completion, doctor, purge) initialises the home on first run.
+    if (options.init !== false) await context.config();
     const code = await fn(context);
     if (typeof code === "number") exitCode = code;
   };

@@ -8,7 +8,10 @@ import type { CliContext } from "./context.ts";
 import * as h from "./commands/handlers.ts";
 
 /** Runs a handler with the invocation's context and records its exit code. */
-export type Invoke = (fn: (ctx: CliContext) => Promise<number | void>) => Promise<void>;
+export type Invoke = (
+  fn: (ctx: CliContext) => Promise<number | void>,
+  options?: { init?: boolean },
+) => Promise<void>;
 
 function examples(...lines: string[]): string {
   return "\nExamples:\n" + lines.map((l) => `  $ ${l}`).join("\n") + "\n";
@@ -93,7 +96,7 @@ export function buildProgram(
     .argument("<name>", "registry name")
     .option("--force", "remove even while packages installed from it exist")
     .addHelpText("after", examples("dz remove registry corp", "dz remove registry corp --force"))
-    .action((name, opts) => invoke((ctx) => h.removeRegistry(ctx, name, opts)));
+    .action((name, _opts, cmd) => invoke((ctx) => h.removeRegistry(ctx, name, cmd.optsWithGlobals())));
 
   // list / list registries
   const list = program.command("list")
@@ -105,7 +108,8 @@ export function buildProgram(
     .description("List configured registries and their policies")
     .option("--json", "print JSON")
     .addHelpText("after", examples("dz list registries", "dz list registries --json"))
-    .action((opts) => invoke((ctx) => h.listRegistries(ctx, opts)));
+    // `list` also has --json; commander gives it to the parent, so merge parent options in.
+    .action((_opts, cmd) => invoke((ctx) => h.listRegistries(ctx, cmd.optsWithGlobals())));
 
   program.command("info")
     .description("Show the provenance trail of an installed package")
@@ -218,7 +222,7 @@ export function buildProgram(
     .option("--fix", "repair what is safe to repair and report what changed")
     .option("--json", "print findings as JSON")
     .addHelpText("after", examples("dz doctor", "dz doctor --fix", "dz doctor --json"))
-    .action((opts) => invoke((ctx) => h.doctor(ctx, opts)));
+    .action((opts) => invoke((ctx) => h.doctor(ctx, opts), { init: false }));
 
   program.command("gc")
     .description("Delete cached blobs no installed version references")
@@ -262,7 +266,7 @@ export function buildProgram(
     .description("Delete the dz home (packages, wrappers, cache, config)")
     .option("-y, --yes", "do not ask for confirmation")
     .addHelpText("after", examples("dz purge", "dz purge --yes"))
-    .action((opts) => invoke((ctx) => h.purge(ctx, opts)));
+    .action((opts) => invoke((ctx) => h.purge(ctx, opts), { init: false }));
 
   program.command("lock")
     .description("Write dz.lock with the per-platform digests and signers of installed packages")
@@ -304,11 +308,11 @@ export function buildProgram(
         "dz completion fish > ~/.config/fish/completions/dz.fish",
       ),
     )
-    .action((shell) => invoke((ctx) => h.completion(ctx, shell, program as unknown as Command)));
+    .action((shell) => invoke((ctx) => h.completion(ctx, shell, program as unknown as Command), { init: false }));
 
   program.command("__complete", { hidden: true })
     .argument("<kind>", "packages | registries")
-    .action((kind) => invoke((ctx) => h.completeNames(ctx, kind)));
+    .action((kind) => invoke((ctx) => h.completeNames(ctx, kind), { init: false }));
 
   return program;
 }
