@@ -81,7 +81,8 @@ interface Context {
   readonly state: RootfsState;
   readonly limits: LayerLimits;
   readonly what: string;
-  readonly umask: number;
+  /** The process umask, or undefined when unknown (then every file is chmodded). */
+  readonly umask: number | undefined;
   readonly preserveMtime: boolean;
   /** Paths this layer wrote, plus their ancestors: an opaque marker or whiteout must not remove them. */
   readonly touched: Set<string>;
@@ -94,12 +95,12 @@ function unsafe(ctx: Context, name: string, reason: string): DropzoneError {
   });
 }
 
-function currentUmask(): number {
+function currentUmask(): number | undefined {
   try {
     return Deno.umask();
   } catch {
     // Not available (or not permitted): chmod every file, which is always correct.
-    return 0o777;
+    return undefined;
   }
 }
 
@@ -304,7 +305,7 @@ async function applyFile(
     );
     await body.pipeTo(file.writable);
   }
-  if ((createMode & ~ctx.umask) !== mode) await Deno.chmod(path, mode);
+  if (ctx.umask === undefined || (createMode & ~ctx.umask) !== mode) await Deno.chmod(path, mode);
   if (ctx.preserveMtime && header.mtime !== undefined) await Deno.utime(path, header.mtime, header.mtime);
 }
 

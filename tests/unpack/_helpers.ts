@@ -1,0 +1,98 @@
+/** Helpers shared by the unpack tests: temp dirs, applying raw tars, and a comparable snapshot of a tree. */
+import {
+  applyLayer,
+  createRootfsState,
+  finalizeRootfs,
+  removeTree,
+  type RootfsState,
+} from "../../src/unpack/extract.ts";
+import { buildTar, type RawEntry, streamOf } from "../support/tar_writer.ts";
+
+/** A temp directory removed (even with 0555/0000 dirs inside) when disposed. */
+export interface TempDir extends AsyncDisposable {
+  readonly path: string;
+}
+
+/** Creates a temp directory. */
+export async function tempDir(): Promise<TempDir> {
+  const path = await Deno.makeTempDir({ prefix: "dz-unpack-test-" });
+  return { path, [Symbol.asyncDispose]: () => removeTree(path) };
+}
+
+/** Applies each tar (given as raw entries) as one layer, in order, then finalizes. */
+export async function applyLayers(
+  rootfs: string,
+  layers: ReadonlyArray<ReadonlyArray<RawEntry | RawEntry[]>>,
+  options: { chunkSize?: number; finalize?: boolean } = {},
+): Promise<RootfsState> {
+  const state = createRootfsState();
+  for (const entries of layers) {
+    await applyLayer(streamOf(buildTar(entries), options.chunkSize), rootfs, { state });
+  }
+  if (options.finalize ?? true) await finalizeRootfs(rootfs, state);
+  return state;
+}
+
+/** One node of a tree snapshot. */
+export interface NodeInfo {
+  readonly type: "file" | "dir" | "symlink" | "other";
+  readonly mode?: number;
+  readonly content?: string;
+  readonly target?: string;
+  readonly ino?: number;
+}
+
+/** Snapshot of every path under `root` (relative), without following symlinks. */
+export async function snapshot(root: string): Promise<Map<string, NodeInfo>> {
+  const out = new Map<string, NodeInfo>();
+  async function walk(dir: string, rel: string): Promise<void> {
+    const names: string[] = [];
+    for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+    names.sort();
+    for (const name of names) {
+      const path = `${dir}/${name}`;
+      const r = rel === "" ? name : `${rel}/${name}`;
+      const info = await Deno.lstat(path);
+      const mode = (info.mode ?? 0) & 0o7777;
+      if (info.isSymlink) {
+        out.set(r, { type: "symlink", target: await Deno.readLink(path) });
+      } else if (info.isDirectory) {
+        out.set(r, { type: "dir", mode });
+        // Root can always read; make sure a non-root run can too.
+        await walk(path, r);
+      } else if (info.isFile) {
+        const bytes = await Deno.readFile(path);
+        const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+        const content = bytes.length <= 64
+          ? new TextDecoder().decode(bytes)
+          : `sha256:${Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+        out.set(r, { type: "file", mode, content, ino: info.ino ?? 0 });
+      } else {
+        out.set(r, { type: "other" });
+      }
+    }
+  }
+  await walk(root, "");
+  return out;
+}
+
+/** Paths in a snapshot, sorted. */
+export function paths(tree: Map<string, NodeInfo>): string[] {
+  return [...tree.keys()].sort();
+}
+
+/** Reads a text file. */
+export function readText(path: string): Promise<string> {
+  return Deno.readTextFile(path);
+}
+
+/** True when `path` exists (without following a final symlink). */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
