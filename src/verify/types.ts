@@ -56,4 +56,8 @@ export interface AttestationSummary {
   };
   /** Why it could not be verified or summarised. */
   readonly note?: string;
+  /** Where it was found: "legacy-att" (`.att` tag) or "bundle-referrer". */
+  readonly source?: "legacy-att" | "bundle-referrer";
+  /** The verified signer identity (SAN or key fingerprint), when verified. */
+  readonly signer?: string;
 }

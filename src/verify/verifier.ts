@@ -55,8 +55,13 @@ export type Candidate =
     readonly kind: "bundle";
     readonly signedDigest: Digest;
     readonly bundle: unknown;
-    /** "signature" requires predicateType sign/v1; "attestation" accepts any predicate. */
-    readonly purpose: "signature" | "attestation";
+    /**
+     * "signature" requires predicateType sign/v1; "attestation" accepts any predicate; "artifact" (blob
+     * verification, e.g. the conformance adapter) also accepts message signatures over `artifact`.
+     */
+    readonly purpose: "signature" | "attestation" | "artifact";
+    /** The signed bytes, for message-signature bundles (purpose "artifact"). */
+    readonly artifact?: Uint8Array;
     readonly label: string;
   };
 
@@ -241,6 +246,7 @@ export function verifyCandidate(candidate: Candidate, policy: CosignPolicy, trus
   try {
     if (candidate.kind === "bundle") {
       bundleJson = candidate.bundle;
+      if (candidate.purpose === "artifact") payload = candidate.artifact;
     } else {
       const actual = `sha256:${hex(sha256(candidate.blob))}`;
       if (actual !== candidate.layer.digest) {
@@ -321,11 +327,16 @@ export function verifyCandidate(candidate: Candidate, policy: CosignPolicy, trus
         throw invalid(candidate, `predicateType "${statement.predicateType}" is not a signature`);
       }
     }
-  } else {
-    if (candidate.kind !== "legacy-sig" || payload === undefined) {
-      throw invalid(candidate, "message-signature bundles cannot be bound to an image; expected a DSSE statement");
-    }
+  } else if (candidate.kind === "legacy-sig" && payload !== undefined) {
     checkSimpleSigning(candidate, payload, candidate.signedDigest);
+  } else if (candidate.kind === "bundle" && candidate.purpose === "artifact" && payload !== undefined) {
+    // The library verified the signature over the artifact bytes; also require the recorded digest to match.
+    const md = bundle.content.messageSignature.messageDigest;
+    if (md && md.digest.length === 32 && hex(md.digest) !== hex(sha256(payload))) {
+      throw invalid(candidate, "bundle message digest does not match the artifact");
+    }
+  } else {
+    throw invalid(candidate, "message-signature bundles cannot be bound to an image; expected a DSSE statement");
   }
 
   // 5. Policy (compared here, anchored; never handed to the library as an unanchored pattern).
