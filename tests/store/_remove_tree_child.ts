@@ -28,4 +28,6 @@ try {
   gone = err instanceof Deno.errors.NotFound;
 }
 await Deno.remove(root);
-console.log(JSON.stringify({ uid: Deno.uid(), plainFailed, gone }));
+await Deno.stdout.write(
+  new TextEncoder().encode(JSON.stringify({ uid: Deno.uid(), plainFailed, gone }) + "\n"),
+);
