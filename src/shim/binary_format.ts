@@ -126,10 +126,12 @@ export function machoArch(cputype: number): string {
 }
 
 function parseElf(bytes: Uint8Array): BinaryFormat {
-  if (bytes.length < 52) return { kind: "truncated", needBytes: 64 };
   const cls = bytes[4];
   const data = bytes[5];
-  if ((cls !== 1 && cls !== 2) || (data !== 1 && data !== 2)) return { kind: "unknown" };
+  if (bytes.length >= 6 && ((cls !== 1 && cls !== 2) || (data !== 1 && data !== 2))) {
+    return { kind: "unknown" };
+  }
+  if (bytes.length < 52) return { kind: "truncated", needBytes: 64 };
   const bits = cls === 1 ? 32 : 64;
   const endian = data === 1 ? "little" : "big";
   const le = endian === "little";
