@@ -1,0 +1,341 @@
+import assert from "node:assert/strict";
+import { type DropzoneError, isDropzoneError } from "../../src/errors.ts";
+import type { Digest } from "../../src/oci/digest.ts";
+import { MEDIA_TYPES } from "../../src/oci/media_types.ts";
+import { verifyImageSignature } from "../../src/verify/signatures.ts";
+import type { CosignPolicy } from "../../src/verify/types.ts";
+import { createTestPki, type TestSigner } from "../support/test_pki.ts";
+import { MemoryRegistry, type MemoryRegistryOptions } from "../support/memory_registry.ts";
+import {
+  appendLegacyLayer,
+  attestImageBundle,
+  legacySignatureLayer,
+  pushTestImage,
+  pushTestIndex,
+  signImageBundle,
+  signImageLegacy,
+} from "../support/cosign_signer.ts";
+
+const ID = "https://github.com/acme/tools/.github/workflows/release.yaml@refs/heads/main";
+const ISS = "https://token.actions.githubusercontent.com";
+const POLICY: CosignPolicy = { identity: ID, issuer: ISS };
+const REPO = { registry: "registry.test", repository: "acme/tool" };
+
+const pki = await createTestPki();
+const trust = { trustedRoot: pki.trustedRoot };
+const keyless = (identity = ID, issuer = ISS): Promise<TestSigner> => pki.keyless({ identity, issuer });
+
+async function image(options: MemoryRegistryOptions = {}): Promise<{ reg: MemoryRegistry; digest: Digest }> {
+  const reg = new MemoryRegistry(options);
+  const { digest } = await pushTestImage(reg, REPO.repository, "1.0");
+  return { reg, digest };
+}
+
+function verify(reg: MemoryRegistry, digest: Digest, policy: CosignPolicy = POLICY, extra = {}) {
+  return verifyImageSignature({ client: reg, repo: REPO, digest, policy, trust, now: new Date(), ...extra });
+}
+
+function rejectsWith(code: string, pattern?: RegExp) {
+  return (err: unknown): boolean => {
+    if (!isDropzoneError(err)) throw err;
+    assert.equal(err.code, code, err.message);
+    if (pattern) assert.match((err as DropzoneError).message, pattern);
+    return true;
+  };
+}
+
+Deno.test("verifyImageSignature() accepts a keyless legacy .sig signature", async () => {
+  const { reg, digest } = await image();
+  await signImageLegacy(reg, REPO.repository, digest, await keyless());
+  const result = await verify(reg, digest);
+  assert.equal(result.identity, ID);
+  assert.equal(result.issuer, ISS);
+  assert.equal(result.source, "legacy-sig");
+  assert.equal(result.signedDigest, digest);
+  assert.equal(typeof result.rekorLogIndex, "number");
+  assert.equal(result.integratedTime, pki.clock.getTime() / 1000);
+});
+
+Deno.test("verifyImageSignature() accepts a keyless legacy signature with an RFC 3161 timestamp", async () => {
+  const { reg, digest } = await image();
+  await signImageLegacy(reg, REPO.repository, digest, await pki.keyless({ identity: ID, issuer: ISS, tsa: true }));
+  assert.equal((await verify(reg, digest)).identity, ID);
+});
+
+Deno.test("verifyImageSignature() accepts a legacy certificate with only the v1 issuer extension", async () => {
+  const { reg, digest } = await image();
+  const signer = await pki.keyless({ identity: ID, issuer: ISS, legacyIssuerOnly: true });
+  await signImageLegacy(reg, REPO.repository, digest, signer);
+  assert.equal((await verify(reg, digest)).issuer, ISS);
+});
+
+Deno.test("verifyImageSignature() accepts a keyless v0.3 bundle referrer via the referrers API", async () => {
+  const { reg, digest } = await image();
+  await signImageBundle(reg, REPO.repository, digest, await keyless());
+  const result = await verify(reg, digest);
+  assert.equal(result.source, "bundle-referrer");
+  assert.equal(result.identity, ID);
+});
+
+Deno.test("verifyImageSignature() finds bundles through the fallback tag index next to attestations", async () => {
+  const { reg, digest } = await image({ referrersApi: false });
+  const signer = await keyless();
+  await attestImageBundle(reg, REPO.repository, digest, signer, {
+    predicateType: "https://spdx.dev/Document",
+    predicate: { packages: [] },
+  });
+  await signImageBundle(reg, REPO.repository, digest, signer);
+  const index = JSON.parse(new TextDecoder().decode((await reg.getManifestBytes(REPO.repository, digest.replace(":", "-")))!));
+  assert.equal(index.manifests.length, 2);
+  assert.equal((await verify(reg, digest)).source, "bundle-referrer");
+});
+
+Deno.test("verifyImageSignature() accepts a key-based signature with a tlog entry", async () => {
+  const { reg, digest } = await image();
+  const signer = pki.keyPair();
+  await signImageLegacy(reg, REPO.repository, digest, signer);
+  const result = await verifyImageSignature({
+    client: reg,
+    repo: REPO,
+    digest,
+    policy: { public_key: "cosign.pub" },
+    trust: { ...trust, publicKeyPem: signer.publicKeyPem },
+  });
+  assert.match(result.identity, /^key:sha256:[0-9a-f]{64}$/);
+  assert.equal(result.issuer, undefined);
+  assert.equal(typeof result.rekorLogIndex, "number");
+});
+
+Deno.test("verifyImageSignature() accepts a key-based signature without a tlog entry", async () => {
+  const { reg, digest } = await image();
+  const signer = pki.keyPair({ tlog: false });
+  await signImageLegacy(reg, REPO.repository, digest, signer);
+  const result = await verifyImageSignature({
+    client: reg,
+    repo: REPO,
+    digest,
+    policy: { public_key: "cosign.pub" },
+    trust: { ...trust, publicKeyPem: signer.publicKeyPem },
+  });
+  assert.equal(result.rekorLogIndex, undefined);
+});
+
+Deno.test("verifyImageSignature() accepts a key-based bundle referrer", async () => {
+  const { reg, digest } = await image();
+  const signer = pki.keyPair();
+  await signImageBundle(reg, REPO.repository, digest, signer);
+  const result = await verifyImageSignature({
+    client: reg,
+    repo: REPO,
+    digest,
+    policy: { public_key: "cosign.pub" },
+    trust: { ...trust, publicKeyPem: signer.publicKeyPem },
+  });
+  assert.equal(result.source, "bundle-referrer");
+});
+
+Deno.test("verifyImageSignature() refuses a key-based signature by another key", async () => {
+  const { reg, digest } = await image();
+  await signImageLegacy(reg, REPO.repository, digest, pki.keyPair({ tlog: false }));
+  await assert.rejects(
+    verifyImageSignature({
+      client: reg,
+      repo: REPO,
+      digest,
+      policy: { public_key: "cosign.pub" },
+      trust: { ...trust, publicKeyPem: pki.keyPair().publicKeyPem },
+    }),
+    rejectsWith("SIGNATURE_INVALID"),
+  );
+});
+
+Deno.test("verifyImageSignature() refuses a keyless signature under a public_key policy", async () => {
+  const { reg, digest } = await image();
+  await signImageLegacy(reg, REPO.repository, digest, await keyless());
+  await assert.rejects(
+    verifyImageSignature({
+      client: reg,
+      repo: REPO,
+      digest,
+      policy: { public_key: "cosign.pub" },
+      trust: { ...trust, publicKeyPem: pki.keyPair().publicKeyPem },
+    }),
+    rejectsWith("POLICY_MISMATCH", /signed with a certificate/),
+  );
+});
+
+Deno.test("verifyImageSignature() accepts an index-only signature for a platform the index lists", async () => {
+  const reg = new MemoryRegistry();
+  const amd = await pushTestImage(reg, REPO.repository, "amd64", "amd");
+  const arm = await pushTestImage(reg, REPO.repository, "arm64", "arm");
+  const index = await pushTestIndex(reg, REPO.repository, "1.0", [
+    { digest: amd.digest, size: amd.bytes.length, architecture: "amd64" },
+    { digest: arm.digest, size: arm.bytes.length, architecture: "arm64" },
+  ]);
+  await signImageLegacy(reg, REPO.repository, index.digest, await keyless());
+  const result = await verify(reg, arm.digest, POLICY, { index: { digest: index.digest, manifest: index.bytes } });
+  assert.equal(result.signedDigest, index.digest);
+  await assert.rejects(verify(reg, arm.digest), rejectsWith("SIGNATURE_MISSING"));
+});
+
+Deno.test("verifyImageSignature() does not use an index signature for a digest the index does not list", async () => {
+  const reg = new MemoryRegistry();
+  const amd = await pushTestImage(reg, REPO.repository, "amd64", "amd");
+  const other = await pushTestImage(reg, REPO.repository, "other", "other");
+  const index = await pushTestIndex(reg, REPO.repository, "1.0", [
+    { digest: amd.digest, size: amd.bytes.length, architecture: "amd64" },
+  ]);
+  await signImageLegacy(reg, REPO.repository, index.digest, await keyless());
+  await assert.rejects(
+    verify(reg, other.digest, POLICY, { index: { digest: index.digest, manifest: index.bytes } }),
+    rejectsWith("SIGNATURE_MISSING"),
+  );
+  // Index bytes that do not hash to the claimed digest are not trusted either.
+  await assert.rejects(
+    verify(reg, amd.digest, POLICY, { index: { digest: index.digest, manifest: new TextEncoder().encode("{}") } }),
+    rejectsWith("SIGNATURE_MISSING"),
+  );
+});
+
+Deno.test("verifyImageSignature() tries every layer: only the second one is valid", async () => {
+  const { reg, digest } = await image();
+  await signImageLegacy(reg, REPO.repository, digest, await keyless(), { tamperPayload: true });
+  await signImageLegacy(reg, REPO.repository, digest, await keyless());
+  assert.equal((await verify(reg, digest)).identity, ID);
+});
+
+Deno.test("verifyImageSignature() refuses a signature by another identity and shows both", async () => {
+  const { reg, digest } = await image();
+  await signImageLegacy(reg, REPO.repository, digest, await keyless("https://github.com/evil/tools/x@refs/heads/main"));
+  await assert.rejects(
+    verify(reg, digest),
+    rejectsWith("POLICY_MISMATCH", /evil\/tools.*token\.actions.*expected identity "https:\/\/github\.com\/acme/s),
+  );
+});
+
+Deno.test("verifyImageSignature() refuses a signature from another issuer", async () => {
+  const { reg, digest } = await image();
+  await signImageLegacy(reg, REPO.repository, digest, await keyless(ID, "https://accounts.google.com"));
+  await assert.rejects(verify(reg, digest), rejectsWith("POLICY_MISMATCH", /accounts\.google\.com/));
+});
+
+Deno.test("verifyImageSignature() anchors identity_regex and issuer_regex", async () => {
+  const { reg, digest } = await image();
+  await signImageLegacy(reg, REPO.repository, digest, await keyless());
+  // Would match unanchored (cosign/sigstore-js semantics), must not match here.
+  await assert.rejects(
+    verify(reg, digest, { identity_regex: "github\\.com/acme/tools", issuer: ISS }),
+    rejectsWith("POLICY_MISMATCH"),
+  );
+  await assert.rejects(
+    verify(reg, digest, { identity: ID, issuer_regex: "token\\.actions" }),
+    rejectsWith("POLICY_MISMATCH"),
+  );
+  const ok = await verify(reg, digest, {
+    identity_regex: "https://github\\.com/acme/tools/\\.github/workflows/.*",
+    issuer_regex: "https://token\\.actions\\.githubusercontent\\.com",
+  });
+  assert.equal(ok.identity, ID);
+});
+
+Deno.test("verifyImageSignature() refuses a tampered payload", async () => {
+  const { reg, digest } = await image();
+  await signImageLegacy(reg, REPO.repository, digest, await keyless(), { tamperPayload: true });
+  await assert.rejects(verify(reg, digest), rejectsWith("SIGNATURE_INVALID", /TLOG_BODY_ERROR|SIGNATURE_ERROR/));
+});
+
+Deno.test("verifyImageSignature() refuses a signature copied from another digest", async () => {
+  const reg = new MemoryRegistry();
+  const a = await pushTestImage(reg, REPO.repository, "a", "a");
+  const b = await pushTestImage(reg, REPO.repository, "b", "b");
+  await signImageLegacy(reg, REPO.repository, a.digest, await keyless());
+  const sig = (await reg.getManifestBytes(REPO.repository, `${a.digest.replace(":", "-")}.sig`))!;
+  await reg.putManifest(REPO.repository, `${b.digest.replace(":", "-")}.sig`, sig, MEDIA_TYPES.OCI_MANIFEST);
+  await assert.rejects(verify(reg, b.digest), rejectsWith("SIGNATURE_INVALID", /signature is for sha256:/));
+});
+
+Deno.test("verifyImageSignature() refuses a bundle whose statement names another digest", async () => {
+  const reg = new MemoryRegistry();
+  const a = await pushTestImage(reg, REPO.repository, "a", "a");
+  const b = await pushTestImage(reg, REPO.repository, "b", "b");
+  const signer = await keyless();
+  // Sign a's statement but attach it to b.
+  const { dsseBundle, inTotoStatement, attachBundleReferrer, SIGN_PREDICATE } = await import(
+    "../support/cosign_signer.ts"
+  );
+  const bundle = await dsseBundle(inTotoStatement(REPO.repository, a.digest, SIGN_PREDICATE, {}), signer);
+  await attachBundleReferrer(reg, REPO.repository, b.digest, bundle, SIGN_PREDICATE);
+  await assert.rejects(verify(reg, b.digest), rejectsWith("SIGNATURE_INVALID", /does not name/));
+});
+
+Deno.test("verifyImageSignature() refuses a certificate from an untrusted CA", async () => {
+  const other = await createTestPki();
+  const { reg, digest } = await image();
+  await signImageLegacy(reg, REPO.repository, digest, await other.keyless({ identity: ID, issuer: ISS }));
+  await assert.rejects(verify(reg, digest), rejectsWith("SIGNATURE_INVALID"));
+});
+
+Deno.test("verifyImageSignature() refuses a keyless signature without a Rekor SET by default", async () => {
+  const { reg, digest } = await image();
+  await signImageLegacy(reg, REPO.repository, digest, await pki.keyless({ identity: ID, issuer: ISS, tlog: false }));
+  await assert.rejects(verify(reg, digest), rejectsWith("SIGNATURE_INVALID"));
+  const second = await image();
+  await signImageLegacy(second.reg, REPO.repository, second.digest, await keyless(), { dropRekorBundle: true });
+  await assert.rejects(verify(second.reg, second.digest), rejectsWith("SIGNATURE_INVALID"));
+});
+
+Deno.test("verifyImageSignature() refuses a certificate that expired before the tlog entry", async () => {
+  const { reg, digest } = await image();
+  const signer = await pki.keyless({ identity: ID, issuer: ISS, tlogOffsetSeconds: 20 * 60 });
+  await signImageLegacy(reg, REPO.repository, digest, signer);
+  await assert.rejects(verify(reg, digest), rejectsWith("SIGNATURE_INVALID", /CERTIFICATE_ERROR|expired|valid/i));
+});
+
+Deno.test("verifyImageSignature() reports SIGNATURE_MISSING for an unsigned image", async () => {
+  const { reg, digest } = await image();
+  await assert.rejects(verify(reg, digest), rejectsWith("SIGNATURE_MISSING", /No signature found/));
+});
+
+Deno.test("verifyImageSignature() is not confused by a registry answering cosign tags with the image", async () => {
+  const reg = new MemoryRegistry({ ghcrFallback: true, referrersApi: false });
+  const amd = await pushTestImage(reg, REPO.repository, "amd64", "amd");
+  const index = await pushTestIndex(reg, REPO.repository, "1.0", [
+    { digest: amd.digest, size: amd.bytes.length, architecture: "amd64" },
+  ]);
+  await assert.rejects(verify(reg, amd.digest), rejectsWith("SIGNATURE_MISSING"));
+  await assert.rejects(verify(reg, index.digest), rejectsWith("SIGNATURE_MISSING"));
+  await assert.rejects(
+    verify(reg, amd.digest, POLICY, { index: { digest: index.digest, manifest: index.bytes } }),
+    rejectsWith("SIGNATURE_MISSING"),
+  );
+  // Once signed, the real signature is still found.
+  await signImageLegacy(reg, REPO.repository, index.digest, await keyless());
+  const ok = await verify(reg, amd.digest, POLICY, { index: { digest: index.digest, manifest: index.bytes } });
+  assert.equal(ok.signedDigest, index.digest);
+});
+
+Deno.test("verifyImageSignature() does not count an attestation bundle as a signature", async () => {
+  const { reg, digest } = await image();
+  await attestImageBundle(reg, REPO.repository, digest, await keyless(), {
+    predicateType: "https://slsa.dev/provenance/v1",
+    predicate: {},
+  });
+  await assert.rejects(verify(reg, digest), rejectsWith("SIGNATURE_MISSING"));
+});
+
+Deno.test("verifyImageSignature() refuses an unsupported Rekor entry kind with a clear reason", async () => {
+  const { reg, digest } = await image();
+  const layer = await legacySignatureLayer(REPO.repository, digest, await keyless());
+  const rekor = JSON.parse(layer.annotations["dev.sigstore.cosign/bundle"]!);
+  rekor.Payload.body = btoa(JSON.stringify({ apiVersion: "0.0.1", kind: "rekord", spec: {} }));
+  layer.annotations["dev.sigstore.cosign/bundle"] = JSON.stringify(rekor);
+  await appendLegacyLayer(reg, REPO.repository, digest, "sig", layer);
+  await assert.rejects(verify(reg, digest), rejectsWith("SIGNATURE_INVALID", /rekord\/0\.0\.1" is not supported/));
+});
+
+Deno.test("verifyImageSignature() reports POLICY_MISMATCH when one candidate is by someone else", async () => {
+  const { reg, digest } = await image();
+  await signImageLegacy(reg, REPO.repository, digest, await keyless(), { tamperPayload: true });
+  await signImageLegacy(reg, REPO.repository, digest, await keyless("https://example.com/other"));
+  await assert.rejects(verify(reg, digest), rejectsWith("POLICY_MISMATCH", /layer 1:.*\n.*layer 2:/s));
+});
