@@ -260,7 +260,9 @@ export async function readHistory(layout: StoreLayout, name: string): Promise<Di
     throw ioError("read", path, err);
   }
   try {
-    const value = JSON.parse(text) as { schema_version?: unknown; history?: unknown };
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== "object" || parsed === null) return [];
+    const value = parsed as { schema_version?: unknown; history?: unknown };
     if (typeof value.schema_version === "number" && value.schema_version > HISTORY_SCHEMA_VERSION) {
       throw new DropzoneError(
         "CONFIG_VERSION",

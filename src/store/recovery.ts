@@ -7,6 +7,7 @@
  * staging dir would look like a leftover.
  */
 import { join } from "node:path";
+import { isDropzoneError } from "../errors.ts";
 import { type Digest, digestToDirName, isDigest } from "../oci/digest.ts";
 import type { StoreLayout } from "./layout.ts";
 import { isLeftoverName, removeTree, replaceSymlinkAtomic, TEMP_PREFIX, trashAndRemove } from "./atomic.ts";
@@ -67,8 +68,9 @@ function isValidName(name: string): boolean {
   try {
     validatePackageName(name);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    if (isDropzoneError(err, "INVALID_NAME")) return false;
+    throw err;
   }
 }
 

@@ -263,3 +263,18 @@ Deno.test("hardlinkDedup() links identical files with equal modes and reports th
     skipped: 0,
   });
 });
+
+Deno.test("readHistory() treats a missing or damaged history as empty", async () => {
+  await using home = await tempHome();
+  const v1 = await installVersion(home.layout, "jq", "1");
+  const path = join(home.layout.packages, "jq", "history.json");
+  for (const text of ["null", "[1]", "{ oops", '{"schema_version":1,"history":["nope"]}']) {
+    await Deno.writeTextFile(path, text);
+    assert.deepEqual(await readHistory(home.layout, "jq"), [], text);
+  }
+  await Deno.writeTextFile(path, '{"schema_version":7,"history":[]}');
+  await assert.rejects(readHistory(home.layout, "jq"), (err) => isDropzoneError(err, "CONFIG_VERSION"));
+  await Deno.remove(path);
+  await installVersion(home.layout, "jq", "2");
+  assert.equal((await rollbackTarget(home.layout, "jq")).digest, v1.digest); // falls back to install time
+});
