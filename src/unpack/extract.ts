@@ -244,23 +244,58 @@ async function createReplacing<T>(ctx: Context, rel: string, create: () => Promi
   return await create();
 }
 
+/** A failure while reading an entry body: the archive (or its compression) is bad, not the filesystem. */
+class BodyReadError extends Error {
+  constructor(cause: unknown) {
+    super(errorText(cause), { cause });
+  }
+}
+
+async function readChunk(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  try {
+    return await reader.read();
+  } catch (err) {
+    throw new BodyReadError(err);
+  }
+}
+
 async function readBody(body: ReadableStream<Uint8Array>, size: number): Promise<Uint8Array> {
   const data = new Uint8Array(size);
   let offset = 0;
   const reader = body.getReader();
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await readChunk(reader);
       if (done) break;
-      if (offset + value.length > size) throw new RangeError("Tar entry body is longer than its header size");
+      if (offset + value.length > size) {
+        throw new BodyReadError("Tar entry body is longer than its header size");
+      }
       data.set(value, offset);
       offset += value.length;
     }
   } finally {
     reader.releaseLock();
   }
-  if (offset !== size) throw new RangeError("Tar entry body is shorter than its header size");
+  if (offset !== size) throw new BodyReadError("Tar entry body is shorter than its header size");
   return data;
+}
+
+/** Streams a body into an open file with chunked writes (no per-byte work), then closes it. */
+async function writeBody(body: ReadableStream<Uint8Array>, file: Deno.FsFile): Promise<void> {
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await readChunk(reader);
+      if (done) break;
+      let written = 0;
+      while (written < value.length) written += await file.write(value.subarray(written));
+    }
+  } finally {
+    reader.releaseLock();
+    file.close();
+  }
 }
 
 async function applyDirectory(ctx: Context, rel: string, header: TarHeader): Promise<void> {
@@ -303,7 +338,7 @@ async function applyFile(
       rel,
       () => Deno.open(path, { write: true, createNew: true, mode: createMode }),
     );
-    await body.pipeTo(file.writable);
+    await writeBody(body, file);
   }
   if (ctx.umask === undefined || (createMode & ~ctx.umask) !== mode) await Deno.chmod(path, mode);
   if (ctx.preserveMtime && header.mtime !== undefined) await Deno.utime(path, header.mtime, header.mtime);
@@ -454,7 +489,7 @@ export async function applyLayer(
         await applyEntry(ctx, header, body);
       } catch (err) {
         if (err instanceof DropzoneError) throw err;
-        if (err instanceof RangeError || err instanceof TypeError) throw malformedLayer(err, ctx.what);
+        if (err instanceof BodyReadError) throw malformedLayer(err.cause, ctx.what);
         throw new DropzoneError("IO", `Cannot apply ${ctx.what}: entry "${header.name}": ${errorText(err)}`, {
           hint: "Check free disk space and permissions of the dz home",
           cause: err,

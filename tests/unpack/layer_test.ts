@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { zstdCompressSync } from "node:zlib";
+import { isSupportedLayerMediaType, openLayer } from "../../src/unpack/layer.ts";
+import { applyLayer } from "../../src/unpack/extract.ts";
+import { MEDIA_TYPES } from "../../src/oci/media_types.ts";
+import { isDropzoneError } from "../../src/errors.ts";
+import { buildTar, file, gzip, streamOf } from "../support/tar_writer.ts";
+import { tempDir } from "./_helpers.ts";
+
+const TAR = buildTar([file("hello.txt", "hello layer\n".repeat(500))]);
+
+async function bytes(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+Deno.test("openLayer() decompresses gzip, zstd and uncompressed layers by media type", async (t) => {
+  const gz = await gzip(TAR);
+  const zst = new Uint8Array(zstdCompressSync(TAR));
+  const cases: Array<[string, Uint8Array]> = [
+    [MEDIA_TYPES.OCI_LAYER, TAR],
+    [MEDIA_TYPES.OCI_LAYER_GZIP, gz],
+    [MEDIA_TYPES.DOCKER_LAYER_GZIP, gz],
+    [MEDIA_TYPES.OCI_LAYER_ZSTD, zst],
+  ];
+  for (const [mediaType, blob] of cases) {
+    await t.step(mediaType, async () => {
+      assert.deepEqual(await bytes(openLayer(streamOf(blob, 1000), mediaType)), TAR);
+    });
+  }
+});
+
+Deno.test("openLayer() throws UNSUPPORTED_MEDIA_TYPE for non-layer media types", () => {
+  for (const mediaType of [MEDIA_TYPES.OCI_CONFIG, "application/vnd.oci.image.layer.v1.tar+bzip2", ""]) {
+    assert.equal(isSupportedLayerMediaType(mediaType), false);
+    assert.throws(
+      () => openLayer(streamOf(TAR), mediaType),
+      (err) => isDropzoneError(err, "UNSUPPORTED_MEDIA_TYPE") && err.message.includes(`"${mediaType}"`),
+    );
+  }
+});
+
+Deno.test("applyLayer() reports corrupt gzip data as UNSAFE_LAYER", async () => {
+  await using tmp = await tempDir();
+  const gz = await gzip(TAR);
+  gz.fill(0x41, 20, 60);
+  await assert.rejects(
+    () => applyLayer(openLayer(streamOf(gz), MEDIA_TYPES.OCI_LAYER_GZIP), tmp.path),
+    (err) => isDropzoneError(err, "UNSAFE_LAYER"),
+  );
+});
+
+Deno.test("applyLayer() applies a zstd layer end to end", async () => {
+  await using tmp = await tempDir();
+  const zst = new Uint8Array(zstdCompressSync(TAR));
+  await applyLayer(openLayer(streamOf(zst), MEDIA_TYPES.OCI_LAYER_ZSTD), tmp.path);
+  assert.equal(await Deno.readTextFile(`${tmp.path}/hello.txt`), "hello layer\n".repeat(500));
+});
+
+Deno.test({
+  name: "applyLayer() leaves no pending ops or open files, after success and after a hostile entry",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  fn: async () => {
+    await using tmp = await tempDir();
+    const big = new Uint8Array(2 * 1024 * 1024 + 3);
+    const good = await gzip(buildTar([file("a", "a"), file("big", big), file("c", "c")]));
+    await applyLayer(openLayer(streamOf(good), MEDIA_TYPES.OCI_LAYER_GZIP), `${tmp.path}`);
+    const bad = await gzip(buildTar([file("big", big), file("../escape", "x"), file("after", big)]));
+    await Deno.mkdir(`${tmp.path}/r2`);
+    await assert.rejects(
+      () => applyLayer(openLayer(streamOf(bad, 512), MEDIA_TYPES.OCI_LAYER_GZIP), `${tmp.path}/r2`),
+      (err) => isDropzoneError(err, "UNSAFE_LAYER"),
+    );
+    // Truncated in the middle of a streamed (large) file body.
+    const tar = buildTar([file("big", big)]);
+    await Deno.mkdir(`${tmp.path}/r3`);
+    await assert.rejects(
+      () => applyLayer(streamOf(tar.subarray(0, 1024 * 1024 + 512), 4096), `${tmp.path}/r3`),
+      (err) => isDropzoneError(err, "UNSAFE_LAYER"),
+    );
+  },
+});
