@@ -170,7 +170,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     const challengeScope = challenges.find((c) => c.scheme === "bearer")?.params.scope;
     const second = await authorization(mode, req, true, challengeScope);
     if (!second) {
-      throw new DropzoneError("REGISTRY_AUTH", `Registry "${req.registry}" requires authentication`, {
+      throw new DropzoneError("REGISTRY_AUTH", `Registry "${req.registry}" requires authentication and dz has no credentials for it`, {
         hint: `Run "dz login ${req.registry}"`,
       });
     }
