@@ -49,7 +49,11 @@ export async function writeWrapper(binDir: string, name: string, text: string): 
       },
     );
   }
-  const temp = await Deno.makeTempFile({ dir: binDir, prefix: `.${name.slice(0, 32)}.`, suffix: ".tmp" });
+  const temp = await Deno.makeTempFile({
+    dir: binDir,
+    prefix: `.${name.slice(0, 32).replace(/[^A-Za-z0-9._+-]/g, "_")}.`,
+    suffix: ".tmp",
+  });
   let renamed = false;
   try {
     await Deno.writeTextFile(temp, text);
