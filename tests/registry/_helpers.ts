@@ -41,7 +41,9 @@ export async function assertRegistryError(
   assert.equal(caught.code, code, caught.message);
   assert.ok(caught.message.includes(registry), `message should name ${registry}: ${caught.message}`);
   assert.ok(!caught.message.includes("\n"), "message must be one line");
-  for (const text of includes) assert.ok(caught.message.includes(text), `expected "${text}" in: ${caught.message}`);
+  for (const text of includes) {
+    assert.ok(caught.message.includes(text), `expected "${text}" in: ${caught.message}`);
+  }
   return caught;
 }
 

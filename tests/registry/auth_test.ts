@@ -27,7 +27,10 @@ Deno.test("parseChallenge() parses schemes and parameters", async (t) => {
     [
       "two challenges, spaces, case",
       'Basic realm="r" , BEARER Realm = "https://t" ,service=svc',
-      [{ scheme: "basic", params: { realm: "r" } }, { scheme: "bearer", params: { realm: "https://t", service: "svc" } }],
+      [{ scheme: "basic", params: { realm: "r" } }, {
+        scheme: "bearer",
+        params: { realm: "https://t", service: "svc" },
+      }],
     ],
     ["empty", "", []],
     ["scheme only", "Negotiate", [{ scheme: "negotiate", params: {} }]],

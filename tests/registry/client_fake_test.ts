@@ -15,7 +15,10 @@ async function sampleImage(size = 200_000) {
   return await buildImage({
     layers: [
       { entries: [{ type: "file", path: "bin/app", content: data, mode: 0o755 }] },
-      { entries: [{ type: "dir", path: "etc" }, { type: "file", path: "etc/conf", content: "x=1\n" }], compression: "none" },
+      {
+        entries: [{ type: "dir", path: "etc" }, { type: "file", path: "etc/conf", content: "x=1\n" }],
+        compression: "none",
+      },
     ],
     config: { Entrypoint: ["/bin/app"] },
   });
@@ -38,7 +41,11 @@ Deno.test("client against fake registry: anonymous bearer token flow, cached per
   assert.equal(m.digest, image.digest);
   assert.equal(m.manifest.kind, "manifest");
   const head = await client.headManifest(repo, "1.0");
-  assert.deepEqual(head, { digest: image.digest, mediaType: MEDIA_TYPES.OCI_MANIFEST, size: image.manifestBytes.length });
+  assert.deepEqual(head, {
+    digest: image.digest,
+    mediaType: MEDIA_TYPES.OCI_MANIFEST,
+    size: image.manifestBytes.length,
+  });
   const byDigest = await client.getManifest(repo, image.digest);
   assert.deepEqual(byDigest.bytes, image.manifestBytes);
   const config = await client.getBlobBytes(repo, image.configDigest, { size: image.configBytes.length });
@@ -58,7 +65,11 @@ Deno.test("client against fake registry: credentials for private repositories, b
   const bad = testClient({ credential: { username: "alice", password: "nope" } }).client;
   const err = await assertRegistryError(bad.listTags(repo), "REGISTRY_AUTH", reg.host);
   assert.ok(!err.message.includes("nope"));
-  await assertRegistryError(anon.ping(reg.host, { credential: { username: "alice", password: "x" } }), "REGISTRY_AUTH", reg.host);
+  await assertRegistryError(
+    anon.ping(reg.host, { credential: { username: "alice", password: "x" } }),
+    "REGISTRY_AUTH",
+    reg.host,
+  );
   await anon.ping(reg.host, { credential: { username: "alice", password: "s3cret" } });
   reg.behaviour.refreshTokens = ["refresh-1"];
   const viaToken = testClient({ credential: { identitytoken: "refresh-1" } }).client;
@@ -78,7 +89,9 @@ Deno.test("client against fake registry: basic auth", async () => {
 Deno.test("listTags() and catalog() follow Link pagination", async () => {
   const { reg, image, repo } = await seeded();
   await using _ = reg;
-  for (const tag of ["1.1", "1.2", "2.0", "latest"]) await reg.putManifest(APP, tag, image.manifestBytes, image.mediaType);
+  for (const tag of ["1.1", "1.2", "2.0", "latest"]) {
+    await reg.putManifest(APP, tag, image.manifestBytes, image.mediaType);
+  }
   await reg.putManifest("team/other", "x", image.manifestBytes, image.mediaType);
   await reg.putManifest("solo", "x", image.manifestBytes, image.mediaType);
   const { client } = testClient();
@@ -88,7 +101,11 @@ Deno.test("listTags() and catalog() follow Link pagination", async () => {
   assert.deepEqual(await client.catalog(reg.host), ["solo", "team/app", "team/other"]);
   reg.behaviour.noCatalog = true;
   await assertRegistryError(client.catalog(reg.host), "CATALOG_UNAVAILABLE", reg.host);
-  await assertRegistryError(client.listTags({ registry: reg.host, repository: "nope/x" }), "MANIFEST_UNKNOWN", reg.host);
+  await assertRegistryError(
+    client.listTags({ registry: reg.host, repository: "nope/x" }),
+    "MANIFEST_UNKNOWN",
+    reg.host,
+  );
 });
 
 Deno.test("getManifest() and headManifest() handle unknown manifests and missing digest headers", async () => {
@@ -161,7 +178,9 @@ Deno.test("429 with Retry-After is retried; persistent 429 is RATE_LIMITED with 
   assert.deepEqual(await client.listTags(repo), ["1.0"]);
   assert.deepEqual(sleeps, [2000, 2000]);
   reg.behaviour.rateLimit = { count: 10, retryAfter: "1", remaining: "0;w=21600" };
-  await assertRegistryError(client.listTags(repo), "RATE_LIMITED", reg.host, ["RateLimit-Remaining: 0;w=21600"]);
+  await assertRegistryError(client.listTags(repo), "RATE_LIMITED", reg.host, [
+    "RateLimit-Remaining: 0;w=21600",
+  ]);
   reg.behaviour.rateLimit = { count: 1, retryAfter: "3600" };
   const slow = testClient();
   await assertRegistryError(slow.client.listTags(repo), "RATE_LIMITED", reg.host, ["retry after 3600"]);
@@ -184,17 +203,28 @@ Deno.test("bad registry input gives one-line errors naming the registry", async 
     reg.behaviour.malformedJson = false;
   });
   await t.step("unknown media type", async () => {
-    await reg.putManifest(APP, "weird", encodeJson({ schemaVersion: 2, mediaType: "application/x-weird" }), "application/x-weird");
-    await assertRegistryError(client.getManifest(repo, "weird"), "UNSUPPORTED_MEDIA_TYPE", reg.host, ["application/x-weird"]);
+    await reg.putManifest(
+      APP,
+      "weird",
+      encodeJson({ schemaVersion: 2, mediaType: "application/x-weird" }),
+      "application/x-weird",
+    );
+    await assertRegistryError(client.getManifest(repo, "weird"), "UNSUPPORTED_MEDIA_TYPE", reg.host, [
+      "application/x-weird",
+    ]);
   });
   await t.step("redirect loop", async () => {
     reg.behaviour.redirectLoop = true;
-    await assertRegistryError(client.getBlob(repo, layer.digest), "REGISTRY_PROTOCOL", reg.host, ["redirect"]);
+    await assertRegistryError(client.getBlob(repo, layer.digest), "REGISTRY_PROTOCOL", reg.host, [
+      "redirect",
+    ]);
     reg.behaviour.redirectLoop = false;
   });
   await t.step("garbage token endpoint", async () => {
     reg.behaviour.garbageToken = true;
-    await assertRegistryError(testClient().client.getManifest(repo, "1.0"), "REGISTRY_PROTOCOL", reg.host, ["token"]);
+    await assertRegistryError(testClient().client.getManifest(repo, "1.0"), "REGISTRY_PROTOCOL", reg.host, [
+      "token",
+    ]);
     reg.behaviour.garbageToken = false;
   });
   await t.step("hanging registry", async () => {
@@ -220,7 +250,10 @@ Deno.test("referrers() uses the API, then the fallback tag, and ignores a fallba
   const sig = await buildImage({
     artifactType: MEDIA_TYPES.SIGSTORE_BUNDLE_V03,
     rawConfig: { bytes: new TextEncoder().encode("{}"), mediaType: MEDIA_TYPES.OCI_EMPTY },
-    rawLayers: [{ bytes: new TextEncoder().encode('{"bundle":1}'), mediaType: MEDIA_TYPES.SIGSTORE_BUNDLE_V03 }],
+    rawLayers: [{
+      bytes: new TextEncoder().encode('{"bundle":1}'),
+      mediaType: MEDIA_TYPES.SIGSTORE_BUNDLE_V03,
+    }],
     subject: image.descriptor,
   });
   const sbom = await buildImage({
@@ -236,7 +269,11 @@ Deno.test("referrers() uses the API, then the fallback tag, and ignores a fallba
   assert.deepEqual(sigs.map((d) => d.digest), [sig.digest]);
   const fetched = await fetchReferrerManifest(client, repo, sigs[0]!, image.digest);
   assert.equal(fetched.digest, sig.digest);
-  await assertRegistryError(fetchReferrerManifest(client, repo, sigs[0]!, sig.digest), "REGISTRY_PROTOCOL", reg.host);
+  await assertRegistryError(
+    fetchReferrerManifest(client, repo, sigs[0]!, sig.digest),
+    "REGISTRY_PROTOCOL",
+    reg.host,
+  );
 
   reg.behaviour.noReferrersApi = true;
   assert.deepEqual(await client.referrers(repo, image.digest), []);

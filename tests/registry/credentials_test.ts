@@ -22,7 +22,9 @@ Deno.test("normalizeRegistryKey() strips scheme, slashes and /v1/ and unifies Do
     ["http://localhost:5000/v2/", "localhost:5000"],
     ["registry.example/Team/", "registry.example/Team"],
   ];
-  for (const [input, expected] of cases) await t.step(input, () => assert.equal(normalizeRegistryKey(input), expected));
+  for (const [input, expected] of cases) {
+    await t.step(input, () => assert.equal(normalizeRegistryKey(input), expected));
+  }
 });
 
 Deno.test("parseAuthConfig() reads auth, username/password and identity tokens, skipping placeholders", () => {
@@ -82,11 +84,18 @@ Deno.test("createCredentialLookup() searches dz, Docker (helpers, auths, store) 
   try {
     await Deno.mkdir(`${dir}/docker`);
     await Deno.mkdir(`${dir}/run/containers`, { recursive: true });
-    await Deno.writeTextFile(`${dir}/dz.json`, JSON.stringify({ auths: { "docker.io": { auth: b64("dz:1") } } }));
+    await Deno.writeTextFile(
+      `${dir}/dz.json`,
+      JSON.stringify({ auths: { "docker.io": { auth: b64("dz:1") } } }),
+    );
     await Deno.writeTextFile(
       `${dir}/docker/config.json`,
       JSON.stringify({
-        auths: { "https://index.docker.io/v1/": { auth: b64("docker:2") }, "ghcr.io": { auth: b64("gh:3") }, "quay.io": {} },
+        auths: {
+          "https://index.docker.io/v1/": { auth: b64("docker:2") },
+          "ghcr.io": { auth: b64("gh:3") },
+          "quay.io": {},
+        },
         credHelpers: { "gcr.io": "gcloud" },
         credsStore: "desktop",
       }),
@@ -99,7 +108,8 @@ Deno.test("createCredentialLookup() searches dz, Docker (helpers, auths, store) 
     const lookup = createCredentialLookup({
       authFile: `${dir}/dz.json`,
       homeDir: "/nonexistent",
-      env: (name) => ({ DOCKER_CONFIG: `${dir}/docker`, XDG_RUNTIME_DIR: `${dir}/run` } as Record<string, string>)[name],
+      env: (name) =>
+        ({ DOCKER_CONFIG: `${dir}/docker`, XDG_RUNTIME_DIR: `${dir}/run` } as Record<string, string>)[name],
       runHelper: (helper, server) => {
         helperCalls.push(`${helper} ${server}`);
         if (helper === "gcloud") return Promise.resolve({ username: "oauth2", password: "g" });
@@ -123,7 +133,9 @@ Deno.test("saveCredential() writes atomically with mode 0600 and flags a permiss
   const dir = await Deno.makeTempDir();
   try {
     const file = `${dir}/sub/auth.json`;
-    assert.deepEqual(await saveCredential(file, "https://index.docker.io/v1/", "u", "p"), { wasPermissive: false });
+    assert.deepEqual(await saveCredential(file, "https://index.docker.io/v1/", "u", "p"), {
+      wasPermissive: false,
+    });
     assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
     const doc = JSON.parse(await Deno.readTextFile(file));
     assert.deepEqual(Object.keys(doc.auths), ["docker.io"]);
@@ -132,7 +144,10 @@ Deno.test("saveCredential() writes atomically with mode 0600 and flags a permiss
     await Deno.chmod(file, 0o644);
     await Deno.writeTextFile(
       file,
-      JSON.stringify({ auths: { "index.docker.io": { auth: b64("old:x") }, "ghcr.io": { auth: b64("g:h") } }, other: 1 }),
+      JSON.stringify({
+        auths: { "index.docker.io": { auth: b64("old:x") }, "ghcr.io": { auth: b64("g:h") } },
+        other: 1,
+      }),
     );
     assert.deepEqual(await saveCredential(file, "docker.io", "new", "y"), { wasPermissive: true });
     assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);

@@ -1,0 +1,169 @@
+import assert from "node:assert/strict";
+import { createTransport, parseRetryAfter } from "../../src/registry/transport.ts";
+import { errorFromResponse, readCapped, redactUrl } from "../../src/registry/registry_error.ts";
+import { apiHost, isLoopbackHost, isPrivateAddress, schemeFor } from "../../src/registry/hosts.ts";
+import { assertRegistryError } from "./_helpers.ts";
+
+type Seen = { url: string; authorization: string | null; userAgent: string | null };
+
+/** A fetch stub answering from a routing function and recording what it was sent. */
+function stubFetch(
+  route: (url: URL, n: number) => Response | Promise<Response>,
+): { fetch: typeof fetch; seen: Seen[] } {
+  const seen: Seen[] = [];
+  const fetchStub = (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const headers = new Headers(init?.headers);
+    seen.push({
+      url: url.toString(),
+      authorization: headers.get("authorization"),
+      userAgent: headers.get("user-agent"),
+    });
+    assert.equal(init?.redirect, "manual");
+    return Promise.resolve(route(url, seen.length));
+  };
+  return { fetch: fetchStub as typeof fetch, seen };
+}
+
+const redirect = (location: string, status = 307) =>
+  new Response(null, { status, headers: { Location: location } });
+const noSleep = () => Promise.resolve();
+
+Deno.test("Transport.send() strips Authorization on cross-origin redirects and never re-adds it", async () => {
+  const { fetch, seen } = stubFetch((url) => {
+    if (url.host === "reg.example") {
+      return url.pathname === "/blob" ? redirect("https://cdn.example/x?sig=secret") : new Response("ok");
+    }
+    return redirect("https://reg.example/final");
+  });
+  const t = createTransport({ fetch, userAgent: "dz/test", sleep: noSleep });
+  const res = await t.send(new URL("https://reg.example/blob"), {
+    registry: "reg.example",
+    headers: { Authorization: "Bearer tok" },
+  });
+  assert.equal(await res.text(), "ok");
+  assert.deepEqual(seen.map((s) => s.authorization), ["Bearer tok", null, null]);
+  assert.ok(seen.every((s) => s.userAgent === "dz/test"));
+});
+
+Deno.test("Transport.send() refuses https→http downgrades and redirects into private addresses", async () => {
+  const { fetch } = stubFetch((url) =>
+    url.pathname === "/down" ? redirect("http://reg.example/plain") : redirect("https://10.0.0.1/internal")
+  );
+  const t = createTransport({ fetch, userAgent: "dz/test", sleep: noSleep });
+  await assertRegistryError(
+    t.send(new URL("https://reg.example/down"), { registry: "reg.example" }),
+    "REGISTRY_PROTOCOL",
+    "reg.example",
+    ["https"],
+  );
+  await assertRegistryError(
+    t.send(new URL("https://reg.example/ssrf"), { registry: "reg.example" }),
+    "REGISTRY_PROTOCOL",
+    "reg.example",
+    ["private"],
+  );
+});
+
+Deno.test("Transport.send() retries 5xx and connection errors with backoff, then reports REGISTRY_UNREACHABLE", async () => {
+  const sleeps: number[] = [];
+  let calls = 0;
+  const flaky = ((_input: RequestInfo | URL) => {
+    calls++;
+    if (calls === 1) return Promise.reject(new TypeError("error sending request: connection reset"));
+    if (calls === 2) return Promise.resolve(new Response("busy", { status: 503 }));
+    return Promise.resolve(new Response("ok"));
+  }) as typeof fetch;
+  const t = createTransport({
+    fetch: flaky,
+    userAgent: "u",
+    sleep: (ms) => (sleeps.push(ms), Promise.resolve()),
+    random: () => 0.5,
+  });
+  assert.equal(await (await t.send(new URL("https://r.example/"), { registry: "r.example" })).text(), "ok");
+  assert.deepEqual(sleeps, [250, 500]);
+
+  const down = (() => Promise.reject(new TypeError("tcp connect error: Connection refused"))) as typeof fetch;
+  const t2 = createTransport({ fetch: down, userAgent: "u", sleep: noSleep, retries: 2 });
+  await assertRegistryError(
+    t2.send(new URL("https://user:pw@r.example/v2/?token=abc"), { registry: "r.example" }),
+    "REGISTRY_UNREACHABLE",
+    "r.example",
+  ).then((err) => {
+    assert.ok(!err.message.includes("pw") && !err.message.includes("abc"), err.message);
+  });
+});
+
+Deno.test("Transport.send() holds a per-host slot until the body is consumed", async () => {
+  let active = 0;
+  let peak = 0;
+  const slowBody = (() => {
+    active++;
+    peak = Math.max(peak, active);
+    const body = new ReadableStream<Uint8Array>({
+      async pull(c) {
+        await new Promise((r) => setTimeout(r, 5));
+        c.enqueue(new Uint8Array(1));
+        c.close();
+        active--;
+      },
+    });
+    return Promise.resolve(new Response(body));
+  }) as typeof fetch;
+  const t = createTransport({ fetch: slowBody, userAgent: "u", concurrencyPerHost: 2 });
+  await Promise.all(
+    Array.from(
+      { length: 6 },
+      async () => await (await t.send(new URL("https://h.example/b"), { registry: "h" })).arrayBuffer(),
+    ),
+  );
+  assert.equal(peak, 2);
+});
+
+Deno.test("parseRetryAfter() reads seconds and HTTP dates", () => {
+  assert.equal(parseRetryAfter("7", 0), 7000);
+  assert.equal(parseRetryAfter("Thu, 01 Jan 1970 00:00:10 GMT", 4000), 6000);
+  assert.equal(parseRetryAfter("soon", 0), undefined);
+  assert.equal(parseRetryAfter(null, 0), undefined);
+});
+
+Deno.test("redactUrl() removes userinfo and secret query values", () => {
+  assert.equal(
+    redactUrl("https://u:p@cdn.example/blob?X-Amz-Signature=abc&n=2&token=t"),
+    "https://cdn.example/blob?X-Amz-Signature=REDACTED&n=2&token=REDACTED",
+  );
+});
+
+Deno.test("errorFromResponse() surfaces OCI error JSON and caps the body", async () => {
+  const body = JSON.stringify({ errors: [{ code: "DENIED", message: "requested access\nis denied" }] });
+  const err = await errorFromResponse(new Response(body, { status: 403 }), {
+    registry: "r.example",
+    action: "fetch x",
+  });
+  assert.equal(err.code, "REGISTRY_AUTH");
+  assert.equal(
+    err.message,
+    'Cannot fetch x: registry "r.example" denied access (403): DENIED: requested access is denied',
+  );
+  const huge = new Response(new Uint8Array(200_000).fill(65), { status: 500 });
+  const e2 = await errorFromResponse(huge, { registry: "r.example", action: "fetch y" });
+  assert.equal(e2.code, "REGISTRY_HTTP");
+  await assert.rejects(readCapped(new Response("x".repeat(100)), 10, "r.example"), /larger than 10 bytes/);
+});
+
+Deno.test("hosts: API host mapping, loopback and private detection, scheme choice", () => {
+  assert.equal(apiHost("docker.io"), "registry-1.docker.io");
+  assert.equal(apiHost("index.docker.io"), "registry-1.docker.io");
+  assert.equal(apiHost("GHCR.io"), "ghcr.io");
+  for (const h of ["localhost", "localhost:5000", "127.0.0.1:80", "127.1.2.3", "[::1]:5000", "x.localhost"]) {
+    assert.ok(isLoopbackHost(h), h);
+  }
+  assert.ok(!isLoopbackHost("128.0.0.1"));
+  assert.ok(
+    isPrivateAddress("192.168.1.2:5000") && isPrivateAddress("10.1.1.1") && isPrivateAddress("[fd00::1]"),
+  );
+  assert.ok(!isPrivateAddress("8.8.8.8") && !isPrivateAddress("ghcr.io"));
+  assert.equal(schemeFor("localhost:5000"), "http:");
+  assert.equal(schemeFor("reg.lan:5000", (h) => h === "reg.lan:5000"), "http:");
+  assert.equal(schemeFor("ghcr.io"), "https:");
+});
