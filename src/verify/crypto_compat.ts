@@ -48,4 +48,10 @@ export function installCryptoCompat(): void {
   (crypto as unknown as { verify: VerifyFn }).verify = patched as unknown as VerifyFn;
 }
 
+/** Restores the original `node:crypto.verify` (tests only: demonstrates what breaks without the shim). */
+export function uninstallCryptoCompat(): void {
+  const orig = (crypto.verify as unknown as PatchedVerify)[PATCHED];
+  if (orig) (crypto as unknown as { verify: VerifyFn }).verify = orig;
+}
+
 installCryptoCompat();

@@ -272,23 +272,23 @@ Deno.test("verifyImageSignature() refuses a certificate from an untrusted CA", a
   const other = await createTestPki();
   const { reg, digest } = await image();
   await signImageLegacy(reg, REPO.repository, digest, await other.keyless({ identity: ID, issuer: ISS }));
-  await assert.rejects(verify(reg, digest), rejectsWith("SIGNATURE_INVALID"));
+  await assert.rejects(verify(reg, digest), rejectsWith("SIGNATURE_INVALID", /CERTIFICATE_ERROR/));
 });
 
 Deno.test("verifyImageSignature() refuses a keyless signature without a Rekor SET by default", async () => {
   const { reg, digest } = await image();
   await signImageLegacy(reg, REPO.repository, digest, await pki.keyless({ identity: ID, issuer: ISS, tlog: false }));
-  await assert.rejects(verify(reg, digest), rejectsWith("SIGNATURE_INVALID"));
+  await assert.rejects(verify(reg, digest), rejectsWith("SIGNATURE_INVALID", /TIMESTAMP_ERROR/));
   const second = await image();
   await signImageLegacy(second.reg, REPO.repository, second.digest, await keyless(), { dropRekorBundle: true });
-  await assert.rejects(verify(second.reg, second.digest), rejectsWith("SIGNATURE_INVALID"));
+  await assert.rejects(verify(second.reg, second.digest), rejectsWith("SIGNATURE_INVALID", /TIMESTAMP_ERROR/));
 });
 
 Deno.test("verifyImageSignature() refuses a certificate that expired before the tlog entry", async () => {
   const { reg, digest } = await image();
   const signer = await pki.keyless({ identity: ID, issuer: ISS, tlogOffsetSeconds: 20 * 60 });
   await signImageLegacy(reg, REPO.repository, digest, signer);
-  await assert.rejects(verify(reg, digest), rejectsWith("SIGNATURE_INVALID", /CERTIFICATE_ERROR|expired|valid/i));
+  await assert.rejects(verify(reg, digest), rejectsWith("SIGNATURE_INVALID", /CERTIFICATE_ERROR/));
 });
 
 Deno.test("verifyImageSignature() reports SIGNATURE_MISSING for an unsigned image", async () => {
