@@ -201,6 +201,41 @@ export async function removeTree(path: string): Promise<void> {
   }
 }
 
+/**
+ * fsyncs every regular file and directory below `root` (symlinks are not followed), so a tree written by the
+ * unpacker survives power loss before it is committed. Unreadable files (mode 0000 as a non-root user) are
+ * skipped: their data was written by this process and only power loss, not a crash, could lose it.
+ */
+export async function syncTree(root: string): Promise<void> {
+  const info = await Deno.lstat(root).catch((err) => {
+    throw ioError("sync", root, err);
+  });
+  if (info.isFile) {
+    let file: Deno.FsFile | undefined;
+    try {
+      file = await Deno.open(root, { read: true });
+      await file.sync();
+    } catch (err) {
+      if (!(err instanceof Deno.errors.PermissionDenied)) throw ioError("sync", root, err);
+    } finally {
+      file?.close();
+    }
+    return;
+  }
+  if (!info.isDirectory) return;
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(root));
+  } catch (err) {
+    if (err instanceof Deno.errors.PermissionDenied) return;
+    throw ioError("sync", root, err);
+  }
+  for (const entry of entries) {
+    if (entry.isFile || entry.isDirectory) await syncTree(join(root, entry.name));
+  }
+  await syncDir(root);
+}
+
 /** Renames `path` to a `.trash-*` sibling and then removes it, so a crash never leaves a half-deleted tree. */
 export async function trashAndRemove(path: string, step?: string): Promise<void> {
   const trash = join(dirname(path), `${TRASH_PREFIX}${basename(path)}-${randomSuffix()}`);

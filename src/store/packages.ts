@@ -25,6 +25,7 @@ import {
   renameIntoPlace,
   replaceSymlinkAtomic,
   STAGING_PREFIX,
+  syncTree,
   TEMP_PREFIX,
   trashAndRemove,
   writeJsonAtomic,
@@ -303,6 +304,16 @@ export async function makePackageStaging(layout: StoreLayout, name: string): Pro
   });
 }
 
+/** Options for {@linkcode commitVersion}. */
+export interface CommitOptions {
+  /**
+   * fsync the staged rootfs before writing the receipt, so a power loss (not just a crash) can never leave a
+   * "complete" version with lost file data. Costs one fsync per file.
+   * @default {false}
+   */
+  syncRootfs?: boolean;
+}
+
 /**
  * Commits a staged version: writes metadata.json into `stagingDir` (which must hold `rootfs/` and sit
  * directly in `packages/<name>/`), then renames it to `sha256-<hex>`. An already complete version directory
@@ -314,7 +325,9 @@ export async function commitVersion(
   name: string,
   stagingDir: string,
   metadata: PackageMetadata,
+  options: CommitOptions = {},
 ): Promise<CommitResult> {
+  const { syncRootfs = false } = options;
   const pkgDir = packageDir(layout, name);
   if (metadata.name !== name) throw new TypeError(`metadata.name "${metadata.name}" is not "${name}"`);
   if (resolve(dirname(stagingDir)) !== resolve(pkgDir) || !basename(stagingDir).startsWith(STAGING_PREFIX)) {
@@ -339,6 +352,7 @@ export async function commitVersion(
   if (!(await exists(join(stagingDir, ROOTFS_DIR)))) {
     throw new TypeError(`Staging dir "${stagingDir}" has no ${ROOTFS_DIR}/`);
   }
+  if (syncRootfs) await syncTree(join(stagingDir, ROOTFS_DIR));
   await crashPoint("commit:before-metadata");
   await writeMetadata(join(stagingDir, METADATA_FILE), metadata);
   await crashPoint("commit:before-rename");
@@ -582,12 +596,18 @@ async function walkFiles(root: string, onFile: (rec: FileRecord) => void | Promi
   }
 }
 
+const HASH_READ_ALL_LIMIT = 8 * 1024 * 1024;
+
 async function hashFile(rec: FileRecord): Promise<string | undefined> {
   if (rec.hash !== undefined) return rec.hash;
   try {
-    using file = await Deno.open(rec.path, { read: true });
     const hash = createHash("sha256");
-    for await (const chunk of file.readable) hash.update(chunk);
+    if (rec.size <= HASH_READ_ALL_LIMIT) {
+      hash.update(await Deno.readFile(rec.path));
+    } else {
+      using file = await Deno.open(rec.path, { read: true });
+      for await (const chunk of file.readable) hash.update(chunk);
+    }
     rec.hash = hash.digest("hex");
     return rec.hash;
   } catch (err) {
@@ -598,30 +618,37 @@ async function hashFile(rec: FileRecord): Promise<string | undefined> {
 
 /**
  * Replaces regular files in `newRootfs` that are identical (same size, mode and sha256) to a file anywhere in
- * `prevRootfs` (another version of the same package, same filesystem) by hard links to it. Run it on the
- * staged rootfs before {@linkcode commitVersion}; committed rootfs trees are never modified in place. Empty
- * files are skipped. Both trees are immutable afterwards, so sharing inodes is safe.
+ * `prevRootfs` (another version of the same package, same filesystem) by hard links to it. The file at the
+ * same relative path is tried first, then any file of the same size. Run it on the staged rootfs before
+ * {@linkcode commitVersion}; committed rootfs trees are never modified in place. Empty files are skipped.
+ * Both trees are immutable afterwards, so sharing inodes is safe.
  */
 export async function hardlinkDedup(prevRootfs: string, newRootfs: string): Promise<DedupResult> {
   const result: DedupResult = { linked: 0, bytesSaved: 0, skipped: 0 };
   const bySize = new Map<number, FileRecord[]>();
+  const byPath = new Map<string, FileRecord>();
   await walkFiles(prevRootfs, (rec) => {
     if (rec.size === 0) return;
+    byPath.set(relative(prevRootfs, rec.path), rec);
     const list = bySize.get(rec.size);
     if (list === undefined) bySize.set(rec.size, [rec]);
     else list.push(rec);
   });
   if (bySize.size === 0) return result;
   await walkFiles(newRootfs, async (rec) => {
-    const candidates = bySize.get(rec.size)?.filter((c) => c.mode === rec.mode);
-    if (candidates === undefined || candidates.length === 0) return;
+    const samePath = byPath.get(relative(newRootfs, rec.path));
+    const candidates = (bySize.get(rec.size) ?? []).filter((c) => c.mode === rec.mode && c !== samePath);
+    if (samePath !== undefined && samePath.size === rec.size && samePath.mode === rec.mode) {
+      candidates.unshift(samePath);
+    }
+    if (candidates.length === 0) return;
+    if (rec.ino !== null && candidates.some((c) => c.ino === rec.ino)) return; // already linked
     const hash = await hashFile(rec);
     if (hash === undefined) {
       result.skipped++;
       return;
     }
     for (const candidate of candidates) {
-      if (candidate.ino !== null && candidate.ino === rec.ino) return;
       if ((await hashFile(candidate)) !== hash) continue;
       const tmp = join(dirname(rec.path), `${TEMP_PREFIX}link-${randomSuffix()}`);
       try {

@@ -7,6 +7,7 @@ import {
   removeTree,
   renameIntoPlace,
   replaceSymlinkAtomic,
+  syncTree,
   trashAndRemove,
   writeFileAtomic,
   writeJsonAtomic,
@@ -148,4 +149,16 @@ Deno.test("isLeftoverName() recognises temp, staging and trash names", () => {
   assert.ok(isLeftoverName(".trash-jq-1"));
   assert.ok(!isLeftoverName("jq"));
   assert.ok(!isLeftoverName("sha256-ab"));
+});
+
+Deno.test("syncTree() fsyncs a tree with symlinks and read-only entries without changing it", async () => {
+  await using home = await tempHome({ marker: false });
+  const tree = join(home.path, "rootfs");
+  await Deno.mkdir(join(tree, "usr", "bin"), { recursive: true });
+  await Deno.writeTextFile(join(tree, "usr", "bin", "tool"), "x");
+  await Deno.symlink("/nonexistent", join(tree, "dangling"));
+  await Deno.chmod(join(tree, "usr", "bin"), 0o555);
+  await syncTree(tree);
+  assert.deepEqual(await names(tree), ["dangling", "usr"]);
+  await assert.rejects(syncTree(join(home.path, "missing")), (err) => isDropzoneError(err, "IO"));
 });

@@ -56,6 +56,15 @@ Deno.test("commitVersion() reuses a complete version dir for the same digest and
   assert.ok(!(await names(join(home.layout.packages, "jq"))).some((n) => n.startsWith(".")));
 });
 
+Deno.test("commitVersion() with syncRootfs commits the same complete version", async () => {
+  await using home = await tempHome();
+  const { staging, metadata } = await stageVersion(home.layout, "jq", "1", { "etc/a": "a" });
+  const { version, reused } = await commitVersion(home.layout, "jq", staging, metadata, { syncRootfs: true });
+  assert.equal(reused, false);
+  assert.equal(await Deno.readTextFile(join(version.rootfs, "etc/a")), "a");
+  assert.equal(await isInstalled(home.layout, "jq", metadata.digest), true);
+});
+
 Deno.test("commitVersion() replaces an incomplete non-current dir for the same digest", async () => {
   await using home = await tempHome();
   const { staging, metadata } = await stageVersion(home.layout, "jq", "1");
@@ -253,6 +262,8 @@ Deno.test("hardlinkDedup() links identical files with equal modes and reports th
   assert.equal(a.nlink, 2);
   assert.equal(await Deno.readTextFile(join(staging, "rootfs", "etc/changed.conf")), "new");
   assert.notEqual((await Deno.stat(join(staging, "rootfs", "usr/lib/modechange"))).ino, a.ino);
+  const again = await hardlinkDedup(v1.rootfs, join(staging, "rootfs"));
+  assert.deepEqual(again, { linked: 0, bytesSaved: 0, skipped: 0 }); // already shared: nothing to do
   const { version } = await commitVersion(home.layout, "tool", staging, metadata);
   await activate(home.layout, "tool", version.digest);
   await prune(home.layout, "tool", { keep: 0 }); // removing v1 keeps the shared inode alive for v2
