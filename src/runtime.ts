@@ -31,6 +31,8 @@ export interface Runtime {
   /** Asks a question on a TTY; returns null when stdin is not interactive. */
   prompt(question: string, options?: { secret?: boolean }): Promise<string | null>;
   stdinIsTerminal: boolean;
+  /** Aborted on Ctrl-C so long operations can clean up before exiting. */
+  signal?: AbortSignal;
 }
 
 /** Maps Deno.build to OCI platform names. */
@@ -65,7 +67,18 @@ async function readLine(): Promise<string | null> {
 /** The real runtime. Built once, in main.ts. */
 export function denoRuntime(): Runtime {
   const stderr = textSink(Deno.stderr);
+  const interrupt = new AbortController();
+  try {
+    Deno.addSignalListener("SIGINT", () => {
+      // First Ctrl-C: let the running command clean up its staging area. Second: leave now.
+      if (interrupt.signal.aborted) Deno.exit(130);
+      interrupt.abort(new DOMException("Interrupted", "AbortError"));
+    });
+  } catch {
+    // Signals are not available on every platform; the default behaviour then applies.
+  }
   return {
+    signal: interrupt.signal,
     fetch: globalThis.fetch.bind(globalThis),
     now: () => new Date(),
     env: (name) => Deno.env.get(name),

@@ -32,6 +32,10 @@ export async function runCli(argv: readonly string[], runtime: Runtime): Promise
       // commander already printed the message (and help for usage errors).
       return (err as CommanderError).exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
+    if (runtime.signal?.aborted) {
+      runtime.stderr.write("error: interrupted; partial work was cleaned up\n");
+      return 130;
+    }
     runtime.stderr.write(formatError(err, { verbose: context?.options.verbose ?? verbose }));
     return exitCodeFor(err);
   }

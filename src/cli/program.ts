@@ -308,7 +308,9 @@ export function buildProgram(
         "dz completion fish > ~/.config/fish/completions/dz.fish",
       ),
     )
-    .action((shell) => invoke((ctx) => h.completion(ctx, shell, program as unknown as Command), { init: false }));
+    .action((shell) =>
+      invoke((ctx) => h.completion(ctx, shell, program as unknown as Command), { init: false })
+    );
 
   program.command("__complete", { hidden: true })
     .argument("<kind>", "packages | registries")

@@ -6,17 +6,10 @@ export { addRegistry, listRegistries, removeRegistry } from "./registry.ts";
 export { info, list } from "./list.ts";
 export { purge } from "./purge.ts";
 export { completeNames, completion } from "./completion.ts";
+export { install, remove } from "./install.ts";
 
 type Opts = Record<string, unknown>;
 
-/** dz install */
-export function install(_ctx: CliContext, _ref: string, _opts: Opts): Promise<number | void> {
-  notReady("install");
-}
-/** dz remove */
-export function remove(_ctx: CliContext, _name: string, _opts: Opts): Promise<void> {
-  notReady("remove");
-}
 /** dz search */
 export function search(_ctx: CliContext, _term: string | undefined, _opts: Opts): Promise<void> {
   notReady("search");

@@ -1,0 +1,212 @@
+/**
+ * Resolving an image to exact digests, deciding whether and how it must be verified, and verifying it. Shared by
+ * install, update, verify and run. Tags are resolved once; everything after uses digests.
+ */
+import { DropzoneError } from "../errors.ts";
+import { type Digest, shortDigest } from "../oci/digest.ts";
+import { type ImageConfig, type ImageIndex, type ImageManifest, parseImageConfig } from "../oci/manifest.ts";
+import { isSupportedLayerMediaType } from "../unpack/layer.ts";
+import { formatPlatform, selectPlatform } from "../oci/platform.ts";
+import type { ResolvedReference } from "../oci/reference.ts";
+import type { RegistryClient, RepoRef } from "../registry/types.ts";
+import type { Host } from "../runtime.ts";
+import type { BlobCache } from "../store/blob_cache.ts";
+import type { Config } from "../store/config.ts";
+import { applyAttestationGates, collectAttestations } from "../verify/attestations.ts";
+import { verifyImageSignature } from "../verify/signatures.ts";
+import type { TrustContext } from "../verify/verifier.ts";
+import type { AttestationSummary, CosignPolicy, SignatureResult } from "../verify/types.ts";
+
+/** An image resolved to its platform manifest, with everything needed to pull and verify it. */
+export interface ResolvedImage {
+  readonly ref: ResolvedReference;
+  readonly repo: RepoRef;
+  /** The multi-arch index the tag or digest pointed at, or null for a single-platform image. */
+  readonly index:
+    | { readonly digest: Digest; readonly bytes: Uint8Array; readonly manifest: ImageIndex }
+    | null;
+  /** The platform manifest that will be unpacked. */
+  readonly digest: Digest;
+  readonly manifestBytes: Uint8Array;
+  readonly manifest: ImageManifest;
+  readonly config: ImageConfig;
+  readonly configBytes: Uint8Array;
+  readonly platform: string;
+}
+
+/** How an install is trusted. */
+export type TrustDecision =
+  | { readonly kind: "verify"; readonly policy: CosignPolicy }
+  | { readonly kind: "unsigned" };
+
+/** What verification proved. */
+export interface Verification {
+  readonly signature: SignatureResult | null;
+  readonly attestations: AttestationSummary[];
+}
+
+/**
+ * Decides whether an install must verify. A registry with a policy always verifies; without one, only an explicit
+ * --allow-unsigned (or always_allow_unsigned) lets it through. Pure.
+ */
+export function decideTrust(
+  ref: ResolvedReference,
+  options: { allowUnsigned: boolean; config: Pick<Config, "always_allow_unsigned"> },
+): TrustDecision {
+  if (ref.policy) return { kind: "verify", policy: ref.policy };
+  if (options.allowUnsigned || options.config.always_allow_unsigned) return { kind: "unsigned" };
+  const hint = ref.adHoc
+    ? `Add the registry with a policy ("dz add registry <name> ${ref.host} --template github --identity …") ` +
+      `so dz can verify it, or pass --allow-unsigned to install without verification`
+    : `Add a cosign_policy to registry "${ref.registryName}" ("dz remove registry ${ref.registryName}" and ` +
+      `"dz add registry … --identity …"), or pass --allow-unsigned to install without verification`;
+  throw new DropzoneError(
+    "POLICY_MISSING",
+    `Cannot install "${ref.input}": registry "${ref.registryName}" has no signature policy`,
+    { hint },
+  );
+}
+
+/** Options for {@linkcode resolveImage}. */
+export interface ResolveImageOptions {
+  readonly client: RegistryClient;
+  readonly host: Host;
+  /** When set, manifests and config are also written to the blob cache (for --offline reinstalls). */
+  readonly cache?: BlobCache;
+  readonly signal?: AbortSignal;
+}
+
+async function cacheBytes(cache: BlobCache | undefined, digest: Digest, bytes: Uint8Array): Promise<void> {
+  if (!cache || (await cache.has(digest))) return;
+  await cache.putStream(digest, bytes.length, ReadableStream.from([bytes]));
+}
+
+/** Resolves a reference to its platform manifest and config (one GET per manifest; the tag is read once). */
+export async function resolveImage(
+  ref: ResolvedReference,
+  options: ResolveImageOptions,
+): Promise<ResolvedImage> {
+  const { client, host, cache, signal } = options;
+  const repo: RepoRef = { registry: ref.host, repository: ref.repository };
+  const top = await client.getManifest(repo, ref.digest ?? ref.tag ?? "latest", { signal });
+  if (ref.digest && top.digest !== ref.digest) {
+    throw new DropzoneError(
+      "DIGEST_MISMATCH",
+      `Registry ${ref.host} returned ${top.digest} for ${ref.digest}`,
+      {
+        hint: "The registry or a proxy served the wrong content; do not install it",
+      },
+    );
+  }
+  let index: ResolvedImage["index"] = null;
+  let platformManifest = top;
+  if (top.manifest.kind === "index") {
+    index = { digest: top.digest, bytes: top.bytes, manifest: top.manifest };
+    const descriptor = selectPlatform(top.manifest, host);
+    platformManifest = await client.getManifest(repo, descriptor.digest, { signal });
+    if (platformManifest.manifest.kind !== "manifest") {
+      throw new DropzoneError(
+        "REGISTRY_PROTOCOL",
+        `Index entry ${descriptor.digest} in ${ref.host} is not an image`,
+        {
+          hint: "The image index is malformed; report it to the publisher",
+        },
+      );
+    }
+  }
+  const manifest = platformManifest.manifest as ImageManifest;
+  for (const layer of manifest.layers) {
+    if (!isSupportedLayerMediaType(layer.mediaType)) {
+      throw new DropzoneError(
+        "UNSUPPORTED_MEDIA_TYPE",
+        `Cannot install ${ref.input}: layer ${shortDigest(layer.digest)} has media type "${layer.mediaType}"`,
+        {
+          hint: "dz unpacks tar, tar+gzip and tar+zstd layers; this image is not a runnable container image",
+        },
+      );
+    }
+  }
+  const configBytes = await client.getBlobBytes(repo, manifest.config.digest, {
+    size: manifest.config.size,
+    ...(signal ? { signal } : {}),
+  });
+  let config: ImageConfig;
+  try {
+    config = parseImageConfig(configBytes);
+  } catch (err) {
+    throw new DropzoneError(
+      "REGISTRY_PROTOCOL",
+      `Image config of ${ref.input} is malformed: ${(err as Error).message}`,
+      {
+        hint: "The image is broken; report it to the publisher",
+        cause: err,
+      },
+    );
+  }
+  const os = config.os ?? host.os;
+  const arch = config.architecture ?? host.arch;
+  if (!index && (os !== host.os || arch !== host.arch)) {
+    throw new DropzoneError(
+      "NO_MATCHING_PLATFORM",
+      `Cannot install ${ref.input}: it is built for ${os}/${arch}, this machine is ${formatPlatform(host)}`,
+      { hint: `Use an image built for ${formatPlatform(host)} (or a multi-arch tag)` },
+    );
+  }
+  if (index) await cacheBytes(cache, index.digest, index.bytes);
+  await cacheBytes(cache, platformManifest.digest, platformManifest.bytes);
+  await cacheBytes(cache, manifest.config.digest, configBytes);
+  return {
+    ref,
+    repo,
+    index,
+    digest: platformManifest.digest,
+    manifestBytes: platformManifest.bytes,
+    manifest,
+    config,
+    configBytes,
+    platform: `${os}/${arch}${config.variant ? `/${config.variant}` : ""}`,
+  };
+}
+
+/** Options for {@linkcode verifyResolvedImage}. */
+export interface VerifyResolvedOptions {
+  readonly client: RegistryClient;
+  readonly decision: TrustDecision;
+  readonly loadTrust: (policy: CosignPolicy) => Promise<TrustContext>;
+  readonly now: Date;
+  readonly signal?: AbortSignal;
+}
+
+/** Verifies the image's signature (and attestations) against the decision. Throws trust errors (exit 3). */
+export async function verifyResolvedImage(
+  image: ResolvedImage,
+  options: VerifyResolvedOptions,
+): Promise<Verification> {
+  const { client, decision, loadTrust, now, signal } = options;
+  if (decision.kind === "unsigned") return { signature: null, attestations: [] };
+  const trust = await loadTrust(decision.policy);
+  const signature = await verifyImageSignature({
+    client,
+    repo: image.repo,
+    digest: image.digest,
+    ...(image.index ? { index: { digest: image.index.digest, manifest: image.index.bytes } } : {}),
+    policy: decision.policy,
+    trust,
+    now,
+    ...(signal ? { signal } : {}),
+  });
+  // Attestations are attached to the digest that was signed; look at both where they may differ.
+  const attestationDigests = [...new Set([image.digest, signature.signedDigest])];
+  const attestations = (await Promise.all(attestationDigests.map((digest) =>
+    collectAttestations({
+      client,
+      repo: image.repo,
+      digest,
+      policy: decision.policy,
+      trust,
+      ...(signal ? { signal } : {}),
+    }).catch(() => [] as AttestationSummary[])
+  ))).flat();
+  applyAttestationGates(attestations, decision.policy);
+  return { signature, attestations };
+}

@@ -1,0 +1,117 @@
+/** `dz install` and `dz remove`. */
+import { installPackage } from "../../app/install.ts";
+import { DropzoneError } from "../../errors.ts";
+import { shortDigest } from "../../oci/digest.ts";
+import { resolveReference } from "../../oci/reference.ts";
+import { removeWrapper } from "../../shim/write.ts";
+import { removePackage } from "../../store/packages.ts";
+import type { CliContext } from "../context.ts";
+import { installProgress } from "../progress.ts";
+import { formatBytes } from "../render.ts";
+import { createClient, createTrustLoader } from "../services.ts";
+import { confirm, requireInstalled, withStoreLock } from "./shared.ts";
+
+/** Options of `dz install`. */
+export interface InstallOptions {
+  allowUnsigned?: boolean;
+  name?: string;
+  bin?: string[];
+  yes?: boolean;
+  offline?: boolean;
+  locked?: string | boolean;
+  acceptNewSigner?: boolean;
+  minAge?: string;
+  platform?: string;
+}
+
+function parsePlatformFlag(value: string): { os: string; arch: string; variant?: string } {
+  const [os, arch, variant] = value.split("/");
+  if (!os || !arch) {
+    throw new DropzoneError("INVALID_ARGUMENT", `Invalid --platform "${value}"`, {
+      hint: 'Use "os/arch", e.g. linux/arm64',
+    });
+  }
+  return { os, arch, ...(variant ? { variant } : {}) };
+}
+
+/** dz install */
+export async function install(ctx: CliContext, input: string, opts: InstallOptions): Promise<number> {
+  const { config } = await ctx.config();
+  const ref = resolveReference(input, {
+    registries: config.registries,
+    defaultRegistry: config.default_registry,
+  });
+  if (opts.offline) ctx.log.debug("offline: using the blob cache only");
+  const host = opts.platform ? parsePlatformFlag(opts.platform) : ctx.runtime.host;
+  const progress = installProgress(ctx);
+  const outcome = await withStoreLock(ctx, () =>
+    installPackage({
+      layout: ctx.layout,
+      config,
+      client: createClient(ctx, config),
+      host,
+      now: ctx.runtime.now,
+      loadTrust: createTrustLoader(ctx, { offline: opts.offline === true }),
+      ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
+      onEvent: progress.onEvent,
+    }, {
+      ref,
+      ...(opts.name ? { name: opts.name } : {}),
+      allowUnsigned: opts.allowUnsigned === true,
+      bins: opts.bin ?? [],
+    })).finally(progress.done);
+  const m = outcome.metadata;
+  if (outcome.status === "unchanged") {
+    ctx.log.info(
+      `${m.name} ${m.tag ?? ""} (${shortDigest(m.digest)}) is already installed and current; nothing to do`,
+    );
+    return 0;
+  }
+  const lines = [
+    `Installed ${m.name} ${m.tag ?? "(by digest)"} (${shortDigest(m.digest)})` +
+    (outcome.previous ? `, replacing ${shortDigest(outcome.previous.digest)}` : ""),
+    `  Registry:  ${m.registry.name} (${m.registry.url})`,
+    `  Platform:  ${m.platform}`,
+    `  Binary:    ${outcome.wrappers.join(", ")}`,
+    m.signature
+      ? `  Signed by: ${m.signature.identity}\n  Issuer:    ${m.signature.issuer ?? "(key)"}` +
+        (m.signature.rekor_log_index !== null
+          ? `\n  Rekor:     log index ${m.signature.rekor_log_index}`
+          : "")
+      : "  Signature: NOT VERIFIED (--allow-unsigned)",
+  ];
+  for (const a of m.attestations) {
+    const label = a.verified ? "" : " (unverified)";
+    if (a.sbom) {
+      lines.push(`  SBOM:      ${a.sbom.format.toUpperCase()}, ${a.sbom.componentCount} components${label}`);
+    } else if (a.provenance) {
+      lines.push(`  Provenance: ${a.provenance.builderId ?? a.provenance.buildType ?? "?"}${label}`);
+    } else if (a.vuln) {
+      lines.push(`  Vulns:     ${a.vuln.critical}C/${a.vuln.high}H/${a.vuln.medium}M/${a.vuln.low}L${label}`);
+    }
+  }
+  if (outcome.dedupBytes > 0) {
+    lines.push(`  Shared with the previous version: ${formatBytes(outcome.dedupBytes)}`);
+  }
+  ctx.log.info(lines.join("\n"));
+  const path = (ctx.runtime.env("PATH") ?? "").split(":").map((p) => p.replace(/\/+$/, ""));
+  if (!path.includes(ctx.layout.bin.replace(/\/+$/, ""))) {
+    ctx.log.info(`Note: ${ctx.layout.bin} is not on your PATH; run "dz path setup"`);
+  }
+  return 0;
+}
+
+/** dz remove */
+export async function remove(ctx: CliContext, name: string, opts: { yes?: boolean }): Promise<void> {
+  const meta = await requireInstalled(ctx, name);
+  if (ctx.runtime.stdinIsTerminal) {
+    await confirm(ctx, `Remove ${name} (${shortDigest(meta.digest)}) and its previous versions?`, opts.yes);
+  }
+  await withStoreLock(ctx, async () => {
+    // Wrappers first: a crash after this leaves a package without wrappers, which doctor reports, never a
+    // wrapper pointing at nothing.
+    for (const bin of meta.bins) await removeWrapper(ctx.layout.bin, bin.name);
+    await removePackage(ctx.layout, name);
+  });
+  ctx.log.info(`Removed ${name}`);
+}

@@ -1,0 +1,55 @@
+/** Builds the registry client and trust loader for a command from the context and config. */
+import { splitRegistryUrl } from "../oci/reference.ts";
+import { createCredentialLookup } from "../registry/credentials.ts";
+import { createRegistryClient } from "../registry/client.ts";
+import type { RegistryClient } from "../registry/types.ts";
+import type { Config } from "../store/config.ts";
+import { loadTrustContext } from "../verify/trusted_root.ts";
+import type { TrustContext } from "../verify/verifier.ts";
+import type { CosignPolicy } from "../verify/types.ts";
+import { USER_AGENT } from "../version.ts";
+import type { CliContext } from "./context.ts";
+
+/** A registry client honouring the config (insecure hosts, concurrency) and every credential source. */
+export function createClient(ctx: CliContext, config: Config): RegistryClient {
+  const insecureHosts = new Set(
+    config.registries.filter((r) => r.insecure).map((r) => splitRegistryUrl(r.url).host),
+  );
+  const timeout = Number(ctx.runtime.env("DZ_HTTP_TIMEOUT_MS") ?? "30000");
+  return createRegistryClient({
+    fetch: ctx.runtime.fetch,
+    userAgent: USER_AGENT,
+    credentials: createCredentialLookup({
+      authFile: ctx.layout.authFile,
+      env: ctx.runtime.env,
+      homeDir: ctx.runtime.homeDir,
+    }),
+    isInsecure: (host) => insecureHosts.has(host),
+    concurrencyPerHost: config.concurrency,
+    timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 30_000,
+  });
+}
+
+/** Loads trust material per policy, once per process; offline when DZ_OFFLINE=1 or asked to. */
+export function createTrustLoader(
+  ctx: CliContext,
+  options: { offline?: boolean } = {},
+): (policy: CosignPolicy) => Promise<TrustContext> {
+  const cache = new Map<string, Promise<TrustContext>>();
+  const offline = options.offline === true || ctx.runtime.env("DZ_OFFLINE") === "1";
+  return (policy) => {
+    const key = `${policy.trusted_root ?? ""}\u0000${policy.public_key ?? ""}`;
+    let loaded = cache.get(key);
+    if (!loaded) {
+      loaded = loadTrustContext({ policy, cacheDir: ctx.layout.cache, now: ctx.runtime.now(), offline }).then(
+        (t) => {
+          if (t.root.warning) ctx.log.debug(`trusted root: ${t.root.warning}`);
+          ctx.log.debug(`trusted root: ${t.root.source}${t.root.path ? ` (${t.root.path})` : ""}`);
+          return t;
+        },
+      );
+      cache.set(key, loaded);
+    }
+    return loaded;
+  };
+}

@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { runWrapper, startE2E } from "../support/e2e.ts";
+
+Deno.test("dz install verifies a keyless legacy signature, unpacks, and the wrapper runs the image's binary", async () => {
+  await using env = await startE2E();
+  const pub = await env.publish("cat", "latest", "release one\n");
+  const r = await env.dz(["install", "lab/cat"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "", "install prints no data on stdout");
+  assert.match(r.stderr, /Verified signature: https:\/\/github\.com\/dz-test/);
+  const run = await runWrapper(`${env.home}/bin/cat`);
+  assert.equal(run.stdout, "release one\n", run.stderr);
+  // Arguments replace the image's Cmd, like `docker run image args`.
+  const withArg = await runWrapper(`${env.home}/bin/cat`, ["from", "args"]);
+  assert.equal(withArg.stdout, "from args\n");
+
+  const list = JSON.parse((await env.dz(["list", "--json"])).stdout);
+  assert.equal(list.length, 1);
+  assert.equal(list[0].name, "cat");
+  assert.equal(list[0].digest, pub.digest);
+  assert.equal(list[0].index_digest, pub.indexDigest);
+  assert.equal(list[0].signed, true);
+  assert.equal(list[0].issuer, "https://token.actions.githubusercontent.com");
+
+  const info = JSON.parse((await env.dz(["info", "cat", "--json"])).stdout);
+  assert.equal(info.signature.source, "legacy-sig");
+  assert.equal(typeof info.signature.rekor_log_index, "number");
+  assert.ok(info.loader, "dynamic binary uses the rootfs loader");
+
+  const again = await env.dz(["install", "lab/cat"]);
+  assert.equal(again.code, 0);
+  assert.match(again.stderr, /already installed and current; nothing to do/);
+
+  const rm = await env.dz(["remove", "cat", "--yes"]);
+  assert.equal(rm.code, 0, rm.stderr);
+  await assert.rejects(() => Deno.stat(`${env.home}/bin/cat`));
+  assert.equal((await env.dz(["list", "--json"])).stdout, "[]\n");
+});
+
+Deno.test("dz install accepts a Sigstore bundle attached as an OCI referrer", async () => {
+  await using env = await startE2E();
+  await env.publish("tool", "1.0", "bundle signed\n", { sign: "bundle" });
+  const r = await env.dz(["install", "lab/tool:1.0"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await runWrapper(`${env.home}/bin/tool`)).stdout, "bundle signed\n");
+  const info = JSON.parse((await env.dz(["info", "tool", "--json"])).stdout);
+  assert.equal(info.signature.source, "bundle-referrer");
+});
+
+Deno.test("dz install accepts an index-only signature for the platform the verified index lists", async () => {
+  await using env = await startE2E();
+  const pub = await env.publish("idx", "latest", "index signed\n", { sign: "index-only" });
+  const r = await env.dz(["install", "lab/idx"]);
+  assert.equal(r.code, 0, r.stderr);
+  const info = JSON.parse((await env.dz(["info", "idx", "--json"])).stdout);
+  assert.equal(info.signature.signed_digest, pub.indexDigest);
+  assert.equal(info.digest, pub.digest);
+});
+
+Deno.test("dz install fails closed (exit 3) and writes nothing for unsigned or wrongly signed images", async () => {
+  await using env = await startE2E();
+  await env.publish("unsigned", "latest", "x\n", { sign: "none" });
+  const unsigned = await env.dz(["install", "lab/unsigned"]);
+  assert.equal(unsigned.code, 3, unsigned.stderr);
+  assert.match(unsigned.stderr, /^error: .*signature/m);
+
+  const stranger = await env.pki.keyless({
+    identity: "https://github.com/evil/fork/.github/workflows/release.yml@refs/heads/main",
+    issuer: "https://token.actions.githubusercontent.com",
+  });
+  await env.publish("wrongid", "latest", "x\n", { signer: stranger });
+  const wrong = await env.dz(["install", "lab/wrongid"]);
+  assert.equal(wrong.code, 3, wrong.stderr);
+  assert.match(wrong.stderr, /evil\/fork/, "the error shows the identity that was found");
+
+  // --allow-unsigned never bypasses a policy.
+  const bypass = await env.dz(["install", "lab/unsigned", "--allow-unsigned"]);
+  assert.equal(bypass.code, 3);
+
+  for (const dir of ["bin", "packages"]) {
+    assert.deepEqual(
+      [...Deno.readDirSync(`${env.home}/${dir}`)].map((e) => e.name),
+      [],
+      `${dir} stays empty`,
+    );
+  }
+});
+
+Deno.test("dz install of an ad-hoc host needs --allow-unsigned, and records that choice", async () => {
+  await using env = await startE2E();
+  await env.publish("adhoc", "latest", "ad hoc\n", { sign: "none" });
+  const ref = `${env.registry.host}/apps/adhoc`;
+  // A host-qualified ref under the configured URL uses the policy (fails: unsigned).
+  const viaHost = await env.dz(["install", ref]);
+  assert.equal(viaHost.code, 3);
+  // Remove the registry: now the host is ad hoc and has no policy.
+  assert.equal((await env.dz(["remove", "registry", "lab"])).code, 0);
+  const refused = await env.dz(["install", ref]);
+  assert.equal(refused.code, 3);
+  assert.match(refused.stderr, /has no signature policy/);
+  assert.match(refused.stderr, /--allow-unsigned/);
+  const ok = await env.dz(["install", ref, "--allow-unsigned"]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stderr, /WITHOUT signature verification/);
+  const list = JSON.parse((await env.dz(["list", "--json"])).stdout);
+  assert.equal(list[0].signed, false);
+  assert.equal(list[0].allow_unsigned, true);
+  assert.equal((await runWrapper(`${env.home}/bin/adhoc`)).stdout, "ad hoc\n");
+});
+
+Deno.test("dz install refuses a name owned by another source unless --name picks another", async () => {
+  await using env = await startE2E();
+  await env.publish("cat", "latest", "one\n");
+  await env.publish("other/cat", "latest", "two\n");
+  assert.equal((await env.dz(["install", "lab/cat"])).code, 0);
+  const clash = await env.dz(["install", "lab/other/cat"]);
+  assert.equal(clash.code, 1);
+  assert.match(clash.stderr, /already installed from/);
+  assert.match(clash.stderr, /--name/);
+  const renamed = await env.dz(["install", "lab/other/cat", "--name", "cat2"]);
+  assert.equal(renamed.code, 0, renamed.stderr);
+  assert.equal((await runWrapper(`${env.home}/bin/cat2`)).stdout, "two\n");
+  assert.equal((await runWrapper(`${env.home}/bin/cat`)).stdout, "one\n");
+});
