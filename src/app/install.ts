@@ -218,7 +218,7 @@ export async function writeWrappers(
   packageName: string,
   plan: ShimPlan,
   digest: Digest,
-) {
+): Promise<string[]> {
   const written: string[] = [];
   for (const p of [plan, ...plan.extraBins]) {
     await writeWrapper(
