@@ -13,7 +13,7 @@
  * a crash at any point leaves the previously current version usable. Mutations require the store lock.
  */
 import { createHash } from "node:crypto";
-import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import { type Digest, digestToDirName, isDigest, shortDigest } from "../oci/digest.ts";
 import type { StoreLayout } from "./layout.ts";
@@ -666,10 +666,4 @@ export async function hardlinkDedup(prevRootfs: string, newRootfs: string): Prom
     }
   });
   return result;
-}
-
-/** True when `path` is inside `packages/` (used by recovery to refuse deleting anything else). */
-export function isUnderPackages(layout: StoreLayout, path: string): boolean {
-  const rel = relative(layout.packages, path);
-  return rel.length > 0 && !rel.startsWith("..") && !isAbsolute(rel);
 }

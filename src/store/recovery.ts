@@ -6,7 +6,7 @@
  * `scanStore` only reads. `repairStore` must run under the store lock: without it, another dz's in-flight
  * staging dir would look like a leftover.
  */
-import { join } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import { isDropzoneError } from "../errors.ts";
 import { type Digest, digestToDirName, isDigest } from "../oci/digest.ts";
 import type { StoreLayout } from "./layout.ts";
@@ -54,6 +54,12 @@ export type StoreRepair =
   | { readonly kind: "removed-incomplete-version"; readonly name: string; readonly digest: Digest }
   | { readonly kind: "removed-empty-package"; readonly name: string }
   | { readonly kind: "removed-blob"; readonly digest: Digest; readonly size: number };
+
+/** True when `path` is strictly below `parent` (lexically). */
+function isInside(parent: string, path: string): boolean {
+  const rel = relative(parent, path);
+  return rel.length > 0 && !rel.startsWith("..") && !isAbsolute(rel);
+}
 
 async function readDirSafe(path: string): Promise<Deno.DirEntry[]> {
   try {
@@ -164,6 +170,9 @@ export async function repairStore(
   const changes: StoreRepair[] = [];
   for (const f of findings) {
     if (f.kind !== "leftover") continue;
+    if (!isInside(layout.packages, f.path) && !isInside(layout.blobs, f.path)) {
+      throw new TypeError(`Refusing to remove "${f.path}": not inside the dz store`);
+    }
     await removeTree(f.path);
     changes.push({ kind: "removed-leftover", path: f.path });
   }

@@ -181,3 +181,12 @@ Deno.test("activate() after a crash between flip and history keeps rollback work
   await activate(home.layout, "tool", v1.digest);
   assert.deepEqual(await readHistory(home.layout, "tool"), [v1.digest, v2.digest, v1.digest]);
 });
+
+Deno.test("repairStore() refuses to delete a leftover outside the store", async () => {
+  await using home = await tempHome();
+  await assert.rejects(repairStore(home.layout, [{ kind: "leftover", path: "/etc" }]), TypeError);
+  await assert.rejects(
+    repairStore(home.layout, [{ kind: "leftover", path: join(home.layout.packages, "..", "config") }]),
+    TypeError,
+  );
+});
