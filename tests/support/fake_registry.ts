@@ -81,7 +81,12 @@ export interface FakeRegistry extends AsyncDisposable {
   /** Stores a blob directly. */
   putBlob(bytes: Uint8Array): Promise<Digest>;
   /** Stores a manifest directly under a tag (or only by digest when `tag` is undefined). */
-  putManifest(repository: string, tag: string | undefined, bytes: Uint8Array, mediaType: string): Promise<Digest>;
+  putManifest(
+    repository: string,
+    tag: string | undefined,
+    bytes: Uint8Array,
+    mediaType: string,
+  ): Promise<Digest>;
   close(): Promise<void>;
 }
 
@@ -164,11 +169,14 @@ function paginate(
   const after = last === null ? all : all.filter((t) => t > last);
   if (n === undefined || after.length <= n) return { items: after };
   const items = after.slice(0, n);
-  return { items, link: `<${basePath}?n=${n}&last=${encodeURIComponent(items[items.length - 1]!)}>; rel="next"` };
+  return {
+    items,
+    link: `<${basePath}?n=${n}&last=${encodeURIComponent(items[items.length - 1]!)}>; rel="next"`,
+  };
 }
 
 /** Starts a fake registry (and its CDN) on loopback. Dispose it with `await using`. */
-export async function startFakeRegistry(behaviour: Partial<FakeBehaviour> = {}): Promise<FakeRegistry> {
+export function startFakeRegistry(behaviour: Partial<FakeBehaviour> = {}): Promise<FakeRegistry> {
   const b: FakeBehaviour = { ...DEFAULTS, ...behaviour };
   const blobs = new Map<string, Uint8Array>();
   const manifests = new Map<string, { bytes: Uint8Array; mediaType: string }>(); // digest → manifest
@@ -212,10 +220,14 @@ export async function startFakeRegistry(behaviour: Partial<FakeBehaviour> = {}):
       scopes = (form.get("scope") ?? "").split(" ").filter(Boolean);
     } else if (auth?.startsWith("Basic ")) {
       const [name, ...rest] = atob(auth.slice(6)).split(":");
-      if (!name || b.users[name] !== rest.join(":")) return ociError(401, "UNAUTHORIZED", "incorrect username or password");
+      if (!name || b.users[name] !== rest.join(":")) {
+        return ociError(401, "UNAUTHORIZED", "incorrect username or password");
+      }
       user = name;
     }
-    const granted = scopes.filter((s) => user !== undefined || (b.anonymousPull && s.startsWith("repository:")));
+    const granted = scopes.filter((s) =>
+      user !== undefined || (b.anonymousPull && s.startsWith("repository:"))
+    );
     const token = `tok-${crypto.randomUUID()}`;
     tokens.set(token, new Set(granted));
     return Response.json({
@@ -261,13 +273,17 @@ export async function startFakeRegistry(behaviour: Partial<FakeBehaviour> = {}):
         ...(doc.annotations ? { annotations: doc.annotations } : {}),
       });
     }
-    return new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.OCI_INDEX, manifests: list }));
+    return new TextEncoder().encode(
+      JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.OCI_INDEX, manifests: list }),
+    );
   }
 
   async function handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
     requests.push(record(req, url));
-    const body = req.method === "PUT" || req.method === "POST" ? new Uint8Array(await req.arrayBuffer()) : undefined;
+    const body = req.method === "PUT" || req.method === "POST"
+      ? new Uint8Array(await req.arrayBuffer())
+      : undefined;
     if (url.pathname === "/token") return tokenEndpoint(req, url, body && new TextDecoder().decode(body));
     if (!url.pathname.startsWith("/v2/")) return new Response("not found", { status: 404 });
 
@@ -276,11 +292,16 @@ export async function startFakeRegistry(behaviour: Partial<FakeBehaviour> = {}):
     if (upload && req.method === "POST") {
       const id = crypto.randomUUID();
       uploads.set(id, upload[1]!);
-      return new Response(null, { status: 202, headers: { Location: `/v2/${upload[1]}/blobs/uploads/${id}` } });
+      return new Response(null, {
+        status: 202,
+        headers: { Location: `/v2/${upload[1]}/blobs/uploads/${id}` },
+      });
     }
     if (upload && req.method === "PUT") {
       const digest = await sha256Digest(body!);
-      if (digest !== url.searchParams.get("digest")) return ociError(400, "DIGEST_INVALID", "digest mismatch");
+      if (digest !== url.searchParams.get("digest")) {
+        return ociError(400, "DIGEST_INVALID", "digest mismatch");
+      }
       blobs.set(digest, body!);
       return new Response(null, { status: 201, headers: { "Docker-Content-Digest": digest } });
     }
@@ -372,7 +393,10 @@ export async function startFakeRegistry(behaviour: Partial<FakeBehaviour> = {}):
     const bytes = blobs.get(ref);
     if (!bytes) return ociError(404, "BLOB_UNKNOWN", "blob unknown to registry");
     if (b.redirectLoop) {
-      return new Response(null, { status: 302, headers: { Location: `${url.pathname}?hop=${requests.length}` } });
+      return new Response(null, {
+        status: 302,
+        headers: { Location: `${url.pathname}?hop=${requests.length}` },
+      });
     }
     if (b.redirectBlobs) {
       return new Response(null, {
@@ -392,7 +416,10 @@ export async function startFakeRegistry(behaviour: Partial<FakeBehaviour> = {}):
         headers: { "Content-Type": "application/octet-stream", "Content-Length": String(served.length) },
       });
     }
-    return rangeResponse(req, served, { "Content-Type": "application/octet-stream", "Docker-Content-Digest": ref });
+    return rangeResponse(req, served, {
+      "Content-Type": "application/octet-stream",
+      "Docker-Content-Digest": ref,
+    });
   }
 
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handle);
@@ -428,5 +455,5 @@ export async function startFakeRegistry(behaviour: Partial<FakeBehaviour> = {}):
     close,
     [Symbol.asyncDispose]: close,
   };
-  return api;
+  return Promise.resolve(api);
 }
