@@ -122,3 +122,26 @@ export function renderWrapper(plan: ShimPlan, options: RenderWrapperOptions): st
 export function isDzWrapper(text: string): boolean {
   return text.split("\n", 3).some((line) => line.replace(/\r$/, "") === WRAPPER_MARKER);
 }
+
+/** The metadata comment of a dz wrapper. */
+export interface WrapperMeta {
+  readonly name: string;
+  readonly package: string;
+  readonly digest: string;
+}
+
+/** Reads the metadata line written by {@linkcode renderWrapper}; null when absent or unreadable. */
+export function readWrapperMeta(text: string): WrapperMeta | null {
+  if (!isDzWrapper(text)) return null;
+  const line = text.split("\n", 4).find((l) => l.startsWith("# name="));
+  const m = line?.match(
+    /^# name=("(?:[^"\\]|\\.)*") package=("(?:[^"\\]|\\.)*") digest=("(?:[^"\\]|\\.)*")\r?$/,
+  );
+  if (!m) return null;
+  try {
+    return { name: JSON.parse(m[1]!), package: JSON.parse(m[2]!), digest: JSON.parse(m[3]!) };
+  } catch (err) {
+    if (err instanceof SyntaxError) return null;
+    throw err;
+  }
+}

@@ -1,18 +1,18 @@
 /** Installs and removes wrapper files in the bin dir (I/O), never touching a file dz did not write. */
 import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
-import { isDzWrapper } from "./wrapper.ts";
+import { isDzWrapper, readWrapperMeta } from "./wrapper.ts";
 
 /** Reads at most the first 4 KiB of a regular file (no symlink following) to look for the marker. */
-async function existingKind(path: string): Promise<"missing" | "wrapper" | "other"> {
+async function existing(path: string): Promise<{ kind: "missing" | "wrapper" | "other"; head: string }> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.lstat(path);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return "missing";
+    if (err instanceof Deno.errors.NotFound) return { kind: "missing", head: "" };
     throw err;
   }
-  if (!info.isFile) return "other";
+  if (!info.isFile) return { kind: "other", head: "" };
   using file = await Deno.open(path, { read: true });
   const buf = new Uint8Array(4096);
   let filled = 0;
@@ -21,7 +21,8 @@ async function existingKind(path: string): Promise<"missing" | "wrapper" | "othe
     if (n === null) break;
     filled += n;
   }
-  return isDzWrapper(new TextDecoder().decode(buf.subarray(0, filled))) ? "wrapper" : "other";
+  const head = new TextDecoder().decode(buf.subarray(0, filled));
+  return { kind: isDzWrapper(head) ? "wrapper" : "other", head };
 }
 
 function checkName(name: string): void {
@@ -32,15 +33,28 @@ function checkName(name: string): void {
   }
 }
 
+/** Options for {@linkcode writeWrapper}. */
+export interface WriteWrapperOptions {
+  /** Replace a dz wrapper even when its metadata names another package. */
+  readonly replaceOtherPackage?: boolean;
+}
+
 /**
  * Writes `<binDir>/<name>` atomically (temp file in binDir, mode 0755, rename). Refuses with NAME_CONFLICT
- * when a file that is not a dz wrapper (or a symlink, or a directory) is already there.
+ * when a file that is not a dz wrapper (or a symlink, or a directory) is already there, or when the
+ * existing wrapper belongs to another package.
  */
-export async function writeWrapper(binDir: string, name: string, text: string): Promise<void> {
+export async function writeWrapper(
+  binDir: string,
+  name: string,
+  text: string,
+  options: WriteWrapperOptions = {},
+): Promise<void> {
   checkName(name);
   const target = join(binDir, name);
   await Deno.mkdir(binDir, { recursive: true });
-  if (await existingKind(target) === "other") {
+  const current = await existing(target);
+  if (current.kind === "other") {
     throw new DropzoneError(
       "NAME_CONFLICT",
       `Cannot write "${target}": it exists and was not written by dz`,
@@ -48,6 +62,15 @@ export async function writeWrapper(binDir: string, name: string, text: string): 
         hint: `Remove or rename "${target}", or install under another name with --name`,
       },
     );
+  }
+  if (current.kind === "wrapper" && !options.replaceOtherPackage) {
+    const owner = readWrapperMeta(current.head)?.package;
+    const incoming = readWrapperMeta(text)?.package;
+    if (owner !== undefined && incoming !== undefined && owner !== incoming) {
+      throw new DropzoneError("NAME_CONFLICT", `Cannot write "${target}": it belongs to package "${owner}"`, {
+        hint: `Remove "${owner}" first, or install under another name with --name`,
+      });
+    }
   }
   const temp = await Deno.makeTempFile({
     dir: binDir,
@@ -72,7 +95,7 @@ export async function writeWrapper(binDir: string, name: string, text: string): 
 export async function removeWrapper(binDir: string, name: string): Promise<boolean> {
   checkName(name);
   const target = join(binDir, name);
-  const kind = await existingKind(target);
+  const { kind } = await existing(target);
   if (kind === "missing") return false;
   if (kind === "other") {
     throw new DropzoneError("NAME_CONFLICT", `Cannot remove "${target}": it was not written by dz`, {

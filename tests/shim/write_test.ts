@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { isDropzoneError } from "../../src/errors.ts";
-import { WRAPPER_MARKER } from "../../src/shim/wrapper.ts";
+import type { ShimPlan } from "../../src/shim/plan.ts";
+import { readWrapperMeta, renderWrapper, WRAPPER_MARKER } from "../../src/shim/wrapper.ts";
 import { removeWrapper, writeWrapper } from "../../src/shim/write.ts";
 
 const WRAPPER = `#!/bin/sh\n${WRAPPER_MARKER}\nexec true\n`;
@@ -56,6 +57,39 @@ Deno.test("removeWrapper() removes only dz wrappers and never follows symlinks",
     await assert.rejects(removeWrapper(dir, "link"), (err) => isDropzoneError(err, "NAME_CONFLICT"));
     assert.ok((await Deno.lstat(join(dir, "link"))).isSymlink);
     assert.equal(await Deno.readTextFile(join(dir, "target")), WRAPPER);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("writeWrapper() refuses to take over another package's wrapper unless told to", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const plan: ShimPlan = {
+      name: "tool",
+      entrypoint: { argv: ["/t"], path: "/t", resolved: "/t" },
+      kind: "elf-static",
+      exec: "/t",
+      argv0: { kind: "invoked" },
+      libraryPath: [],
+      argv0Supported: false,
+      inhibitCache: false,
+      bakedArgs: [],
+      defaultArgs: [],
+      env: [],
+      extraBins: [],
+    };
+    const a = renderWrapper(plan, { packagesDir: "/p", name: "pkg-a", digest: "sha256:1" });
+    const b = renderWrapper(plan, { packagesDir: "/p", name: "pkg-b", digest: "sha256:2" });
+    assert.deepEqual(readWrapperMeta(a), { name: "tool", package: "pkg-a", digest: "sha256:1" });
+    await writeWrapper(dir, "tool", a);
+    await writeWrapper(dir, "tool", a.replace("sha256:1", "sha256:3"));
+    await assert.rejects(
+      writeWrapper(dir, "tool", b),
+      (err) => isDropzoneError(err, "NAME_CONFLICT") && /pkg-a/.test(err.message),
+    );
+    await writeWrapper(dir, "tool", b, { replaceOtherPackage: true });
+    assert.equal(readWrapperMeta(await Deno.readTextFile(join(dir, "tool")))?.package, "pkg-b");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
