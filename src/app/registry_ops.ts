@@ -34,10 +34,14 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
       await client.ping(host, { credential: { username, password }, ...(signal ? { signal } : {}) });
     } catch (err) {
       if (isDropzoneError(err, "REGISTRY_AUTH")) {
-        throw new DropzoneError("REGISTRY_AUTH", `Cannot log in to "${host}": the registry rejected the credentials`, {
-          hint: "Check the username and password (or access token) and try again",
-          cause: err,
-        });
+        throw new DropzoneError(
+          "REGISTRY_AUTH",
+          `Cannot log in to "${host}": the registry rejected the credentials`,
+          {
+            hint: "Check the username and password (or access token) and try again",
+            cause: err,
+          },
+        );
       }
       throw err;
     }
@@ -125,7 +129,8 @@ async function writeCache(path: string, cache: CatalogCache): Promise<void> {
 
 /** Searches a registry's catalog, caching the full listing for `ttlMs`. CATALOG_UNAVAILABLE propagates. */
 export async function searchCatalog(client: RegistryClient, options: SearchOptions): Promise<SearchResult> {
-  const { registry, namespacePrefix, term = "", cacheDir, ttlMs = 3_600_000, refresh = false, signal } = options;
+  const { registry, namespacePrefix, term = "", cacheDir, ttlMs = 3_600_000, refresh = false, signal } =
+    options;
   const now = Number((options.now ?? Date.now)());
   const path = cacheFile(cacheDir, registry);
   let cache = refresh ? undefined : await readCache(path, registry);

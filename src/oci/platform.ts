@@ -28,7 +28,9 @@ function isRunnable(platform: Platform | undefined): platform is Platform {
  */
 export function selectPlatform(index: ImageIndex, host: Host): Descriptor {
   const runnable = index.manifests.filter((d) => isRunnable(d.platform));
-  const sameArch = runnable.filter((d) => d.platform!.os === host.os && d.platform!.architecture === host.arch);
+  const sameArch = runnable.filter((d) =>
+    d.platform!.os === host.os && d.platform!.architecture === host.arch
+  );
   const hostVariant = normalVariant(host.arch, host.variant);
   const exact = sameArch.find((d) => normalVariant(host.arch, d.platform!.variant) === hostVariant);
   const chosen = exact ?? (host.variant === undefined ? sameArch[0] : undefined);
@@ -36,7 +38,9 @@ export function selectPlatform(index: ImageIndex, host: Host): Descriptor {
   const offered = [...new Set(runnable.map((d) => formatPlatform(d.platform!)))];
   throw new DropzoneError(
     "NO_MATCHING_PLATFORM",
-    `Image has no build for ${formatPlatform(host)}: it offers ${offered.length ? offered.join(", ") : "no platforms"}`,
+    `Image has no build for ${formatPlatform(host)}: it offers ${
+      offered.length ? offered.join(", ") : "no platforms"
+    }`,
     { hint: "Use an image published for this platform" },
   );
 }

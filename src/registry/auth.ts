@@ -108,14 +108,20 @@ export async function requestToken(transport: Transport, request: TokenRequest):
     });
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new DropzoneError("REGISTRY_PROTOCOL", `Registry "${registry}" sent an unsupported token realm scheme`);
+    throw new DropzoneError(
+      "REGISTRY_PROTOCOL",
+      `Registry "${registry}" sent an unsupported token realm scheme`,
+    );
   }
   const headers = new Headers();
   let method = "GET";
   let body: string | undefined;
   if (credential && "identitytoken" in credential) {
     method = "POST";
-    const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: credential.identitytoken });
+    const form = new URLSearchParams({
+      grant_type: "refresh_token",
+      refresh_token: credential.identitytoken,
+    });
     form.set("client_id", "dz");
     if (service) form.set("service", service);
     if (scopes.length) form.set("scope", scopes.join(" "));

@@ -155,7 +155,11 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   /** Sends a request, answering a 401 challenge once (fetching a token or adding Basic credentials). */
   async function send(req: AuthedRequest): Promise<Response> {
     const url = new URL(originFor(req.registry) + req.path);
-    const base = { registry: req.registry, method: req.method ?? "GET", ...(req.signal ? { signal: req.signal } : {}) };
+    const base = {
+      registry: req.registry,
+      method: req.method ?? "GET",
+      ...(req.signal ? { signal: req.signal } : {}),
+    };
     const known = modes.get(req.registry);
     const headers = new Headers(req.headers);
     const first = known ? await authorization(known, req, false) : undefined;
@@ -170,9 +174,13 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     const challengeScope = challenges.find((c) => c.scheme === "bearer")?.params.scope;
     const second = await authorization(mode, req, true, challengeScope);
     if (!second) {
-      throw new DropzoneError("REGISTRY_AUTH", `Registry "${req.registry}" requires authentication and dz has no credentials for it`, {
-        hint: `Run "dz login ${req.registry}"`,
-      });
+      throw new DropzoneError(
+        "REGISTRY_AUTH",
+        `Registry "${req.registry}" requires authentication and dz has no credentials for it`,
+        {
+          hint: `Run "dz login ${req.registry}"`,
+        },
+      );
     }
     headers.set("Authorization", second);
     return await transport.send(url, { ...base, headers });
@@ -184,9 +192,13 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
 
   function checkReference(repo: RepoRef, reference: string): void {
     if (!isDigest(reference) && !TAG_REGEXP.test(reference)) {
-      throw new DropzoneError("INVALID_REFERENCE", `Invalid tag or digest "${reference}" for "${repo.repository}"`, {
-        hint: "Use a tag like 1.2.3 or a digest like sha256:<64 hex>",
-      });
+      throw new DropzoneError(
+        "INVALID_REFERENCE",
+        `Invalid tag or digest "${reference}" for "${repo.repository}"`,
+        {
+          hint: "Use a tag like 1.2.3 or a digest like sha256:<64 hex>",
+        },
+      );
     }
   }
 
@@ -244,7 +256,12 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       throw new DropzoneError(
         unsupported ? "UNSUPPORTED_MEDIA_TYPE" : "REGISTRY_PROTOCOL",
         `Cannot read manifest "${name}" from registry "${repo.registry}": ${message.split("\n")[0]}`,
-        { hint: unsupported ? "dz reads OCI and Docker schema 2 images only" : "Report this to the image publisher", cause },
+        {
+          hint: unsupported
+            ? "dz reads OCI and Docker schema 2 images only"
+            : "Report this to the image publisher",
+          cause,
+        },
       );
     }
     return { digest, mediaType: manifest.mediaType, bytes, manifest };
@@ -291,7 +308,11 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     }
   }
 
-  async function getBlob(repo: RepoRef, digest: Digest, opts: BlobOptions = {}): Promise<ReadableStream<Uint8Array>> {
+  async function getBlob(
+    repo: RepoRef,
+    digest: Digest,
+    opts: BlobOptions = {},
+  ): Promise<ReadableStream<Uint8Array>> {
     const { size, signal, onProgress } = opts;
     const what = `blob ${digest} from registry "${repo.registry}"`;
     const request = {
@@ -334,7 +355,9 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
             }
             resumes++;
             // Resume where the connection dropped; the verifier hashes across both parts.
-            const again = await send({ ...request, headers: { Range: `bytes=${received}-` } }).catch((e) => e);
+            const again = await send({ ...request, headers: { Range: `bytes=${received}-` } }).catch((e) =>
+              e
+            );
             if (again instanceof Error) {
               controller.error(again);
               return;
@@ -345,7 +368,10 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
               if (start !== undefined && Number(start) !== received) {
                 await resumed.body.cancel();
                 controller.error(
-                  new DropzoneError("REGISTRY_PROTOCOL", `Registry "${repo.registry}" resumed ${digest} at the wrong offset`),
+                  new DropzoneError(
+                    "REGISTRY_PROTOCOL",
+                    `Registry "${repo.registry}" resumed ${digest} at the wrong offset`,
+                  ),
                 );
                 return;
               }
@@ -354,7 +380,10 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
               reader = resumed.body.pipeThrough(skipBytes(received)).getReader();
             } else {
               controller.error(
-                await errorFromResponse(resumed, { registry: repo.registry, action: `resume blob ${digest}` }),
+                await errorFromResponse(resumed, {
+                  registry: repo.registry,
+                  action: `resume blob ${digest}`,
+                }),
               );
               return;
             }
@@ -377,7 +406,9 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     if (rest.size !== undefined && rest.size > maxBytes) {
       throw new DropzoneError(
         "REGISTRY_PROTOCOL",
-        `Blob ${digest} on registry "${repo.registry}" is ${formatBytes(rest.size)}, over the ${formatBytes(maxBytes)} limit`,
+        `Blob ${digest} on registry "${repo.registry}" is ${formatBytes(rest.size)}, over the ${
+          formatBytes(maxBytes)
+        } limit`,
       );
     }
     const stream = await getBlob(repo, digest, rest);
@@ -425,12 +456,18 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     try {
       doc = JSON.parse(new TextDecoder().decode(bytes));
     } catch (cause) {
-      throw new DropzoneError("REGISTRY_PROTOCOL", `Registry "${registry}" sent a ${field} list that is not JSON`, {
-        hint: "Report this to the registry operator",
-        cause,
-      });
+      throw new DropzoneError(
+        "REGISTRY_PROTOCOL",
+        `Registry "${registry}" sent a ${field} list that is not JSON`,
+        {
+          hint: "Report this to the registry operator",
+          cause,
+        },
+      );
     }
-    const list = typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>)[field] : undefined;
+    const list = typeof doc === "object" && doc !== null
+      ? (doc as Record<string, unknown>)[field]
+      : undefined;
     if (list === null || list === undefined) return [];
     if (!Array.isArray(list) || list.some((t) => typeof t !== "string")) {
       throw new DropzoneError("REGISTRY_PROTOCOL", `Registry "${registry}" sent a malformed ${field} list`);
@@ -438,10 +475,17 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     return list as string[];
   }
 
-  async function listTags(repo: RepoRef, opts: { signal?: AbortSignal; pageSize?: number } = {}): Promise<string[]> {
+  async function listTags(
+    repo: RepoRef,
+    opts: { signal?: AbortSignal; pageSize?: number } = {},
+  ): Promise<string[]> {
     const query = opts.pageSize ? `?n=${opts.pageSize}` : "";
     return await paginate(
-      { ...repoReq(repo), path: `/v2/${repo.repository}/tags/list${query}`, ...(opts.signal ? { signal: opts.signal } : {}) },
+      {
+        ...repoReq(repo),
+        path: `/v2/${repo.repository}/tags/list${query}`,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      },
       (res) => jsonList(res, repo.registry, "tags"),
       (res) =>
         errorFromResponse(res, {
@@ -452,10 +496,18 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     );
   }
 
-  async function catalog(registry: string, opts: { signal?: AbortSignal; pageSize?: number } = {}): Promise<string[]> {
+  async function catalog(
+    registry: string,
+    opts: { signal?: AbortSignal; pageSize?: number } = {},
+  ): Promise<string[]> {
     const query = opts.pageSize ? `?n=${opts.pageSize}` : "";
     return await paginate(
-      { registry, scope: "registry:catalog:*", path: `/v2/_catalog${query}`, ...(opts.signal ? { signal: opts.signal } : {}) },
+      {
+        registry,
+        scope: "registry:catalog:*",
+        path: `/v2/_catalog${query}`,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      },
       (res) => jsonList(res, registry, "repositories"),
       async (res) => {
         if ([401, 403, 404, 405].includes(res.status)) {
@@ -517,7 +569,10 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     }
   }
 
-  async function ping(registry: string, opts: { signal?: AbortSignal; credential?: Credential } = {}): Promise<void> {
+  async function ping(
+    registry: string,
+    opts: { signal?: AbortSignal; credential?: Credential } = {},
+  ): Promise<void> {
     const res = await send({
       registry,
       path: "/v2/",

@@ -86,7 +86,9 @@ export function parseAuthConfig(text: string, source = "auth file"): AuthConfig 
   if (typeof d.auths === "object" && d.auths !== null) {
     for (const [key, entry] of Object.entries(d.auths)) {
       const credential = entryCredential(entry);
-      if (credential && !auths.has(normalizeRegistryKey(key))) auths.set(normalizeRegistryKey(key), credential);
+      if (credential && !auths.has(normalizeRegistryKey(key))) {
+        auths.set(normalizeRegistryKey(key), credential);
+      }
     }
   }
   const credHelpers = new Map<string, string>();
@@ -125,7 +127,10 @@ export function selectCredential(
 export type CredentialHelperRunner = (helper: string, serverUrl: string) => Promise<Credential | undefined>;
 
 /** The real helper runner: `docker-credential-<name> get` with the server URL on stdin. */
-export async function runCredentialHelper(helper: string, serverUrl: string): Promise<Credential | undefined> {
+export async function runCredentialHelper(
+  helper: string,
+  serverUrl: string,
+): Promise<Credential | undefined> {
   if (!/^[A-Za-z0-9_.-]+$/.test(helper)) return undefined;
   let child: Deno.ChildProcess;
   try {

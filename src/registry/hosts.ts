@@ -3,7 +3,12 @@
 /** The canonical name of Docker Hub, as references and credentials use it. */
 export const DOCKER_HUB = "docker.io";
 
-const DOCKER_HUB_ALIASES = new Set(["docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"]);
+const DOCKER_HUB_ALIASES = new Set([
+  "docker.io",
+  "index.docker.io",
+  "registry-1.docker.io",
+  "registry.hub.docker.com",
+]);
 
 /** True for any of Docker Hub's host names. */
 export function isDockerHub(host: string): boolean {

@@ -36,7 +36,12 @@ export function sanitizeRemoteText(text: string, max = 200): string {
  * Reads a response body fully, erroring (REGISTRY_PROTOCOL, naming the registry) once it exceeds `max` bytes.
  * The body is cancelled on overflow so the connection is released.
  */
-export async function readCapped(res: Response, max: number, registry: string, what = "response"): Promise<Uint8Array> {
+export async function readCapped(
+  res: Response,
+  max: number,
+  registry: string,
+  what = "response",
+): Promise<Uint8Array> {
   const declared = Number(res.headers.get("content-length") ?? "NaN");
   const tooBig = () =>
     new DropzoneError(
@@ -86,8 +91,10 @@ export function parseOciErrors(text: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (typeof doc !== "object" || doc === null || !Array.isArray((doc as { errors?: unknown }).errors)) return undefined;
-  const parts = ((doc as { errors: unknown[] }).errors).slice(0, 3).map((e) => {
+  if (typeof doc !== "object" || doc === null || !Array.isArray((doc as { errors?: unknown }).errors)) {
+    return undefined;
+  }
+  const parts = (doc as { errors: unknown[] }).errors.slice(0, 3).map((e) => {
     const r = (typeof e === "object" && e !== null ? e : {}) as Record<string, unknown>;
     const code = typeof r.code === "string" ? r.code : "";
     const message = typeof r.message === "string" ? r.message : "";
@@ -132,21 +139,40 @@ export async function errorFromResponse(res: Response, context: ErrorContext): P
     );
   }
   if (status === 401) {
-    return new DropzoneError("REGISTRY_AUTH", `Cannot ${action}: registry "${registry}" requires authentication (401)${suffix}`, {
-      hint: `Run "dz login ${registry}"`,
-    });
+    return new DropzoneError(
+      "REGISTRY_AUTH",
+      `Cannot ${action}: registry "${registry}" requires authentication (401)${suffix}`,
+      {
+        hint: `Run "dz login ${registry}"`,
+      },
+    );
   }
   if (status === 403) {
-    return new DropzoneError("REGISTRY_AUTH", `Cannot ${action}: registry "${registry}" denied access (403)${suffix}`, {
-      hint: `Check that your account on "${registry}" may pull this repository, or run "dz login ${registry}"`,
-    });
+    return new DropzoneError(
+      "REGISTRY_AUTH",
+      `Cannot ${action}: registry "${registry}" denied access (403)${suffix}`,
+      {
+        hint:
+          `Check that your account on "${registry}" may pull this repository, or run "dz login ${registry}"`,
+      },
+    );
   }
   if (status === 404) {
-    return new DropzoneError(notFoundCode, `Cannot ${action}: not found on registry "${registry}" (404)${suffix}`, {
-      hint: "Check the repository name and tag",
-    });
+    return new DropzoneError(
+      notFoundCode,
+      `Cannot ${action}: not found on registry "${registry}" (404)${suffix}`,
+      {
+        hint: "Check the repository name and tag",
+      },
+    );
   }
-  return new DropzoneError("REGISTRY_HTTP", `Cannot ${action}: registry "${registry}" answered ${status}${suffix}`, {
-    hint: status >= 500 ? "The registry has a problem; try again later" : "Check the reference and your dz version",
-  });
+  return new DropzoneError(
+    "REGISTRY_HTTP",
+    `Cannot ${action}: registry "${registry}" answered ${status}${suffix}`,
+    {
+      hint: status >= 500
+        ? "The registry has a problem; try again later"
+        : "Check the reference and your dz version",
+    },
+  );
 }

@@ -144,13 +144,20 @@ export function createTransport(options: TransportOptions): Transport {
   };
 
   const unreachable = (registry: string, url: URL, detail: string, cause: unknown) =>
-    new DropzoneError("REGISTRY_UNREACHABLE", `Cannot reach registry "${registry}" (${redactUrl(url)}): ${detail}`, {
-      hint: "Check the network and the registry address, then try again",
-      cause,
-    });
+    new DropzoneError(
+      "REGISTRY_UNREACHABLE",
+      `Cannot reach registry "${registry}" (${redactUrl(url)}): ${detail}`,
+      {
+        hint: "Check the network and the registry address, then try again",
+        cause,
+      },
+    );
 
   /** One attempt including redirects. Returns the response and the deadline guarding its body. */
-  async function attempt(url: URL, options: SendOptions): Promise<{ res: Response; deadline: Deadline; url: URL }> {
+  async function attempt(
+    url: URL,
+    options: SendOptions,
+  ): Promise<{ res: Response; deadline: Deadline; url: URL }> {
     const { registry, signal } = options;
     let method = options.method ?? "GET";
     let body = options.body;
@@ -161,7 +168,9 @@ export function createTransport(options: TransportOptions): Transport {
     let current = url;
     for (let hop = 0;; hop++) {
       const deadline = new Deadline(timeoutMs);
-      const combined = signal ? AbortSignal.any([signal, deadline.controller.signal]) : deadline.controller.signal;
+      const combined = signal
+        ? AbortSignal.any([signal, deadline.controller.signal])
+        : deadline.controller.signal;
       let res: Response;
       try {
         res = await fetch(current, {
@@ -195,7 +204,9 @@ export function createTransport(options: TransportOptions): Transport {
       try {
         next = new URL(res.headers.get("location")!, current);
       } catch (cause) {
-        throw new DropzoneError("REGISTRY_PROTOCOL", `Registry "${registry}" sent an invalid redirect`, { cause });
+        throw new DropzoneError("REGISTRY_PROTOCOL", `Registry "${registry}" sent an invalid redirect`, {
+          cause,
+        });
       }
       if (next.protocol !== "https:" && next.protocol !== "http:") {
         throw new DropzoneError("REGISTRY_PROTOCOL", `Registry "${registry}" redirected to a non-HTTP URL`);
@@ -272,7 +283,11 @@ export function createTransport(options: TransportOptions): Transport {
         await reader.cancel(reason).catch(() => {});
       },
     }, { highWaterMark: 0 });
-    const out = new Response(stream, { status: res.status, statusText: res.statusText, headers: res.headers });
+    const out = new Response(stream, {
+      status: res.status,
+      statusText: res.statusText,
+      headers: res.headers,
+    });
     Object.defineProperty(out, "url", { value: finalUrl.toString() });
     return out;
   }
@@ -291,7 +306,12 @@ export function createTransport(options: TransportOptions): Transport {
           } catch (err) {
             if (err instanceof DropzoneError || signal?.aborted || !isConnectionError(err)) throw err;
             if (last) {
-              throw unreachable(registry, url, sanitizeRemoteText(err instanceof Error ? err.message : String(err)), err);
+              throw unreachable(
+                registry,
+                url,
+                sanitizeRemoteText(err instanceof Error ? err.message : String(err)),
+                err,
+              );
             }
             await sleep(backoff(n));
             continue;

@@ -57,14 +57,22 @@ export interface RegistryClient {
   /** GET a manifest by tag or digest. When fetched by digest the bytes are checked against it. */
   getManifest(repo: RepoRef, reference: string, options?: { signal?: AbortSignal }): Promise<FetchedManifest>;
   /** HEAD a manifest; null on 404. Falls back to GET when the registry omits Docker-Content-Digest. */
-  headManifest(repo: RepoRef, reference: string, options?: { signal?: AbortSignal }): Promise<ManifestHead | null>;
+  headManifest(
+    repo: RepoRef,
+    reference: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<ManifestHead | null>;
   /**
    * Streams a blob. The stream errors (DIGEST_MISMATCH) at its end when the content does not hash to `digest`
    * or the size differs, so consumers must treat anything built from it as untrusted until it closes cleanly.
    */
   getBlob(repo: RepoRef, digest: Digest, options?: BlobOptions): Promise<ReadableStream<Uint8Array>>;
   /** Reads a small blob fully (capped at `maxBytes`, default 4 MiB) and checks its digest. */
-  getBlobBytes(repo: RepoRef, digest: Digest, options?: BlobOptions & { maxBytes?: number }): Promise<Uint8Array>;
+  getBlobBytes(
+    repo: RepoRef,
+    digest: Digest,
+    options?: BlobOptions & { maxBytes?: number },
+  ): Promise<Uint8Array>;
   /** All tags, following pagination. */
   listTags(repo: RepoRef, options?: { signal?: AbortSignal; pageSize?: number }): Promise<string[]>;
   /** All repositories from /v2/_catalog; throws CATALOG_UNAVAILABLE where the registry has none. */
@@ -73,7 +81,11 @@ export interface RegistryClient {
    * Referrers of `digest` via the referrers API, falling back to the `sha256-<hex>` tag. Only descriptors
    * whose artifactType matches (when given) are returned; a fallback tag that is not an index yields [].
    */
-  referrers(repo: RepoRef, digest: Digest, options?: { artifactType?: string; signal?: AbortSignal }): Promise<
+  referrers(
+    repo: RepoRef,
+    digest: Digest,
+    options?: { artifactType?: string; signal?: AbortSignal },
+  ): Promise<
     Descriptor[]
   >;
 }

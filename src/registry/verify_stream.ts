@@ -16,7 +16,10 @@ export interface VerifyOptions {
  * sha256 or the size differ from what was expected. Anything built from the output is untrusted until the
  * stream closes cleanly.
  */
-export function digestVerifier(digest: Digest, options: VerifyOptions): TransformStream<Uint8Array, Uint8Array> {
+export function digestVerifier(
+  digest: Digest,
+  options: VerifyOptions,
+): TransformStream<Uint8Array, Uint8Array> {
   const { size, what } = options;
   const hash = createHash("sha256");
   let total = 0;
@@ -25,9 +28,13 @@ export function digestVerifier(digest: Digest, options: VerifyOptions): Transfor
       total += chunk.byteLength;
       if (size !== undefined && total > size) {
         controller.error(
-          new DropzoneError("DIGEST_MISMATCH", `Cannot verify ${what}: more than the expected ${size} bytes`, {
-            hint: "The registry served different content than the manifest describes; do not trust it",
-          }),
+          new DropzoneError(
+            "DIGEST_MISMATCH",
+            `Cannot verify ${what}: more than the expected ${size} bytes`,
+            {
+              hint: "The registry served different content than the manifest describes; do not trust it",
+            },
+          ),
         );
         return;
       }
@@ -37,9 +44,13 @@ export function digestVerifier(digest: Digest, options: VerifyOptions): Transfor
     flush(controller) {
       if (size !== undefined && total !== size) {
         controller.error(
-          new DropzoneError("DIGEST_MISMATCH", `Cannot verify ${what}: got ${total} bytes, expected ${size}`, {
-            hint: "The download was truncated or the registry served different content; try again",
-          }),
+          new DropzoneError(
+            "DIGEST_MISMATCH",
+            `Cannot verify ${what}: got ${total} bytes, expected ${size}`,
+            {
+              hint: "The download was truncated or the registry served different content; try again",
+            },
+          ),
         );
         return;
       }

@@ -286,3 +286,26 @@ Deno.test("referrers() uses the API, then the fallback tag, and ignores a fallba
   reg.behaviour.fallbackTagReturnsImage = true;
   assert.deepEqual(await client.referrers(repo, other.digest), []);
 });
+
+Deno.test("bearer tokens are reused until expires_in passes (default 60 s when absent)", async () => {
+  const { reg, repo } = await seeded({ auth: "bearer", tokenExpiresIn: 120 });
+  await using _ = reg;
+  let now = 0;
+  const { client } = testClient({ now: () => now });
+  await client.listTags(repo);
+  await client.listTags(repo);
+  assert.equal(reg.tokenRequests(), 1);
+  now += 100_000;
+  await client.listTags(repo);
+  assert.equal(reg.tokenRequests(), 1);
+  now += 20_000;
+  await client.listTags(repo);
+  assert.equal(reg.tokenRequests(), 2);
+  reg.behaviour.tokenExpiresIn = undefined;
+  now += 200_000;
+  await client.listTags(repo);
+  assert.equal(reg.tokenRequests(), 3);
+  now += 61_000;
+  await client.listTags(repo);
+  assert.equal(reg.tokenRequests(), 4);
+});

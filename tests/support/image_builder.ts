@@ -118,7 +118,9 @@ function writeString(block: Uint8Array, offset: number, length: number, value: s
   block.set(bytes, offset);
 }
 
-function header(fields: { name: string; mode: number; size: number; mtime: number; type: string; linkname?: string }) {
+function header(
+  fields: { name: string; mode: number; size: number; mtime: number; type: string; linkname?: string },
+) {
   const block = new Uint8Array(512);
   writeString(block, 0, 100, fields.name);
   writeString(block, 100, 8, octal(fields.mode, 8));
@@ -193,7 +195,9 @@ export function buildTar(entries: readonly TarEntry[]): Uint8Array {
     }
     const pax: string[] = [];
     if (encoder.encode(name).length > 100) pax.push(paxRecord("path", name));
-    if (linkname !== undefined && encoder.encode(linkname).length > 100) pax.push(paxRecord("linkpath", linkname));
+    if (linkname !== undefined && encoder.encode(linkname).length > 100) {
+      pax.push(paxRecord("linkpath", linkname));
+    }
     if (pax.length) {
       const paxData = encoder.encode(pax.join(""));
       parts.push(header({ name: "PaxHeader", mode: 0o644, size: paxData.length, mtime: 0, type: "x" }));
@@ -235,7 +239,9 @@ export async function compress(bytes: Uint8Array, compression: Compression): Pro
 }
 
 function layerMediaType(compression: Compression, format: "oci" | "docker"): string {
-  if (compression === "gzip") return format === "docker" ? MEDIA_TYPES.DOCKER_LAYER_GZIP : MEDIA_TYPES.OCI_LAYER_GZIP;
+  if (compression === "gzip") {
+    return format === "docker" ? MEDIA_TYPES.DOCKER_LAYER_GZIP : MEDIA_TYPES.OCI_LAYER_GZIP;
+  }
   if (compression === "zstd") return MEDIA_TYPES.OCI_LAYER_ZSTD;
   return MEDIA_TYPES.OCI_LAYER;
 }
@@ -294,7 +300,9 @@ export async function buildImage(spec: ImageSpec = {}): Promise<BuiltImage> {
     config: { mediaType: configMediaType, digest: configDigest, size: configBytes.length },
     layers: layerDescriptors,
     ...(spec.subject
-      ? { subject: { mediaType: spec.subject.mediaType, digest: spec.subject.digest, size: spec.subject.size } }
+      ? {
+        subject: { mediaType: spec.subject.mediaType, digest: spec.subject.digest, size: spec.subject.size },
+      }
       : {}),
     ...(spec.annotations ? { annotations: spec.annotations } : {}),
   };
