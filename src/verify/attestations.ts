@@ -110,7 +110,9 @@ function summariseSlsa(predicateType: string, predicate: unknown): Partial<Attes
     ...(sourceRepo ? { sourceRepo } : {}),
     ...(sourceCommit ? { sourceCommit } : {}),
   };
-  return Object.keys(provenance).length > 0 ? { provenance } : { note: "provenance has no builder or source" };
+  return Object.keys(provenance).length > 0
+    ? { provenance }
+    : { note: "provenance has no builder or source" };
 }
 
 type Counts = { critical: number; high: number; medium: number; low: number; unknown: number };
@@ -134,7 +136,9 @@ function summariseVuln(predicate: unknown): Partial<AttestationSummary> {
     // Trivy JSON report.
     read = true;
     for (const r of result.Results) {
-      for (const v of arr(isRec(r) ? r.Vulnerabilities : undefined)) bucket(counts, isRec(v) ? v.Severity : undefined);
+      for (const v of arr(isRec(r) ? r.Vulnerabilities : undefined)) {
+        bucket(counts, isRec(v) ? v.Severity : undefined);
+      }
     }
   } else if (isRec(result) && Array.isArray(result.matches)) {
     // Grype JSON report.
@@ -146,7 +150,9 @@ function summariseVuln(predicate: unknown): Partial<AttestationSummary> {
   const name = str(scanner.uri);
   if (!read) {
     return {
-      note: `vulnerability scan${name ? ` by ${name}` : ""} has a scanner.result shape dz cannot read; no counts shown`,
+      note: `vulnerability scan${
+        name ? ` by ${name}` : ""
+      } has a scanner.result shape dz cannot read; no counts shown`,
     };
   }
   const metadata = isRec(p.metadata) ? p.metadata : {};
@@ -166,14 +172,18 @@ export function summariseStatement(
   statement: Pick<InTotoStatement, "predicateType" | "predicate">,
 ): Omit<AttestationSummary, "verified"> {
   const t = statement.predicateType;
-  if (t.startsWith(PREDICATE_TYPES.SPDX)) return { predicateType: t, kind: "sbom", ...summariseSpdx(statement.predicate) };
+  if (t.startsWith(PREDICATE_TYPES.SPDX)) {
+    return { predicateType: t, kind: "sbom", ...summariseSpdx(statement.predicate) };
+  }
   if (t.startsWith(PREDICATE_TYPES.CYCLONEDX)) {
     return { predicateType: t, kind: "sbom", ...summariseCycloneDx(statement.predicate) };
   }
   if (t.startsWith(PREDICATE_TYPES.SLSA_V02) || t.startsWith(PREDICATE_TYPES.SLSA_V1)) {
     return { predicateType: t, kind: "provenance", ...summariseSlsa(t, statement.predicate) };
   }
-  if (t === PREDICATE_TYPES.COSIGN_VULN) return { predicateType: t, kind: "vuln", ...summariseVuln(statement.predicate) };
+  if (t === PREDICATE_TYPES.COSIGN_VULN) {
+    return { predicateType: t, kind: "vuln", ...summariseVuln(statement.predicate) };
+  }
   return { predicateType: t, kind: "other" };
 }
 
@@ -188,7 +198,9 @@ function peekStatement(candidate: Candidate): { predicateType: string; predicate
     }
     if (typeof payload !== "string") return undefined;
     const st = JSON.parse(new TextDecoder().decode(fromBase64(payload)));
-    return typeof st?.predicateType === "string" ? { predicateType: st.predicateType, predicate: st.predicate } : undefined;
+    return typeof st?.predicateType === "string"
+      ? { predicateType: st.predicateType, predicate: st.predicate }
+      : undefined;
   } catch {
     return undefined;
   }
@@ -205,7 +217,9 @@ export interface CollectAttestationsOptions {
 }
 
 /** Finds, verifies and summarises the attestations attached to `digest`. Never throws for bad attestations. */
-export async function collectAttestations(options: CollectAttestationsOptions): Promise<AttestationSummary[]> {
+export async function collectAttestations(
+  options: CollectAttestationsOptions,
+): Promise<AttestationSummary[]> {
   const { client, repo, digest, policy, trust, signal } = options;
   const discoveries = await Promise.all([
     discoverBundles(client, repo, digest, "attestation", signal),
@@ -222,18 +236,23 @@ export async function collectAttestations(options: CollectAttestationsOptions): 
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
         const peeked = peekStatement(candidate);
-        const base = peeked
-          ? summariseStatement(peeked)
-          : {
-            predicateType: candidate.kind === "bundle" ? "unknown" : candidate.layer.annotations?.predicateType ?? "unknown",
-            kind: "other" as const,
-          };
+        const base = peeked ? summariseStatement(peeked) : {
+          predicateType: candidate.kind === "bundle"
+            ? "unknown"
+            : candidate.layer.annotations?.predicateType ?? "unknown",
+          kind: "other" as const,
+        };
         const note = `not verified: ${reason}${"note" in base && base.note ? `; ${base.note}` : ""}`;
         out.push({ ...base, verified: false, source, note });
       }
     }
     for (const b of d.broken) {
-      out.push({ predicateType: "unknown", kind: "other", verified: false, note: `${b.label}: ${b.message}` });
+      out.push({
+        predicateType: "unknown",
+        kind: "other",
+        verified: false,
+        note: `${b.label}: ${b.message}`,
+      });
     }
   }
   return out;
@@ -249,7 +268,9 @@ const SEVERITY_ORDER = ["none", "low", "medium", "high", "critical"] as const;
 export function applyAttestationGates(summaries: readonly AttestationSummary[], policy: CosignPolicy): void {
   const verified = summaries.filter((s) => s.verified);
   if (policy.require_provenance_builder !== undefined) {
-    const builders = verified.filter((s) => s.kind === "provenance").map((s) => s.provenance?.builderId ?? "(none)");
+    const builders = verified.filter((s) => s.kind === "provenance").map((s) =>
+      s.provenance?.builderId ?? "(none)"
+    );
     if (!builders.includes(policy.require_provenance_builder)) {
       throw new DropzoneError(
         "ATTESTATION_POLICY",

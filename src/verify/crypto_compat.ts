@@ -32,7 +32,11 @@ export function installCryptoCompat(): void {
   const patched = function (
     algorithm: string | null | undefined,
     data: NodeJS.ArrayBufferView,
-    key: crypto.KeyLike | crypto.VerifyKeyObjectInput | crypto.VerifyPublicKeyInput | crypto.VerifyJsonWebKeyInput,
+    key:
+      | crypto.KeyLike
+      | crypto.VerifyKeyObjectInput
+      | crypto.VerifyPublicKeyInput
+      | crypto.VerifyJsonWebKeyInput,
     signature: NodeJS.ArrayBufferView,
     callback?: (error: Error | null, result: boolean) => void,
   ): boolean | void {

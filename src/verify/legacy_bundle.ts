@@ -78,13 +78,17 @@ function parseRekorBundle(text: string): RekorBundle {
     typeof p.body !== "string" || typeof p.integratedTime !== "number" || typeof p.logIndex !== "number" ||
     typeof p.logID !== "string"
   ) {
-    throw new TypeError(`annotation "${COSIGN_ANNOTATIONS.BUNDLE}" lacks SignedEntryTimestamp or Payload fields`);
+    throw new TypeError(
+      `annotation "${COSIGN_ANNOTATIONS.BUNDLE}" lacks SignedEntryTimestamp or Payload fields`,
+    );
   }
   return d as RekorBundle;
 }
 
 /** The kind/version of a Rekor canonicalized body (base64), e.g. "hashedrekord/0.0.1". */
-export function rekorBodyKind(bodyB64: string): { kind: string; version: string; body: Record<string, unknown> } {
+export function rekorBodyKind(
+  bodyB64: string,
+): { kind: string; version: string; body: Record<string, unknown> } {
   let body: unknown;
   try {
     body = JSON.parse(new TextDecoder().decode(fromBase64(bodyB64)));
@@ -99,7 +103,10 @@ export function rekorBodyKind(bodyB64: string): { kind: string; version: string;
 }
 
 function verificationMaterial(annotations: Readonly<Record<string, string>>): Record<string, unknown> {
-  const vm: Record<string, unknown> = { tlogEntries: [], timestampVerificationData: { rfc3161Timestamps: [] } };
+  const vm: Record<string, unknown> = {
+    tlogEntries: [],
+    timestampVerificationData: { rfc3161Timestamps: [] },
+  };
   const certs = [
     ...pemCertificates(annotations[COSIGN_ANNOTATIONS.CERTIFICATE]),
     ...pemCertificates(annotations[COSIGN_ANNOTATIONS.CHAIN]),
@@ -118,7 +125,9 @@ function verificationMaterial(annotations: Readonly<Record<string, string>>): Re
     const { kind, version } = rekorBodyKind(rb.Payload.body);
     if (!SUPPORTED_REKOR_KINDS.includes(`${kind}/${version}`)) {
       throw new TypeError(
-        `Rekor entry kind "${kind}/${version}" is not supported (supported: ${SUPPORTED_REKOR_KINDS.join(", ")})`,
+        `Rekor entry kind "${kind}/${version}" is not supported (supported: ${
+          SUPPORTED_REKOR_KINDS.join(", ")
+        })`,
       );
     }
     vm.tlogEntries = [{

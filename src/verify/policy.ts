@@ -13,7 +13,11 @@ export function anchoredRegExp(pattern: string): RegExp {
 }
 
 /** True when `value` matches the exact string or the anchored regex (exactly one should be given). */
-function matchField(value: string | undefined, exact: string | undefined, regex: string | undefined): boolean {
+function matchField(
+  value: string | undefined,
+  exact: string | undefined,
+  regex: string | undefined,
+): boolean {
   if (value === undefined) return false;
   if (exact !== undefined) return value === exact;
   if (regex !== undefined) {
@@ -88,7 +92,9 @@ function checkRegex(field: string, pattern: string, errors: string[], warnings: 
     warnings.push(`${field} "${pattern}" starts with a wildcard and accepts any prefix`);
   }
   if (unescapedLiteralDots(pattern)) {
-    warnings.push(`${field} "${pattern}" has unescaped dots, which match any character; write "\\." for a dot`);
+    warnings.push(
+      `${field} "${pattern}" has unescaped dots, which match any character; write "\\." for a dot`,
+    );
   }
   if (pattern.startsWith("^") || pattern.endsWith("$")) {
     warnings.push(`${field} "${pattern}": "^" and "$" are unnecessary, dz always matches the whole value`);
@@ -122,7 +128,9 @@ export function checkPolicyShape(policy: CosignPolicy): PolicyShapeReport {
     warnings.push(`issuer "${policy.issuer}" is not a URL; OIDC issuers usually are`);
   }
   if (policy.issuer_regex !== undefined) checkRegex("issuer_regex", policy.issuer_regex, errors, warnings);
-  if (policy.identity_regex !== undefined) checkRegex("identity_regex", policy.identity_regex, errors, warnings);
+  if (policy.identity_regex !== undefined) {
+    checkRegex("identity_regex", policy.identity_regex, errors, warnings);
+  }
   if (
     policy.max_vulnerability_severity !== undefined &&
     !(SEVERITIES as readonly string[]).includes(policy.max_vulnerability_severity)

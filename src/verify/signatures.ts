@@ -66,13 +66,17 @@ export async function discoverLegacy(
   }
   // GHCR-style registries answer unknown cosign tags with the image itself.
   if (fetched.digest === digest || fetched.manifest.kind !== "manifest") {
-    out.notes.push(`${tag} resolved to ${fetched.digest === digest ? "the image itself" : "an index"}; ignored`);
+    out.notes.push(
+      `${tag} resolved to ${fetched.digest === digest ? "the image itself" : "an index"}; ignored`,
+    );
     return out;
   }
   const wanted = suffix === "sig" ? MEDIA_TYPES.COSIGN_SIMPLE_SIGNING : MEDIA_TYPES.DSSE_ENVELOPE;
   const layers = fetched.manifest.layers.slice(0, MAX_SIGNATURE_LAYERS);
   if (fetched.manifest.layers.length > MAX_SIGNATURE_LAYERS) {
-    out.notes.push(`${tag} has ${fetched.manifest.layers.length} layers; only the first ${MAX_SIGNATURE_LAYERS} read`);
+    out.notes.push(
+      `${tag} has ${fetched.manifest.layers.length} layers; only the first ${MAX_SIGNATURE_LAYERS} read`,
+    );
   }
   await Promise.all(layers.map(async (layer, i) => {
     const label = `${tag} layer ${i + 1}`;
@@ -81,7 +85,11 @@ export async function discoverLegacy(
       return;
     }
     if (layer.size > MAX_SIGNATURE_BLOB_BYTES) {
-      out.broken.push({ label, code: "SIGNATURE_INVALID", message: `layer of ${layer.size} bytes is too large` });
+      out.broken.push({
+        label,
+        code: "SIGNATURE_INVALID",
+        message: `layer of ${layer.size} bytes is too large`,
+      });
       return;
     }
     try {
@@ -90,7 +98,13 @@ export async function discoverLegacy(
         maxBytes: MAX_SIGNATURE_BLOB_BYTES,
         ...(signal ? { signal } : {}),
       });
-      out.candidates.push({ kind: suffix === "sig" ? "legacy-sig" : "legacy-att", signedDigest: digest, layer, blob, label });
+      out.candidates.push({
+        kind: suffix === "sig" ? "legacy-sig" : "legacy-att",
+        signedDigest: digest,
+        layer,
+        blob,
+        label,
+      });
     } catch (err) {
       out.broken.push({ label, code: "SIGNATURE_INVALID", message: `Cannot fetch layer: ${message(err)}` });
     }
@@ -134,43 +148,53 @@ export async function discoverBundles(
   }
   const bundles = descriptors.filter((d) => isSigstoreBundleMediaType(d.artifactType));
   if (bundles.length < descriptors.length) {
-    out.notes.push(`${descriptors.length - bundles.length} referrer(s) of ${shortDigest(digest)} are not bundles`);
+    out.notes.push(
+      `${descriptors.length - bundles.length} referrer(s) of ${shortDigest(digest)} are not bundles`,
+    );
   }
-  await Promise.all(bundles.slice(0, MAX_REFERRERS).map(async (desc) => {
-    const label = `referrer ${shortDigest(desc.digest)}`;
-    try {
-      const fetched = await client.getManifest(repo, desc.digest, signal ? { signal } : {});
-      const m = fetched.manifest;
-      if (m.kind !== "manifest") throw new TypeError("referrer is not an image manifest");
-      const artifactType = m.artifactType ?? m.config.mediaType;
-      if (!isSigstoreBundleMediaType(artifactType)) throw new TypeError(`artifactType "${artifactType}" is not a bundle`);
-      if (m.subject?.digest !== digest) {
-        // Not about this digest (e.g. a registry answering the fallback tag with something else): skip.
-        out.notes.push(`${label} has subject ${m.subject?.digest ?? "(none)"}; ignored`);
-        return;
+  await Promise.all(
+    bundles.slice(0, MAX_REFERRERS).map(async (desc) => {
+      const label = `referrer ${shortDigest(desc.digest)}`;
+      try {
+        const fetched = await client.getManifest(repo, desc.digest, signal ? { signal } : {});
+        const m = fetched.manifest;
+        if (m.kind !== "manifest") throw new TypeError("referrer is not an image manifest");
+        const artifactType = m.artifactType ?? m.config.mediaType;
+        if (!isSigstoreBundleMediaType(artifactType)) {
+          throw new TypeError(`artifactType "${artifactType}" is not a bundle`);
+        }
+        if (m.subject?.digest !== digest) {
+          // Not about this digest (e.g. a registry answering the fallback tag with something else): skip.
+          out.notes.push(`${label} has subject ${m.subject?.digest ?? "(none)"}; ignored`);
+          return;
+        }
+        if (m.layers.length !== 1 || !isSigstoreBundleMediaType(m.layers[0]!.mediaType)) {
+          throw new TypeError("referrer must have exactly one Sigstore bundle layer");
+        }
+        const layer = m.layers[0]!;
+        if (layer.size > MAX_SIGNATURE_BLOB_BYTES) {
+          throw new TypeError(`bundle of ${layer.size} bytes is too large`);
+        }
+        const bytes = await client.getBlobBytes(repo, layer.digest, {
+          size: layer.size,
+          maxBytes: MAX_SIGNATURE_BLOB_BYTES,
+          ...(signal ? { signal } : {}),
+        });
+        const bundle = JSON.parse(new TextDecoder().decode(bytes));
+        const predicateType = peekBundlePredicateType(bundle);
+        const isSignature = predicateType === SIGN_PREDICATE_TYPE;
+        if ((purpose === "signature") !== isSignature) {
+          out.notes.push(
+            `${label} is ${isSignature ? "a signature" : `an attestation (${predicateType})`}; skipped`,
+          );
+          return;
+        }
+        out.candidates.push({ kind: "bundle", signedDigest: digest, bundle, purpose, label });
+      } catch (err) {
+        out.broken.push({ label, code: "SIGNATURE_INVALID", message: message(err) });
       }
-      if (m.layers.length !== 1 || !isSigstoreBundleMediaType(m.layers[0]!.mediaType)) {
-        throw new TypeError("referrer must have exactly one Sigstore bundle layer");
-      }
-      const layer = m.layers[0]!;
-      if (layer.size > MAX_SIGNATURE_BLOB_BYTES) throw new TypeError(`bundle of ${layer.size} bytes is too large`);
-      const bytes = await client.getBlobBytes(repo, layer.digest, {
-        size: layer.size,
-        maxBytes: MAX_SIGNATURE_BLOB_BYTES,
-        ...(signal ? { signal } : {}),
-      });
-      const bundle = JSON.parse(new TextDecoder().decode(bytes));
-      const predicateType = peekBundlePredicateType(bundle);
-      const isSignature = predicateType === SIGN_PREDICATE_TYPE;
-      if ((purpose === "signature") !== isSignature) {
-        out.notes.push(`${label} is ${isSignature ? "a signature" : `an attestation (${predicateType})`}; skipped`);
-        return;
-      }
-      out.candidates.push({ kind: "bundle", signedDigest: digest, bundle, purpose, label });
-    } catch (err) {
-      out.broken.push({ label, code: "SIGNATURE_INVALID", message: message(err) });
-    }
-  }));
+    }),
+  );
   out.candidates.sort((a, b) => a.label.localeCompare(b.label));
   return out;
 }
@@ -226,8 +250,15 @@ export function verifyCandidates(
   for (const candidate of candidates) {
     try {
       const { result } = verifyCandidate(candidate, policy, trust);
-      if (now && result.integratedTime !== undefined && result.integratedTime > now.getTime() / 1000 + FUTURE_SKEW_SECONDS) {
-        failures.push({ label: candidate.label, code: "SIGNATURE_INVALID", message: "integrated time is in the future" });
+      if (
+        now && result.integratedTime !== undefined &&
+        result.integratedTime > now.getTime() / 1000 + FUTURE_SKEW_SECONDS
+      ) {
+        failures.push({
+          label: candidate.label,
+          code: "SIGNATURE_INVALID",
+          message: "integrated time is in the future",
+        });
         continue;
       }
       return { result, failures };
@@ -241,7 +272,9 @@ export function verifyCandidates(
           label: candidate.label,
           code: err.code === "POLICY_MISMATCH" ? "POLICY_MISMATCH" : "SIGNATURE_INVALID",
           // verifyCandidate prefixes its messages with the label already.
-          message: err.message.startsWith(`${candidate.label}: `) ? err.message.slice(candidate.label.length + 2) : err.message,
+          message: err.message.startsWith(`${candidate.label}: `)
+            ? err.message.slice(candidate.label.length + 2)
+            : err.message,
         });
       }
     }
@@ -275,7 +308,8 @@ export async function verifyImageSignature(options: VerifyImageSignatureOptions)
   const where = `${repo.registry}/${repo.repository}@${digest}`;
   if (all.length === 0) {
     throw new DropzoneError("SIGNATURE_MISSING", `No signature found for "${where}"`, {
-      hint: "The image is unsigned or its signatures are stored elsewhere; ask the publisher, or install with " +
+      hint:
+        "The image is unsigned or its signatures are stored elsewhere; ask the publisher, or install with " +
         "--allow-unsigned if you accept the risk",
       cause: new Error(notes.join("; ")),
     });
@@ -289,7 +323,12 @@ export async function verifyImageSignature(options: VerifyImageSignatureOptions)
       { hint: "Check the registry's identity and issuer, or ask the publisher who signs these images" },
     );
   }
-  throw new DropzoneError("SIGNATURE_INVALID", `Cannot verify "${where}": no valid signature:${formatFailures(all)}`, {
-    hint: "The signature does not verify against the trusted root; the image or its signature may be tampered with",
-  });
+  throw new DropzoneError(
+    "SIGNATURE_INVALID",
+    `Cannot verify "${where}": no valid signature:${formatFailures(all)}`,
+    {
+      hint:
+        "The signature does not verify against the trusted root; the image or its signature may be tampered with",
+    },
+  );
 }

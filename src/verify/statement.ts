@@ -6,7 +6,10 @@ import { fromBase64 } from "./legacy_bundle.ts";
 /** predicateType of cosign v3 image signatures. */
 export const SIGN_PREDICATE_TYPE = "https://sigstore.dev/cosign/sign/v1";
 
-const STATEMENT_TYPES: readonly string[] = ["https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1"];
+const STATEMENT_TYPES: readonly string[] = [
+  "https://in-toto.io/Statement/v1",
+  "https://in-toto.io/Statement/v0.1",
+];
 
 /** A parsed in-toto statement. */
 export interface InTotoStatement {

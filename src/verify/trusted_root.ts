@@ -52,23 +52,34 @@ export function embeddedTrustedRoot(): Record<string, unknown> {
 }
 
 /** The default refresher: a TUF update of the public-good repository via @sigstore/tuf. */
-export const tufRefresh: TrustedRootRefresher = async (cachePath) => {
-  const tuf = await initTUF({ cachePath, mirrorURL: TUF_MIRROR, forceInit: false, forceCache: false, timeout: 5000 });
+export async function tufRefresh(cachePath: string): Promise<string> {
+  const tuf = await initTUF({
+    cachePath,
+    mirrorURL: TUF_MIRROR,
+    forceInit: false,
+    forceCache: false,
+    timeout: 5000,
+  });
   return await tuf.getTarget("trusted_root.json");
-};
+}
 
 function parseRoot(text: string, source: string): Record<string, unknown> {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new DropzoneError("TRUSTED_ROOT_INVALID", `Cannot use trusted root "${source}": not JSON`, { cause: err });
+    throw new DropzoneError("TRUSTED_ROOT_INVALID", `Cannot use trusted root "${source}": not JSON`, {
+      cause: err,
+    });
   }
   validateTrustedRoot(doc, source);
   return doc as Record<string, unknown>;
 }
 
-async function readCached(path: string, now: Date): Promise<{ root: Record<string, unknown>; ageMs: number } | null> {
+async function readCached(
+  path: string,
+  now: Date,
+): Promise<{ root: Record<string, unknown>; ageMs: number } | null> {
   try {
     const [text, stat] = await Promise.all([Deno.readTextFile(path), Deno.stat(path)]);
     const ageMs = Math.max(0, now.getTime() - (stat.mtime?.getTime() ?? 0));
@@ -112,7 +123,12 @@ export async function loadTrustedRoot(options: LoadTrustedRootOptions): Promise<
   const cachePath = `${tufDir}/${CACHE_FILE}`;
   const cached = await readCached(cachePath, options.now);
   if (cached && cached.ageMs < TRUSTED_ROOT_MAX_AGE_MS) {
-    return { trustedRoot: cached.root, source: "tuf-cache", path: cachePath, ageSeconds: Math.floor(cached.ageMs / 1000) };
+    return {
+      trustedRoot: cached.root,
+      source: "tuf-cache",
+      path: cachePath,
+      ageSeconds: Math.floor(cached.ageMs / 1000),
+    };
   }
   let warning: string | undefined;
   if (!options.offline) {
@@ -166,7 +182,7 @@ export async function loadTrustContext(
   }
   if (!/-----BEGIN PUBLIC KEY-----/.test(pem)) {
     throw new DropzoneError("CONFIG_INVALID", `Public key "${policy.public_key}" is not a PEM public key`, {
-      hint: "Use the cosign.pub file from \"cosign generate-key-pair\"",
+      hint: 'Use the cosign.pub file from "cosign generate-key-pair"',
     });
   }
   return { trustedRoot: root.trustedRoot, publicKeyPem: pem, root };

@@ -19,7 +19,9 @@ function checkValidFor(v: unknown, what: string, where: string): void {
   if (!isRecord(validFor) || typeof validFor.start !== "string" || Number.isNaN(Date.parse(validFor.start))) {
     throw bad(where, `${what} has no valid "validFor.start"`);
   }
-  if (validFor.end !== undefined && (typeof validFor.end !== "string" || Number.isNaN(Date.parse(validFor.end)))) {
+  if (
+    validFor.end !== undefined && (typeof validFor.end !== "string" || Number.isNaN(Date.parse(validFor.end)))
+  ) {
     throw bad(where, `${what} has an invalid "validFor.end"`);
   }
 }
@@ -32,7 +34,9 @@ function checkLogs(list: unknown, field: string, where: string): void {
     if (!isRecord(log) || !isRecord(log.publicKey) || typeof log.publicKey.rawBytes !== "string") {
       throw bad(where, `${what} has no publicKey.rawBytes`);
     }
-    if (!isRecord(log.logId) || typeof log.logId.keyId !== "string") throw bad(where, `${what} has no logId.keyId`);
+    if (!isRecord(log.logId) || typeof log.logId.keyId !== "string") {
+      throw bad(where, `${what} has no logId.keyId`);
+    }
     checkValidFor(log.publicKey, `${what}.publicKey`, where);
   });
 }
@@ -43,7 +47,10 @@ function checkAuthorities(list: unknown, field: string, where: string): void {
   list.forEach((ca, i) => {
     const what = `${field}[${i}]`;
     const certs = isRecord(ca) && isRecord(ca.certChain) ? ca.certChain.certificates : undefined;
-    if (!Array.isArray(certs) || certs.length === 0 || certs.some((c) => !isRecord(c) || typeof c.rawBytes !== "string")) {
+    if (
+      !Array.isArray(certs) || certs.length === 0 ||
+      certs.some((c) => !isRecord(c) || typeof c.rawBytes !== "string")
+    ) {
       throw bad(where, `${what} has no certificate chain`);
     }
     checkValidFor(ca, what, where);
@@ -54,7 +61,10 @@ function checkAuthorities(list: unknown, field: string, where: string): void {
 export function validateTrustedRoot(root: unknown, source?: string): void {
   const where = source ? ` "${source}"` : "";
   if (!isRecord(root)) throw bad(where, "not a JSON object");
-  if (typeof root.mediaType !== "string" || !root.mediaType.startsWith("application/vnd.dev.sigstore.trustedroot")) {
+  if (
+    typeof root.mediaType !== "string" ||
+    !root.mediaType.startsWith("application/vnd.dev.sigstore.trustedroot")
+  ) {
     throw bad(where, `unexpected mediaType "${String(root.mediaType)}"`);
   }
   checkLogs(root.tlogs, "tlogs", where);

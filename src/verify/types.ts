@@ -44,7 +44,12 @@ export interface AttestationSummary {
   readonly verified: boolean;
   readonly kind: "sbom" | "provenance" | "vuln" | "other";
   readonly sbom?: { format: "spdx" | "cyclonedx"; componentCount: number; packages?: Record<string, string> };
-  readonly provenance?: { builderId?: string; buildType?: string; sourceRepo?: string; sourceCommit?: string };
+  readonly provenance?: {
+    builderId?: string;
+    buildType?: string;
+    sourceRepo?: string;
+    sourceCommit?: string;
+  };
   readonly vuln?: {
     scanner?: string;
     critical: number;

@@ -147,13 +147,19 @@ function keyFingerprint(key: crypto.KeyObject): string {
 /** The signing key or certificate DER that the bundle claims, for comparing with the tlog body. */
 function claimedVerifier(bundle: Bundle): { certificate?: Uint8Array } {
   const vm = bundle.verificationMaterial.content;
-  if (vm.$case === "x509CertificateChain") return { certificate: vm.x509CertificateChain.certificates[0]?.rawBytes };
+  if (vm.$case === "x509CertificateChain") {
+    return { certificate: vm.x509CertificateChain.certificates[0]?.rawBytes };
+  }
   if (vm.$case === "certificate") return { certificate: vm.certificate.rawBytes };
   return {};
 }
 
 /** PEMs a Rekor body says signed the entry (hashedrekord / dsse v0.0.1), or undefined for other kinds. */
-function rekorVerifierPems(body: Record<string, unknown>, kind: string, version: string): string[] | undefined {
+function rekorVerifierPems(
+  body: Record<string, unknown>,
+  kind: string,
+  version: string,
+): string[] | undefined {
   const spec = body.spec as Record<string, unknown> | undefined;
   const decode = (v: unknown): string => typeof v === "string" ? new TextDecoder().decode(fromBase64(v)) : "";
   if (kind === "hashedrekord" && version === "0.0.1") {
@@ -214,7 +220,10 @@ function checkSimpleSigning(candidate: Candidate, payload: Uint8Array, digest: D
   const critical = get(doc, "critical");
   const type = get(critical, "type");
   if (type !== "cosign container image signature" && type !== "cosign container signature") {
-    throw invalid(candidate, `signed payload type is "${String(type)}", not a cosign container image signature`);
+    throw invalid(
+      candidate,
+      `signed payload type is "${String(type)}", not a cosign container image signature`,
+    );
   }
   const signed = get(get(critical, "image"), "docker-manifest-digest");
   if (signed !== digest) {
@@ -239,7 +248,11 @@ function thresholds(bundle: Bundle, keyBased: boolean) {
  * Verifies one candidate against a policy. Throws DropzoneError SIGNATURE_INVALID (crypto, shape or binding) or
  * POLICY_MISMATCH (valid signature by someone else).
  */
-export function verifyCandidate(candidate: Candidate, policy: CosignPolicy, trust: TrustContext): VerifiedCandidate {
+export function verifyCandidate(
+  candidate: Candidate,
+  policy: CosignPolicy,
+  trust: TrustContext,
+): VerifiedCandidate {
   // 1. Shape: build or parse the bundle.
   let bundleJson: unknown;
   let payload: Uint8Array | undefined;
@@ -273,7 +286,19 @@ export function verifyCandidate(candidate: Candidate, policy: CosignPolicy, trus
   }
   for (const e of bundle.verificationMaterial.tlogEntries) {
     const kv = `${e.kindVersion?.kind}/${e.kindVersion?.version}`;
-    if (!SUPPORTED_REKOR_KINDS.includes(kv)) throw invalid(candidate, `Rekor entry kind "${kv}" is not supported`);
+    if (!SUPPORTED_REKOR_KINDS.includes(kv)) {
+      throw invalid(candidate, `Rekor entry kind "${kv}" is not supported`);
+    }
+  }
+
+  if (
+    bundle.content.$case === "messageSignature" && candidate.kind === "bundle" &&
+    candidate.purpose !== "artifact"
+  ) {
+    throw invalid(
+      candidate,
+      "message-signature bundles cannot be bound to an image; expected a DSSE statement",
+    );
   }
 
   // 2. Key mode must match the policy.
@@ -291,7 +316,10 @@ export function verifyCandidate(candidate: Candidate, policy: CosignPolicy, trus
     );
   }
   if (keyBased && trust.publicKeyPem === undefined) {
-    throw new DropzoneError("POLICY_MISSING", `Cannot verify key-based signatures: public key was not loaded`);
+    throw new DropzoneError(
+      "POLICY_MISSING",
+      `Cannot verify key-based signatures: public key was not loaded`,
+    );
   }
 
   // 3. Cryptography.
@@ -316,7 +344,10 @@ export function verifyCandidate(candidate: Candidate, policy: CosignPolicy, trus
   if (bundle.content.$case === "dsseEnvelope") {
     try {
       statement = boundStatement(
-        { payloadType: bundle.content.dsseEnvelope.payloadType, payload: bundle.content.dsseEnvelope.payload },
+        {
+          payloadType: bundle.content.dsseEnvelope.payloadType,
+          payload: bundle.content.dsseEnvelope.payload,
+        },
         candidate.signedDigest,
       );
     } catch (err) {
@@ -336,7 +367,10 @@ export function verifyCandidate(candidate: Candidate, policy: CosignPolicy, trus
       throw invalid(candidate, "bundle message digest does not match the artifact");
     }
   } else {
-    throw invalid(candidate, "message-signature bundles cannot be bound to an image; expected a DSSE statement");
+    throw invalid(
+      candidate,
+      "message-signature bundles cannot be bound to an image; expected a DSSE statement",
+    );
   }
 
   // 5. Policy (compared here, anchored; never handed to the library as an unanchored pattern).

@@ -76,7 +76,13 @@ type RekorLogEntry = {
   logIndex: number;
   verification: {
     signedEntryTimestamp: string;
-    inclusionProof: { logIndex: number; treeSize: number; checkpoint: string; hashes: string[]; rootHash: string };
+    inclusionProof: {
+      logIndex: number;
+      treeSize: number;
+      checkpoint: string;
+      hashes: string[];
+      rootHash: string;
+    };
   };
 };
 
@@ -156,9 +162,13 @@ export async function legacySignatureLayer(
       signature: { content: b64(signature), publicKey: { content: b64(utf8(verifierPem(signer))) } },
     },
   });
-  if (entry && !options.dropRekorBundle) annotations["dev.sigstore.cosign/bundle"] = legacyRekorAnnotation(entry);
+  if (entry && !options.dropRekorBundle) {
+    annotations["dev.sigstore.cosign/bundle"] = legacyRekorAnnotation(entry);
+  }
   const ts = await timestamp(signer, signature);
-  if (ts) annotations["dev.sigstore.cosign/rfc3161timestamp"] = JSON.stringify({ SignedRFC3161Timestamp: b64(ts) });
+  if (ts) {
+    annotations["dev.sigstore.cosign/rfc3161timestamp"] = JSON.stringify({ SignedRFC3161Timestamp: b64(ts) });
+  }
   if (options.tamperPayload) {
     payload = utf8(new TextDecoder().decode(payload).replace('"optional":null', '"optional":{"evil":"yes"}'));
   }
@@ -204,7 +214,13 @@ async function signDsse(statement: Uint8Array, signer: TestSigner): Promise<Sign
     },
   });
   const ts = await timestamp(signer, signature);
-  return { envelope, envelopeBytes, signature, ...(entry ? { entry } : {}), ...(ts ? { timestamp: ts } : {}) };
+  return {
+    envelope,
+    envelopeBytes,
+    signature,
+    ...(entry ? { entry } : {}),
+    ...(ts ? { timestamp: ts } : {}),
+  };
 }
 
 /** Builds a cosign `.att` layer (DSSE envelope) for a statement. */
@@ -221,17 +237,24 @@ export async function legacyAttestationLayer(
   };
   if (dsse.entry) annotations["dev.sigstore.cosign/bundle"] = legacyRekorAnnotation(dsse.entry);
   if (dsse.timestamp) {
-    annotations["dev.sigstore.cosign/rfc3161timestamp"] = JSON.stringify({ SignedRFC3161Timestamp: b64(dsse.timestamp) });
+    annotations["dev.sigstore.cosign/rfc3161timestamp"] = JSON.stringify({
+      SignedRFC3161Timestamp: b64(dsse.timestamp),
+    });
   }
   return { mediaType: MEDIA_TYPES.DSSE_ENVELOPE, blob: dsse.envelopeBytes, annotations };
 }
 
 /** Builds a Sigstore v0.3 bundle (DSSE over `statement`) as JSON. */
-export async function dsseBundle(statement: Uint8Array, signer: TestSigner): Promise<Record<string, unknown>> {
+export async function dsseBundle(
+  statement: Uint8Array,
+  signer: TestSigner,
+): Promise<Record<string, unknown>> {
   const dsse = await signDsse(statement, signer);
   const vm: Record<string, unknown> = {
     tlogEntries: [],
-    timestampVerificationData: { rfc3161Timestamps: dsse.timestamp ? [{ signedTimestamp: b64(dsse.timestamp) }] : [] },
+    timestampVerificationData: {
+      rfc3161Timestamps: dsse.timestamp ? [{ signedTimestamp: b64(dsse.timestamp) }] : [],
+    },
   };
   if (signer.certificatePem) {
     const der = Buffer.from(signer.certificatePem.replace(/-----[A-Z ]+-----|\s/g, ""), "base64");
@@ -262,6 +285,45 @@ export async function dsseBundle(statement: Uint8Array, signer: TestSigner): Pro
     mediaType: MEDIA_TYPES.SIGSTORE_BUNDLE_V03,
     verificationMaterial: vm,
     dsseEnvelope: dsse.envelope,
+  };
+}
+
+/** Builds a Sigstore v0.1 bundle (SET, no proof) with a message signature over `artifact` (hashedrekord/0.0.1). */
+export async function messageSignatureBundle(
+  artifact: Uint8Array,
+  signer: TestSigner,
+): Promise<Record<string, unknown>> {
+  const layer = await legacySignatureLayer("blob", "sha256:" as Digest, signer, { payload: artifact });
+  const signature = layer.annotations["dev.cosignproject.cosign/signature"]!;
+  const vm: Record<string, unknown> = { tlogEntries: [] };
+  if (signer.certificatePem) {
+    const der = Buffer.from(signer.certificatePem.replace(/-----[A-Z ]+-----|\s/g, ""), "base64");
+    vm.x509CertificateChain = { certificates: [{ rawBytes: der.toString("base64") }] };
+  } else {
+    vm.publicKey = { hint: "" };
+  }
+  const rekor = layer.annotations["dev.sigstore.cosign/bundle"];
+  if (rekor) {
+    const rb = JSON.parse(rekor);
+    vm.tlogEntries = [{
+      logIndex: String(rb.Payload.logIndex),
+      logId: { keyId: Buffer.from(rb.Payload.logID, "hex").toString("base64") },
+      kindVersion: { kind: "hashedrekord", version: "0.0.1" },
+      integratedTime: String(rb.Payload.integratedTime),
+      inclusionPromise: { signedEntryTimestamp: rb.SignedEntryTimestamp },
+      canonicalizedBody: rb.Payload.body,
+    }];
+  }
+  return {
+    mediaType: "application/vnd.dev.sigstore.bundle+json;version=0.1",
+    verificationMaterial: vm,
+    messageSignature: {
+      messageDigest: {
+        algorithm: "SHA2_256",
+        digest: crypto.createHash("sha256").update(artifact).digest("base64"),
+      },
+      signature,
+    },
   };
 }
 
@@ -357,7 +419,8 @@ export async function attachBundleReferrer(
 ): Promise<Digest> {
   const subjectBytes = await store.getManifestBytes(repository, digest);
   if (!subjectBytes) throw new Error(`subject ${digest} not found in ${repository}`);
-  const subjectMediaType = JSON.parse(new TextDecoder().decode(subjectBytes)).mediaType ?? MEDIA_TYPES.OCI_MANIFEST;
+  const subjectMediaType = JSON.parse(new TextDecoder().decode(subjectBytes)).mediaType ??
+    MEDIA_TYPES.OCI_MANIFEST;
   const bundleBytes = encodeJson(bundle);
   const bundleDigest = await store.putBlob(repository, bundleBytes);
   const configDigest = await store.putBlob(repository, EMPTY_CONFIG);
@@ -381,7 +444,9 @@ export async function attachBundleReferrer(
   const existing = await store.getManifestBytes(repository, tag);
   if (existing) {
     const doc = JSON.parse(new TextDecoder().decode(existing));
-    if (doc.mediaType === MEDIA_TYPES.OCI_INDEX && Array.isArray(doc.manifests)) manifests.push(...doc.manifests);
+    if (doc.mediaType === MEDIA_TYPES.OCI_INDEX && Array.isArray(doc.manifests)) {
+      manifests.push(...doc.manifests);
+    }
   }
   manifests.push({
     mediaType: MEDIA_TYPES.OCI_MANIFEST,

@@ -63,7 +63,12 @@ export class MemoryRegistry implements RegistryClient, SignatureStore {
     });
   }
 
-  async putManifest(repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<Digest> {
+  async putManifest(
+    repository: string,
+    reference: string,
+    bytes: Uint8Array,
+    mediaType: string,
+  ): Promise<Digest> {
     const digest = await sha256Digest(bytes);
     const repo = this.#repo(repository);
     repo.manifests.set(digest, { bytes, mediaType });
@@ -121,7 +126,11 @@ export class MemoryRegistry implements RegistryClient, SignatureStore {
     );
   }
 
-  getBlobBytes(repo: RepoRef, digest: Digest, options: { size?: number; maxBytes?: number } = {}): Promise<Uint8Array> {
+  getBlobBytes(
+    repo: RepoRef,
+    digest: Digest,
+    options: { size?: number; maxBytes?: number } = {},
+  ): Promise<Uint8Array> {
     const bytes = this.#repos.get(repo.repository)?.blobs.get(digest);
     if (!bytes) {
       return Promise.reject(new DropzoneError("REGISTRY_HTTP", `Cannot find blob "${digest}"`));
@@ -143,13 +152,19 @@ export class MemoryRegistry implements RegistryClient, SignatureStore {
     return Promise.resolve([...this.#repos.keys()].sort());
   }
 
-  async referrers(repo: RepoRef, digest: Digest, options: { artifactType?: string } = {}): Promise<Descriptor[]> {
+  referrers(
+    repo: RepoRef,
+    digest: Digest,
+    options: { artifactType?: string } = {},
+  ): Promise<Descriptor[]> {
     let out: Descriptor[] = [];
     if (this.#options.referrersApi !== false) {
       for (const [d, m] of this.#repos.get(repo.repository)?.manifests ?? []) {
         const parsed = parseManifest(m.bytes);
         if (parsed.subject?.digest !== digest) continue;
-        const artifactType = parsed.kind === "manifest" ? parsed.artifactType ?? parsed.config.mediaType : undefined;
+        const artifactType = parsed.kind === "manifest"
+          ? parsed.artifactType ?? parsed.config.mediaType
+          : undefined;
         out.push({
           mediaType: parsed.mediaType,
           digest: d,
@@ -165,6 +180,8 @@ export class MemoryRegistry implements RegistryClient, SignatureStore {
         if (parsed.kind === "index") out = [...parsed.manifests];
       }
     }
-    return options.artifactType ? out.filter((d) => d.artifactType === options.artifactType) : out;
+    return Promise.resolve(
+      options.artifactType ? out.filter((d) => d.artifactType === options.artifactType) : out,
+    );
   }
 }

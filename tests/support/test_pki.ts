@@ -78,7 +78,11 @@ export function toPem(der: Uint8Array, label = "CERTIFICATE"): string {
 }
 
 function publicKeyJson(key: crypto.KeyObject, start: string): Record<string, unknown> {
-  return { rawBytes: spki(key).toString("base64"), keyDetails: "PKIX_ECDSA_P256_SHA_256", validFor: { start } };
+  return {
+    rawBytes: spki(key).toString("base64"),
+    keyDetails: "PKIX_ECDSA_P256_SHA_256",
+    validFor: { start },
+  };
 }
 
 /** Creates a fresh offline PKI. */
@@ -105,7 +109,9 @@ export async function createTestPki(): Promise<TestPki> {
     certificateAuthorities: [{
       subject: { organization: "sigstore.mock", commonName: "sigstore" },
       uri: "https://fulcio.test",
-      certChain: { certificates: [{ rawBytes: Buffer.from(ca.rootCertificate as Uint8Array).toString("base64") }] },
+      certChain: {
+        certificates: [{ rawBytes: Buffer.from(ca.rootCertificate as Uint8Array).toString("base64") }],
+      },
       validFor: { start },
     }],
     ctlogs: [{
@@ -136,7 +142,9 @@ export async function createTestPki(): Promise<TestPki> {
     async keyless(options) {
       const eph = ecKeyPair();
       const extensions = [{ oid: OID_ISSUER_V1, value: options.issuer, legacy: true }];
-      if (!options.legacyIssuerOnly) extensions.push({ oid: OID_ISSUER_V2, value: options.issuer, legacy: false });
+      if (!options.legacyIssuerOnly) {
+        extensions.push({ oid: OID_ISSUER_V2, value: options.issuer, legacy: false });
+      }
       const leaf = await ca.issueCertificate({
         publicKey: new Uint8Array(spki(eph.publicKey)),
         subjectAltName: options.identity,

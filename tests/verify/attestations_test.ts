@@ -10,7 +10,12 @@ import {
 import type { AttestationSummary, CosignPolicy } from "../../src/verify/types.ts";
 import { createTestPki } from "../support/test_pki.ts";
 import { MemoryRegistry } from "../support/memory_registry.ts";
-import { attestImageBundle, attestImageLegacy, pushTestImage, signImageBundle } from "../support/cosign_signer.ts";
+import {
+  attestImageBundle,
+  attestImageLegacy,
+  pushTestImage,
+  signImageBundle,
+} from "../support/cosign_signer.ts";
 
 const ID = "https://github.com/acme/tools/.github/workflows/release.yaml@refs/heads/main";
 const ISS = "https://token.actions.githubusercontent.com";
@@ -23,7 +28,10 @@ const SLSA_V1 = {
   buildDefinition: {
     buildType: "https://actions.github.io/buildtypes/workflow/v1",
     externalParameters: { workflow: { ref: "refs/heads/main", repository: "https://github.com/acme/tools" } },
-    resolvedDependencies: [{ uri: "git+https://github.com/acme/tools@refs/heads/main", digest: { gitCommit: "abc123" } }],
+    resolvedDependencies: [{
+      uri: "git+https://github.com/acme/tools@refs/heads/main",
+      digest: { gitCommit: "abc123" },
+    }],
   },
   runDetails: { builder: { id: "https://github.com/actions/runner/github-hosted" } },
 };
@@ -45,10 +53,16 @@ const TRIVY = {
 Deno.test("summariseStatement() reads SPDX 2 and SPDX 3 packages", () => {
   const spdx2 = summariseStatement({
     predicateType: PREDICATE_TYPES.SPDX,
-    predicate: { packages: [{ name: "openssl", versionInfo: "3.3.1" }, { name: "zlib", versionInfo: "1.3" }] },
+    predicate: {
+      packages: [{ name: "openssl", versionInfo: "3.3.1" }, { name: "zlib", versionInfo: "1.3" }],
+    },
   });
   assert.equal(spdx2.kind, "sbom");
-  assert.deepEqual(spdx2.sbom, { format: "spdx", componentCount: 2, packages: { openssl: "3.3.1", zlib: "1.3" } });
+  assert.deepEqual(spdx2.sbom, {
+    format: "spdx",
+    componentCount: 2,
+    packages: { openssl: "3.3.1", zlib: "1.3" },
+  });
   const spdx3 = summariseStatement({
     predicateType: PREDICATE_TYPES.SPDX,
     predicate: {
@@ -60,7 +74,10 @@ Deno.test("summariseStatement() reads SPDX 2 and SPDX 3 packages", () => {
     },
   });
   assert.deepEqual(spdx3.sbom, { format: "spdx", componentCount: 2, packages: { curl: "8.9.0, 8.9.1" } });
-  assert.match(summariseStatement({ predicateType: PREDICATE_TYPES.SPDX, predicate: {} }).note ?? "", /neither/);
+  assert.match(
+    summariseStatement({ predicateType: PREDICATE_TYPES.SPDX, predicate: {} }).note ?? "",
+    /neither/,
+  );
 });
 
 Deno.test("summariseStatement() reads CycloneDX components", () => {
@@ -72,18 +89,23 @@ Deno.test("summariseStatement() reads CycloneDX components", () => {
 });
 
 Deno.test("summariseStatement() reads SLSA v1 and v0.2 provenance", () => {
-  assert.deepEqual(summariseStatement({ predicateType: PREDICATE_TYPES.SLSA_V1, predicate: SLSA_V1 }).provenance, {
-    builderId: "https://github.com/actions/runner/github-hosted",
-    buildType: "https://actions.github.io/buildtypes/workflow/v1",
-    sourceRepo: "https://github.com/acme/tools",
-    sourceCommit: "abc123",
-  });
+  assert.deepEqual(
+    summariseStatement({ predicateType: PREDICATE_TYPES.SLSA_V1, predicate: SLSA_V1 }).provenance,
+    {
+      builderId: "https://github.com/actions/runner/github-hosted",
+      buildType: "https://actions.github.io/buildtypes/workflow/v1",
+      sourceRepo: "https://github.com/acme/tools",
+      sourceCommit: "abc123",
+    },
+  );
   const v02 = summariseStatement({
     predicateType: PREDICATE_TYPES.SLSA_V02,
     predicate: {
       builder: { id: "https://github.com/slsa-framework/slsa-github-generator" },
       buildType: "https://github.com/slsa-framework/slsa-github-generator/container@v1",
-      invocation: { configSource: { uri: "git+https://github.com/acme/tools@refs/tags/v1", digest: { sha1: "def" } } },
+      invocation: {
+        configSource: { uri: "git+https://github.com/acme/tools@refs/tags/v1", digest: { sha1: "def" } },
+      },
     },
   });
   assert.deepEqual(v02.provenance, {
@@ -110,7 +132,11 @@ Deno.test("summariseStatement() counts Trivy and Grype findings and never invent
     predicate: {
       scanner: {
         uri: "pkg:github/anchore/grype",
-        result: { matches: [{ vulnerability: { severity: "Critical" } }, { vulnerability: { severity: "Negligible" } }] },
+        result: {
+          matches: [{ vulnerability: { severity: "Critical" } }, {
+            vulnerability: { severity: "Negligible" },
+          }],
+        },
       },
     },
   });
@@ -129,8 +155,14 @@ async function attestedImage(): Promise<{ reg: MemoryRegistry; digest: Digest }>
   const reg = new MemoryRegistry({ referrersApi: false });
   const { digest } = await pushTestImage(reg, REPO.repository, "1.0");
   const signer = await pki.keyless({ identity: ID, issuer: ISS });
-  await attestImageLegacy(reg, REPO.repository, digest, signer, { predicateType: PREDICATE_TYPES.SLSA_V1, predicate: SLSA_V1 });
-  await attestImageLegacy(reg, REPO.repository, digest, signer, { predicateType: PREDICATE_TYPES.COSIGN_VULN, predicate: TRIVY });
+  await attestImageLegacy(reg, REPO.repository, digest, signer, {
+    predicateType: PREDICATE_TYPES.SLSA_V1,
+    predicate: SLSA_V1,
+  });
+  await attestImageLegacy(reg, REPO.repository, digest, signer, {
+    predicateType: PREDICATE_TYPES.COSIGN_VULN,
+    predicate: TRIVY,
+  });
   await attestImageBundle(reg, REPO.repository, digest, signer, {
     predicateType: PREDICATE_TYPES.SPDX,
     predicate: { packages: [{ name: "openssl", versionInfo: "3.3.1" }] },
@@ -157,10 +189,16 @@ Deno.test("collectAttestations() labels attestations by another signer or for an
   const reg = new MemoryRegistry();
   const { digest } = await pushTestImage(reg, REPO.repository, "1.0");
   const other = await pushTestImage(reg, REPO.repository, "2.0", "other");
-  await attestImageLegacy(reg, REPO.repository, digest, await pki.keyless({ identity: "https://evil.example", issuer: ISS }), {
-    predicateType: PREDICATE_TYPES.SLSA_V1,
-    predicate: SLSA_V1,
-  });
+  await attestImageLegacy(
+    reg,
+    REPO.repository,
+    digest,
+    await pki.keyless({ identity: "https://evil.example", issuer: ISS }),
+    {
+      predicateType: PREDICATE_TYPES.SLSA_V1,
+      predicate: SLSA_V1,
+    },
+  );
   await attestImageLegacy(reg, REPO.repository, digest, await pki.keyless({ identity: ID, issuer: ISS }), {
     predicateType: PREDICATE_TYPES.CYCLONEDX,
     predicate: { components: [] },

@@ -37,7 +37,10 @@ Deno.test("crypto.verify() with the shim defaults EC and RSA keys to SHA-256", (
   assert.equal(crypto.verify(undefined, data, pem, crypto.sign("sha256", data, ec.privateKey)), true);
   const rsa = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
   assert.equal(crypto.verify(null, data, rsa.publicKey, crypto.sign("sha256", data, rsa.privateKey)), true);
-  assert.equal(crypto.verify(null, data, ec.publicKey, crypto.sign("sha256", new Uint8Array(3), ec.privateKey)), false);
+  assert.equal(
+    crypto.verify(null, data, ec.publicKey, crypto.sign("sha256", new Uint8Array(3), ec.privateKey)),
+    false,
+  );
 });
 
 Deno.test("crypto.verify() with the shim leaves Ed25519 alone", () => {

@@ -14,17 +14,31 @@ Deno.test("matchesKeylessPolicy() compares exact values and anchored regexes", a
   const cases: [string, Parameters<typeof matchesKeylessPolicy>[1], boolean][] = [
     ["exact", { identity: ID, issuer: ISS }, true],
     ["exact prefix is not enough", { identity: ID.slice(0, 30), issuer: ISS }, false],
-    ["anchored regex", { identity_regex: "https://github\\.com/chainguard-images/images/.*", issuer: ISS }, true],
+    [
+      "anchored regex",
+      { identity_regex: "https://github\\.com/chainguard-images/images/.*", issuer: ISS },
+      true,
+    ],
     ["unanchored-only regex", { identity_regex: "chainguard-images/images", issuer: ISS }, false],
-    ["issuer regex", { identity: ID, issuer_regex: "https://token\\.actions\\.githubusercontent\\.com" }, true],
+    [
+      "issuer regex",
+      { identity: ID, issuer_regex: "https://token\\.actions\\.githubusercontent\\.com" },
+      true,
+    ],
     ["wrong issuer", { identity: ID, issuer: "https://accounts.google.com" }, false],
     ["no identity rule", { issuer: ISS }, false],
     ["bad regex never matches", { identity_regex: "(", issuer: ISS }, false],
   ];
   for (const [name, policy, expected] of cases) {
-    await t.step(name, () => assert.equal(matchesKeylessPolicy({ identity: ID, issuer: ISS }, policy), expected));
+    await t.step(
+      name,
+      () => assert.equal(matchesKeylessPolicy({ identity: ID, issuer: ISS }, policy), expected),
+    );
   }
-  assert.equal(matchesKeylessPolicy({ identity: undefined, issuer: ISS }, { identity_regex: ".*", issuer: ISS }), false);
+  assert.equal(
+    matchesKeylessPolicy({ identity: undefined, issuer: ISS }, { identity_regex: ".*", issuer: ISS }),
+    false,
+  );
 });
 
 Deno.test("checkPolicyShape() accepts well-formed policies without warnings", () => {
@@ -39,23 +53,40 @@ Deno.test("checkPolicyShape() accepts well-formed policies without warnings", ()
 Deno.test("checkPolicyShape() reports errors", () => {
   assert.match(checkPolicyShape({ issuer: ISS }).errors.join("\n"), /needs identity/);
   assert.match(checkPolicyShape({ identity: ID }).errors.join("\n"), /needs issuer/);
-  assert.match(checkPolicyShape({ identity: ID, identity_regex: "x", issuer: ISS }).errors.join(), /mutually/);
-  assert.match(checkPolicyShape({ identity_regex: "([a-z]", issuer: ISS }).errors.join(), /not a valid regular/);
   assert.match(
-    checkPolicyShape({ identity: ID, issuer: ISS, max_vulnerability_severity: "severe" as "high" }).errors.join(),
+    checkPolicyShape({ identity: ID, identity_regex: "x", issuer: ISS }).errors.join(),
+    /mutually/,
+  );
+  assert.match(
+    checkPolicyShape({ identity_regex: "([a-z]", issuer: ISS }).errors.join(),
+    /not a valid regular/,
+  );
+  assert.match(
+    checkPolicyShape({ identity: ID, issuer: ISS, max_vulnerability_severity: "severe" as "high" }).errors
+      .join(),
     /max_vulnerability_severity/,
   );
 });
 
 Deno.test("checkPolicyShape() warns about over-broad and sloppy patterns", () => {
   assert.match(checkPolicyShape({ identity_regex: ".*", issuer: ISS }).warnings.join(), /matches any value/);
-  assert.match(checkPolicyShape({ identity_regex: ".+", issuer_regex: ".*" }).warnings.join(), /issuer_regex/);
   assert.match(
-    checkPolicyShape({ identity_regex: "https://github.com/chainguard-images/images/.*", issuer: ISS }).warnings
+    checkPolicyShape({ identity_regex: ".+", issuer_regex: ".*" }).warnings.join(),
+    /issuer_regex/,
+  );
+  assert.match(
+    checkPolicyShape({ identity_regex: "https://github.com/chainguard-images/images/.*", issuer: ISS })
+      .warnings
       .join(),
     /unescaped dots/,
   );
-  assert.match(checkPolicyShape({ identity_regex: ".*@acme\\.com", issuer: ISS }).warnings.join(), /any prefix/);
-  assert.match(checkPolicyShape({ identity_regex: "^https://x$", issuer: ISS }).warnings.join(), /unnecessary/);
+  assert.match(
+    checkPolicyShape({ identity_regex: ".*@acme\\.com", issuer: ISS }).warnings.join(),
+    /any prefix/,
+  );
+  assert.match(
+    checkPolicyShape({ identity_regex: "^https://x$", issuer: ISS }).warnings.join(),
+    /unnecessary/,
+  );
   assert.match(checkPolicyShape({ public_key: "k.pub", identity: ID }).warnings.join(), /ignored/);
 });

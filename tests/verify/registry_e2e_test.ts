@@ -22,7 +22,11 @@ const POLICY = { identity: ID, issuer: ISS };
 Deno.test("verifyImageSignature() end to end against docker-registry with the real RegistryClient", async () => {
   await using registry = await launchRegistry();
   const store = httpStore({ url: registry.url });
-  const client = createRegistryClient({ fetch, userAgent: "dz-test", credentials: () => Promise.resolve(undefined) });
+  const client = createRegistryClient({
+    fetch,
+    userAgent: "dz-test",
+    credentials: () => Promise.resolve(undefined),
+  });
   const pki = await createTestPki();
   const trust = { trustedRoot: pki.trustedRoot };
   const repo = { registry: registry.host, repository: "acme/tool" };
@@ -64,7 +68,13 @@ Deno.test("verifyImageSignature() end to end against docker-registry with the re
 
   // Wrong identity is a policy mismatch, not a missing signature.
   await assert.rejects(
-    verifyImageSignature({ client, repo, digest: amd.digest, policy: { identity: `${ID}x`, issuer: ISS }, trust }),
+    verifyImageSignature({
+      client,
+      repo,
+      digest: amd.digest,
+      policy: { identity: `${ID}x`, issuer: ISS },
+      trust,
+    }),
     (err) => isDropzoneError(err, "POLICY_MISMATCH"),
   );
 

@@ -58,7 +58,12 @@ Deno.test("verifyImageSignature() accepts a keyless legacy .sig signature", asyn
 
 Deno.test("verifyImageSignature() accepts a keyless legacy signature with an RFC 3161 timestamp", async () => {
   const { reg, digest } = await image();
-  await signImageLegacy(reg, REPO.repository, digest, await pki.keyless({ identity: ID, issuer: ISS, tsa: true }));
+  await signImageLegacy(
+    reg,
+    REPO.repository,
+    digest,
+    await pki.keyless({ identity: ID, issuer: ISS, tsa: true }),
+  );
   assert.equal((await verify(reg, digest)).identity, ID);
 });
 
@@ -85,7 +90,9 @@ Deno.test("verifyImageSignature() finds bundles through the fallback tag index n
     predicate: { packages: [] },
   });
   await signImageBundle(reg, REPO.repository, digest, signer);
-  const index = JSON.parse(new TextDecoder().decode((await reg.getManifestBytes(REPO.repository, digest.replace(":", "-")))!));
+  const index = JSON.parse(
+    new TextDecoder().decode((await reg.getManifestBytes(REPO.repository, digest.replace(":", "-")))!),
+  );
   assert.equal(index.manifests.length, 2);
   assert.equal((await verify(reg, digest)).source, "bundle-referrer");
 });
@@ -173,7 +180,9 @@ Deno.test("verifyImageSignature() accepts an index-only signature for a platform
     { digest: arm.digest, size: arm.bytes.length, architecture: "arm64" },
   ]);
   await signImageLegacy(reg, REPO.repository, index.digest, await keyless());
-  const result = await verify(reg, arm.digest, POLICY, { index: { digest: index.digest, manifest: index.bytes } });
+  const result = await verify(reg, arm.digest, POLICY, {
+    index: { digest: index.digest, manifest: index.bytes },
+  });
   assert.equal(result.signedDigest, index.digest);
   await assert.rejects(verify(reg, arm.digest), rejectsWith("SIGNATURE_MISSING"));
 });
@@ -192,7 +201,9 @@ Deno.test("verifyImageSignature() does not use an index signature for a digest t
   );
   // Index bytes that do not hash to the claimed digest are not trusted either.
   await assert.rejects(
-    verify(reg, amd.digest, POLICY, { index: { digest: index.digest, manifest: new TextEncoder().encode("{}") } }),
+    verify(reg, amd.digest, POLICY, {
+      index: { digest: index.digest, manifest: new TextEncoder().encode("{}") },
+    }),
     rejectsWith("SIGNATURE_MISSING"),
   );
 });
@@ -206,10 +217,18 @@ Deno.test("verifyImageSignature() tries every layer: only the second one is vali
 
 Deno.test("verifyImageSignature() refuses a signature by another identity and shows both", async () => {
   const { reg, digest } = await image();
-  await signImageLegacy(reg, REPO.repository, digest, await keyless("https://github.com/evil/tools/x@refs/heads/main"));
+  await signImageLegacy(
+    reg,
+    REPO.repository,
+    digest,
+    await keyless("https://github.com/evil/tools/x@refs/heads/main"),
+  );
   await assert.rejects(
     verify(reg, digest),
-    rejectsWith("POLICY_MISMATCH", /evil\/tools.*token\.actions.*expected identity "https:\/\/github\.com\/acme/s),
+    rejectsWith(
+      "POLICY_MISMATCH",
+      /evil\/tools.*token\.actions.*expected identity "https:\/\/github\.com\/acme/s,
+    ),
   );
 });
 
@@ -241,7 +260,10 @@ Deno.test("verifyImageSignature() anchors identity_regex and issuer_regex", asyn
 Deno.test("verifyImageSignature() refuses a tampered payload", async () => {
   const { reg, digest } = await image();
   await signImageLegacy(reg, REPO.repository, digest, await keyless(), { tamperPayload: true });
-  await assert.rejects(verify(reg, digest), rejectsWith("SIGNATURE_INVALID", /TLOG_BODY_ERROR|SIGNATURE_ERROR/));
+  await assert.rejects(
+    verify(reg, digest),
+    rejectsWith("SIGNATURE_INVALID", /TLOG_BODY_ERROR|SIGNATURE_ERROR/),
+  );
 });
 
 Deno.test("verifyImageSignature() refuses a signature copied from another digest", async () => {
@@ -277,11 +299,21 @@ Deno.test("verifyImageSignature() refuses a certificate from an untrusted CA", a
 
 Deno.test("verifyImageSignature() refuses a keyless signature without a Rekor SET by default", async () => {
   const { reg, digest } = await image();
-  await signImageLegacy(reg, REPO.repository, digest, await pki.keyless({ identity: ID, issuer: ISS, tlog: false }));
+  await signImageLegacy(
+    reg,
+    REPO.repository,
+    digest,
+    await pki.keyless({ identity: ID, issuer: ISS, tlog: false }),
+  );
   await assert.rejects(verify(reg, digest), rejectsWith("SIGNATURE_INVALID", /TIMESTAMP_ERROR/));
   const second = await image();
-  await signImageLegacy(second.reg, REPO.repository, second.digest, await keyless(), { dropRekorBundle: true });
-  await assert.rejects(verify(second.reg, second.digest), rejectsWith("SIGNATURE_INVALID", /TIMESTAMP_ERROR/));
+  await signImageLegacy(second.reg, REPO.repository, second.digest, await keyless(), {
+    dropRekorBundle: true,
+  });
+  await assert.rejects(
+    verify(second.reg, second.digest),
+    rejectsWith("SIGNATURE_INVALID", /TIMESTAMP_ERROR/),
+  );
 });
 
 Deno.test("verifyImageSignature() refuses a certificate that expired before the tlog entry", async () => {
@@ -310,7 +342,9 @@ Deno.test("verifyImageSignature() is not confused by a registry answering cosign
   );
   // Once signed, the real signature is still found.
   await signImageLegacy(reg, REPO.repository, index.digest, await keyless());
-  const ok = await verify(reg, amd.digest, POLICY, { index: { digest: index.digest, manifest: index.bytes } });
+  const ok = await verify(reg, amd.digest, POLICY, {
+    index: { digest: index.digest, manifest: index.bytes },
+  });
   assert.equal(ok.signedDigest, index.digest);
 });
 
@@ -330,7 +364,10 @@ Deno.test("verifyImageSignature() refuses an unsupported Rekor entry kind with a
   rekor.Payload.body = btoa(JSON.stringify({ apiVersion: "0.0.1", kind: "rekord", spec: {} }));
   layer.annotations["dev.sigstore.cosign/bundle"] = JSON.stringify(rekor);
   await appendLegacyLayer(reg, REPO.repository, digest, "sig", layer);
-  await assert.rejects(verify(reg, digest), rejectsWith("SIGNATURE_INVALID", /rekord\/0\.0\.1" is not supported/));
+  await assert.rejects(
+    verify(reg, digest),
+    rejectsWith("SIGNATURE_INVALID", /rekord\/0\.0\.1" is not supported/),
+  );
 });
 
 Deno.test("verifyImageSignature() reports POLICY_MISMATCH when one candidate is by someone else", async () => {

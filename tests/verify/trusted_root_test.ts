@@ -21,10 +21,17 @@ Deno.test("validateTrustedRoot() refuses a tlog key without validFor.start", asy
   const pki = await createTestPki();
   const root = structuredClone(pki.trustedRoot) as { tlogs: { publicKey: { validFor?: unknown } }[] };
   delete root.tlogs[0]!.publicKey.validFor;
-  assert.throws(() => validateTrustedRoot(root, "x.json"), (err) => isDropzoneError(err, "TRUSTED_ROOT_INVALID"));
+  assert.throws(
+    () => validateTrustedRoot(root, "x.json"),
+    (err) => isDropzoneError(err, "TRUSTED_ROOT_INVALID"),
+  );
   assert.throws(() => validateTrustedRoot({ mediaType: "nope" }), /mediaType/);
   assert.throws(
-    () => validateTrustedRoot({ ...pki.trustedRoot, certificateAuthorities: [{ certChain: { certificates: [] } }] }),
+    () =>
+      validateTrustedRoot({
+        ...pki.trustedRoot,
+        certificateAuthorities: [{ certChain: { certificates: [] } }],
+      }),
     /certificate chain/,
   );
 });
@@ -110,11 +117,21 @@ Deno.test("loadTrustContext() reads a registry's trusted_root and public_key", a
     assert.match(ctx.publicKeyPem ?? "", /BEGIN PUBLIC KEY/);
     await Deno.writeTextFile(`${dir}/bad.json`, "{}");
     await assert.rejects(
-      loadTrustContext({ cacheDir: dir, now: NOW, offline: true, policy: { trusted_root: `${dir}/bad.json` } }),
+      loadTrustContext({
+        cacheDir: dir,
+        now: NOW,
+        offline: true,
+        policy: { trusted_root: `${dir}/bad.json` },
+      }),
       (err) => isDropzoneError(err, "TRUSTED_ROOT_INVALID"),
     );
     await assert.rejects(
-      loadTrustContext({ cacheDir: dir, now: NOW, offline: true, policy: { public_key: `${dir}/root.json` } }),
+      loadTrustContext({
+        cacheDir: dir,
+        now: NOW,
+        offline: true,
+        policy: { public_key: `${dir}/root.json` },
+      }),
       (err) => isDropzoneError(err, "CONFIG_INVALID"),
     );
   } finally {
