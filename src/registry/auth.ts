@@ -6,6 +6,7 @@ import { DropzoneError } from "../errors.ts";
 import type { Credential } from "./types.ts";
 import type { Transport } from "./transport.ts";
 import { readCapped, redactUrl } from "./registry_error.ts";
+import { isLoopbackHost } from "./hosts.ts";
 
 /** One challenge of a `WWW-Authenticate` header. `scheme` and parameter names are lower-cased. */
 export interface Challenge {
@@ -87,6 +88,8 @@ export interface TokenRequest {
   readonly credential?: Credential;
   readonly now: number;
   readonly signal?: AbortSignal;
+  /** Allow credentials to a plain-http realm (the registry itself is reached over http). @default {false} */
+  readonly allowHttp?: boolean;
 }
 
 const DEFAULT_TOKEN_SECONDS = 60;
@@ -97,7 +100,7 @@ const MAX_TOKEN_BYTES = 64 * 1024;
  * Username/password go to the realm as Basic auth (GET); an identity token is a refresh token (POST).
  */
 export async function requestToken(transport: Transport, request: TokenRequest): Promise<Token> {
-  const { registry, realm, service, scopes, credential, now, signal } = request;
+  const { registry, realm, service, scopes, credential, now, signal, allowHttp = false } = request;
   let url: URL;
   try {
     url = new URL(realm);
@@ -111,6 +114,13 @@ export async function requestToken(transport: Transport, request: TokenRequest):
     throw new DropzoneError(
       "REGISTRY_PROTOCOL",
       `Registry "${registry}" sent an unsupported token realm scheme`,
+    );
+  }
+  if (credential && url.protocol === "http:" && !allowHttp && !isLoopbackHost(url.host)) {
+    throw new DropzoneError(
+      "REGISTRY_AUTH",
+      `Registry "${registry}" asks for credentials over plain http (${redactUrl(url)}); refused`,
+      { hint: "Report this to the registry operator; dz sends credentials over https only" },
     );
   }
   const headers = new Headers();

@@ -134,6 +134,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       scopes: scope ? [scope] : [],
       ...(credential ? { credential } : {}),
       now: nowMs(),
+      allowHttp: originFor(req.registry).startsWith("http:"),
       ...(req.signal ? { signal: req.signal } : {}),
     });
     if (cacheable) tokens.set(key, token);

@@ -238,7 +238,13 @@ export function createTransport(options: TransportOptions): Transport {
     }
   }
 
-  function wrap(res: Response, deadline: Deadline, release: () => void, finalUrl: URL): Response {
+  function wrap(
+    res: Response,
+    deadline: Deadline,
+    release: () => void,
+    finalUrl: URL,
+    registry: string,
+  ): Response {
     if (!res.body) {
       deadline.clear();
       release();
@@ -271,7 +277,7 @@ export function createTransport(options: TransportOptions): Transport {
             timedOut
               ? new DropzoneError(
                 "REGISTRY_UNREACHABLE",
-                `Registry "${finalUrl.host}" stalled: no data for ${timeoutMs / 1000} s`,
+                `Registry "${registry}" stalled: no data for ${timeoutMs / 1000} s (${redactUrl(finalUrl)})`,
                 { hint: "Check the network and try again", cause: err },
               )
               : err,
@@ -327,7 +333,7 @@ export function createTransport(options: TransportOptions): Transport {
             }
           }
           handedOver = true;
-          return wrap(res, deadline, release, result.url);
+          return wrap(res, deadline, release, result.url, registry);
         }
       } finally {
         if (!handedOver) release();

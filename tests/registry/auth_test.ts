@@ -45,3 +45,34 @@ Deno.test("basicAuthorization() encodes UTF-8 credentials", () => {
   assert.equal(basicAuthorization("u", "p"), "Basic dTpw");
   assert.equal(basicAuthorization("ü", "p:w"), "Basic w7w6cDp3");
 });
+
+Deno.test("requestToken() refuses to send credentials to a plain-http realm of a remote host", async () => {
+  const { requestToken } = await import("../../src/registry/auth.ts");
+  const { createTransport } = await import("../../src/registry/transport.ts");
+  let called = false;
+  const transport = createTransport({
+    fetch: (() => {
+      called = true;
+      return Promise.resolve(Response.json({ token: "t" }));
+    }) as typeof fetch,
+    userAgent: "u",
+  });
+  await assert.rejects(
+    requestToken(transport, {
+      registry: "reg.example",
+      realm: "http://auth.example/token",
+      scopes: [],
+      credential: { username: "u", password: "p" },
+      now: 0,
+    }),
+    /plain http/,
+  );
+  assert.equal(called, false);
+  const anon = await requestToken(transport, {
+    registry: "reg.example",
+    realm: "http://auth.example/token",
+    scopes: [],
+    now: 0,
+  });
+  assert.deepEqual(anon, { token: "t", expiresAt: 55_000 });
+});

@@ -234,6 +234,18 @@ Deno.test("bad registry input gives one-line errors naming the registry", async 
     assert.ok(Date.now() - started < 3000);
     reg.behaviour.hang = false;
   });
+  await t.step("blob that stalls mid-body", async () => {
+    reg.behaviour.stallBlobs = true;
+    await assertRegistryError(
+      client.getBlob(repo, layer.digest).then(readAll),
+      "REGISTRY_UNREACHABLE",
+      reg.host,
+      [
+        "stalled",
+      ],
+    );
+    reg.behaviour.stallBlobs = false;
+  });
   await t.step("nothing listening", async () => {
     const closed = await startFakeRegistry();
     const host = closed.host;

@@ -51,6 +51,8 @@ export interface FakeBehaviour {
   redirectLoop: boolean;
   /** Every /v2/ request hangs until the registry is disposed. */
   hang: boolean;
+  /** Blob GETs send half the bytes, then stall until the registry is disposed. */
+  stallBlobs: boolean;
   /** Tag and catalog page size when the client sends no `n`. */
   pageSize: number | undefined;
 }
@@ -109,6 +111,7 @@ const DEFAULTS: FakeBehaviour = {
   fallbackTagReturnsImage: false,
   redirectLoop: false,
   hang: false,
+  stallBlobs: false,
   pageSize: undefined,
 };
 
@@ -409,6 +412,21 @@ export function startFakeRegistry(behaviour: Partial<FakeBehaviour> = {}): Promi
       served = bytes.slice();
       if (served.length) served[served.length - 1] = served[served.length - 1]! ^ 0xff;
       else served = new Uint8Array([1]);
+    }
+    if (b.stallBlobs && req.method === "GET") {
+      let sent = false;
+      const stalled = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          if (!sent) {
+            sent = true;
+            c.enqueue(served.slice(0, Math.floor(served.length / 2)));
+            return;
+          }
+          await hangRelease;
+          c.close();
+        },
+      });
+      return new Response(stalled, { headers: { "Content-Length": String(served.length) } });
     }
     if (b.resetBlobs > 0 && !req.headers.has("range") && req.method === "GET") {
       b.resetBlobs--;
