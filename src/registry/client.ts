@@ -71,7 +71,13 @@ interface AuthedRequest {
   signal?: AbortSignal;
 }
 
-/** Creates a {@linkcode RegistryClient}. */
+/**
+ * Creates a {@linkcode RegistryClient}.
+ *
+ * Concurrency: every response holds one of the host's `concurrencyPerHost` slots until its body is consumed
+ * or cancelled, blob streams included. Read (or cancel) each `getBlob` stream in the task that opened it;
+ * opening more streams than slots before reading any of them waits forever.
+ */
 export function createRegistryClient(options: RegistryClientOptions): RegistryClient & {
   /** The API origin used for a registry, e.g. `https://registry-1.docker.io`. */
   originFor(registry: string): string;
