@@ -16,6 +16,7 @@ import {
   toTrustMaterial,
   TrustedRoot,
   Verifier,
+  X509Certificate,
 } from "./sigstore.ts";
 import {
   fromBase64,
@@ -199,6 +200,29 @@ function checkTlogKeyBinding(candidate: Candidate, bundle: Bundle, signer: Signe
   }
 }
 
+const OID_EKU = "2.5.29.37";
+const OID_CODE_SIGNING = "1.3.6.1.5.5.7.3.3";
+
+/** cosign requires the codeSigning extended key usage on the leaf; sigstore-js does not check it. */
+function checkCodeSigning(candidate: Candidate, bundle: Bundle): void {
+  const der = claimedVerifier(bundle).certificate;
+  if (der === undefined) return;
+  let oids: string[];
+  try {
+    const eku = X509Certificate.parse(Buffer.from(der)).extension(OID_EKU);
+    oids = eku?.valueObj.subs[0]?.subs.map((s) => s.toOID()) ?? [];
+  } catch (err) {
+    throw invalid(
+      candidate,
+      `cannot read the certificate's extended key usage: ${(err as Error).message}`,
+      err,
+    );
+  }
+  if (!oids.includes(OID_CODE_SIGNING)) {
+    throw invalid(candidate, "certificate is not for code signing (no codeSigning extended key usage)");
+  }
+}
+
 function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
@@ -333,6 +357,7 @@ export function verifyCandidate(
     throw invalid(candidate, `${e.code ? `${e.code}: ` : ""}${e.message ?? String(err)}`, err);
   }
   try {
+    checkCodeSigning(candidate, bundle);
     checkTlogKeyBinding(candidate, bundle, signer);
   } catch (err) {
     if (err instanceof DropzoneError) throw err;
