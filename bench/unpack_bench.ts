@@ -42,7 +42,7 @@ async function writeLayer(path: string): Promise<number> {
   let tarBytes = 0;
   const put = async (bytes: Uint8Array) => {
     tarBytes += bytes.length;
-    await writer.write(bytes);
+    await writer.write(bytes as Uint8Array<ArrayBuffer>);
   };
   const entry = async (name: string, body: Uint8Array | undefined, type?: string) => {
     await put(tarHeader({ name, type, mode: type === "dir" ? 0o755 : 0o644 }, body?.length ?? 0));

@@ -2,9 +2,11 @@
  * Layer blob → uncompressed tar stream, chosen by media type. gzip uses the web DecompressionStream; zstd uses
  * node:zlib because DecompressionStream has no "zstd" in Deno 2.9.
  */
+import { createHash } from "node:crypto";
 import { Duplex } from "node:stream";
 import * as zlib from "node:zlib";
 import { DropzoneError } from "../errors.ts";
+import type { Digest } from "../oci/digest.ts";
 import { MEDIA_TYPES } from "../oci/media_types.ts";
 
 /** The compression of a layer blob. */
@@ -40,11 +42,50 @@ function zstdFactory(): ZstdFactory | undefined {
   return typeof create === "function" ? create : undefined;
 }
 
+/** Options for {@linkcode openLayer}. */
+export interface OpenLayerOptions {
+  /** The layer's diff_id from the image config: the sha256 of the uncompressed tar, checked at EOF. */
+  readonly diffId?: Digest;
+}
+
 /**
  * Wraps a layer blob stream in the decompressor its media type needs and returns the uncompressed tar bytes.
- * Throws UNSUPPORTED_MEDIA_TYPE for anything that is not a (gzip/zstd) tar layer.
+ * Throws UNSUPPORTED_MEDIA_TYPE for anything that is not a (gzip/zstd) tar layer. With `diffId`, the stream
+ * errors with DIGEST_MISMATCH at EOF when the uncompressed bytes do not hash to it.
  */
-export function openLayer(stream: ReadableStream<Uint8Array>, mediaType: string): ReadableStream<Uint8Array> {
+export function openLayer(
+  stream: ReadableStream<Uint8Array>,
+  mediaType: string,
+  options: OpenLayerOptions = {},
+): ReadableStream<Uint8Array> {
+  const tar = decompress(stream, mediaType);
+  return options.diffId === undefined ? tar : tar.pipeThrough(verifyDiffId(options.diffId));
+}
+
+/** Passes bytes through and fails at EOF unless their sha256 is `expected`. */
+function verifyDiffId(expected: Digest): TransformStream<Uint8Array, Uint8Array> {
+  const hash = createHash("sha256");
+  return new TransformStream({
+    transform(chunk, controller) {
+      hash.update(chunk);
+      controller.enqueue(chunk);
+    },
+    flush() {
+      const actual = `sha256:${hash.digest("hex")}`;
+      if (actual !== expected) {
+        throw new DropzoneError(
+          "DIGEST_MISMATCH",
+          `Layer content does not match its diff_id: expected ${expected}, got ${actual}`,
+          {
+            hint: "The image config and layer disagree; the image may have been tampered with",
+          },
+        );
+      }
+    },
+  });
+}
+
+function decompress(stream: ReadableStream<Uint8Array>, mediaType: string): ReadableStream<Uint8Array> {
   const compression = layerCompression(mediaType);
   switch (compression) {
     case "none":

@@ -140,6 +140,8 @@ Deno.test("applyLayer() never follows a symlink that already sits in the rootfs"
     ["file over the link replaces it", [file("hostfile", "replaced")], false],
     ["hardlink over the link replaces it", [file("t", "t"), hardlink("hostfile", "t")], false],
     ["whiteout of the link removes only the link", [file(".wh.hostdir")], false],
+    ["directory over the link replaces it", [dir("hostdir/"), file("hostdir/keep", "inside")], false],
+    ["symlink over the link replaces it", [symlink("hostdir", "/etc")], false],
   ];
   for (const [name, layer, rejected] of cases) {
     await t.step(name, async () => {

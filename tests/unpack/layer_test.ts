@@ -4,6 +4,7 @@ import { isSupportedLayerMediaType, openLayer } from "../../src/unpack/layer.ts"
 import { applyLayer } from "../../src/unpack/extract.ts";
 import { MEDIA_TYPES } from "../../src/oci/media_types.ts";
 import { isDropzoneError } from "../../src/errors.ts";
+import { sha256Digest } from "../../src/oci/digest.ts";
 import { buildTar, file, gzip, streamOf } from "../support/tar_writer.ts";
 import { tempDir } from "./_helpers.ts";
 
@@ -79,4 +80,17 @@ Deno.test({
       (err) => isDropzoneError(err, "UNSAFE_LAYER"),
     );
   },
+});
+
+Deno.test("openLayer() checks the uncompressed bytes against the diff_id and fails applyLayer on a mismatch", async () => {
+  await using tmp = await tempDir();
+  const gz = await gzip(TAR);
+  const good = await sha256Digest(TAR);
+  const opened = openLayer(streamOf(gz), MEDIA_TYPES.OCI_LAYER_GZIP, { diffId: good });
+  assert.deepEqual(await bytes(opened), TAR);
+  const wrong = await sha256Digest(new Uint8Array([1]));
+  await assert.rejects(
+    () => applyLayer(openLayer(streamOf(gz), MEDIA_TYPES.OCI_LAYER_GZIP, { diffId: wrong }), tmp.path),
+    (err) => isDropzoneError(err, "DIGEST_MISMATCH"),
+  );
 });
