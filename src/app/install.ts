@@ -11,7 +11,7 @@ import { type ResolvedReference, validatePackageName } from "../oci/reference.ts
 import type { RegistryClient } from "../registry/types.ts";
 import type { Host } from "../runtime.ts";
 import { parseBinSpec, planShim, type ShimPlan } from "../shim/plan.ts";
-import { isDzWrapper, renderWrapper } from "../shim/wrapper.ts";
+import { isDzWrapper, readWrapperMeta, renderWrapper } from "../shim/wrapper.ts";
 import { removeWrapper, writeWrapper } from "../shim/write.ts";
 import { removeTree } from "../store/atomic.ts";
 import { type BlobCache, openBlobCache } from "../store/blob_cache.ts";
@@ -101,12 +101,6 @@ function conflict(name: string, existing: PackageMetadata, ref: ResolvedReferenc
   );
 }
 
-/** The owning package recorded on a wrapper's comment line, if any. */
-export function wrapperPackage(text: string): string | undefined {
-  const m = /^# name=\S* package=(\S*) digest=/m.exec(text);
-  return m ? m[1] : undefined;
-}
-
 async function checkWrapperSlot(
   layout: StoreLayout,
   wrapperName: string,
@@ -127,7 +121,7 @@ async function checkWrapperSlot(
       hint: `Remove or rename "${path}", or install under another name with --name`,
     });
   }
-  const owner = wrapperPackage(text);
+  const owner = readWrapperMeta(text)?.package;
   if (owner !== undefined && owner !== packageName) {
     throw new DropzoneError("NAME_CONFLICT", `Cannot write "${path}": it belongs to package "${owner}"`, {
       hint: `Pick another binary name (--bin PATH:NAME or --name)`,

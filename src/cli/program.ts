@@ -164,7 +164,7 @@ export function buildProgram(
     .action((term, opts) => invoke((ctx) => h.search(ctx, term, opts)));
 
   program.command("tags")
-    .description("List an image's tags, newest versions first")
+    .description("List an image's tags in version order (semver-aware, suffix tracks grouped)")
     .argument("<image>", "image reference or installed package name")
     .option("--registry <name>", "look the image up in this registry")
     .option("--all", "include cosign signature/attestation tags")

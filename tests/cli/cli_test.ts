@@ -78,7 +78,9 @@ Deno.test("first run seeds the home and config once and prints the PATH hint on 
   assert.equal(first.code, 0);
   assert.equal(first.stdout, "[]\n");
   assert.match(first.stderr, /put .*\/h\/bin on your PATH/);
-  for (const d of ["bin", "packages", "cache", "config"]) assert.ok((await Deno.stat(`${home}/${d}`)).isDirectory);
+  for (const d of ["bin", "packages", "cache", "config"]) {
+    assert.ok((await Deno.stat(`${home}/${d}`)).isDirectory);
+  }
   const config = await Deno.readTextFile(`${home}/config/config.yaml`);
   assert.match(config, /name: chainguard/);
   assert.match(config, /release\.yaml@refs\/heads\/main/);

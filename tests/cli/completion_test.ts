@@ -51,7 +51,9 @@ Deno.test("bash completion completes commands, registry names and subcommands", 
   await Deno.writeTextFile(script, r.stdout);
   const probe = async (words: string[]) => {
     const line = words.map((w) => `'${w}'`).join(" ");
-    const cmd = `source ${script}; COMP_WORDS=(${line}); COMP_CWORD=${words.length - 1}; _dz; echo "\${COMPREPLY[*]}"`;
+    const cmd = `source ${script}; COMP_WORDS=(${line}); COMP_CWORD=${
+      words.length - 1
+    }; _dz; echo "\${COMPREPLY[*]}"`;
     const out = await new Deno.Command("bash", {
       args: ["-c", cmd],
       env: { PATH: `${bin}:${Deno.env.get("PATH")}` },

@@ -7,17 +7,12 @@ export { info, list } from "./list.ts";
 export { purge } from "./purge.ts";
 export { completeNames, completion } from "./completion.ts";
 export { install, remove } from "./install.ts";
+export { pathSetupCmd, pathStatusCmd, pathUnsetCmd } from "./path.ts";
+export { login, logout } from "./auth.ts";
+export { search, tags } from "./browse.ts";
 
 type Opts = Record<string, unknown>;
 
-/** dz search */
-export function search(_ctx: CliContext, _term: string | undefined, _opts: Opts): Promise<void> {
-  notReady("search");
-}
-/** dz tags */
-export function tags(_ctx: CliContext, _image: string, _opts: Opts): Promise<void> {
-  notReady("tags");
-}
 /** dz update */
 export function update(_ctx: CliContext, _name: string | undefined, _opts: Opts): Promise<number | void> {
   notReady("update");
@@ -37,26 +32,6 @@ export function doctor(_ctx: CliContext, _opts: Opts): Promise<number | void> {
 /** dz gc */
 export function gc(_ctx: CliContext): Promise<void> {
   notReady("gc");
-}
-/** dz path */
-export function pathStatusCmd(_ctx: CliContext): Promise<void> {
-  notReady("path");
-}
-/** dz path setup */
-export function pathSetupCmd(_ctx: CliContext, _opts: Opts): Promise<void> {
-  notReady("path setup");
-}
-/** dz path unset */
-export function pathUnsetCmd(_ctx: CliContext, _opts: Opts): Promise<void> {
-  notReady("path unset");
-}
-/** dz login */
-export function login(_ctx: CliContext, _registry: string, _opts: Opts): Promise<void> {
-  notReady("login");
-}
-/** dz logout */
-export function logout(_ctx: CliContext, _registry: string): Promise<void> {
-  notReady("logout");
 }
 /** dz lock */
 export function lock(_ctx: CliContext, _file: string, _opts: Opts): Promise<number | void> {

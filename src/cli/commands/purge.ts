@@ -1,6 +1,7 @@
 /** `dz purge`: delete the dz home, guarded so it can never remove $HOME, / or a directory that is not a dz home. */
 import { resolve } from "node:path";
 import { DropzoneError } from "../../errors.ts";
+import { pathUnset } from "../../host/path.ts";
 import { removeTree } from "../../store/atomic.ts";
 import type { CliContext } from "../context.ts";
 import { confirm } from "./shared.ts";
@@ -41,7 +42,19 @@ export async function purge(ctx: CliContext, opts: { yes?: boolean }): Promise<v
   await confirm(ctx, `Delete ${home} (all packages, wrappers, cache and config)?`, opts.yes);
   await removeTree(home);
   ctx.log.info(`Purged ${home}`);
-  ctx.log.info(
-    `If you ran "dz path setup", run it again as "dz path unset" (before purging) or remove the block by hand.`,
-  );
+  // The PATH block would point at a directory that no longer exists: take it out of every shell dz manages.
+  for (const shell of ["bash", "zsh", "fish"] as const) {
+    try {
+      const change = await pathUnset({
+        binDir: ctx.layout.bin,
+        env: ctx.runtime.env,
+        homeDir: ctx.runtime.homeDir,
+        os: ctx.runtime.host.os,
+        shell,
+      });
+      if (change.changed) ctx.log.info(`Removed the dz PATH block from ${change.rcFile}`);
+    } catch (err) {
+      ctx.log.warn(`could not clean the ${shell} rc file: ${(err as Error).message}`);
+    }
+  }
 }

@@ -1,5 +1,7 @@
 /** Helpers shared by command handlers. */
 import { DropzoneError } from "../../errors.ts";
+import { join } from "node:path";
+import { isLeftoverName, removeTree } from "../../store/atomic.ts";
 import { acquireStoreLock } from "../../store/lock.ts";
 import type { PackageMetadata } from "../../store/metadata.ts";
 import { listPackages, readCurrent } from "../../store/packages.ts";
@@ -13,7 +15,33 @@ export async function withStoreLock<T>(ctx: CliContext, fn: () => Promise<T>): P
     timeoutMs: Number.isFinite(timeout) ? timeout : 60_000,
     onWait: (pid) => ctx.log.info(`Waiting for another dz${pid ? ` (pid ${pid})` : ""} to finish…`),
   });
+  await removeLeftovers(ctx);
   return await fn();
+}
+
+/**
+ * Holding the lock, any `.staging-*`/`.trash-*` under packages/ belongs to a dz that died (SIGKILL, power cut):
+ * remove it so every mutating command starts clean. Never fails the command.
+ */
+async function removeLeftovers(ctx: CliContext): Promise<void> {
+  try {
+    for await (const pkg of Deno.readDir(ctx.layout.packages)) {
+      if (!pkg.isDirectory) continue;
+      const dir = join(ctx.layout.packages, pkg.name);
+      if (isLeftoverName(pkg.name)) {
+        await removeTree(dir);
+        continue;
+      }
+      for await (const entry of Deno.readDir(dir)) {
+        if (isLeftoverName(entry.name)) {
+          ctx.log.debug(`removing leftover ${join(dir, entry.name)} from an interrupted dz`);
+          await removeTree(join(dir, entry.name));
+        }
+      }
+    }
+  } catch (err) {
+    ctx.log.debug(`leftover cleanup skipped: ${(err as Error).message}`);
+  }
 }
 
 /** Current metadata of every installed package, sorted by name. */
