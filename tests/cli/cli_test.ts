@@ -51,7 +51,7 @@ Deno.test("every command's --help shows examples", async (t) => {
     await t.step(p, async () => {
       const r = await runDz([...p.split(" "), "--help"], { home });
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /Examples:\n  \$ dz /);
+      assert.match(r.stdout, /Examples:\n {2}\$ dz /);
     });
   }
   await Deno.remove(home, { recursive: true });
