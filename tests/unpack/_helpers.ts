@@ -58,10 +58,12 @@ export async function snapshot(root: string): Promise<Map<string, NodeInfo>> {
         out.set(r, { type: "symlink", target: await Deno.readLink(path) });
       } else if (info.isDirectory) {
         out.set(r, { type: "dir", mode });
-        // Root can always read; make sure a non-root run can too.
+        // Root can always read; a non-root run needs owner r-x for the walk, restored afterwards.
+        if ((mode & 0o500) !== 0o500) await Deno.chmod(path, mode | 0o700);
         await walk(path, r);
+        if ((mode & 0o500) !== 0o500) await Deno.chmod(path, mode);
       } else if (info.isFile) {
-        const bytes = await Deno.readFile(path);
+        const bytes = await readAnyFile(path, mode);
         const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
         const content = bytes.length <= 64
           ? new TextDecoder().decode(bytes)
@@ -76,14 +78,26 @@ export async function snapshot(root: string): Promise<Map<string, NodeInfo>> {
   return out;
 }
 
+/** Reads a file even when its mode is 0000 (as a non-root owner), restoring the mode. */
+export async function readAnyFile(path: string, mode?: number): Promise<Uint8Array<ArrayBuffer>> {
+  const current = mode ?? ((await Deno.lstat(path)).mode ?? 0) & 0o7777;
+  if ((current & 0o400) !== 0) return await Deno.readFile(path);
+  await Deno.chmod(path, current | 0o400);
+  try {
+    return await Deno.readFile(path);
+  } finally {
+    await Deno.chmod(path, current);
+  }
+}
+
 /** Paths in a snapshot, sorted. */
 export function paths(tree: Map<string, NodeInfo>): string[] {
   return [...tree.keys()].sort();
 }
 
-/** Reads a text file. */
-export function readText(path: string): Promise<string> {
-  return Deno.readTextFile(path);
+/** Reads a text file, whatever its mode. */
+export async function readText(path: string): Promise<string> {
+  return new TextDecoder().decode(await readAnyFile(path));
 }
 
 /** True when `path` exists (without following a final symlink). */
