@@ -246,6 +246,15 @@ export async function collectAttestations(
         out.push({ ...base, verified: false, source, note });
       }
     }
+    for (const e of d.errors) {
+      const reason = e instanceof Error ? e.message : String(e);
+      out.push({
+        predicateType: "unknown",
+        kind: "other",
+        verified: false,
+        note: `Cannot look up attestations: ${reason}`,
+      });
+    }
     for (const b of d.broken) {
       out.push({
         predicateType: "unknown",

@@ -36,6 +36,8 @@ export interface Discovery {
   readonly broken: CandidateFailure[];
   /** Informational: lookups that found nothing usable. */
   readonly notes: string[];
+  /** Registry failures (auth, network, rate limits) while looking; rethrown when nothing else was found. */
+  readonly errors: unknown[];
 }
 
 function notFound(err: unknown): boolean {
@@ -55,13 +57,13 @@ export async function discoverLegacy(
   signal?: AbortSignal,
 ): Promise<Discovery> {
   const tag = `sha256-${digestHex(digest)}.${suffix}`;
-  const out: Discovery = { candidates: [], broken: [], notes: [] };
+  const out: Discovery = { candidates: [], broken: [], notes: [], errors: [] };
   let fetched;
   try {
     fetched = await client.getManifest(repo, tag, signal ? { signal } : {});
   } catch (err) {
     if (notFound(err)) out.notes.push(`no ${tag} tag`);
-    else out.broken.push({ label: tag, code: "SIGNATURE_INVALID", message: `Cannot fetch: ${message(err)}` });
+    else out.errors.push(err);
     return out;
   }
   // GHCR-style registries answer unknown cosign tags with the image itself.
@@ -137,13 +139,13 @@ export async function discoverBundles(
   purpose: "signature" | "attestation",
   signal?: AbortSignal,
 ): Promise<Discovery> {
-  const out: Discovery = { candidates: [], broken: [], notes: [] };
+  const out: Discovery = { candidates: [], broken: [], notes: [], errors: [] };
   let descriptors;
   try {
     descriptors = await client.referrers(repo, digest, signal ? { signal } : {});
   } catch (err) {
     if (notFound(err)) out.notes.push(`no referrers for ${shortDigest(digest)}`);
-    else out.notes.push(`Cannot list referrers of ${shortDigest(digest)}: ${message(err)}`);
+    else out.errors.push(err);
     return out;
   }
   const bundles = descriptors.filter((d) => isSigstoreBundleMediaType(d.artifactType));
@@ -306,6 +308,12 @@ export async function verifyImageSignature(options: VerifyImageSignatureOptions)
   if (result) return result;
   const all = [...broken, ...failures];
   const where = `${repo.registry}/${repo.repository}@${digest}`;
+  const errors = discoveries.flatMap((d) => d.errors);
+  // A registry failure must not read as "unsigned": surface it when it may have hidden the signature.
+  if (all.length === 0 && errors.length > 0) throw errors[0];
+  all.push(
+    ...errors.map((e) => ({ label: "registry", code: "SIGNATURE_INVALID" as const, message: message(e) })),
+  );
   if (all.length === 0) {
     throw new DropzoneError("SIGNATURE_MISSING", `No signature found for "${where}"`, {
       hint:

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type DropzoneError, isDropzoneError } from "../../src/errors.ts";
+import { DropzoneError, isDropzoneError } from "../../src/errors.ts";
 import type { Digest } from "../../src/oci/digest.ts";
 import { MEDIA_TYPES } from "../../src/oci/media_types.ts";
 import { verifyImageSignature } from "../../src/verify/signatures.ts";
@@ -375,4 +375,17 @@ Deno.test("verifyImageSignature() reports POLICY_MISMATCH when one candidate is 
   await signImageLegacy(reg, REPO.repository, digest, await keyless(), { tamperPayload: true });
   await signImageLegacy(reg, REPO.repository, digest, await keyless("https://example.com/other"));
   await assert.rejects(verify(reg, digest), rejectsWith("POLICY_MISMATCH", /layer 1:.*\n.*layer 2:/s));
+});
+
+Deno.test("verifyImageSignature() surfaces registry failures instead of calling the image unsigned", async () => {
+  const { reg, digest } = await image();
+  const failing = Object.create(reg) as MemoryRegistry;
+  failing.getManifest = () =>
+    Promise.reject(new DropzoneError("REGISTRY_UNREACHABLE", "Cannot reach registry.test"));
+  failing.referrers = () =>
+    Promise.reject(new DropzoneError("REGISTRY_UNREACHABLE", "Cannot reach registry.test"));
+  await assert.rejects(
+    verifyImageSignature({ client: failing, repo: REPO, digest, policy: POLICY, trust }),
+    rejectsWith("REGISTRY_UNREACHABLE"),
+  );
 });
