@@ -13,14 +13,8 @@ export { search, tags } from "./browse.ts";
 
 type Opts = Record<string, unknown>;
 
-/** dz update */
-export function update(_ctx: CliContext, _name: string | undefined, _opts: Opts): Promise<number | void> {
-  notReady("update");
-}
-/** dz rollback */
-export function rollback(_ctx: CliContext, _name: string, _opts: Opts): Promise<void> {
-  notReady("rollback");
-}
+export { update } from "./update.ts";
+export { rollback } from "./rollback.ts";
 /** dz verify */
 export function verify(_ctx: CliContext, _target: string, _opts: Opts): Promise<number | void> {
   notReady("verify");

@@ -1,0 +1,182 @@
+/**
+ * `dz update [name] [--check] [--all] [--yes] [--json] [--allow-unsigned]`.
+ *
+ * - Checks every installed package (or only `name`) concurrently: a HEAD of the recorded tag compared with the
+ *   recorded index digest, and the newer tags in the tag's track. Results go to stdout as a table
+ *   (`NAME  INSTALLED  AVAILABLE  REASON`) or, with `--json`, as the array documented on `UpdateCheck`.
+ * - `--check`: only check. Exit 100 when any update is available, else 1 when any check could not run, else 0.
+ * - Without `--yes` (and without `--all`) it only reports and hints how to apply. Exit 1 when a check failed.
+ * - `--yes` applies: `dz update NAME --yes` installs that package's target (the newest tag in its track, else
+ *   the rebuilt same tag); `dz update --all --yes` does that for every package; `dz update --yes` alone
+ *   applies same-tag rebuilds only, since moving to another tag needs the user to name the package or pass
+ *   `--all`. `--all` without `--yes` asks on a terminal and refuses (exit 1, hint `--yes`) without one.
+ * - Every apply is a full install (verification included). A failing package does not stop the others; the
+ *   command then exits 3 when any failure was a trust failure, else 1.
+ */
+import {
+  type ApplyResult,
+  applyUpdate,
+  checkExitCode,
+  checkUpdates,
+  hasUpdate,
+  implicitTargetTag,
+  type UpdateCheck,
+} from "../../app/update.ts";
+import { EXIT, exitCodeFor } from "../../errors.ts";
+import { shortDigest } from "../../oci/digest.ts";
+import type { PackageMetadata } from "../../store/metadata.ts";
+import { readCurrent } from "../../store/packages.ts";
+import type { CliContext } from "../context.ts";
+import { installProgress } from "../progress.ts";
+import { formatError, json, table } from "../render.ts";
+import { createClient, createTrustLoader } from "../services.ts";
+import { confirm, installedPackages, requireInstalled, withStoreLock } from "./shared.ts";
+
+/** Options of `dz update`. */
+export interface UpdateOptions {
+  check?: boolean;
+  all?: boolean;
+  yes?: boolean;
+  json?: boolean;
+  allowUnsigned?: boolean;
+  acceptNewSigner?: boolean;
+  minAge?: string;
+}
+
+function row(check: UpdateCheck): string[] {
+  const installed = `${check.tag ?? "(digest)"} (${shortDigest(check.installed_digest)})`;
+  if (check.error !== null && check.current_digest === null) {
+    return [check.name, installed, "<unreachable>", check.error];
+  }
+  if (check.tag === null) return [check.name, installed, "-", "pinned by digest; nothing to check"];
+  const reasons: string[] = [];
+  let available = "up to date";
+  if (check.rebuild) {
+    available = `${check.tag} (${shortDigest(check.current_digest ?? "")})`;
+    reasons.push("same-tag rebuild");
+  }
+  if (check.newer_tags.length > 0) {
+    if (!check.rebuild) available = check.newer_tags.join(", ");
+    reasons.push(check.rebuild ? `newer tags: ${check.newer_tags.join(", ")}` : "newer tag");
+  }
+  if (check.error !== null) reasons.push(check.error);
+  return [check.name, installed, available, reasons.length ? reasons.join(", ") : "-"];
+}
+
+/** dz update */
+export async function update(
+  ctx: CliContext,
+  name: string | undefined,
+  opts: UpdateOptions,
+): Promise<number> {
+  const { config } = await ctx.config();
+  if (opts.acceptNewSigner || opts.minAge) {
+    ctx.log.warn("--accept-new-signer and --min-age are not supported by update yet; ignoring them");
+  }
+  const packages: PackageMetadata[] = name
+    ? [await requireInstalled(ctx, name)]
+    : await installedPackages(ctx);
+  if (packages.length === 0) {
+    if (opts.json) ctx.out(json([]));
+    else ctx.log.info("No packages installed.");
+    return EXIT.OK;
+  }
+  const client = createClient(ctx, config);
+  const checks = await checkUpdates(packages, {
+    client,
+    registries: config.registries,
+    concurrency: config.concurrency,
+    ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
+  });
+  if (opts.json) ctx.out(json(checks));
+  else ctx.out(table(["NAME", "INSTALLED", "AVAILABLE", "REASON"], checks.map(row)));
+
+  const failedChecks = checks.some((c) => c.error !== null);
+  if (opts.check) return checkExitCode(checks);
+  const explicit = name !== undefined || opts.all === true;
+  const targets = checks
+    .map((c) => ({
+      check: c,
+      tag: explicit ? (c.error === null ? c.target_tag : null) : implicitTargetTag(c),
+    }))
+    .filter((t): t is { check: UpdateCheck; tag: string } => t.tag !== null);
+  const skippedTagMoves = explicit ? [] : checks.filter((c) => hasUpdate(c) && c.newer_tags.length > 0);
+
+  if (targets.length === 0) {
+    if (skippedTagMoves.length > 0) {
+      ctx.log.info(
+        `Newer tags are available; move to them with "dz update <name> --yes" or "dz update --all --yes"`,
+      );
+    } else if (!checks.some(hasUpdate)) ctx.log.info("Everything is up to date.");
+    return failedChecks ? EXIT.FAILURE : EXIT.OK;
+  }
+  if (!opts.yes) {
+    if (!opts.all) {
+      const how = name ? `dz update ${name} --yes` : `dz update --yes (rebuilds) or dz update --all --yes`;
+      ctx.log.info(`${targets.length} update(s) available; apply with "${how}"`);
+      return failedChecks ? EXIT.FAILURE : EXIT.OK;
+    }
+    await confirm(ctx, `Apply ${targets.length} update(s)?`, false);
+  }
+  if (skippedTagMoves.length > 0) {
+    ctx.log.info(
+      `Not moving ${skippedTagMoves.map((c) => c.name).join(", ")} to a newer tag without consent; ` +
+        `use "dz update <name> --yes" or "dz update --all --yes"`,
+    );
+  }
+
+  let exit: number = failedChecks ? EXIT.FAILURE : EXIT.OK;
+  await withStoreLock(ctx, async () => {
+    for (const { check, tag } of targets) {
+      const current = await readCurrent(ctx.layout, check.name);
+      if (!current) {
+        ctx.log.warn(`${check.name} was removed meanwhile; skipping it`);
+        continue;
+      }
+      const meta = current.metadata;
+      ctx.log.info(`Updating ${check.name} ${meta.tag ?? ""} -> ${tag}…`);
+      const progress = installProgress(ctx);
+      let result: ApplyResult;
+      try {
+        result = await applyUpdate(
+          {
+            layout: ctx.layout,
+            config,
+            client,
+            host: ctx.runtime.host,
+            now: ctx.runtime.now,
+            loadTrust: createTrustLoader(ctx),
+            ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
+            onEvent: progress.onEvent,
+          },
+          meta,
+          tag,
+          { allowUnsigned: opts.allowUnsigned === true, registries: config.registries },
+        )
+          .finally(progress.done);
+      } catch (err) {
+        ctx.runtime.signal?.throwIfAborted();
+        ctx.runtime.stderr.write(formatError(err, { verbose: ctx.options.verbose }));
+        ctx.log.info(`  ${check.name}: failed; the installed version is unchanged`);
+        const code = exitCodeFor(err);
+        if (code === EXIT.TRUST || exit === EXIT.OK) exit = code === EXIT.TRUST ? EXIT.TRUST : EXIT.FAILURE;
+        continue;
+      }
+      const m = result.outcome.metadata;
+      if (result.outcome.status === "unchanged") {
+        ctx.log.info(
+          `  ${check.name}: this platform's image is unchanged (${shortDigest(m.digest)})` +
+            (result.indexRefreshed ? "; recorded the new index digest" : ""),
+        );
+      } else {
+        const prev = result.outcome.previous;
+        ctx.log.info(
+          `  Updated ${check.name} to ${m.tag ?? tag} (${shortDigest(m.digest)})` +
+            (prev ? `, replacing ${shortDigest(prev.digest)}` : "") +
+            (result.outcome.pruned.length ? `; pruned ${result.outcome.pruned.length} old version(s)` : ""),
+        );
+      }
+    }
+  });
+  return exit;
+}
