@@ -10,7 +10,6 @@ import { formatPlatform, selectPlatform } from "../oci/platform.ts";
 import type { ResolvedReference } from "../oci/reference.ts";
 import type { RegistryClient, RepoRef } from "../registry/types.ts";
 import type { Host } from "../runtime.ts";
-import type { BlobCache } from "../store/blob_cache.ts";
 import type { Config } from "../store/config.ts";
 import { applyAttestationGates, collectAttestations } from "../verify/attestations.ts";
 import { verifyImageSignature } from "../verify/signatures.ts";
@@ -71,14 +70,7 @@ export function decideTrust(
 export interface ResolveImageOptions {
   readonly client: RegistryClient;
   readonly host: Host;
-  /** When set, manifests and config are also written to the blob cache (for --offline reinstalls). */
-  readonly cache?: BlobCache;
   readonly signal?: AbortSignal;
-}
-
-async function cacheBytes(cache: BlobCache | undefined, digest: Digest, bytes: Uint8Array): Promise<void> {
-  if (!cache || (await cache.has(digest))) return;
-  await cache.putStream(digest, bytes.length, ReadableStream.from([bytes]));
 }
 
 /** Resolves a reference to its platform manifest and config (one GET per manifest; the tag is read once). */
@@ -86,7 +78,7 @@ export async function resolveImage(
   ref: ResolvedReference,
   options: ResolveImageOptions,
 ): Promise<ResolvedImage> {
-  const { client, host, cache, signal } = options;
+  const { client, host, signal } = options;
   const repo: RepoRef = { registry: ref.host, repository: ref.repository };
   const top = await client.getManifest(repo, ref.digest ?? ref.tag ?? "latest", { signal });
   if (ref.digest && top.digest !== ref.digest) {
@@ -152,9 +144,6 @@ export async function resolveImage(
       { hint: `Use an image built for ${formatPlatform(host)} (or a multi-arch tag)` },
     );
   }
-  if (index) await cacheBytes(cache, index.digest, index.bytes);
-  await cacheBytes(cache, platformManifest.digest, platformManifest.bytes);
-  await cacheBytes(cache, manifest.config.digest, configBytes);
   return {
     ref,
     repo,

@@ -273,12 +273,7 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
     config: deps.config,
   });
   const cache = openBlobCache(layout.blobs);
-  const image = await resolveImage(ref, {
-    client,
-    host,
-    cache,
-    ...(deps.signal ? { signal: deps.signal } : {}),
-  });
+  const image = await resolveImage(ref, { client, host, ...(deps.signal ? { signal: deps.signal } : {}) });
   deps.onEvent?.({ type: "resolved", image });
 
   // Reinstalling what is already current is a no-op (the Go tool deleted the live directory here).

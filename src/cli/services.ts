@@ -1,5 +1,8 @@
 /** Builds the registry client and trust loader for a command from the context and config. */
+import { join } from "node:path";
 import { splitRegistryUrl } from "../oci/reference.ts";
+import { fileRefStore, offlineClient, recordingClient } from "../registry/caching_client.ts";
+import { openBlobCache } from "../store/blob_cache.ts";
 import { createCredentialLookup } from "../registry/credentials.ts";
 import { createRegistryClient } from "../registry/client.ts";
 import type { RegistryClient } from "../registry/types.ts";
@@ -10,24 +13,38 @@ import type { CosignPolicy } from "../verify/types.ts";
 import { USER_AGENT } from "../version.ts";
 import type { CliContext } from "./context.ts";
 
-/** A registry client honouring the config (insecure hosts, concurrency) and every credential source. */
-export function createClient(ctx: CliContext, config: Config): RegistryClient {
+/**
+ * A registry client honouring the config (insecure hosts, concurrency) and every credential source. Everything it
+ * reads is recorded in the cache; with `offline` it answers from those records only and never uses the network.
+ */
+export function createClient(
+  ctx: CliContext,
+  config: Config,
+  options: { offline?: boolean } = {},
+): RegistryClient {
+  const cache = openBlobCache(ctx.layout.blobs);
+  const refs = fileRefStore(join(ctx.layout.cache, "refs"));
+  if (options.offline || ctx.runtime.env("DZ_OFFLINE") === "1") return offlineClient(cache, refs);
   const insecureHosts = new Set(
     config.registries.filter((r) => r.insecure).map((r) => splitRegistryUrl(r.url).host),
   );
   const timeout = Number(ctx.runtime.env("DZ_HTTP_TIMEOUT_MS") ?? "30000");
-  return createRegistryClient({
-    fetch: ctx.runtime.fetch,
-    userAgent: USER_AGENT,
-    credentials: createCredentialLookup({
-      authFile: ctx.layout.authFile,
-      env: ctx.runtime.env,
-      homeDir: ctx.runtime.homeDir,
+  return recordingClient(
+    createRegistryClient({
+      fetch: ctx.runtime.fetch,
+      userAgent: USER_AGENT,
+      credentials: createCredentialLookup({
+        authFile: ctx.layout.authFile,
+        env: ctx.runtime.env,
+        homeDir: ctx.runtime.homeDir,
+      }),
+      isInsecure: (host) => insecureHosts.has(host),
+      concurrencyPerHost: config.concurrency,
+      timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 30_000,
     }),
-    isInsecure: (host) => insecureHosts.has(host),
-    concurrencyPerHost: config.concurrency,
-    timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 30_000,
-  });
+    cache,
+    refs,
+  );
 }
 
 /** Loads trust material per policy, once per process; offline when DZ_OFFLINE=1 or asked to. */

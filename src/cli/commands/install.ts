@@ -48,7 +48,7 @@ export async function install(ctx: CliContext, input: string, opts: InstallOptio
     installPackage({
       layout: ctx.layout,
       config,
-      client: createClient(ctx, config),
+      client: createClient(ctx, config, { offline: opts.offline === true }),
       host,
       now: ctx.runtime.now,
       loadTrust: createTrustLoader(ctx, { offline: opts.offline === true }),

@@ -1,0 +1,167 @@
+/**
+ * A RegistryClient decorator that records what an online run reads — manifests and small blobs by digest in the
+ * content-addressed cache, tag → digest resolutions and referrer lists in `cache/refs/` — and an offline client
+ * that replays only those records. An offline install therefore re-verifies signatures from the same signed
+ * bytes it verified online, with no network at all; nothing is trusted because it was cached.
+ */
+import { join } from "node:path";
+import { DropzoneError, isDropzoneError } from "../errors.ts";
+import { type Digest, isDigest, sha256Digest, toHex } from "../oci/digest.ts";
+import { type Descriptor, parseManifest } from "../oci/manifest.ts";
+import type { BlobCache } from "../store/blob_cache.ts";
+import { writeJsonAtomic } from "../store/atomic.ts";
+import type { FetchedManifest, ManifestHead, RegistryClient, RepoRef } from "./types.ts";
+
+/** One recorded resolution. */
+interface RefRecord {
+  readonly key: string;
+  readonly digest?: Digest;
+  readonly mediaType?: string;
+  readonly referrers?: Descriptor[];
+  readonly at: string;
+}
+
+/** Where tag resolutions and referrer lists are recorded. */
+export interface RefStore {
+  get(key: string): Promise<RefRecord | undefined>;
+  put(record: RefRecord): Promise<void>;
+}
+
+async function keyFile(dir: string, key: string): Promise<string> {
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)));
+  return join(dir, `${toHex(hash)}.json`);
+}
+
+/** A RefStore of small JSON files (atomic writes) under `dir`. */
+export function fileRefStore(dir: string): RefStore {
+  return {
+    async get(key) {
+      try {
+        const record = JSON.parse(await Deno.readTextFile(await keyFile(dir, key))) as RefRecord;
+        return record.key === key ? record : undefined;
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound || err instanceof SyntaxError) return undefined;
+        throw err;
+      }
+    },
+    async put(record) {
+      await Deno.mkdir(dir, { recursive: true });
+      await writeJsonAtomic(await keyFile(dir, record.key), record);
+    },
+  };
+}
+
+const tagKey = (repo: RepoRef, tag: string) => `tag:${repo.registry}/${repo.repository}:${tag}`;
+const referrersKey = (repo: RepoRef, digest: Digest, artifactType?: string) =>
+  `referrers:${repo.registry}/${repo.repository}@${digest}${artifactType ? `?${artifactType}` : ""}`;
+
+async function store(cache: BlobCache, digest: Digest, bytes: Uint8Array): Promise<void> {
+  if (await cache.has(digest)) return;
+  await cache.putStream(digest, bytes.length, ReadableStream.from([bytes])).catch(() => false);
+}
+
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** Wraps an online client so everything it resolves can be replayed offline later. */
+export function recordingClient(inner: RegistryClient, cache: BlobCache, refs: RefStore): RegistryClient {
+  return {
+    ...inner,
+    ping: inner.ping.bind(inner),
+    listTags: inner.listTags.bind(inner),
+    catalog: inner.catalog.bind(inner),
+    getBlob: inner.getBlob.bind(inner),
+    headManifest: inner.headManifest.bind(inner),
+    async getManifest(repo, reference, options) {
+      const fetched = await inner.getManifest(repo, reference, options);
+      await store(cache, fetched.digest, fetched.bytes);
+      if (!isDigest(reference)) {
+        await refs.put({
+          key: tagKey(repo, reference),
+          digest: fetched.digest,
+          mediaType: fetched.mediaType,
+          at: new Date().toISOString(),
+        }).catch(() => {});
+      }
+      return fetched;
+    },
+    async getBlobBytes(repo, digest, options) {
+      const bytes = await inner.getBlobBytes(repo, digest, options);
+      await store(cache, digest, bytes);
+      return bytes;
+    },
+    async referrers(repo, digest, options) {
+      const list = await inner.referrers(repo, digest, options);
+      await refs.put({
+        key: referrersKey(repo, digest, options?.artifactType),
+        referrers: list,
+        at: new Date().toISOString(),
+      }).catch(() => {});
+      return list;
+    },
+  };
+}
+
+function offlineMiss(what: string): DropzoneError {
+  return new DropzoneError("OFFLINE_MISS", `Cannot work offline: ${what} is not in the local cache`, {
+    hint:
+      "Run the command once online (an install or `dz verify` caches what it reads), then retry --offline",
+  });
+}
+
+function cosignTag(reference: string): boolean {
+  return /^sha256-[0-9a-f]{64}(\.[a-z]+)?$/.test(reference);
+}
+
+/** A client that answers only from the cache: the network is never touched. */
+export function offlineClient(cache: BlobCache, refs: RefStore): RegistryClient {
+  async function manifestByDigest(repo: RepoRef, digest: Digest, label: string): Promise<FetchedManifest> {
+    if (!(await cache.has(digest))) throw offlineMiss(`manifest ${label}`);
+    const bytes = await readAll(await cache.open(digest));
+    // The cache is content-addressed, but re-check: a tampered cache must not pass as the digest.
+    if ((await sha256Digest(bytes)) !== digest) throw offlineMiss(`an intact copy of ${digest}`);
+    const manifest = parseManifest(bytes);
+    return { digest, bytes, manifest, mediaType: manifest.mediaType };
+  }
+  return {
+    ping: () => Promise.resolve(),
+    async getManifest(repo, reference) {
+      if (isDigest(reference)) return await manifestByDigest(repo, reference, reference);
+      const record = await refs.get(tagKey(repo, reference));
+      if (!record?.digest) {
+        if (cosignTag(reference)) {
+          // Recorded as absent (or never looked up): behave like the registry's 404.
+          throw new DropzoneError("MANIFEST_UNKNOWN", `No ${reference} in the offline cache`);
+        }
+        throw offlineMiss(`${repo.registry}/${repo.repository}:${reference}`);
+      }
+      return await manifestByDigest(repo, record.digest, `${repo.repository}:${reference}`);
+    },
+    async headManifest(repo, reference): Promise<ManifestHead | null> {
+      try {
+        const m = await this.getManifest(repo, reference);
+        return { digest: m.digest, mediaType: m.mediaType, size: m.bytes.length };
+      } catch (err) {
+        if (isDropzoneError(err, "MANIFEST_UNKNOWN")) return null;
+        throw err;
+      }
+    },
+    async getBlob(_repo, digest) {
+      if (!(await cache.has(digest))) throw offlineMiss(`blob ${digest}`);
+      return await cache.open(digest);
+    },
+    async getBlobBytes(_repo, digest) {
+      if (!(await cache.has(digest))) throw offlineMiss(`blob ${digest}`);
+      const bytes = await readAll(await cache.open(digest));
+      if ((await sha256Digest(bytes)) !== digest) throw offlineMiss(`an intact copy of ${digest}`);
+      return bytes;
+    },
+    listTags: () => Promise.reject(offlineMiss("the tag list")),
+    catalog: () => Promise.reject(offlineMiss("the catalog")),
+    async referrers(repo, digest, options) {
+      const record = await refs.get(referrersKey(repo, digest, options?.artifactType));
+      return record?.referrers ?? [];
+    },
+  };
+}
