@@ -17,8 +17,16 @@ export const TARGETS = [
   "aarch64-apple-darwin",
 ] as const;
 
-/** Permissions baked into the binary (see README "Security model"): no --allow-run, no prompts. */
-export const PERMISSIONS = ["--allow-read", "--allow-write", "--allow-net", "--allow-env", "--no-prompt"];
+/** Permissions baked into the binary (see README "Security model"); no prompts. */
+export const PERMISSIONS = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-env",
+  // docker-credential-* helpers and `dz run` spawn processes.
+  "--allow-run",
+  "--no-prompt",
+];
 
 /** The `deno compile` arguments for one target. Pure, so tests can check the flags. */
 export function compileArgs(target: string, outDir: string): string[] {
@@ -68,7 +76,8 @@ async function main(args: string[]): Promise<number> {
   for (const target of chosen) {
     const argv = compileArgs(target, outDir);
     const output = argv[argv.indexOf("--output") + 1]!;
-    const res = await new Deno.Command(Deno.execPath(), { args: argv, stdout: "inherit", stderr: "piped" }).output();
+    const res = await new Deno.Command(Deno.execPath(), { args: argv, stdout: "inherit", stderr: "piped" })
+      .output();
     const err = new TextDecoder().decode(res.stderr);
     Deno.stderr.writeSync(res.stderr);
     if (!res.success) {
@@ -85,7 +94,9 @@ async function main(args: string[]): Promise<number> {
     sums.push(`${await sha256Hex(`${outDir}/${name}`)}  ${name}`);
   }
   await Deno.writeTextFile(`${outDir}/SHA256SUMS`, sums.join("\n") + "\n");
-  Deno.stdout.writeSync(new TextEncoder().encode(`compile: wrote ${sums.length} binaries and SHA256SUMS to ${outDir}\n`));
+  Deno.stdout.writeSync(
+    new TextEncoder().encode(`compile: wrote ${sums.length} binaries and SHA256SUMS to ${outDir}\n`),
+  );
   return 0;
 }
 

@@ -53,7 +53,14 @@ export async function runDz(argv: string[], options: RunDzOptions): Promise<DzRe
 }
 
 /** The permission flags the compiled binary gets (scripts/compile.ts uses the same list). */
-export const DZ_PERMISSIONS = ["--allow-read", "--allow-write", "--allow-net", "--allow-env", "--no-prompt"];
+export const DZ_PERMISSIONS = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-env",
+  "--allow-run",
+  "--no-prompt",
+];
 
 /** Runs `deno run <permissions> main.ts …` as a child process. */
 export async function spawnDz(
