@@ -7,6 +7,9 @@ export { info, list } from "./list.ts";
 export { purge } from "./purge.ts";
 export { completeNames, completion } from "./completion.ts";
 export { install, remove } from "./install.ts";
+export { doctor } from "./doctor.ts";
+export { gc } from "./gc.ts";
+export { verify } from "./verify.ts";
 export { pathSetupCmd, pathStatusCmd, pathUnsetCmd } from "./path.ts";
 export { login, logout } from "./auth.ts";
 export { search, tags } from "./browse.ts";
@@ -15,18 +18,6 @@ type Opts = Record<string, unknown>;
 
 export { update } from "./update.ts";
 export { rollback } from "./rollback.ts";
-/** dz verify */
-export function verify(_ctx: CliContext, _target: string, _opts: Opts): Promise<number | void> {
-  notReady("verify");
-}
-/** dz doctor */
-export function doctor(_ctx: CliContext, _opts: Opts): Promise<number | void> {
-  notReady("doctor");
-}
-/** dz gc */
-export function gc(_ctx: CliContext): Promise<void> {
-  notReady("gc");
-}
 /** dz lock */
 export function lock(_ctx: CliContext, _file: string, _opts: Opts): Promise<number | void> {
   notReady("lock");

@@ -1,0 +1,365 @@
+/**
+ * `dz verify`: checks an image's signature and attestations against its registry's current policy without
+ * pulling layers (manifests and the config blob only), or re-verifies the digest an installed package runs.
+ */
+import { DropzoneError, isDropzoneError } from "../errors.ts";
+import type { Digest } from "../oci/digest.ts";
+import {
+  formatReference,
+  parseReference,
+  type ResolvedReference,
+  resolveReference,
+  splitRegistryUrl,
+} from "../oci/reference.ts";
+import type { RegistryClient } from "../registry/types.ts";
+import type { Host } from "../runtime.ts";
+import type { Config } from "../store/config.ts";
+import type { StoreLayout } from "../store/layout.ts";
+import type { PackageMetadata } from "../store/metadata.ts";
+import { readCurrent } from "../store/packages.ts";
+import type { TrustContext } from "../verify/verifier.ts";
+import type { AttestationSummary, CosignPolicy } from "../verify/types.ts";
+import { hostFromPlatform } from "./doctor.ts";
+import { type ResolvedImage, resolveImage, verifyResolvedImage } from "./image.ts";
+
+/**
+ * The `dz verify --json` document (also printed, with `verified: false` and `error`, when verification fails).
+ *
+ * - `target`: the argument as given; `mode`: "installed" (a package name) or "reference".
+ * - `package`: the installed package name (installed mode only).
+ * - `reference`: host/repository[:tag]@digest that was verified; `registry`: `{name, url}`.
+ * - `digest`: platform manifest digest; `index_digest`: the index the tag or digest resolved through, or null.
+ * - `platform`: "os/arch[/variant]".
+ * - `verified`: true only when the signature verified against the policy and the attestation gates passed.
+ * - `policy`: the registry's cosign policy, or null ("no policy": exit 3).
+ * - `signature`: `{identity, issuer, signed_digest, source, rekor_log_index, integrated_time,
+ *   integrated_time_iso, extensions}` or null. `source` is "legacy-sig" (`.sig` tag), "legacy-att" or
+ *   "bundle-referrer"; `integrated_time` is Unix seconds.
+ * - `attestations`: the verifier's summaries (`predicateType`, `kind`, `verified`, `sbom`/`provenance`/`vuln`,
+ *   `note`, `source`, `signer`) plus `summary`, a one-line text.
+ * - `trusted_root`: `{source, age_seconds}` of the trust material used, or null.
+ * - `recorded_signer`, `signer_changed` (installed mode): the identity recorded at install time, and whether the
+ *   signature now verifies for a different one.
+ * - `error`: `{code, message, hint}` when verification failed.
+ */
+export interface VerifyReport {
+  target: string;
+  mode: "installed" | "reference";
+  package?: string;
+  reference: string;
+  registry: { name: string; url: string };
+  digest: Digest | null;
+  index_digest: Digest | null;
+  platform: string | null;
+  verified: boolean;
+  policy: CosignPolicy | null;
+  signature: {
+    identity: string;
+    issuer: string | null;
+    signed_digest: Digest;
+    source: string;
+    rekor_log_index: number | null;
+    integrated_time: number | null;
+    integrated_time_iso: string | null;
+    extensions: Record<string, string>;
+  } | null;
+  attestations: (AttestationSummary & { summary: string })[];
+  trusted_root: { source: string; age_seconds: number | null } | null;
+  recorded_signer?: string | null;
+  signer_changed?: boolean;
+  error?: { code: string; message: string; hint: string | null };
+}
+
+/** What verify needs from the outside. */
+export interface VerifyDeps {
+  readonly layout: StoreLayout;
+  readonly config: Config;
+  readonly client: RegistryClient;
+  readonly host: Host;
+  readonly now: Date;
+  readonly loadTrust: (policy: CosignPolicy) => Promise<TrustContext>;
+  readonly signal?: AbortSignal;
+}
+
+/** The outcome: the report, plus the error to raise (exit code from its DropzoneError code) when it failed. */
+export interface VerifyOutcome {
+  readonly report: VerifyReport;
+  readonly error?: unknown;
+}
+
+const NAME_LIKE = /^[a-z0-9][a-z0-9._-]*$/;
+
+/** True when `target` could be an installed package name (no registry, path, tag or digest). Pure. */
+export function looksLikePackageName(target: string): boolean {
+  return NAME_LIKE.test(target) && target.length <= 64;
+}
+
+/** A one-line summary of an attestation. Pure. */
+export function attestationSummary(a: AttestationSummary): string {
+  const label = a.verified ? "verified" : "UNVERIFIED";
+  let what: string;
+  if (a.sbom) what = `SBOM ${a.sbom.format.toUpperCase()}, ${a.sbom.componentCount} components`;
+  else if (a.provenance) {
+    what = `provenance ${a.provenance.builderId ?? a.provenance.buildType ?? "?"}` +
+      (a.provenance.sourceRepo ? ` from ${a.provenance.sourceRepo}` : "") +
+      (a.provenance.sourceCommit ? `@${a.provenance.sourceCommit.slice(0, 12)}` : "");
+  } else if (a.vuln) {
+    what = `vulnerabilities ${a.vuln.critical}C/${a.vuln.high}H/${a.vuln.medium}M/${a.vuln.low}L` +
+      (a.vuln.scanner ? ` (${a.vuln.scanner})` : "");
+  } else what = a.predicateType;
+  return `${what} [${label}]${a.note ? ` (${a.note})` : ""}`;
+}
+
+/**
+ * The reference to verify for an installed package: its registry looked up by name in the current config, its
+ * recorded index digest (so index-bound signatures still verify) or platform digest. Throws REGISTRY_NOT_FOUND
+ * when the registry is gone or no longer covers the repository.
+ */
+export function installedReference(meta: PackageMetadata, config: Config, digest: Digest): ResolvedReference {
+  const entry = config.registries.find((r) => r.name === meta.registry.name);
+  const { host } = splitRegistryUrl(meta.registry.url);
+  if (entry === undefined) {
+    // Ad-hoc installs (and removed registries) have no policy: resolve by host; decide reports "no policy".
+    return resolveReference(`${host}/${meta.repository}@${digest}`, { registries: [] });
+  }
+  const { host: entryHost, prefix } = splitRegistryUrl(entry.url);
+  if (entryHost !== host || (prefix !== "" && !meta.repository.startsWith(prefix + "/"))) {
+    throw new DropzoneError(
+      "REGISTRY_NOT_FOUND",
+      `Cannot re-verify "${meta.name}": registry "${entry.name}" now points at ${entry.url}, ` +
+        `but the package came from ${meta.registry.url}`,
+      { hint: `Verify the image by reference instead: dz verify ${host}/${meta.repository}@${meta.digest}` },
+    );
+  }
+  const image = prefix === "" ? meta.repository : meta.repository.slice(prefix.length + 1);
+  return resolveReference(`${entry.name}/${image}@${digest}`, {
+    registries: config.registries,
+  });
+}
+
+function baseReport(target: string, ref: ResolvedReference): VerifyReport {
+  return {
+    target,
+    mode: "reference",
+    reference: formatReference(ref),
+    registry: { name: ref.registryName, url: ref.registryUrl },
+    digest: ref.digest ?? null,
+    index_digest: null,
+    platform: null,
+    verified: false,
+    policy: ref.policy ?? null,
+    signature: null,
+    attestations: [],
+    trusted_root: null,
+  };
+}
+
+function errorInfo(err: unknown): VerifyReport["error"] {
+  if (err instanceof DropzoneError) return { code: err.code, message: err.message, hint: err.hint ?? null };
+  return { code: "INTERNAL", message: err instanceof Error ? err.message : String(err), hint: null };
+}
+
+async function resolveInstalled(
+  deps: VerifyDeps,
+  meta: PackageMetadata,
+  host: Host,
+): Promise<{ ref: ResolvedReference; image: ResolvedImage }> {
+  const opts = { client: deps.client, host, ...(deps.signal ? { signal: deps.signal } : {}) };
+  if (meta.index_digest !== null) {
+    const ref = installedReference(meta, deps.config, meta.index_digest);
+    try {
+      const image = await resolveImage(ref, opts);
+      if (image.digest === meta.digest) return { ref, image };
+    } catch (err) {
+      if (!isDropzoneError(err, "MANIFEST_UNKNOWN")) throw err;
+    }
+  }
+  const ref = installedReference(meta, deps.config, meta.digest);
+  return { ref, image: await resolveImage(ref, opts) };
+}
+
+/**
+ * Verifies `target`: an installed package name (re-verifies its installed digest against the current policy
+ * of its registry) or a reference (resolved now; only manifests and config are fetched). Never throws for a
+ * verification or registry failure: the outcome carries the error, so --json can still print the report.
+ */
+export async function verifyTarget(deps: VerifyDeps, target: string): Promise<VerifyOutcome> {
+  let meta: PackageMetadata | undefined;
+  if (looksLikePackageName(target)) meta = (await readCurrent(deps.layout, target))?.metadata;
+  let ref: ResolvedReference;
+  const host = meta ? hostFromPlatform(meta.platform, deps.host) : deps.host;
+  let report: VerifyReport;
+  let image: ResolvedImage;
+  try {
+    if (meta) {
+      const r = await resolveInstalled(deps, meta, host);
+      ref = r.ref;
+      image = r.image;
+    } else {
+      parseReference(target);
+      ref = resolveReference(target, {
+        registries: deps.config.registries,
+        defaultRegistry: deps.config.default_registry,
+      });
+      if (!ref.policy) {
+        report = baseReport(target, ref);
+        const error = noPolicy(ref);
+        return { report: { ...report, error: errorInfo(error) }, error };
+      }
+      image = await resolveImage(ref, {
+        client: deps.client,
+        host,
+        ...(deps.signal ? { signal: deps.signal } : {}),
+      });
+    }
+  } catch (err) {
+    const fallback: VerifyReport = {
+      ...(meta ? baseReportFromMeta(target, meta) : {
+        target,
+        mode: "reference" as const,
+        reference: target,
+        registry: { name: "", url: "" },
+        digest: null,
+        index_digest: null,
+        platform: null,
+        verified: false,
+        policy: null,
+        signature: null,
+        attestations: [],
+        trusted_root: null,
+      }),
+      error: errorInfo(err),
+    };
+    return { report: fallback, error: err };
+  }
+  report = {
+    ...baseReport(target, ref),
+    ...(meta ? { mode: "installed" as const, package: meta.name } : {}),
+    reference: formatReference({
+      host: ref.host,
+      repository: ref.repository,
+      ...(ref.tag && !meta ? { tag: ref.tag } : {}),
+      digest: image.digest,
+    }),
+    digest: image.digest,
+    index_digest: image.index?.digest ?? null,
+    platform: image.platform,
+    ...(meta ? { recorded_signer: meta.signature?.identity ?? null } : {}),
+  };
+  if (!ref.policy) {
+    const error = noPolicy(ref);
+    return { report: { ...report, error: errorInfo(error) }, error };
+  }
+  let rootInfo: VerifyReport["trusted_root"] = null;
+  const loadTrust = async (policy: CosignPolicy) => {
+    const t = await deps.loadTrust(policy);
+    const root = (t as TrustContext & { root?: { source: string; ageSeconds?: number } }).root;
+    if (root) rootInfo = { source: root.source, age_seconds: root.ageSeconds ?? null };
+    return t;
+  };
+  try {
+    const v = await verifyResolvedImage(image, {
+      client: deps.client,
+      decision: { kind: "verify", policy: ref.policy },
+      loadTrust,
+      now: deps.now,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
+    const s = v.signature!;
+    report = {
+      ...report,
+      verified: true,
+      signature: {
+        identity: s.identity,
+        issuer: s.issuer ?? null,
+        signed_digest: s.signedDigest,
+        source: s.source,
+        rekor_log_index: s.rekorLogIndex ?? null,
+        integrated_time: s.integratedTime ?? null,
+        integrated_time_iso: s.integratedTime !== undefined
+          ? new Date(s.integratedTime * 1000).toISOString()
+          : null,
+        extensions: { ...(s.extensions ?? {}) },
+      },
+      attestations: v.attestations.map((a) => ({ ...a, summary: attestationSummary(a) })),
+      trusted_root: rootInfo,
+      ...(meta ? { signer_changed: meta.signature !== null && meta.signature.identity !== s.identity } : {}),
+    };
+    return { report };
+  } catch (err) {
+    return { report: { ...report, trusted_root: rootInfo, error: errorInfo(err) }, error: err };
+  }
+}
+
+function baseReportFromMeta(target: string, meta: PackageMetadata): VerifyReport {
+  return {
+    target,
+    mode: "installed",
+    package: meta.name,
+    reference: `${meta.registry.url.split("/")[0]}/${meta.repository}@${meta.digest}`,
+    registry: { ...meta.registry },
+    digest: meta.digest,
+    index_digest: meta.index_digest,
+    platform: meta.platform,
+    verified: false,
+    policy: null,
+    signature: null,
+    attestations: [],
+    trusted_root: null,
+    recorded_signer: meta.signature?.identity ?? null,
+  };
+}
+
+function noPolicy(ref: ResolvedReference): DropzoneError {
+  return new DropzoneError(
+    "POLICY_MISSING",
+    `Cannot verify ${ref.input}: registry "${ref.registryName}" has no signature policy (no policy)`,
+    {
+      hint: ref.adHoc
+        ? `Add the registry with a policy: dz add registry <name> ${ref.host} --template github --identity …`
+        : `Give registry "${ref.registryName}" a cosign_policy (dz remove registry ${ref.registryName}, then ` +
+          `dz add registry … --identity …)`,
+    },
+  );
+}
+
+/** Renders a report as human text (stdout). Pure. */
+export function renderVerifyReport(r: VerifyReport): string {
+  const lines: string[] = [];
+  const head = r.mode === "installed" ? `${r.package} (${r.reference})` : r.reference;
+  lines.push(`${r.verified ? "Verified" : "NOT VERIFIED"}: ${head}`);
+  lines.push(`  Registry:    ${r.registry.name}${r.registry.url ? ` (${r.registry.url})` : ""}`);
+  if (r.digest) lines.push(`  Digest:      ${r.digest}`);
+  if (r.index_digest) lines.push(`  Index:       ${r.index_digest}`);
+  if (r.platform) lines.push(`  Platform:    ${r.platform}`);
+  if (r.policy === null && r.error?.code === "POLICY_MISSING") lines.push(`  Policy:      no policy`);
+  const s = r.signature;
+  if (s) {
+    lines.push(`  Signed by:   ${s.identity}`);
+    lines.push(`  Issuer:      ${s.issuer ?? "(key)"}`);
+    lines.push(`  Bound to:    ${s.signed_digest}${s.signed_digest === r.index_digest ? " (index)" : ""}`);
+    lines.push(
+      `  Source:      ${
+        s.source === "bundle-referrer"
+          ? "Sigstore bundle (OCI referrer)"
+          : `legacy ${s.source === "legacy-sig" ? ".sig" : ".att"} tag`
+      }`,
+    );
+    if (s.rekor_log_index !== null) lines.push(`  Rekor:       log index ${s.rekor_log_index}`);
+    if (s.integrated_time_iso) lines.push(`  Logged at:   ${s.integrated_time_iso}`);
+  }
+  if (r.trusted_root) {
+    lines.push(
+      `  Trust root:  ${r.trusted_root.source}` +
+        (r.trusted_root.age_seconds !== null
+          ? `, ${Math.floor(r.trusted_root.age_seconds / 3600)} h old`
+          : ""),
+    );
+  }
+  for (const a of r.attestations) lines.push(`  Attestation: ${a.summary}`);
+  if (r.verified && r.attestations.length === 0) lines.push(`  Attestation: none found`);
+  if (r.signer_changed) {
+    lines.push(`  Note:        the signer differs from the one recorded at install (${r.recorded_signer})`);
+  }
+  return lines.join("\n") + "\n";
+}

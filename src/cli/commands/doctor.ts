@@ -1,0 +1,56 @@
+/** `dz doctor [--fix] [--json]`. Runs without first-run init: a broken config is a finding, not a crash. */
+import {
+  diagnose,
+  type DoctorDeps,
+  type DoctorReport,
+  fix,
+  isHealthy,
+  renderReport,
+} from "../../app/doctor.ts";
+import { acquireStoreLock } from "../../store/lock.ts";
+import type { CliContext } from "../context.ts";
+import { json } from "../render.ts";
+
+/** Options of `dz doctor`. */
+export interface DoctorOptions {
+  fix?: boolean;
+  json?: boolean;
+}
+
+function deps(ctx: CliContext): DoctorDeps {
+  return {
+    layout: ctx.layout,
+    env: ctx.runtime.env,
+    homeDir: ctx.runtime.homeDir,
+    os: ctx.runtime.host.os,
+    now: ctx.runtime.now(),
+  };
+}
+
+/**
+ * dz doctor: prints the findings (grouped text, or the {@linkcode DoctorReport} JSON) on stdout. With --fix,
+ * repairs under the store lock and reports the state after the repairs. Exit 0 when no error or warning
+ * remains, 1 otherwise.
+ */
+export async function doctor(ctx: CliContext, opts: DoctorOptions): Promise<number> {
+  const d = deps(ctx);
+  const host = ctx.runtime.host;
+  let fixed: DoctorReport["fixed"] = [];
+  let findings = await diagnose(d, host);
+  if (opts.fix && findings.some((f) => f.fixable)) {
+    // The lock is taken directly (not withStoreLock) so that leftovers are removed, and reported, by fix().
+    await ctx.ensureHome();
+    const timeout = Number(ctx.runtime.env("DZ_LOCK_TIMEOUT_MS") ?? "60000");
+    {
+      await using _lock = await acquireStoreLock(ctx.layout.lockFile, {
+        timeoutMs: Number.isFinite(timeout) ? timeout : 60_000,
+        onWait: (pid) => ctx.log.info(`Waiting for another dz${pid ? ` (pid ${pid})` : ""} to finish…`),
+      });
+      fixed = await fix(d, host);
+    }
+    findings = await diagnose(d, host);
+  }
+  const report: DoctorReport = { findings, fixed, healthy: isHealthy(findings) };
+  ctx.out(opts.json ? json(report) : renderReport(report, { fixRequested: opts.fix === true }));
+  return report.healthy ? 0 : 1;
+}

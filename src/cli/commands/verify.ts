@@ -1,0 +1,55 @@
+/** `dz verify <ref|name> [--json] [--offline]`. */
+import { renderVerifyReport, verifyTarget } from "../../app/verify_cmd.ts";
+import { DropzoneError, exitCodeFor } from "../../errors.ts";
+import type { CliContext } from "../context.ts";
+import { json } from "../render.ts";
+import { createClient, createTrustLoader } from "../services.ts";
+
+/** Options of `dz verify`. */
+export interface VerifyOptions {
+  json?: boolean;
+  offline?: boolean;
+}
+
+/**
+ * dz verify: prints the report (text, or the `VerifyReport` JSON from src/app/verify_cmd.ts) on stdout.
+ * Exit 0 when verified; on failure the report is still printed, the error goes to stderr, and the exit code is
+ * the error's (3 for any trust failure, including a registry without a policy).
+ */
+export async function verify(ctx: CliContext, target: string, opts: VerifyOptions): Promise<number> {
+  if (/\.tar$/.test(target)) {
+    const isFile = await Deno.stat(target).then((s) => s.isFile, () => false);
+    if (isFile) {
+      throw new DropzoneError(
+        "NOT_IMPLEMENTED",
+        `Verifying an OCI archive ("${target}") is not available yet`,
+        {
+          hint: "Verify the image by reference before exporting it",
+        },
+      );
+    }
+  }
+  const { config } = await ctx.config();
+  const outcome = await verifyTarget({
+    layout: ctx.layout,
+    config,
+    client: createClient(ctx, config),
+    host: ctx.runtime.host,
+    now: ctx.runtime.now(),
+    loadTrust: createTrustLoader(ctx, { offline: opts.offline === true }),
+    ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
+  }, target);
+  const report = outcome.report;
+  if (outcome.error === undefined) {
+    ctx.out(opts.json ? json(report) : renderVerifyReport(report));
+    return 0;
+  }
+  // A report is only worth printing when something was resolved (or JSON was asked for).
+  if (opts.json) ctx.out(json(report));
+  else if (report.digest !== null || report.error?.code === "POLICY_MISSING") {
+    ctx.out(renderVerifyReport(report));
+  }
+  if (outcome.error instanceof DropzoneError) throw outcome.error;
+  if (exitCodeFor(outcome.error) !== 0) throw outcome.error;
+  return 0;
+}
