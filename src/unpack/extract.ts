@@ -86,6 +86,37 @@ interface Context {
   readonly preserveMtime: boolean;
   /** Paths this layer wrote, plus their ancestors: an opaque marker or whiteout must not remove them. */
   readonly touched: Set<string>;
+  readonly pipeline: Pipeline;
+}
+
+/**
+ * Small-file writes in flight, so the filesystem works while the next entries are decompressed and decoded.
+ * Only a new small regular file whose parents are known directories and whose path is neither a known directory
+ * nor already in flight goes here; every other operation first waits for all of them (see drain).
+ */
+interface Pipeline {
+  readonly tasks: Map<string, Promise<void>>;
+  bytes: number;
+  error: unknown;
+}
+
+const MAX_PENDING_WRITES = 64;
+const MAX_PENDING_BYTES = 32 * 1024 * 1024;
+
+/** Waits for every in-flight write; rethrows the first failure. */
+async function drain(ctx: Context): Promise<void> {
+  const { pipeline } = ctx;
+  if (pipeline.tasks.size > 0) {
+    const tasks = [...pipeline.tasks.values()];
+    pipeline.tasks.clear();
+    pipeline.bytes = 0;
+    await Promise.all(tasks);
+  }
+  if (pipeline.error !== undefined) {
+    const err = pipeline.error;
+    pipeline.error = undefined;
+    throw err;
+  }
 }
 
 function unsafe(ctx: Context, name: string, reason: string): DropzoneError {
@@ -217,6 +248,7 @@ async function ensureParents(
     rel = i === 0 ? parts[0]! : `${rel}/${parts[i]}`;
     if (create) ctx.touched.add(rel);
     if (dirs.has(rel)) continue;
+    await drain(ctx);
     const info = await lstatOrUndefined(abs(ctx, rel));
     if (info === undefined) {
       if (!create) return false;
@@ -329,10 +361,32 @@ async function applyFile(
   // Write with owner read/write so 0000 files (e.g. /etc/shadow) can be created, then chmod to the exact mode.
   const createMode = mode | 0o600;
   const path = abs(ctx, rel);
+  const chmod = ctx.umask === undefined || (createMode & ~ctx.umask) !== mode;
+  const mtime = ctx.preserveMtime ? header.mtime : undefined;
   if (size <= SMALL_FILE_BYTES) {
     const data = await readBody(body, size);
-    await createReplacing(ctx, rel, () => Deno.writeFile(path, data, { createNew: true, mode: createMode }));
+    const write = async () => {
+      await createReplacing(
+        ctx,
+        rel,
+        () => Deno.writeFile(path, data, { createNew: true, mode: createMode }),
+      );
+      if (chmod) await Deno.chmod(path, mode);
+      if (mtime !== undefined) await Deno.utime(path, mtime, mtime);
+    };
+    const { pipeline } = ctx;
+    if (pipeline.tasks.has(rel) || ctx.state.dirs.has(rel)) await drain(ctx);
+    pipeline.tasks.set(
+      rel,
+      write().catch((err) => {
+        pipeline.error ??= err instanceof DropzoneError ? err : ioError(ctx, name, err);
+      }),
+    );
+    pipeline.bytes += size;
+    if (pipeline.tasks.size >= MAX_PENDING_WRITES || pipeline.bytes >= MAX_PENDING_BYTES) await drain(ctx);
+    return;
   } else {
+    await drain(ctx);
     const file = await createReplacing(
       ctx,
       rel,
@@ -340,8 +394,15 @@ async function applyFile(
     );
     await writeBody(body, file);
   }
-  if (ctx.umask === undefined || (createMode & ~ctx.umask) !== mode) await Deno.chmod(path, mode);
-  if (ctx.preserveMtime && header.mtime !== undefined) await Deno.utime(path, header.mtime, header.mtime);
+  if (chmod) await Deno.chmod(path, mode);
+  if (mtime !== undefined) await Deno.utime(path, mtime, mtime);
+}
+
+function ioError(ctx: Context, name: string, err: unknown): DropzoneError {
+  return new DropzoneError("IO", `Cannot apply ${ctx.what}: entry "${name}": ${errorText(err)}`, {
+    hint: "Check free disk space and permissions of the dz home",
+    cause: err,
+  });
 }
 
 async function applySymlink(ctx: Context, name: string, parts: string[], rel: string, linkname: string) {
@@ -433,7 +494,10 @@ async function applyEntry(ctx: Context, header: TarHeader, body: ReadableStream<
   }
   // The root itself: dz keeps its own staging directory mode.
   if (parts.length === 0) return;
-  if (parts[parts.length - 1]!.startsWith(WHITEOUT_PREFIX)) return await applyWhiteout(ctx, name, parts);
+  if (parts[parts.length - 1]!.startsWith(WHITEOUT_PREFIX)) {
+    await drain(ctx);
+    return await applyWhiteout(ctx, name, parts);
+  }
 
   const type = header.type ?? "file";
   if (type === "character-device" || type === "block-device" || type === "fifo") return;
@@ -442,6 +506,8 @@ async function applyEntry(ctx: Context, header: TarHeader, body: ReadableStream<
   await ensureParents(ctx, name, parts, parts.length - 1, true);
   const rel = parts.join("/");
   ctx.touched.add(rel);
+  // Small files and directories may overlap with in-flight writes (see Pipeline); links wait for them.
+  if ((type !== "file" && type !== "directory") || ctx.pipeline.tasks.has(rel)) await drain(ctx);
   switch (type) {
     case "directory":
       return await applyDirectory(ctx, rel, header);
@@ -473,6 +539,7 @@ export async function applyLayer(
     umask: currentUmask(),
     preserveMtime: options.preserveMtime ?? false,
     touched: new Set(),
+    pipeline: { tasks: new Map(), bytes: 0, error: undefined },
   };
   const reader = decodeTar(tar).getReader();
   try {
@@ -483,17 +550,17 @@ export async function applyLayer(
       } catch (err) {
         throw malformedLayer(err, ctx.what);
       }
-      if (next.done) break;
+      if (next.done) {
+        await drain(ctx);
+        break;
+      }
       const { header, body } = next.value;
       try {
         await applyEntry(ctx, header, body);
       } catch (err) {
         if (err instanceof DropzoneError) throw err;
         if (err instanceof BodyReadError) throw malformedLayer(err.cause, ctx.what);
-        throw new DropzoneError("IO", `Cannot apply ${ctx.what}: entry "${header.name}": ${errorText(err)}`, {
-          hint: "Check free disk space and permissions of the dz home",
-          cause: err,
-        });
+        throw ioError(ctx, header.name, err);
       } finally {
         // Bodies this entry did not read (directories, links, skipped types) must be drained for the decoder.
         await body.cancel().catch(() => {});
@@ -501,6 +568,8 @@ export async function applyLayer(
     }
   } catch (err) {
     await reader.cancel(err).catch(() => {});
+    // Let in-flight writes settle before the caller deletes the rootfs.
+    await drain(ctx).catch(() => {});
     throw err;
   } finally {
     reader.releaseLock();

@@ -332,3 +332,46 @@ Deno.test("removeTree() deletes a finalized rootfs with 0555 and 0000 directorie
   assert.equal(await exists(root), false);
   await removeTree(root);
 });
+
+Deno.test("applyLayer() lets the last entry for a path win while earlier writes are still in flight", async () => {
+  await using tmp = await tempDir();
+  const many = Array.from({ length: 150 }, (_, i) => file(`d/f${i}`, `v${i}`));
+  await applyLayers(tmp.path, [[
+    dir("d/"),
+    ...many,
+    file("d/f1", "second"),
+    file("x", "file first"),
+    dir("x/"),
+    file("x/in", "in"),
+    file("y/deep/z", "z"),
+    file("y", "file replaces dir"),
+    file("h", "target"),
+    hardlink("h2", "h"),
+    file("d/f2", "third"),
+    file("d/f2", "fourth"),
+  ]]);
+  assert.equal(await readText(`${tmp.path}/d/f1`), "second");
+  assert.equal(await readText(`${tmp.path}/d/f2`), "fourth");
+  assert.equal(await readText(`${tmp.path}/d/f149`), "v149");
+  assert.equal(await readText(`${tmp.path}/x/in`), "in");
+  assert.equal(await readText(`${tmp.path}/y`), "file replaces dir");
+  assert.equal(await readText(`${tmp.path}/h2`), "target");
+});
+
+Deno.test("applyLayer() reports a failing in-flight write as IO and leaves no pending ops", {
+  sanitizeOps: true,
+  sanitizeResources: true,
+}, async () => {
+  await using tmp = await tempDir();
+  // A name longer than NAME_MAX makes the write itself fail (ENAMETOOLONG), after the entry was queued.
+  const tar = buildTar([
+    dir("d/"),
+    file("d/ok", "1"),
+    withPax({ path: `d/${"n".repeat(300)}` }, file("p", "2")),
+    file("d/later", "3"),
+  ]);
+  await assert.rejects(
+    () => applyLayer(streamOf(tar), tmp.path),
+    (err) => isDropzoneError(err, "IO") && err.message.includes("nnnn"),
+  );
+});
