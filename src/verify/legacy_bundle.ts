@@ -25,6 +25,13 @@ export const SUPPORTED_REKOR_KINDS: readonly string[] = [
   "dsse/0.0.2",
 ];
 
+/**
+ * Older Rekor kinds @sigstore/verify cannot check a body for: `rekord/0.0.1` (cosign ≤ 1.3 signatures) and
+ * `intoto/0.0.1` (cosign attestations before v2.2.0). dz verifies their SET and body binding itself
+ * (verifier.ts) and only for legacy layers, which carry the exact bytes the entry hashed.
+ */
+export const SET_ONLY_REKOR_KINDS: readonly string[] = ["rekord/0.0.1", "intoto/0.0.1"];
+
 /** Standard base64 of bytes. */
 export function toBase64(bytes: Uint8Array): string {
   let bin = "";
@@ -123,12 +130,10 @@ function verificationMaterial(annotations: Readonly<Record<string, string>>): Re
   if (rekor !== undefined) {
     const rb = parseRekorBundle(rekor);
     const { kind, version } = rekorBodyKind(rb.Payload.body);
-    if (!SUPPORTED_REKOR_KINDS.includes(`${kind}/${version}`)) {
-      throw new TypeError(
-        `Rekor entry kind "${kind}/${version}" is not supported (supported: ${
-          SUPPORTED_REKOR_KINDS.join(", ")
-        })`,
-      );
+    const kv = `${kind}/${version}`;
+    if (!SUPPORTED_REKOR_KINDS.includes(kv) && !SET_ONLY_REKOR_KINDS.includes(kv)) {
+      const supported = [...SUPPORTED_REKOR_KINDS, ...SET_ONLY_REKOR_KINDS].join(", ");
+      throw new TypeError(`Rekor entry kind "${kv}" is not supported (supported: ${supported})`);
     }
     vm.tlogEntries = [{
       logIndex: String(rb.Payload.logIndex),

@@ -6,7 +6,7 @@ import "./crypto_compat.ts";
 export { bundleFromJSON } from "@sigstore/bundle";
 export type { Bundle } from "@sigstore/bundle";
 export { TrustedRoot } from "@sigstore/protobuf-specs";
-export { X509Certificate } from "@sigstore/core";
+export { json as canonicalJson, X509Certificate } from "@sigstore/core";
 export { toSignedEntity, toTrustMaterial, VerificationError, Verifier } from "@sigstore/verify";
 export type { KeyFinderFunc, SignedEntity, Signer, TrustMaterial } from "@sigstore/verify";
 export { initTUF } from "@sigstore/tuf";

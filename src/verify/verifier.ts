@@ -10,11 +10,13 @@ import type { Descriptor } from "../oci/manifest.ts";
 import {
   type Bundle,
   bundleFromJSON,
+  canonicalJson,
   type KeyFinderFunc,
   type Signer,
   toSignedEntity,
   toTrustMaterial,
   TrustedRoot,
+  type TrustMaterial,
   Verifier,
   X509Certificate,
 } from "./sigstore.ts";
@@ -24,7 +26,9 @@ import {
   legacySignatureBundle,
   pemCertificates,
   rekorBodyKind,
+  SET_ONLY_REKOR_KINDS,
   SUPPORTED_REKOR_KINDS,
+  toBase64,
 } from "./legacy_bundle.ts";
 import { describeExpected, matchesKeylessPolicy } from "./policy.ts";
 import { boundStatement, type InTotoStatement, SIGN_PREDICATE_TYPE } from "./statement.ts";
@@ -171,6 +175,11 @@ function rekorVerifierPems(
     const sigs = Array.isArray(spec?.signatures) ? spec.signatures as { verifier?: unknown }[] : [];
     return sigs.map((s) => decode(s.verifier));
   }
+  if (kind === "rekord" && version === "0.0.1") {
+    const sig = spec?.signature as { publicKey?: { content?: unknown } } | undefined;
+    return [decode(sig?.publicKey?.content)];
+  }
+  if (kind === "intoto" && version === "0.0.1") return [decode(spec?.publicKey)];
   return undefined;
 }
 
@@ -255,6 +264,83 @@ function checkSimpleSigning(candidate: Candidate, payload: Uint8Array, digest: D
   }
 }
 
+interface TlogEntry {
+  readonly logId?: { readonly keyId: Uint8Array };
+  readonly kindVersion?: { readonly kind: string; readonly version: string };
+  readonly integratedTime: string;
+  readonly logIndex: string;
+  readonly canonicalizedBody: Uint8Array;
+  readonly inclusionPromise?: { readonly signedEntryTimestamp: Uint8Array };
+}
+
+const kindVersion = (e: { kindVersion?: { kind: string; version: string } }): string =>
+  `${e.kindVersion?.kind}/${e.kindVersion?.version}`;
+
+/**
+ * For Rekor kinds the library cannot check (rekord/0.0.1, intoto/0.0.1): verify the SET against the trusted
+ * log valid at integratedTime, and bind the body to the exact legacy layer bytes. The library then sees the
+ * entry only as a timestamp (it does not verify SETs there, so this check is what makes that timestamp sound).
+ */
+function verifySetOnlyEntry(
+  candidate: Candidate,
+  entry: TlogEntry,
+  tm: TrustMaterial,
+  bundle: Bundle,
+): void {
+  if (candidate.kind === "bundle") {
+    throw invalid(candidate, `Rekor entry kind "${kindVersion(entry)}" is only supported in legacy layers`);
+  }
+  const promise = entry.inclusionPromise;
+  if (!promise) throw invalid(candidate, "Rekor entry has no signed entry timestamp");
+  const integrated = Number(entry.integratedTime);
+  const at = new Date(integrated * 1000);
+  const keyId = new Uint8Array(entry.logId?.keyId ?? []);
+  const log = tm.tlogs.find((t) =>
+    equal(new Uint8Array(t.logID), keyId) && t.validFor.start <= at &&
+    at <= t.validFor.end
+  );
+  if (!log) throw invalid(candidate, "TLOG_INCLUSION_PROMISE_ERROR: no trusted Rekor log for this entry");
+  const signed = canonicalJson.canonicalize({
+    body: Buffer.from(entry.canonicalizedBody).toString("base64"),
+    integratedTime: integrated,
+    logIndex: Number(entry.logIndex),
+    logID: hex(keyId),
+  });
+  let ok = false;
+  try {
+    ok = crypto.verify(
+      "sha256",
+      Buffer.from(signed),
+      log.publicKey,
+      Buffer.from(promise.signedEntryTimestamp),
+    );
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw invalid(candidate, "TLOG_INCLUSION_PROMISE_ERROR: inclusion promise could not be verified");
+  const { body } = rekorBodyKind(Buffer.from(entry.canonicalizedBody).toString("base64"));
+  const spec = (body.spec ?? {}) as Record<string, Record<string, Record<string, unknown>>>;
+  const blobHash = hex(sha256(candidate.blob));
+  if (kindVersion(entry) === "rekord/0.0.1") {
+    const sig = bundle.content.$case === "messageSignature"
+      ? toBase64(bundle.content.messageSignature.signature)
+      : "";
+    const recorded = typeof spec.signature?.content === "string" ? spec.signature.content : "";
+    if (spec.data?.hash?.value !== blobHash || recorded.replace(/\s/g, "") !== sig) {
+      throw invalid(candidate, "TLOG_BODY_ERROR: rekord entry does not match the payload and signature");
+    }
+  } else {
+    if (bundle.content.$case !== "dsseEnvelope") {
+      throw invalid(candidate, "intoto entry without a DSSE envelope");
+    }
+    const payloadHash = hex(sha256(new Uint8Array(bundle.content.dsseEnvelope.payload)));
+    const content = spec.content as Record<string, { value?: unknown }> | undefined;
+    if (content?.hash?.value !== blobHash || content?.payloadHash?.value !== payloadHash) {
+      throw invalid(candidate, "TLOG_BODY_ERROR: intoto entry does not match the envelope");
+    }
+  }
+}
+
 function thresholds(bundle: Bundle, keyBased: boolean) {
   if (!keyBased) return { tlogThreshold: 1, ctlogThreshold: 1, timestampThreshold: 1 };
   const tlogs = bundle.verificationMaterial.tlogEntries.length;
@@ -309,8 +395,8 @@ export function verifyCandidate(
     throw invalid(candidate, `not a valid Sigstore bundle: ${(err as Error).message}`, err);
   }
   for (const e of bundle.verificationMaterial.tlogEntries) {
-    const kv = `${e.kindVersion?.kind}/${e.kindVersion?.version}`;
-    if (!SUPPORTED_REKOR_KINDS.includes(kv)) {
+    const kv = kindVersion(e);
+    if (!SUPPORTED_REKOR_KINDS.includes(kv) && !SET_ONLY_REKOR_KINDS.includes(kv)) {
       throw invalid(candidate, `Rekor entry kind "${kv}" is not supported`);
     }
   }
@@ -349,9 +435,19 @@ export function verifyCandidate(
   // 3. Cryptography.
   const tm = trustMaterial(trust);
   let signer: Signer;
+  const setOnly = bundle.verificationMaterial.tlogEntries.filter((e) =>
+    SET_ONLY_REKOR_KINDS.includes(kindVersion(e))
+  );
+  for (const e of setOnly) verifySetOnlyEntry(candidate, e, tm, bundle);
   try {
     const entity = toSignedEntity(bundle, payload === undefined ? undefined : Buffer.from(payload));
-    signer = new Verifier(tm, thresholds(bundle, keyBased)).verify(entity);
+    const options = thresholds(bundle, keyBased);
+    if (setOnly.length > 0) {
+      // Already verified above; the library would throw TLOG_BODY_ERROR on these kinds.
+      entity.tlogEntries = entity.tlogEntries.filter((e) => !SET_ONLY_REKOR_KINDS.includes(kindVersion(e)));
+      options.tlogThreshold = Math.max(0, options.tlogThreshold - setOnly.length);
+    }
+    signer = new Verifier(tm, options).verify(entity);
   } catch (err) {
     const e = err as { code?: string; message?: string };
     throw invalid(candidate, `${e.code ? `${e.code}: ` : ""}${e.message ?? String(err)}`, err);

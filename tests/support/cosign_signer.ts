@@ -139,6 +139,8 @@ export interface LegacySignOptions {
   tamperPayload?: boolean;
   /** Drop the Rekor bundle annotation even though the entry was logged. */
   dropRekorBundle?: boolean;
+  /** Rekor entry kind: "hashedrekord" (cosign ≥ 1.4, default) or "rekord" (cosign ≤ 1.3). */
+  rekorKind?: "hashedrekord" | "rekord";
 }
 
 /** Builds a cosign `.sig` layer for `digest`. */
@@ -156,10 +158,14 @@ export async function legacySignatureLayer(
   };
   const entry = await logEntry(signer, {
     apiVersion: "0.0.1",
-    kind: "hashedrekord",
+    kind: options.rekorKind ?? "hashedrekord",
     spec: {
       data: { hash: { algorithm: "sha256", value: sha256Hex(payload) } },
-      signature: { content: b64(signature), publicKey: { content: b64(utf8(verifierPem(signer))) } },
+      signature: {
+        content: b64(signature),
+        ...(options.rekorKind === "rekord" ? { format: "x509" } : {}),
+        publicKey: { content: b64(utf8(verifierPem(signer))) },
+      },
     },
   });
   if (entry && !options.dropRekorBundle) {
@@ -199,20 +205,40 @@ interface SignedDsse {
   timestamp?: Uint8Array;
 }
 
-async function signDsse(statement: Uint8Array, signer: TestSigner): Promise<SignedDsse> {
+async function signDsse(
+  statement: Uint8Array,
+  signer: TestSigner,
+  rekorKind: "dsse" | "intoto" = "dsse",
+): Promise<SignedDsse> {
   const payloadType = MEDIA_TYPES.IN_TOTO;
   const signature = new Uint8Array(crypto.sign("sha256", pae(payloadType, statement), signer.privateKey));
   const envelope = { payloadType, payload: b64(statement), signatures: [{ keyid: "", sig: b64(signature) }] };
   const envelopeBytes = utf8(JSON.stringify(envelope));
-  const entry = await logEntry(signer, {
-    apiVersion: "0.0.1",
-    kind: "dsse",
-    spec: {
-      envelopeHash: { algorithm: "sha256", value: sha256Hex(envelopeBytes) },
-      payloadHash: { algorithm: "sha256", value: sha256Hex(statement) },
-      signatures: [{ signature: b64(signature), verifier: b64(utf8(verifierPem(signer))) }],
-    },
-  });
+  const entry = await logEntry(
+    signer,
+    rekorKind === "intoto"
+      ? {
+        // cosign attest before v2.2.0.
+        apiVersion: "0.0.1",
+        kind: "intoto",
+        spec: {
+          content: {
+            hash: { algorithm: "sha256", value: sha256Hex(envelopeBytes) },
+            payloadHash: { algorithm: "sha256", value: sha256Hex(statement) },
+          },
+          publicKey: b64(utf8(verifierPem(signer))),
+        },
+      }
+      : {
+        apiVersion: "0.0.1",
+        kind: "dsse",
+        spec: {
+          envelopeHash: { algorithm: "sha256", value: sha256Hex(envelopeBytes) },
+          payloadHash: { algorithm: "sha256", value: sha256Hex(statement) },
+          signatures: [{ signature: b64(signature), verifier: b64(utf8(verifierPem(signer))) }],
+        },
+      },
+  );
   const ts = await timestamp(signer, signature);
   return {
     envelope,
@@ -228,8 +254,9 @@ export async function legacyAttestationLayer(
   statement: Uint8Array,
   predicateType: string,
   signer: TestSigner,
+  rekorKind: "dsse" | "intoto" = "dsse",
 ): Promise<LegacyLayer> {
-  const dsse = await signDsse(statement, signer);
+  const dsse = await signDsse(statement, signer, rekorKind);
   const annotations: Record<string, string> = {
     predicateType,
     "dev.cosignproject.cosign/signature": "",
@@ -393,7 +420,13 @@ export async function attestImageLegacy(
   repository: string,
   digest: Digest,
   signer: TestSigner,
-  attestation: { predicateType: string; predicate: unknown; subjectDigest?: Digest },
+  attestation: {
+    predicateType: string;
+    predicate: unknown;
+    subjectDigest?: Digest;
+    /** Rekor entry kind: "dsse" (default) or "intoto" (cosign before v2.2.0). */
+    rekorKind?: "dsse" | "intoto";
+  },
 ): Promise<Digest> {
   const statement = inTotoStatement(
     repository,
@@ -402,7 +435,12 @@ export async function attestImageLegacy(
     attestation.predicate,
     "https://in-toto.io/Statement/v0.1",
   );
-  const layer = await legacyAttestationLayer(statement, attestation.predicateType, signer);
+  const layer = await legacyAttestationLayer(
+    statement,
+    attestation.predicateType,
+    signer,
+    attestation.rekorKind,
+  );
   return await pushLegacyLayer(store, repository, digest, "att", layer);
 }
 

@@ -234,3 +234,25 @@ Deno.test("applyAttestationGates() enforces provenance builder and vulnerability
   // No verified scan at all: the gate fails closed.
   assert.throws(gate({ ...POLICY, max_vulnerability_severity: "critical" }, []), isGate);
 });
+
+Deno.test("collectAttestations() verifies pre-2.2 cosign attestations logged as intoto/0.0.1", async () => {
+  const reg = new MemoryRegistry();
+  const { digest } = await pushTestImage(reg, REPO.repository, "1.0");
+  const signer = await pki.keyless({ identity: ID, issuer: ISS });
+  await attestImageLegacy(reg, REPO.repository, digest, signer, {
+    predicateType: PREDICATE_TYPES.SLSA_V1,
+    predicate: SLSA_V1,
+    rekorKind: "intoto",
+  });
+  const [summary] = await collectAttestations({ client: reg, repo: REPO, digest, policy: POLICY, trust });
+  assert.equal(summary?.verified, true, summary?.note);
+  // The same entry under another identity's policy is a policy mismatch, not a crash.
+  const [other] = await collectAttestations({
+    client: reg,
+    repo: REPO,
+    digest,
+    policy: { identity: "https://other", issuer: ISS },
+    trust,
+  });
+  assert.equal(other?.verified, false);
+});

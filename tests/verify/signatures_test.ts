@@ -361,12 +361,12 @@ Deno.test("verifyImageSignature() refuses an unsupported Rekor entry kind with a
   const { reg, digest } = await image();
   const layer = await legacySignatureLayer(REPO.repository, digest, await keyless());
   const rekor = JSON.parse(layer.annotations["dev.sigstore.cosign/bundle"]!);
-  rekor.Payload.body = btoa(JSON.stringify({ apiVersion: "0.0.1", kind: "rekord", spec: {} }));
+  rekor.Payload.body = btoa(JSON.stringify({ apiVersion: "0.0.1", kind: "alpine", spec: {} }));
   layer.annotations["dev.sigstore.cosign/bundle"] = JSON.stringify(rekor);
   await appendLegacyLayer(reg, REPO.repository, digest, "sig", layer);
   await assert.rejects(
     verify(reg, digest),
-    rejectsWith("SIGNATURE_INVALID", /rekord\/0\.0\.1" is not supported/),
+    rejectsWith("SIGNATURE_INVALID", /alpine\/0\.0\.1" is not supported/),
   );
 });
 
@@ -387,5 +387,32 @@ Deno.test("verifyImageSignature() surfaces registry failures instead of calling 
   await assert.rejects(
     verifyImageSignature({ client: failing, repo: REPO, digest, policy: POLICY, trust }),
     rejectsWith("REGISTRY_UNREACHABLE"),
+  );
+});
+
+Deno.test("verifyImageSignature() verifies a cosign ≤ 1.3 rekord/0.0.1 signature by its SET and body", async () => {
+  const { reg, digest } = await image();
+  await signImageLegacy(reg, REPO.repository, digest, await keyless(), { rekorKind: "rekord" });
+  assert.equal((await verify(reg, digest)).identity, ID);
+  const tampered = await image();
+  await signImageLegacy(tampered.reg, REPO.repository, tampered.digest, await keyless(), {
+    rekorKind: "rekord",
+    tamperPayload: true,
+  });
+  await assert.rejects(
+    verify(tampered.reg, tampered.digest),
+    rejectsWith("SIGNATURE_INVALID", /TLOG_BODY_ERROR/),
+  );
+  const forged = await image();
+  const layer = await legacySignatureLayer(REPO.repository, forged.digest, await keyless(), {
+    rekorKind: "rekord",
+  });
+  const rekor = JSON.parse(layer.annotations["dev.sigstore.cosign/bundle"]!);
+  rekor.Payload.integratedTime += 1;
+  layer.annotations["dev.sigstore.cosign/bundle"] = JSON.stringify(rekor);
+  await appendLegacyLayer(forged.reg, REPO.repository, forged.digest, "sig", layer);
+  await assert.rejects(
+    verify(forged.reg, forged.digest),
+    rejectsWith("SIGNATURE_INVALID", /TLOG_INCLUSION_PROMISE_ERROR/),
   );
 });
