@@ -499,7 +499,9 @@ export function verifyCandidate(
   const common = {
     signedDigest: candidate.signedDigest,
     source: candidate.kind === "bundle" ? "bundle-referrer" as const : candidate.kind,
-    ...(tlog ? { rekorLogIndex: Number(tlog.logIndex), integratedTime: Number(tlog.integratedTime) } : {}),
+    ...(tlog ? { rekorLogIndex: Number(tlog.logIndex) } : {}),
+    // Rekor v2 entries carry no integrated time (0); their time comes from the RFC 3161 timestamp instead.
+    ...(tlog && Number(tlog.integratedTime) > 0 ? { integratedTime: Number(tlog.integratedTime) } : {}),
   };
   let result: SignatureResult;
   if (keyBased) {
