@@ -57,6 +57,7 @@ export type ErrorCode =
   | "ENTRYPOINT"
   | "NOT_IMPLEMENTED"
   | "OFFLINE_MISS"
+  | "RELEASE_TOO_NEW"
   | "IO";
 
 const TRUST_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([

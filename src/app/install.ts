@@ -31,6 +31,7 @@ import { applyLayer, createRootfsState, finalizeRootfs } from "../unpack/extract
 import { openLayer } from "../unpack/layer.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { CosignPolicy } from "../verify/types.ts";
+import { checkReleaseAge, checkSignerContinuity, parseAge, signerFingerprint } from "./trust_history.ts";
 import {
   decideTrust,
   type ResolvedImage,
@@ -78,6 +79,10 @@ export interface InstallRequest {
   readonly updating?: boolean;
   /** Keep the recorded allow_unsigned choice on update. */
   readonly recordedAllowUnsigned?: boolean;
+  /** Accept a signer that differs from the package's recorded one. */
+  readonly acceptNewSigner?: boolean;
+  /** Minimum release age ("3d"); overrides the registry's and the config's min_release_age. */
+  readonly minAge?: string;
 }
 
 /** The result of an install. */
@@ -178,6 +183,7 @@ export function buildMetadata(input: {
   verification: Verification;
   decision: TrustDecision;
   now: Date;
+  trustedSigner: PackageMetadata["trusted_signer"];
 }): PackageMetadata {
   const { name, image, plan, verification, now } = input;
   return {
@@ -197,6 +203,7 @@ export function buildMetadata(input: {
       ...plan.extraBins.map((b) => ({ name: b.name, path: b.entrypoint.path })),
     ],
     signature: verification.signature ? signatureRecord(verification.signature, now) : null,
+    trusted_signer: input.trustedSigner,
     allow_unsigned: input.decision.kind === "unsigned",
     attestations: verification.attestations,
     layers: image.manifest.layers.map((l) => l.digest),
@@ -306,6 +313,33 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
   }
   deps.onEvent?.(decision.kind === "unsigned" ? { type: "unsigned" } : { type: "verified", verification });
 
+  // History-dependent trust: the signer must be the one this package was first verified with, and the release
+  // must be old enough when a cooldown is configured.
+  let trustedSigner = previous?.trusted_signer ?? null;
+  try {
+    if (verification.signature) {
+      const fingerprint = signerFingerprint(verification.signature);
+      checkSignerContinuity(name, trustedSigner, fingerprint, request.acceptNewSigner === true);
+      if (!trustedSigner || request.acceptNewSigner) trustedSigner = fingerprint;
+    }
+    const minAgeText = request.minAge ??
+      deps.config.registries.find((r) => r.name === ref.registryName)?.min_release_age ??
+      deps.config.min_release_age;
+    if (minAgeText !== undefined) {
+      checkReleaseAge({
+        signedAt: verification.signature?.integratedTime,
+        minAgeSeconds: parseAge(minAgeText),
+        now: deps.now(),
+        what: `${ref.input} (${shortDigest(image.digest)})`,
+        minAgeText,
+      });
+    }
+  } catch (err) {
+    controller.abort();
+    await Promise.allSettled(downloads);
+    throw err;
+  }
+
   const staging = await makePackageStaging(layout, name);
   let committed = false;
   try {
@@ -330,7 +364,15 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
       name: request.name ?? ref.packageName,
       extraBins,
     });
-    const metadata = buildMetadata({ name, image, plan, verification, decision, now: deps.now() });
+    const metadata = buildMetadata({
+      name,
+      image,
+      plan,
+      verification,
+      decision,
+      now: deps.now(),
+      trustedSigner,
+    });
     const { version } = await commitVersion(layout, name, staging, metadata);
     committed = true;
     deps.onEvent?.({ type: "committed", digest: image.digest });

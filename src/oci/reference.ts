@@ -19,6 +19,8 @@ export interface RegistryEntry {
   readonly url: string;
   readonly insecure?: boolean;
   readonly cosign_policy?: CosignPolicy;
+  /** Skip digests signed more recently than this (e.g. "3d"); overrides the top-level setting. */
+  readonly min_release_age?: string;
 }
 
 /** The lexical parts of a reference, before any registry lookup. */

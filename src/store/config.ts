@@ -70,7 +70,6 @@ const POLICY_KEYS = new Set([
   "trusted_root",
   "require_provenance_builder",
   "max_vulnerability_severity",
-  "min_release_age",
 ]);
 const REGISTRY_KEYS = new Set(["name", "url", "insecure", "cosign_policy", "min_release_age"]);
 const TOP_KEYS = new Set([
@@ -190,13 +189,26 @@ export function validateConfig(raw: unknown, path: string): Config {
       policy = out;
     }
     const insecure = bool(r.insecure, `${f}.insecure`);
-    return { name, url, ...(insecure ? { insecure } : {}), ...(policy ? { cosign_policy: policy } : {}) };
+    const regMinAge = str(r.min_release_age, `${f}.min_release_age`);
+    if (regMinAge !== undefined && !/^\d+[smhdw]$/.test(regMinAge.trim())) {
+      throw bad(path, `${f}.min_release_age`, 'must look like "3d", "12h" or "30m"');
+    }
+    return {
+      name,
+      url,
+      ...(insecure ? { insecure } : {}),
+      ...(policy ? { cosign_policy: policy } : {}),
+      ...(regMinAge ? { min_release_age: regMinAge.trim() } : {}),
+    };
   });
   const defaultRegistry = str(raw.default_registry, "default_registry");
   if (defaultRegistry !== undefined && !names.has(defaultRegistry)) {
     throw bad(path, "default_registry", `names "${defaultRegistry}", which is not in registries`);
   }
   const minAge = str(raw.min_release_age, "min_release_age");
+  if (minAge !== undefined && !/^\d+[smhdw]$/.test(minAge.trim())) {
+    throw bad(path, "min_release_age", 'must look like "3d", "12h" or "30m"');
+  }
   return {
     version,
     ...(defaultRegistry ? { default_registry: defaultRegistry } : {}),

@@ -66,6 +66,12 @@ export interface PackageMetadata {
   bins: BinRecord[];
   /** The verified signature, or null for an unsigned install (only possible with allow_unsigned). */
   signature: SignatureRecord | null;
+  /**
+   * The signer this package is pinned to: recorded at its first verified install and carried across updates;
+   * a different issuer, repository or workflow is refused until accepted (--accept-new-signer). Null until a
+   * signed version is installed. Absent in metadata written before dz 0.1 (read as null).
+   */
+  trusted_signer: { issuer: string | null; repository: string | null; workflow: string } | null;
   /** The user allowed an unsigned install; remembered so update does not need the flag again. */
   allow_unsigned: boolean;
   /** Attestation summaries (verified or labelled unverified) found at install time. */
@@ -227,6 +233,17 @@ function parseSignature(value: unknown): SignatureRecord | null {
   };
 }
 
+function parseTrustedSigner(value: unknown): PackageMetadata["trusted_signer"] {
+  if (value === undefined || value === null) return null;
+  const s = obj(value, "trusted_signer");
+  const p = "trusted_signer.";
+  return {
+    issuer: strOrNull(s, "issuer", p),
+    repository: strOrNull(s, "repository", p),
+    workflow: str(s, "workflow", p),
+  };
+}
+
 /** Validates a parsed metadata document. Throws FieldError naming the first bad field. */
 function validate(value: unknown): PackageMetadata {
   const o = obj(value, "(document)");
@@ -269,6 +286,7 @@ function validate(value: unknown): PackageMetadata {
     loader: strOrNull(o, "loader", ""),
     bins,
     signature: parseSignature(o.signature),
+    trusted_signer: parseTrustedSigner(o.trusted_signer),
     allow_unsigned: bool(o, "allow_unsigned", ""),
     attestations,
     layers,

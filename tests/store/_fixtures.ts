@@ -34,6 +34,7 @@ export async function sampleMetadata(
     entrypoint: { raw: [`/usr/bin/${name}`], resolved: `/usr/bin/${name}` },
     loader: "/lib/ld-linux-x86-64.so.2",
     bins: [{ name, path: `/usr/bin/${name}` }],
+    trusted_signer: null,
     signature: {
       verified: true,
       identity: "https://github.com/chainguard-images/images/.github/workflows/release.yaml@refs/heads/main",

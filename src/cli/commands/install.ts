@@ -59,6 +59,8 @@ export async function install(ctx: CliContext, input: string, opts: InstallOptio
       ...(opts.name ? { name: opts.name } : {}),
       allowUnsigned: opts.allowUnsigned === true,
       bins: opts.bin ?? [],
+      acceptNewSigner: opts.acceptNewSigner === true,
+      ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
     })).finally(progress.done);
   const m = outcome.metadata;
   if (outcome.status === "unchanged") {
