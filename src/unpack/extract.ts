@@ -17,6 +17,10 @@
  *   target must keep its meaning at the new location.
  * - Symlink targets are stored relative: absolute targets (`/usr/lib/x`) and relative ones that climb above the
  *   root are rewritten to the equivalent relative path inside the rootfs, so they never point at the host.
+ *
+ * Performance: parent directories are lstat-ed once per rootfs (RootfsState.dirs), small files are written with one
+ * writeFile call and overlap with decoding (bounded; see Pipeline), large files stream with chunked writes, and
+ * directory modes are applied once at the end (finalizeRootfs), deepest first.
  */
 import { DropzoneError } from "../errors.ts";
 import { decodeTar, malformedLayer, type TarHeader } from "./tar_stream.ts";
