@@ -109,7 +109,10 @@ export function rekorBodyKind(
   return { kind: b.kind, version: b.apiVersion, body: body as Record<string, unknown> };
 }
 
-function verificationMaterial(annotations: Readonly<Record<string, string>>): Record<string, unknown> {
+function verificationMaterial(
+  annotations: Readonly<Record<string, string>>,
+  useTimestamp = true,
+): Record<string, unknown> {
   const vm: Record<string, unknown> = {
     tlogEntries: [],
     timestampVerificationData: { rfc3161Timestamps: [] },
@@ -146,7 +149,7 @@ function verificationMaterial(annotations: Readonly<Record<string, string>>): Re
     }];
   }
   const ts = annotations[COSIGN_ANNOTATIONS.RFC3161];
-  if (ts !== undefined) {
+  if (ts !== undefined && useTimestamp) {
     let signed: unknown;
     try {
       signed = (JSON.parse(ts) as { SignedRFC3161Timestamp?: unknown }).SignedRFC3161Timestamp;
@@ -194,7 +197,9 @@ export function legacyAttestationBundle(
   }
   return {
     mediaType: BUNDLE_V01,
-    verificationMaterial: verificationMaterial(annotations),
+    // cosign timestamps the whole envelope for .att layers; @sigstore/verify checks the imprint against the DSSE
+    // signature bytes, so a real cosign RFC 3161 token would fail. The Rekor SET provides the timestamp instead.
+    verificationMaterial: verificationMaterial(annotations, false),
     dsseEnvelope: { payloadType: e.payloadType, payload: e.payload, signatures: e.signatures },
   };
 }
