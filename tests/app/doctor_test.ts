@@ -1,0 +1,217 @@
+import assert from "node:assert/strict";
+import {
+  authPermissionFinding,
+  classifyBinEntry,
+  describeRepair,
+  type Finding,
+  hostFromPlatform,
+  isHealthy,
+  refRecordSubject,
+  renderReport,
+  sortFindings,
+  storeFindingToDoctor,
+  TRUSTED_ROOT_WARN_AGE_SECONDS,
+  trustedRootFinding,
+  usesPublicGoodRoot,
+} from "../../src/app/doctor.ts";
+import { attestationSummary, looksLikePackageName } from "../../src/app/verify_cmd.ts";
+import { WRAPPER_MARKER } from "../../src/shim/wrapper.ts";
+
+const HEX = "a".repeat(64);
+const wrapper = (name: string, pkg: string) =>
+  `#!/bin/sh\n${WRAPPER_MARKER}\n# name=${JSON.stringify(name)} package=${
+    JSON.stringify(pkg)
+  } digest="sha256:${HEX}"\n`;
+
+Deno.test("classifyBinEntry: only dz-marked files are wrappers; foreign files are never orphans", () => {
+  const expected = new Map([["jq", "jq"], ["yq", "jq"]]);
+  const dirs = new Set(["jq", "broken"]);
+  assert.deepEqual(classifyBinEntry("mine", "#!/bin/sh\necho hi\n", expected, dirs), { kind: "foreign" });
+  assert.deepEqual(classifyBinEntry("dir", null, expected, dirs), { kind: "foreign" });
+  assert.deepEqual(classifyBinEntry("jq", wrapper("jq", "jq"), expected, dirs), {
+    kind: "owned",
+    package: "jq",
+  });
+  assert.deepEqual(classifyBinEntry("yq", wrapper("yq", "jq"), expected, dirs), {
+    kind: "owned",
+    package: "jq",
+  });
+  assert.deepEqual(classifyBinEntry("gone", wrapper("gone", "gone"), expected, dirs), {
+    kind: "orphan",
+    package: "gone",
+  });
+  // A wrapper under a name the package no longer provides is an orphan too.
+  assert.deepEqual(classifyBinEntry("old", wrapper("old", "jq"), expected, dirs), {
+    kind: "orphan",
+    package: "jq",
+  });
+  // A package whose current is broken still has a directory: its wrappers wait for the store repair.
+  assert.deepEqual(classifyBinEntry("b", wrapper("b", "broken"), expected, dirs), {
+    kind: "damaged-package",
+    package: "broken",
+  });
+  // A marker without a readable comment line: owned by name, orphan otherwise.
+  assert.deepEqual(classifyBinEntry("jq", `#!/bin/sh\n${WRAPPER_MARKER}\n`, expected, dirs), {
+    kind: "owned",
+    package: "jq",
+  });
+  assert.deepEqual(classifyBinEntry("x", `#!/bin/sh\n${WRAPPER_MARKER}\n`, expected, dirs), {
+    kind: "orphan",
+    package: null,
+  });
+  // writeWrapper temp files: dz-marked or empty ones are crash leftovers; anything else is not ours.
+  assert.deepEqual(classifyBinEntry(".jq.abc.tmp", wrapper("jq", "jq"), expected, dirs), {
+    kind: "leftover",
+  });
+  assert.deepEqual(classifyBinEntry(".jq.abc.tmp", "", expected, dirs), { kind: "leftover" });
+  assert.deepEqual(classifyBinEntry(".notes.tmp", "mine", expected, dirs), { kind: "foreign" });
+});
+
+Deno.test("trustedRootFinding warns for an embedded-only or week-old root", () => {
+  assert.equal(trustedRootFinding({ source: "embedded" })?.severity, "warning");
+  assert.equal(trustedRootFinding({ source: "tuf-cache", ageSeconds: 3600 }), null);
+  const old = trustedRootFinding({
+    source: "tuf-cache",
+    ageSeconds: TRUSTED_ROOT_WARN_AGE_SECONDS + 86400 * 2,
+  });
+  assert.match(old!.message, /9 days old/);
+  assert.equal(old!.fixable, false);
+});
+
+Deno.test("authPermissionFinding requires 0600", () => {
+  assert.equal(authPermissionFinding("/h/auth.json", null), null);
+  assert.equal(authPermissionFinding("/h/auth.json", 0o100600), null);
+  assert.equal(authPermissionFinding("/h/auth.json", 0o100400), null);
+  const f = authPermissionFinding("/h/auth.json", 0o100644)!;
+  assert.equal(f.fixable, true);
+  assert.match(f.message, /mode 0644/);
+});
+
+Deno.test("usesPublicGoodRoot: keyless policies without a trusted_root override", () => {
+  assert.equal(usesPublicGoodRoot({ registries: [{ name: "a", url: "x.io" }] }), false);
+  assert.equal(
+    usesPublicGoodRoot({ registries: [{ name: "a", url: "x.io", cosign_policy: { public_key: "/k.pub" } }] }),
+    false,
+  );
+  assert.equal(
+    usesPublicGoodRoot({
+      registries: [{
+        name: "a",
+        url: "x.io",
+        cosign_policy: { issuer: "i", identity: "s", trusted_root: "/r" },
+      }],
+    }),
+    false,
+  );
+  assert.equal(
+    usesPublicGoodRoot({
+      registries: [{ name: "a", url: "x.io", cosign_policy: { issuer: "i", identity: "s" } }],
+    }),
+    true,
+  );
+});
+
+Deno.test("store findings and repairs map to doctor findings and changes", () => {
+  const digest = `sha256:${HEX}` as const;
+  assert.deepEqual(storeFindingToDoctor({ kind: "leftover", path: "/h/packages/jq/.staging-x" }), {
+    kind: "leftover",
+    severity: "warning",
+    subject: "/h/packages/jq/.staging-x",
+    path: "/h/packages/jq/.staging-x",
+    message: "leftover of an interrupted dz: /h/packages/jq/.staging-x",
+    fixable: true,
+  });
+  assert.equal(storeFindingToDoctor({ kind: "broken-current", name: "jq", target: "x" }).severity, "error");
+  assert.equal(
+    storeFindingToDoctor({ kind: "corrupt-metadata", name: "jq", digest, path: "/p", message: "bad" })
+      .fixable,
+    false,
+  );
+  const blob = storeFindingToDoctor({ kind: "unreferenced-blob", digest, size: 42 });
+  assert.equal(blob.severity, "info");
+  assert.equal(blob.bytes, 42);
+  assert.match(describeRepair({ kind: "repointed-current", name: "jq", digest }).message, /re-pointed "jq"/);
+});
+
+Deno.test("sortFindings, isHealthy and renderReport", () => {
+  const f = (
+    kind: Finding["kind"],
+    severity: Finding["severity"],
+    subject: string,
+    fixable = false,
+  ): Finding => ({
+    kind,
+    severity,
+    subject,
+    message: `${kind} ${subject}`,
+    fixable,
+  });
+  const findings = sortFindings([
+    f("foreign-file", "info", "/b/mine"),
+    f("stale-wrapper", "warning", "/b/jq", true),
+    f("missing-wrapper", "error", "/b/yq", true),
+  ]);
+  assert.deepEqual(findings.map((x) => x.severity), ["error", "warning", "info"]);
+  assert.equal(isHealthy(findings), false);
+  assert.equal(isHealthy([f("foreign-file", "info", "/b/mine")]), true);
+  const text = renderReport({ findings, fixed: [], healthy: false }, { fixRequested: false });
+  assert.match(text, /^Wrappers:\n {2}error {3}missing-wrapper \/b\/yq \[fixable: dz doctor --fix\]$/m);
+  assert.match(text, /1 error\(s\), 1 warning\(s\) remain; run "dz doctor --fix" to repair 2\n$/);
+  assert.equal(
+    renderReport({ findings: [], fixed: [], healthy: true }, { fixRequested: false }),
+    "Everything looks fine.\n",
+  );
+  const fixed = renderReport({
+    findings: [f("unreferenced-blob", "info", "sha256:x"), f("unreferenced-blob", "info", "sha256:y")].map((
+      x,
+    ) => ({
+      ...x,
+      bytes: 10,
+    })),
+    fixed: [{ kind: "wrote-wrapper", subject: "/b/jq", message: "regenerated wrapper /b/jq" }],
+    healthy: true,
+  }, { fixRequested: true });
+  assert.match(fixed, /^Fixed:\n {2}- regenerated wrapper \/b\/jq\n/);
+  assert.match(fixed, /Cache:\n {2}info {4}2 cached blob\(s\), 20 bytes/);
+  assert.match(fixed, /No problems found\.\n$/);
+});
+
+Deno.test("refRecordSubject reads legacy signature tags and referrer keys", () => {
+  assert.equal(
+    refRecordSubject(`tag:127.0.0.1:5000/apps/cat:sha256-${HEX}.sig`),
+    `127.0.0.1:5000/apps/cat@sha256:${HEX}`,
+  );
+  assert.equal(
+    refRecordSubject(`referrers:ghcr.io/o/r@sha256:${HEX}?application/vnd.dev.sigstore.bundle.v0.3+json`),
+    `ghcr.io/o/r@sha256:${HEX}`,
+  );
+  assert.equal(refRecordSubject("tag:ghcr.io/o/r:latest"), null);
+});
+
+Deno.test("hostFromPlatform and the verify helpers", () => {
+  const fallback = { os: "linux", arch: "amd64" };
+  assert.deepEqual(hostFromPlatform("linux/arm64/v8", fallback), {
+    os: "linux",
+    arch: "arm64",
+    variant: "v8",
+  });
+  assert.deepEqual(hostFromPlatform("garbage", fallback), fallback);
+  assert.equal(looksLikePackageName("jq"), true);
+  assert.equal(looksLikePackageName("python-3.12"), true);
+  for (const ref of ["lab/cat", "jq:1.7", "ghcr.io/o/r", `jq@sha256:${HEX}`, "Upper"]) {
+    assert.equal(looksLikePackageName(ref), false, ref);
+  }
+  assert.equal(
+    attestationSummary({
+      predicateType: "https://spdx.dev/Document",
+      verified: true,
+      kind: "sbom",
+      sbom: { format: "spdx", componentCount: 12 },
+    }),
+    "SBOM SPDX, 12 components [verified]",
+  );
+  assert.equal(
+    attestationSummary({ predicateType: "x", verified: false, kind: "other", note: "no signature" }),
+    "x [UNVERIFIED] (no signature)",
+  );
+});
