@@ -83,6 +83,11 @@ export interface InstallRequest {
   readonly acceptNewSigner?: boolean;
   /** Minimum release age ("3d"); overrides the registry's and the config's min_release_age. */
   readonly minAge?: string;
+  /** From a lockfile: the platform digest and signer that must be installed, checked before unpacking. */
+  readonly expect?: {
+    readonly digest: Digest;
+    readonly signer: { identity: string; issuer: string | null } | null;
+  };
 }
 
 /** The result of an install. */
@@ -282,6 +287,19 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
   const cache = openBlobCache(layout.blobs);
   const image = await resolveImage(ref, { client, host, ...(deps.signal ? { signal: deps.signal } : {}) });
   deps.onEvent?.({ type: "resolved", image });
+  if (request.expect && image.digest !== request.expect.digest) {
+    throw new DropzoneError(
+      "DIGEST_MISMATCH",
+      `Cannot install ${ref.input} as locked: it resolves to ${
+        shortDigest(image.digest)
+      }, the lockfile says ` +
+        shortDigest(request.expect.digest),
+      {
+        hint:
+          "The lockfile and the registry disagree; regenerate the lockfile with dz lock if this is intended",
+      },
+    );
+  }
 
   // Reinstalling what is already current is a no-op (the Go tool deleted the live directory here).
   if (previous && previous.digest === image.digest && extraBins.length === 0) {
@@ -321,6 +339,21 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
       const fingerprint = signerFingerprint(verification.signature);
       checkSignerContinuity(name, trustedSigner, fingerprint, request.acceptNewSigner === true);
       if (!trustedSigner || request.acceptNewSigner) trustedSigner = fingerprint;
+    }
+    if (request.expect) {
+      const got = verification.signature
+        ? { identity: verification.signature.identity, issuer: verification.signature.issuer ?? null }
+        : null;
+      if (JSON.stringify(got) !== JSON.stringify(request.expect.signer)) {
+        throw new DropzoneError(
+          "SIGNER_CHANGED",
+          `Cannot install ${ref.input} as locked: signed by ${
+            got?.identity ?? "nobody"
+          }, the lockfile says ` +
+            `${request.expect.signer?.identity ?? "unsigned"}`,
+          { hint: "Do not trust this image until you know why its signer changed" },
+        );
+      }
     }
     const minAgeText = request.minAge ??
       deps.config.registries.find((r) => r.name === ref.registryName)?.min_release_age ??

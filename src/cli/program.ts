@@ -52,7 +52,7 @@ export function buildProgram(
   program.command("install")
     .description("Verify, pull and install an image's entrypoint as ~/.dropzone/bin/<name>")
     .argument(
-      "<ref>",
+      "[ref]",
       "image reference: jq, jq:1.7, chainguard/jq, ghcr.io/o/r:tag, name@sha256:…, or an OCI archive",
     )
     .option(
@@ -80,6 +80,7 @@ export function buildProgram(
         "dz install ghcr.io/corp/tool:v2",
         "dz install localhost:5000/mytool --allow-unsigned",
         "dz install python --bin /usr/bin/pip:pip",
+        "dz install --locked dz.lock",
       ),
     )
     .action((ref, opts) => invoke((ctx) => h.install(ctx, ref, opts)));

@@ -13,15 +13,12 @@ export { verify } from "./verify.ts";
 export { pathSetupCmd, pathStatusCmd, pathUnsetCmd } from "./path.ts";
 export { login, logout } from "./auth.ts";
 export { search, tags } from "./browse.ts";
+export { lock } from "./lock.ts";
 
 type Opts = Record<string, unknown>;
 
 export { update } from "./update.ts";
 export { rollback } from "./rollback.ts";
-/** dz lock */
-export function lock(_ctx: CliContext, _file: string, _opts: Opts): Promise<number | void> {
-  notReady("lock");
-}
 /** dz export */
 export function exportImage(_ctx: CliContext, _target: string, _opts: Opts): Promise<void> {
   notReady("export");

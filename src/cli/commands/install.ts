@@ -9,6 +9,7 @@ import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
 import { formatBytes } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
+import { installLocked } from "./lock.ts";
 import { confirm, requireInstalled, withStoreLock } from "./shared.ts";
 
 /** Options of `dz install`. */
@@ -35,7 +36,20 @@ function parsePlatformFlag(value: string): { os: string; arch: string; variant?:
 }
 
 /** dz install */
-export async function install(ctx: CliContext, input: string, opts: InstallOptions): Promise<number> {
+export async function install(
+  ctx: CliContext,
+  input: string | undefined,
+  opts: InstallOptions,
+): Promise<number> {
+  if (opts.locked !== undefined) {
+    if (input !== undefined && opts.locked !== true) {
+      throw new DropzoneError("USAGE", "Give either a reference or --locked, not both");
+    }
+    return await installLocked(ctx, typeof opts.locked === "string" ? opts.locked : input ?? "dz.lock", opts);
+  }
+  if (input === undefined) {
+    throw new DropzoneError("USAGE", "missing required argument 'ref'", { hint: 'Try "dz install jq"' });
+  }
   const { config } = await ctx.config();
   const ref = resolveReference(input, {
     registries: config.registries,
