@@ -139,9 +139,36 @@ async function checkWrapperSlot(
   }
 }
 
+/**
+ * Applies the image's layers in order into a new `rootfs` directory, each as soon as its download finished. Call
+ * it only after verification passed.
+ */
+export async function unpackLayers(input: {
+  image: ResolvedImage;
+  cache: BlobCache;
+  downloads: readonly Promise<void>[];
+  rootfs: string;
+  signal: AbortSignal;
+  onEvent?: (event: InstallEvent) => void;
+}): Promise<void> {
+  const { image, cache, downloads, rootfs, signal, onEvent } = input;
+  await Deno.mkdir(rootfs);
+  const state = createRootfsState();
+  const layers = image.manifest.layers;
+  for (let i = 0; i < layers.length; i++) {
+    const layer = layers[i]!;
+    await downloads[i];
+    signal.throwIfAborted();
+    onEvent?.({ type: "unpack", index: i, total: layers.length, digest: layer.digest });
+    const blob = await cache.open(layer.digest);
+    await applyLayer(openLayer(blob, layer.mediaType), rootfs, { state, label: shortDigest(layer.digest) });
+  }
+  await finalizeRootfs(rootfs, state);
+}
+
 /** Downloads every layer into the cache with bounded concurrency; returns a promise per layer. */
-function pullLayers(
-  deps: InstallDeps,
+export function pullLayers(
+  deps: Pick<InstallDeps, "config" | "client" | "onEvent">,
   image: ResolvedImage,
   cache: BlobCache,
   signal: AbortSignal,
@@ -377,18 +404,14 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
   let committed = false;
   try {
     const rootfs = join(staging, ROOTFS_DIR);
-    await Deno.mkdir(rootfs);
-    const state = createRootfsState();
-    const layers = image.manifest.layers;
-    for (let i = 0; i < layers.length; i++) {
-      const layer = layers[i]!;
-      await downloads[i];
-      signal.throwIfAborted();
-      deps.onEvent?.({ type: "unpack", index: i, total: layers.length, digest: layer.digest });
-      const blob = await cache.open(layer.digest);
-      await applyLayer(openLayer(blob, layer.mediaType), rootfs, { state, label: shortDigest(layer.digest) });
-    }
-    await finalizeRootfs(rootfs, state);
+    await unpackLayers({
+      image,
+      cache,
+      downloads,
+      rootfs,
+      signal,
+      ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
+    });
     await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
     const plan = await planShim({
       rootfs,

@@ -79,6 +79,8 @@ export interface PublishOptions {
   sign?: "legacy" | "bundle" | "index-only" | "none";
   signer?: TestSigner;
   extraEntries?: TarEntry[];
+  /** Another host binary as the entrypoint (default /usr/bin/echo); `content` becomes its only Cmd argument. */
+  binary?: string;
 }
 
 /** A published image. */
@@ -130,9 +132,10 @@ export async function startE2E(): Promise<E2E> {
     signer,
     dz,
     async publish(repo, tag, content, options = {}) {
+      const binName = options.binary ? options.binary.split("/").pop()! : "echo";
       const image = await buildImage({
         layers: [
-          { entries: base },
+          { entries: options.binary ? await hostBinaryEntries(options.binary, binName) : base },
           {
             entries: [
               { type: "dir", path: "etc" },

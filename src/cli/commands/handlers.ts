@@ -14,6 +14,7 @@ export { pathSetupCmd, pathStatusCmd, pathUnsetCmd } from "./path.ts";
 export { login, logout } from "./auth.ts";
 export { search, tags } from "./browse.ts";
 export { lock } from "./lock.ts";
+export { runOnce } from "./run.ts";
 
 type Opts = Record<string, unknown>;
 
@@ -22,13 +23,4 @@ export { rollback } from "./rollback.ts";
 /** dz export */
 export function exportImage(_ctx: CliContext, _target: string, _opts: Opts): Promise<void> {
   notReady("export");
-}
-/** dz run */
-export function runOnce(
-  _ctx: CliContext,
-  _ref: string,
-  _args: string[],
-  _opts: Opts,
-): Promise<number | void> {
-  notReady("run");
 }

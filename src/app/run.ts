@@ -1,0 +1,119 @@
+/**
+ * `dz run`: verify, pull into the cache and run an image once without installing it (like `uvx`). The unpacked
+ * rootfs is kept under `cache/run/<digest>/` so the next run of the same digest starts at once; an installed
+ * package with the same digest is used directly.
+ */
+import { join } from "node:path";
+import { digestToDirName } from "../oci/digest.ts";
+import type { ResolvedReference } from "../oci/reference.ts";
+import { planShim } from "../shim/plan.ts";
+import { renderWrapper } from "../shim/wrapper.ts";
+import { removeTree } from "../store/atomic.ts";
+import { openBlobCache } from "../store/blob_cache.ts";
+import { listPackages, ROOTFS_DIR } from "../store/packages.ts";
+import { decideTrust, resolveImage, verifyResolvedImage } from "./image.ts";
+import { IMAGE_CONFIG_FILE, type InstallDeps, pullLayers, unpackLayers } from "./install.ts";
+
+/** A runnable script for an image: the wrapper text plus where it came from. */
+export interface PreparedRun {
+  /** POSIX sh wrapper that execs the image's entrypoint. */
+  readonly script: string;
+  readonly source: "installed" | "cache" | "fresh";
+  readonly digest: string;
+}
+
+/** Where `dz run` keeps unpacked images: cache/run/sha256-<hex>/current/{rootfs,image-config.json}. */
+export function runCacheDir(cacheDir: string): string {
+  return join(cacheDir, "run");
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
+/** Resolves, verifies and unpacks (or reuses) an image and returns the wrapper script that runs it. */
+export async function prepareRun(
+  deps: InstallDeps,
+  request: { ref: ResolvedReference; allowUnsigned?: boolean },
+): Promise<PreparedRun> {
+  const { layout, client, host } = deps;
+  const decision = decideTrust(request.ref, {
+    allowUnsigned: request.allowUnsigned === true,
+    config: deps.config,
+  });
+  const image = await resolveImage(request.ref, {
+    client,
+    host,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
+  deps.onEvent?.({ type: "resolved", image });
+  // Verification always runs, even when a copy is at hand: `dz run` must never run what the policy rejects.
+  const verification = await verifyResolvedImage(image, {
+    client,
+    decision,
+    loadTrust: deps.loadTrust,
+    now: deps.now(),
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
+  deps.onEvent?.(decision.kind === "unsigned" ? { type: "unsigned" } : { type: "verified", verification });
+  const name = request.ref.packageName;
+
+  const installed = (await listPackages(layout)).find((v) => v.digest === image.digest);
+  if (installed) {
+    const plan = await planShim({ rootfs: installed.rootfs, config: image.config, host, name });
+    return {
+      script: renderWrapper(plan, {
+        packagesDir: layout.packages,
+        name: installed.name,
+        digest: image.digest,
+      }),
+      source: "installed",
+      digest: image.digest,
+    };
+  }
+
+  const base = runCacheDir(layout.cache);
+  const dirName = digestToDirName(image.digest);
+  const done = join(base, dirName, "current");
+  let source: PreparedRun["source"] = "cache";
+  if (!(await exists(join(done, IMAGE_CONFIG_FILE)))) {
+    source = "fresh";
+    const cache = openBlobCache(layout.blobs);
+    const controller = new AbortController();
+    const signal = deps.signal ? AbortSignal.any([deps.signal, controller.signal]) : controller.signal;
+    const downloads = pullLayers(deps, image, cache, signal);
+    downloads.forEach((p) => p.catch(() => {}));
+    await Deno.mkdir(join(base, dirName), { recursive: true });
+    const staging = await Deno.makeTempDir({ dir: join(base, dirName), prefix: ".staging-" });
+    try {
+      await unpackLayers({
+        image,
+        cache,
+        downloads,
+        rootfs: join(staging, ROOTFS_DIR),
+        signal,
+        ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
+      });
+      // The config is written last: its presence marks a complete unpack.
+      await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
+      await removeTree(done);
+      await Deno.rename(staging, done);
+    } finally {
+      controller.abort();
+      await Promise.allSettled(downloads);
+      await removeTree(staging).catch(() => {});
+    }
+  }
+  const plan = await planShim({ rootfs: join(done, ROOTFS_DIR), config: image.config, host, name });
+  return {
+    script: renderWrapper(plan, { packagesDir: base, name: dirName, digest: image.digest }),
+    source,
+    digest: image.digest,
+  };
+}

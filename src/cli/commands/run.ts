@@ -1,0 +1,61 @@
+/** `dz run <ref> [-- args]`: verify and run an image's entrypoint once, without installing it. */
+import { prepareRun } from "../../app/run.ts";
+import { resolveReference } from "../../oci/reference.ts";
+import type { CliContext } from "../context.ts";
+import { installProgress } from "../progress.ts";
+import { createClient, createTrustLoader } from "../services.ts";
+import { withStoreLock } from "./shared.ts";
+
+/** dz run; returns the program's exit code. */
+export async function runOnce(
+  ctx: CliContext,
+  input: string,
+  args: string[],
+  opts: { allowUnsigned?: boolean },
+): Promise<number> {
+  const { config } = await ctx.config();
+  const ref = resolveReference(input, {
+    registries: config.registries,
+    defaultRegistry: config.default_registry,
+  });
+  const progress = installProgress(ctx);
+  // The lock covers the unpack into the run cache only; the program itself runs without holding it.
+  const prepared = await withStoreLock(ctx, () =>
+    prepareRun({
+      layout: ctx.layout,
+      config,
+      client: createClient(ctx, config),
+      host: ctx.runtime.host,
+      now: ctx.runtime.now,
+      loadTrust: createTrustLoader(ctx),
+      ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
+      onEvent: progress.onEvent,
+    }, { ref, allowUnsigned: opts.allowUnsigned === true })).finally(progress.done);
+  ctx.log.debug(`running ${prepared.digest} from the ${prepared.source} copy`);
+  const script = await Deno.makeTempFile({ prefix: "dz-run-", suffix: ".sh" });
+  try {
+    await Deno.writeTextFile(script, prepared.script);
+    const child = new Deno.Command("/bin/sh", {
+      args: [script, ...args],
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    const status = await child.status;
+    return status.signal ? 128 + (Deno.build.os === "linux" ? signalNumber(status.signal) : 1) : status.code;
+  } finally {
+    await Deno.remove(script).catch(() => {});
+  }
+}
+
+function signalNumber(name: string): number {
+  const table: Record<string, number> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGKILL: 9,
+    SIGTERM: 15,
+    SIGPIPE: 13,
+  };
+  return table[name] ?? 1;
+}
