@@ -203,6 +203,10 @@ export function checkExitCode(checks: readonly UpdateCheck[]): number {
 export interface ApplyOptions {
   /** `--allow-unsigned` on the update command line (the recorded choice applies regardless). */
   readonly allowUnsigned?: boolean;
+  /** `--accept-new-signer`: accept a signer that differs from the package's recorded one. */
+  readonly acceptNewSigner?: boolean;
+  /** `--min-age`: refuse digests signed more recently than this (overrides the configured cooldown). */
+  readonly minAge?: string;
   readonly registries: readonly RegistryEntry[];
 }
 
@@ -247,6 +251,8 @@ export async function applyUpdate(
     updating: true,
     recordedAllowUnsigned: meta.allow_unsigned,
     allowUnsigned: options.allowUnsigned === true,
+    acceptNewSigner: options.acceptNewSigner === true,
+    ...(options.minAge !== undefined ? { minAge: options.minAge } : {}),
   });
   let indexRefreshed = false;
   const current = await readCurrent(deps.layout, meta.name);

@@ -11,7 +11,8 @@
  *   applies same-tag rebuilds only, since moving to another tag needs the user to name the package or pass
  *   `--all`. `--all` without `--yes` asks on a terminal and refuses (exit 1, hint `--yes`) without one.
  * - Every apply is a full install (verification included). A failing package does not stop the others; the
- *   command then exits 3 when any failure was a trust failure, else 1.
+ *   command then exits 3 when any failure was a trust failure (bad or missing signature, changed signer
+ *   without `--accept-new-signer`), else 1 (a release younger than `--min-age` is RELEASE_TOO_NEW, exit 1).
  */
 import {
   type ApplyResult,
@@ -70,9 +71,6 @@ export async function update(
   opts: UpdateOptions,
 ): Promise<number> {
   const { config } = await ctx.config();
-  if (opts.acceptNewSigner || opts.minAge) {
-    ctx.log.warn("--accept-new-signer and --min-age are not supported by update yet; ignoring them");
-  }
   const packages: PackageMetadata[] = name
     ? [await requireInstalled(ctx, name)]
     : await installedPackages(ctx);
@@ -151,7 +149,12 @@ export async function update(
           },
           meta,
           tag,
-          { allowUnsigned: opts.allowUnsigned === true, registries: config.registries },
+          {
+            allowUnsigned: opts.allowUnsigned === true,
+            acceptNewSigner: opts.acceptNewSigner === true,
+            ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
+            registries: config.registries,
+          },
         )
           .finally(progress.done);
       } catch (err) {

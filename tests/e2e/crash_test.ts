@@ -1,0 +1,192 @@
+/**
+ * Crash safety of install and update (issue 5 item 7): a dz child is SIGKILLed at many points, then the previous
+ * version must still run (a first install must leave nothing half-visible), and repair (`dz doctor --fix`, or
+ * `repairStore` while doctor is not built) plus the next install or update must finish the job. Ctrl-C during
+ * an install must clean the staging dir at once and exit 130.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { repairStore, scanStore } from "../../src/store/recovery.ts";
+import { storeLayout } from "../../src/store/layout.ts";
+import { DZ_PERMISSIONS } from "../support/cli_harness.ts";
+import { type E2E, runWrapper, startE2E } from "../support/e2e.ts";
+
+const CHILD = new URL("./_crash_dz_child.ts", import.meta.url).pathname;
+
+/** Steps before which nothing of the new version is visible (`current` still points at the old one). */
+const BEFORE_FLIP = [
+  "download",
+  "unpack",
+  "commit:before-metadata",
+  "commit:before-rename",
+  "commit:after-rename",
+  "symlink:current",
+];
+/** Steps after `current` flipped and before the wrappers are written. */
+const AFTER_FLIP = ["activate:after-flip", "write:history.json", "wrapper"];
+
+/** Spawns dz in a child that stops at `step`; resolves once it is there, with the live process. */
+async function spawnUntil(
+  env: E2E,
+  argv: string[],
+  step: string,
+  extra: Record<string, string> = {},
+): Promise<{ child: Deno.ChildProcess; stderr: () => string; rest: Promise<void> }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-q", ...DZ_PERMISSIONS, CHILD, ...argv],
+    env: {
+      DROPZONE_HOME: env.home,
+      NO_COLOR: "1",
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      DZ_CRASH_AT: step,
+      ...extra,
+    },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  const deadline = Date.now() + 20_000;
+  while (!text.includes(`crash-at ${step}\n`)) {
+    const timeout = new Promise<"timeout">((r) =>
+      setTimeout(() => r("timeout"), Math.max(0, deadline - Date.now()))
+    );
+    const next = await Promise.race([reader.read(), timeout]);
+    if (next === "timeout" || next.done) {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+      await child.status;
+      throw new Error(`dz ${argv.join(" ")} never reached ${step}:\n${text}`);
+    }
+    text += next.value;
+  }
+  const rest = (async () => {
+    for (;;) {
+      const r = await reader.read().catch(() => ({ done: true as const, value: undefined }));
+      if (r.done) return;
+      text += r.value;
+    }
+  })();
+  return { child, stderr: () => text, rest };
+}
+
+/** SIGKILLs dz at `step` of `argv`. */
+async function killAt(env: E2E, argv: string[], step: string, extra: Record<string, string> = {}) {
+  const { child, rest } = await spawnUntil(env, argv, step, extra);
+  child.kill("SIGKILL");
+  const status = await child.status;
+  await rest;
+  assert.equal(status.signal, "SIGKILL", `${step}: the child was killed`);
+}
+
+/** `dz doctor --fix`, or the store repair it runs while doctor is not built yet. */
+async function repair(env: E2E): Promise<void> {
+  const doctor = await env.dz(["doctor", "--fix"]);
+  if (/not available in this build/.test(doctor.stderr)) {
+    const layout = storeLayout(env.home);
+    await repairStore(layout, await scanStore(layout));
+  }
+  const left = (await scanStore(storeLayout(env.home))).filter((f) => f.kind !== "unreferenced-blob");
+  assert.deepEqual(left, [], "nothing left to repair");
+}
+
+async function stagingDirs(env: E2E, name: string): Promise<string[]> {
+  try {
+    return (await Array.fromAsync(Deno.readDir(join(env.home, "packages", name))))
+      .map((e) => e.name)
+      .filter((n) => n.startsWith(".staging-"));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw err;
+  }
+}
+
+async function listed(env: E2E): Promise<string[]> {
+  const r = await env.dz(["list", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout).map((p: { name: string }) => p.name);
+}
+
+Deno.test("crash during a first install: nothing half-visible before the flip; repair + reinstall complete it", async () => {
+  await using env = await startE2E();
+  const steps = [...BEFORE_FLIP, ...AFTER_FLIP];
+  const pubs = [];
+  for (let i = 0; i < steps.length; i++) pubs.push(await env.publish(`f${i}`, "latest", `first ${i}\n`));
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
+    // The first step runs with an empty blob cache, so the big base layer really is downloading.
+    await killAt(env, ["install", `lab/f${i}`], step, { DZ_CRASH_BLOB: pubs[i]!.image.layers[0]!.digest });
+    if (BEFORE_FLIP.includes(step)) {
+      await assert.rejects(() => Deno.lstat(`${env.home}/bin/f${i}`), Deno.errors.NotFound, step);
+      assert.ok(!(await listed(env)).includes(`f${i}`), `${step}: not listed`);
+    }
+  }
+  await repair(env);
+  for (let i = 0; i < steps.length; i++) {
+    const r = await env.dz(["install", `lab/f${i}`]);
+    assert.equal(r.code, 0, `${steps[i]}: ${r.stderr}`);
+    const run = await runWrapper(`${env.home}/bin/f${i}`);
+    assert.equal(run.stdout, `first ${i}\n`, `${steps[i]}: wrapper after reinstall: ${run.stderr}`);
+  }
+  assert.deepEqual((await listed(env)).sort(), steps.map((_, i) => `f${i}`).sort());
+});
+
+Deno.test("crash during an update: the previous version keeps working; repair + update finish it", async () => {
+  await using env = await startE2E();
+  const steps = [...BEFORE_FLIP, ...AFTER_FLIP];
+  const v2 = [];
+  for (let i = 0; i < steps.length; i++) {
+    await env.publish(`u${i}`, "latest", `old ${i}\n`);
+    assert.equal((await env.dz(["install", `lab/u${i}`])).code, 0);
+    v2.push(await env.publish(`u${i}`, "latest", `new ${i}\n`));
+  }
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
+    // Only the small top layer differs between versions; the base layer is cached.
+    await killAt(env, ["update", `u${i}`, "--yes"], step, { DZ_CRASH_BLOB: v2[i]!.image.layers[1]!.digest });
+    const run = await runWrapper(`${env.home}/bin/u${i}`);
+    assert.equal(run.code, 0, `${step}: the wrapper still runs: ${run.stderr}`);
+    if (BEFORE_FLIP.includes(step)) assert.equal(run.stdout, `old ${i}\n`, step);
+    else assert.ok([`old ${i}\n`, `new ${i}\n`].includes(run.stdout), `${step}: ${run.stdout}`);
+  }
+  await repair(env);
+  for (let i = 0; i < steps.length; i++) {
+    const r = await env.dz(["update", `u${i}`, "--yes"]);
+    assert.equal(r.code, 0, `${steps[i]}: ${r.stderr}`);
+    const info = JSON.parse((await env.dz(["info", `u${i}`, "--json"])).stdout);
+    assert.equal(info.digest, v2[i]!.digest, `${steps[i]}: updated`);
+    const run = await runWrapper(`${env.home}/bin/u${i}`);
+    assert.equal(run.stdout, `new ${i}\n`, `${steps[i]}: wrapper after update`);
+  }
+  const check = await env.dz(["update", "--check"]);
+  assert.equal(check.code, 0, check.stdout);
+});
+
+Deno.test("Ctrl-C during an install cleans the staging dir at once and exits 130", async () => {
+  await using env = await startE2E();
+  const pub = await env.publish("slow", "latest", "slow\n");
+  const { child, stderr, rest } = await spawnUntil(env, ["install", "lab/slow"], "download-sigint", {
+    DZ_CRASH_BLOB: pub.image.layers[0]!.digest,
+  });
+  // Verification finishes while the layer hangs; unpacking then waits in a staging dir.
+  const deadline = Date.now() + 10_000;
+  while ((await stagingDirs(env, "slow")).length === 0) {
+    assert.ok(Date.now() < deadline, "a staging dir appears");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill("SIGINT");
+  const status = await child.status;
+  await rest;
+  assert.equal(status.code, 130, stderr());
+  assert.match(stderr(), /interrupted/);
+  assert.deepEqual(await stagingDirs(env, "slow"), []);
+  await assert.rejects(() => Deno.lstat(`${env.home}/bin/slow`), Deno.errors.NotFound);
+  const left = (await scanStore(storeLayout(env.home))).filter((f) => f.kind === "leftover");
+  assert.deepEqual(left, []);
+  assert.ok(!(await listed(env)).includes("slow"));
+  const again = await env.dz(["install", "lab/slow"]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal((await runWrapper(`${env.home}/bin/slow`)).stdout, "slow\n");
+});
