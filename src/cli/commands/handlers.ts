@@ -15,12 +15,9 @@ export { login, logout } from "./auth.ts";
 export { search, tags } from "./browse.ts";
 export { lock } from "./lock.ts";
 export { runOnce } from "./run.ts";
+export { exportImage } from "./archive.ts";
 
 type Opts = Record<string, unknown>;
 
 export { update } from "./update.ts";
 export { rollback } from "./rollback.ts";
-/** dz export */
-export function exportImage(_ctx: CliContext, _target: string, _opts: Opts): Promise<void> {
-  notReady("export");
-}

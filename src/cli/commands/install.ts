@@ -10,6 +10,8 @@ import { installProgress } from "../progress.ts";
 import { formatBytes } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
 import { installLocked } from "./lock.ts";
+import { openArchive } from "./archive.ts";
+import { isArchivePath } from "../../app/archive.ts";
 import { confirm, requireInstalled, withStoreLock } from "./shared.ts";
 
 /** Options of `dz install`. */
@@ -51,7 +53,9 @@ export async function install(
     throw new DropzoneError("USAGE", "missing required argument 'ref'", { hint: 'Try "dz install jq"' });
   }
   const { config } = await ctx.config();
-  const ref = resolveReference(input, {
+  // An OCI archive from `dz export` installs through the offline client: same policy, local trust root.
+  const archive = (await isArchivePath(input)) ? await openArchive(ctx, input) : undefined;
+  const ref = resolveReference(archive ? archive.reference : input, {
     registries: config.registries,
     defaultRegistry: config.default_registry,
   });
@@ -62,10 +66,10 @@ export async function install(
     installPackage({
       layout: ctx.layout,
       config,
-      client: createClient(ctx, config, { offline: opts.offline === true }),
+      client: archive ? archive.client : createClient(ctx, config, { offline: opts.offline === true }),
       host,
       now: ctx.runtime.now,
-      loadTrust: createTrustLoader(ctx, { offline: opts.offline === true }),
+      loadTrust: createTrustLoader(ctx, { offline: opts.offline === true || archive !== undefined }),
       ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
       onEvent: progress.onEvent,
     }, {

@@ -4,6 +4,8 @@ import { DropzoneError, exitCodeFor } from "../../errors.ts";
 import type { CliContext } from "../context.ts";
 import { json } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
+import { isArchivePath } from "../../app/archive.ts";
+import { openArchive } from "./archive.ts";
 
 /** Options of `dz verify`. */
 export interface VerifyOptions {
@@ -17,28 +19,18 @@ export interface VerifyOptions {
  * the error's (3 for any trust failure, including a registry without a policy).
  */
 export async function verify(ctx: CliContext, target: string, opts: VerifyOptions): Promise<number> {
-  if (/\.tar$/.test(target)) {
-    const isFile = await Deno.stat(target).then((s) => s.isFile, () => false);
-    if (isFile) {
-      throw new DropzoneError(
-        "NOT_IMPLEMENTED",
-        `Verifying an OCI archive ("${target}") is not available yet`,
-        {
-          hint: "Verify the image by reference before exporting it",
-        },
-      );
-    }
-  }
   const { config } = await ctx.config();
+  // An archive from `dz export` is verified offline from its own contents, against the local policy and root.
+  const archive = (await isArchivePath(target)) ? await openArchive(ctx, target) : undefined;
   const outcome = await verifyTarget({
     layout: ctx.layout,
     config,
-    client: createClient(ctx, config),
+    client: archive ? archive.client : createClient(ctx, config),
     host: ctx.runtime.host,
     now: ctx.runtime.now(),
-    loadTrust: createTrustLoader(ctx, { offline: opts.offline === true }),
+    loadTrust: createTrustLoader(ctx, { offline: opts.offline === true || archive !== undefined }),
     ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
-  }, target);
+  }, archive ? archive.reference : target);
   const report = outcome.report;
   if (outcome.error === undefined) {
     ctx.out(opts.json ? json(report) : renderVerifyReport(report));
