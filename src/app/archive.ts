@@ -54,7 +54,10 @@ export function memoryRefStore(initial: readonly unknown[] = []): RefStore & { r
 }
 
 /** Wraps a client so everything it reads lands in `cache` and is captured in a fresh memory RefStore. */
-export function capturingClient(inner: RegistryClient, cache: BlobCache) {
+export function capturingClient(
+  inner: RegistryClient,
+  cache: BlobCache,
+): { client: RegistryClient; refs: RefStore & { records(): unknown[] } } {
   const refs = memoryRefStore();
   return { client: recordingClient(inner, cache, refs), refs };
 }

@@ -121,7 +121,9 @@ export function parseManifest(bytes: Uint8Array, contentType?: string): AnyManif
     throw new TypeError(`manifest is not valid JSON: ${(err as Error).message}`);
   }
   if (!isRecord(doc)) throw new TypeError("manifest must be a JSON object");
-  if (doc.schemaVersion !== 2) throw new TypeError(`unsupported manifest schemaVersion ${String(doc.schemaVersion)}`);
+  if (doc.schemaVersion !== 2) {
+    throw new TypeError(`unsupported manifest schemaVersion ${String(doc.schemaVersion)}`);
+  }
   const ct = contentType?.split(";")[0]?.trim();
   let mediaType = typeof doc.mediaType === "string" ? doc.mediaType : undefined;
   if (mediaType === undefined) {

@@ -116,7 +116,7 @@ function cosignTag(reference: string): boolean {
 
 /** A client that answers only from the cache: the network is never touched. */
 export function offlineClient(cache: BlobCache, refs: RefStore): RegistryClient {
-  async function manifestByDigest(repo: RepoRef, digest: Digest, label: string): Promise<FetchedManifest> {
+  async function manifestByDigest(digest: Digest, label: string): Promise<FetchedManifest> {
     if (!(await cache.has(digest))) throw offlineMiss(`manifest ${label}`);
     const bytes = await readAll(await cache.open(digest));
     // The cache is content-addressed, but re-check: a tampered cache must not pass as the digest.
@@ -127,7 +127,7 @@ export function offlineClient(cache: BlobCache, refs: RefStore): RegistryClient 
   return {
     ping: () => Promise.resolve(),
     async getManifest(repo, reference) {
-      if (isDigest(reference)) return await manifestByDigest(repo, reference, reference);
+      if (isDigest(reference)) return await manifestByDigest(reference, reference);
       const record = await refs.get(tagKey(repo, reference));
       if (!record?.digest) {
         if (cosignTag(reference)) {
@@ -136,7 +136,7 @@ export function offlineClient(cache: BlobCache, refs: RefStore): RegistryClient 
         }
         throw offlineMiss(`${repo.registry}/${repo.repository}:${reference}`);
       }
-      return await manifestByDigest(repo, record.digest, `${repo.repository}:${reference}`);
+      return await manifestByDigest(record.digest, `${repo.repository}:${reference}`);
     },
     async headManifest(repo, reference): Promise<ManifestHead | null> {
       try {

@@ -80,7 +80,7 @@ Deno.test("addRegistryToDoc() keeps the user's comments and ordering", () => {
   const out = String(doc);
   assert.match(out, /^# my notes\n/);
   assert.match(out, /version: 1 # inline/);
-  assert.match(out, /# the main one\n  - name: chainguard/);
+  assert.match(out, /# the main one\n {2}- name: chainguard/);
   assert.ok(out.indexOf("name: chainguard") < out.indexOf("name: corp"));
   const config = revalidate(doc, "c.yaml");
   assert.equal(config.default_registry, "corp");

@@ -20,7 +20,7 @@ export interface LaunchOptions {
   auth?: { username: string; password: string };
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
@@ -28,7 +28,11 @@ async function freePort(): Promise<number> {
 }
 
 async function htpasswdLine(username: string, password: string): Promise<string> {
-  const out = await new Deno.Command("htpasswd", { args: ["-Bbn", username, password], stdout: "piped", stderr: "piped" })
+  const out = await new Deno.Command("htpasswd", {
+    args: ["-Bbn", username, password],
+    stdout: "piped",
+    stderr: "piped",
+  })
     .output();
   if (!out.success) throw new Error(`htpasswd failed: ${new TextDecoder().decode(out.stderr)}`);
   return new TextDecoder().decode(out.stdout).trim() + "\n";
@@ -39,11 +43,14 @@ export async function launchRegistry(options: LaunchOptions = {}): Promise<Launc
   const dir = await Deno.makeTempDir({ prefix: "dz-registry-" });
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
+    const port = freePort();
     const host = `127.0.0.1:${port}`;
     let authBlock = "";
     if (options.auth) {
-      await Deno.writeTextFile(`${dir}/htpasswd`, await htpasswdLine(options.auth.username, options.auth.password));
+      await Deno.writeTextFile(
+        `${dir}/htpasswd`,
+        await htpasswdLine(options.auth.username, options.auth.password),
+      );
       authBlock = `auth:\n  htpasswd:\n    realm: dz-test\n    path: ${dir}/htpasswd\n`;
     }
     const config = `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n` +

@@ -1,6 +1,4 @@
 /** Command handlers, one module per command family; program.ts wires them to the tree. */
-import type { CliContext } from "../context.ts";
-import { notReady } from "./shared.ts";
 
 export { addRegistry, listRegistries, removeRegistry } from "./registry.ts";
 export { info, list } from "./list.ts";
@@ -16,8 +14,6 @@ export { search, tags } from "./browse.ts";
 export { lock } from "./lock.ts";
 export { runOnce } from "./run.ts";
 export { exportImage } from "./archive.ts";
-
-type Opts = Record<string, unknown>;
 
 export { update } from "./update.ts";
 export { rollback } from "./rollback.ts";

@@ -74,10 +74,3 @@ export async function confirm(ctx: CliContext, question: string, yes: boolean | 
     throw new DropzoneError("ABORTED", "Aborted", { hint: "Nothing was changed" });
   }
 }
-
-/** Throws NOT_IMPLEMENTED for a command whose engine is not built yet. */
-export function notReady(command: string): never {
-  throw new DropzoneError("NOT_IMPLEMENTED", `"dz ${command}" is not available in this build yet`, {
-    hint: "See README.md for the commands that work today",
-  });
-}
