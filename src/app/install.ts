@@ -31,6 +31,7 @@ import { applyLayer, createRootfsState, finalizeRootfs } from "../unpack/extract
 import { openLayer } from "../unpack/layer.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { CosignPolicy } from "../verify/types.ts";
+import { type Changelog, computeChangelog } from "./changelog.ts";
 import { checkReleaseAge, checkSignerContinuity, parseAge, signerFingerprint } from "./trust_history.ts";
 import {
   decideTrust,
@@ -53,7 +54,9 @@ export type InstallEvent =
   | { readonly type: "layer-progress"; readonly digest: Digest; readonly bytes: number }
   | { readonly type: "layer-done"; readonly digest: Digest }
   | { readonly type: "unpack"; readonly index: number; readonly total: number; readonly digest: Digest }
-  | { readonly type: "committed"; readonly digest: Digest };
+  | { readonly type: "committed"; readonly digest: Digest }
+  /** What changes against the installed version (after verification, before anything is unpacked). */
+  | { readonly type: "changelog"; readonly changelog: Changelog; readonly from: Digest; readonly to: Digest };
 
 /** What install needs from the outside. */
 export interface InstallDeps {
@@ -398,6 +401,15 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
     controller.abort();
     await Promise.allSettled(downloads);
     throw err;
+  }
+
+  if (previous && previous.digest !== image.digest) {
+    deps.onEvent?.({
+      type: "changelog",
+      changelog: computeChangelog(previous.attestations, verification.attestations),
+      from: previous.digest,
+      to: image.digest,
+    });
   }
 
   const staging = await makePackageStaging(layout, name);

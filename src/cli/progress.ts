@@ -2,6 +2,7 @@
  * Install progress on stderr: one redrawn line with overall bytes and a bar per layer on a terminal, plain
  * lines otherwise, nothing with --quiet.
  */
+import { renderChangelog } from "../app/changelog.ts";
 import type { InstallEvent } from "../app/install.ts";
 import { shortDigest } from "../oci/digest.ts";
 import type { CliContext } from "./context.ts";
@@ -85,6 +86,14 @@ export function installProgress(ctx: CliContext): { onEvent: (e: InstallEvent) =
           break;
         case "committed":
           clear();
+          break;
+        case "changelog":
+          clear();
+          ctx.log.info(
+            [`Changes ${shortDigest(e.from)} → ${shortDigest(e.to)}:`, ...renderChangelog(e.changelog)].join(
+              "\n  ",
+            ),
+          );
           break;
       }
     },

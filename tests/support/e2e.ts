@@ -6,7 +6,7 @@
 import { dirname } from "node:path";
 import type { Digest } from "../../src/oci/digest.ts";
 import { runDz } from "./cli_harness.ts";
-import { httpStore, signImageBundle, signImageLegacy } from "./cosign_signer.ts";
+import { attestImageLegacy, httpStore, signImageBundle, signImageLegacy } from "./cosign_signer.ts";
 import { buildImage, type BuiltImage, type BuiltIndex, pushIndex, type TarEntry } from "./image_builder.ts";
 import { type LaunchedRegistry, launchRegistry } from "./registry_launcher.ts";
 import { createTestPki, type TestPki, type TestSigner } from "./test_pki.ts";
@@ -81,6 +81,8 @@ export interface PublishOptions {
   extraEntries?: TarEntry[];
   /** Another host binary as the entrypoint (default /usr/bin/echo); `content` becomes its only Cmd argument. */
   binary?: string;
+  /** Attestations to attach (legacy .att) to the platform digest, signed by the same signer. */
+  attest?: { predicateType: string; predicate: unknown }[];
 }
 
 /** A published image. */
@@ -164,6 +166,9 @@ export async function startE2E(): Promise<E2E> {
       } else if (s && mode === "bundle") {
         await signImageBundle(store, repository, index.digest, s);
         await signImageBundle(store, repository, image.digest, s);
+      }
+      for (const a of options.attest ?? []) {
+        await attestImageLegacy(store, repository, image.digest, s ?? await signer(), a);
       }
       return { index, image, indexDigest: index.digest, digest: image.digest };
     },
