@@ -7,6 +7,8 @@
  * `diagnose` only reads. `fix` must run under the store lock; it re-reads the state itself (findings go stale
  * while waiting for the lock) and returns what it changed. The small pure helpers below are unit-tested.
  */
+import { splitRegistryUrl } from "../oci/reference.ts";
+import type { RegistryClient } from "../registry/types.ts";
 import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import type { Digest } from "../oci/digest.ts";
@@ -44,7 +46,8 @@ export type FindingKind =
   | "unreferenced-blob"
   | "path"
   | "trusted-root"
-  | "auth-permissions";
+  | "auth-permissions"
+  | "rate-limit";
 
 /**
  * One thing doctor found. JSON field of `dz doctor --json`.
@@ -101,6 +104,8 @@ export interface DoctorDeps {
   readonly homeDir: string;
   readonly os: string;
   readonly now: Date;
+  /** Probes registries' pull quotas (see {@linkcode quotaFindings}); skipped when absent. */
+  readonly probeQuota?: () => Promise<Finding[]>;
   /** Overrides the trusted root loader (tests). */
   readonly loadTrustedRoot?: (
     options: { cacheDir: string; now: Date; offline: true },
@@ -589,7 +594,57 @@ export async function diagnose(deps: DoctorDeps, host: Host): Promise<Finding[]>
   findings.push(...await inspectTrust(deps, cfg.config));
   const auth = authPermissionFinding(layout.authFile, await authMode(layout.authFile));
   if (auth) findings.push(auth);
+  if (deps.probeQuota) findings.push(...await deps.probeQuota());
   return sortFindings(findings);
+}
+
+/**
+ * Pull-quota findings: one HEAD per registry host that installed packages come from (HEADs are free on Docker
+ * Hub), reporting `RateLimit-Remaining`. Below 10% of the limit it is a warning; otherwise information. A
+ * registry that cannot be reached is reported as information and never fails doctor.
+ */
+export async function quotaFindings(
+  client: Pick<RegistryClient, "headManifest">,
+  packages: readonly PackageMetadata[],
+  options: { timeoutMs?: number } = {},
+): Promise<Finding[]> {
+  const byHost = new Map<string, PackageMetadata>();
+  for (const p of packages) {
+    const host = splitRegistryUrl(p.registry.url).host;
+    if (!byHost.has(host)) byHost.set(host, p);
+  }
+  const out: Finding[] = [];
+  await Promise.all([...byHost].map(async ([host, p]) => {
+    try {
+      const head = await client.headManifest(
+        { registry: host, repository: p.repository },
+        p.tag ?? p.digest,
+        {
+          signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
+        },
+      );
+      const q = head?.rateLimit;
+      if (!q) return;
+      const window = q.windowSeconds ? ` per ${Math.round(q.windowSeconds / 3600)}h` : "";
+      out.push({
+        kind: "rate-limit",
+        severity: q.remaining < q.limit * 0.1 ? "warning" : "info",
+        subject: host,
+        message:
+          `${host}: ${q.remaining} of ${q.limit} pulls left${window} (update checks use HEAD and spend none)`,
+        fixable: false,
+      });
+    } catch (err) {
+      out.push({
+        kind: "rate-limit",
+        severity: "info",
+        subject: host,
+        message: `${host}: could not read the pull quota (${(err as Error).message.split("\n")[0]})`,
+        fixable: false,
+      });
+    }
+  }));
+  return out;
 }
 
 /**

@@ -18,6 +18,7 @@ import type {
   CredentialLookup,
   FetchedManifest,
   ManifestHead,
+  RateLimit,
   RegistryClient,
   RepoRef,
 } from "./types.ts";
@@ -296,6 +297,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     const header = res.headers.get("docker-content-digest")?.trim() ?? "";
     const size = Number(res.headers.get("content-length") ?? "NaN");
     const mediaType = res.headers.get("content-type")?.split(";")[0]?.trim() ?? "";
+    const rateLimit = parseRateLimit(res.headers);
     if (isDigest(header) && Number.isSafeInteger(size) && mediaType) {
       if (isDigest(reference) && header !== reference) {
         throw new DropzoneError(
@@ -304,7 +306,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
           { hint: "The registry served different content than requested; do not trust it" },
         );
       }
-      return { digest: header, mediaType, size };
+      return { digest: header, mediaType, size, ...(rateLimit ? { rateLimit } : {}) };
     }
     try {
       const fetched = await getManifest(repo, reference, opts);
@@ -594,6 +596,23 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   }
 
   return { ping, getManifest, headManifest, getBlob, getBlobBytes, listTags, catalog, referrers, originFor };
+}
+
+/** Parses Docker Hub's `RateLimit-Limit: 100;w=21600` / `RateLimit-Remaining: 87;w=21600`. Pure. */
+export function parseRateLimit(headers: Headers): RateLimit | undefined {
+  const parse = (v: string | null) => {
+    const m = v ? /^\s*(\d+)\s*(?:;\s*w\s*=\s*(\d+))?/.exec(v) : null;
+    return m ? { n: Number(m[1]), w: m[2] === undefined ? undefined : Number(m[2]) } : undefined;
+  };
+  const limit = parse(headers.get("ratelimit-limit"));
+  const remaining = parse(headers.get("ratelimit-remaining"));
+  if (!limit || !remaining) return undefined;
+  const windowSeconds = remaining.w ?? limit.w;
+  return {
+    limit: limit.n,
+    remaining: remaining.n,
+    ...(windowSeconds !== undefined ? { windowSeconds } : {}),
+  };
 }
 
 /** Drops the first `count` bytes of a stream (a server that ignored our Range header). */

@@ -20,11 +20,21 @@ export interface FetchedManifest {
   readonly manifest: AnyManifest;
 }
 
+/** A registry's pull quota as reported in `RateLimit-*` headers (Docker Hub). */
+export interface RateLimit {
+  readonly limit: number;
+  readonly remaining: number;
+  /** The quota window in seconds (`;w=21600`), when given. */
+  readonly windowSeconds?: number;
+}
+
 /** The result of a HEAD on a manifest. */
 export interface ManifestHead {
   readonly digest: Digest;
   readonly mediaType: string;
   readonly size: number;
+  /** Pull quota, when the registry reports one (HEADs do not count against Docker Hub's quota). */
+  readonly rateLimit?: RateLimit;
 }
 
 /** Options for blob reads. */

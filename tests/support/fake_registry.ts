@@ -31,6 +31,8 @@ export interface FakeBehaviour {
   redirectBlobs: boolean;
   /** The next `count` /v2/ requests get 429 with these headers. */
   rateLimit: { count: number; retryAfter?: string; remaining?: string } | undefined;
+  /** Docker-Hub-style quota headers on every manifest response (e.g. "100;w=21600", "87;w=21600"). */
+  quota: { limit: string; remaining: string } | undefined;
   /** The next N blob GETs (not Range resumes) drop the connection after half the bytes. */
   resetBlobs: number;
   /** Blobs and manifests fetched by digest are served with different bytes. */
@@ -101,6 +103,7 @@ const DEFAULTS: FakeBehaviour = {
   garbageToken: false,
   redirectBlobs: false,
   rateLimit: undefined,
+  quota: undefined,
   resetBlobs: 0,
   wrongDigest: false,
   oversizedManifest: false,
@@ -377,6 +380,10 @@ export function startFakeRegistry(behaviour: Partial<FakeBehaviour> = {}): Promi
       if (b.malformedJson) bytes = new TextEncoder().encode('{"schemaVersion": 2, "mediaType": ');
       const headers: Record<string, string> = { "Content-Type": found.mediaType };
       if (!b.omitDigestHeader) headers["Docker-Content-Digest"] = digest;
+      if (b.quota) {
+        headers["RateLimit-Limit"] = b.quota.limit;
+        headers["RateLimit-Remaining"] = b.quota.remaining;
+      }
       if (b.oversizedManifest && req.method === "GET") {
         let left = 5;
         return new Response(

@@ -5,8 +5,12 @@ import {
   type DoctorReport,
   fix,
   isHealthy,
+  quotaFindings,
   renderReport,
 } from "../../app/doctor.ts";
+import { loadConfig } from "../../store/config.ts";
+import { createClient } from "../services.ts";
+import { installedPackages } from "./shared.ts";
 import { acquireStoreLock } from "../../store/lock.ts";
 import type { CliContext } from "../context.ts";
 import { json } from "../render.ts";
@@ -24,6 +28,17 @@ function deps(ctx: CliContext): DoctorDeps {
     homeDir: ctx.runtime.homeDir,
     os: ctx.runtime.host.os,
     now: ctx.runtime.now(),
+    async probeQuota() {
+      // Doctor must work with a broken config: without one there is no client, and no quota to report.
+      let config;
+      try {
+        config = (await loadConfig(ctx.layout.configFile)).config;
+      } catch {
+        return [];
+      }
+      const packages = await installedPackages(ctx).catch(() => []);
+      return await quotaFindings(createClient(ctx, config), packages);
+    },
   };
 }
 
