@@ -118,9 +118,20 @@ Deno.test("crash during a first install: nothing half-visible before the flip; r
     const step = steps[i]!;
     // The first step runs with an empty blob cache, so the big base layer really is downloading.
     await killAt(env, ["install", `lab/f${i}`], step, { DZ_CRASH_BLOB: pubs[i]!.image.layers[0]!.digest });
+    if (["unpack", "commit:before-metadata", "commit:before-rename"].includes(step)) {
+      assert.equal(
+        (await stagingDirs(env, `f${i}`)).length,
+        1,
+        `${step}: killed with a staging dir in flight`,
+      );
+    }
     if (BEFORE_FLIP.includes(step)) {
       await assert.rejects(() => Deno.lstat(`${env.home}/bin/f${i}`), Deno.errors.NotFound, step);
       assert.ok(!(await listed(env)).includes(`f${i}`), `${step}: not listed`);
+    } else {
+      // Committed and current; the wrapper is either not written yet or complete (written by rename).
+      const exists = await Deno.lstat(`${env.home}/bin/f${i}`).then(() => true, () => false);
+      if (exists) assert.equal((await runWrapper(`${env.home}/bin/f${i}`)).stdout, `first ${i}\n`, step);
     }
   }
   await repair(env);
@@ -146,6 +157,13 @@ Deno.test("crash during an update: the previous version keeps working; repair + 
     const step = steps[i]!;
     // Only the small top layer differs between versions; the base layer is cached.
     await killAt(env, ["update", `u${i}`, "--yes"], step, { DZ_CRASH_BLOB: v2[i]!.image.layers[1]!.digest });
+    if (["unpack", "commit:before-metadata", "commit:before-rename"].includes(step)) {
+      assert.equal(
+        (await stagingDirs(env, `u${i}`)).length,
+        1,
+        `${step}: killed with a staging dir in flight`,
+      );
+    }
     const run = await runWrapper(`${env.home}/bin/u${i}`);
     assert.equal(run.code, 0, `${step}: the wrapper still runs: ${run.stderr}`);
     if (BEFORE_FLIP.includes(step)) assert.equal(run.stdout, `old ${i}\n`, step);
