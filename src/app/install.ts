@@ -267,6 +267,25 @@ export async function writeWrappers(
   return written;
 }
 
+/** Rewrites any wrapper of the current version that is missing or differs from what dz would write now. */
+export async function restoreWrappers(
+  layout: StoreLayout,
+  meta: PackageMetadata,
+  host: Host,
+): Promise<string[]> {
+  const plan = await planForVersion(layout, meta, host);
+  const written: string[] = [];
+  for (const p of [plan, ...plan.extraBins]) {
+    const expected = renderWrapper(p, { packagesDir: layout.packages, name: meta.name, digest: meta.digest });
+    const path = join(layout.bin, p.name);
+    const actual = await Deno.readTextFile(path).catch(() => null);
+    if (actual === expected) continue;
+    await writeWrapper(layout.bin, p.name, expected);
+    written.push(path);
+  }
+  return written;
+}
+
 /** Removes wrappers a previous version had and the new one does not. */
 async function removeStaleWrappers(
   layout: StoreLayout,
@@ -333,7 +352,9 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
 
   // Reinstalling what is already current is a no-op (the Go tool deleted the live directory here).
   if (previous && previous.digest === image.digest && extraBins.length === 0) {
-    return { status: "unchanged", metadata: previous, previous, wrappers: [], pruned: [], dedupBytes: 0 };
+    // …but a crash between activation and the wrapper write may have left a wrapper missing or stale: restore it.
+    const wrappers = await restoreWrappers(layout, previous, host);
+    return { status: "unchanged", metadata: previous, previous, wrappers, pruned: [], dedupBytes: 0 };
   }
   for (const wrapperName of [request.name ?? ref.packageName, ...extraBins.map((b) => b.name)]) {
     await checkWrapperSlot(layout, wrapperName, name);

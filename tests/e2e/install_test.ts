@@ -31,6 +31,13 @@ Deno.test("dz install verifies a keyless legacy signature, unpacks, and the wrap
   assert.equal(again.code, 0);
   assert.match(again.stderr, /already installed and current; nothing to do/);
 
+  // A wrapper lost (e.g. a crash between activation and the wrapper write) is restored by reinstalling.
+  await Deno.remove(`${env.home}/bin/cat`);
+  const restore = await env.dz(["install", "lab/cat"]);
+  assert.equal(restore.code, 0, restore.stderr);
+  assert.match(restore.stderr, /restored .*\/bin\/cat/);
+  assert.equal((await runWrapper(`${env.home}/bin/cat`)).stdout, "release one\n");
+
   const rm = await env.dz(["remove", "cat", "--yes"]);
   assert.equal(rm.code, 0, rm.stderr);
   await assert.rejects(() => Deno.stat(`${env.home}/bin/cat`));

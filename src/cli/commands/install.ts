@@ -83,7 +83,11 @@ export async function install(
   const m = outcome.metadata;
   if (outcome.status === "unchanged") {
     ctx.log.info(
-      `${m.name} ${m.tag ?? ""} (${shortDigest(m.digest)}) is already installed and current; nothing to do`,
+      outcome.wrappers.length > 0
+        ? `${m.name} (${shortDigest(m.digest)}) is already installed; restored ${outcome.wrappers.join(", ")}`
+        : `${m.name} ${m.tag ?? ""} (${
+          shortDigest(m.digest)
+        }) is already installed and current; nothing to do`,
     );
     return 0;
   }
