@@ -21,6 +21,12 @@ import type { RegistryClient } from "../registry/types.ts";
 import { type PackageMetadata, writeMetadata } from "../store/metadata.ts";
 import { METADATA_FILE, readCurrent, versionDir } from "../store/packages.ts";
 import { type InstallDeps, type InstallOutcome, installPackage } from "./install.ts";
+import { type Changelog, computeChangelog } from "./changelog.ts";
+import { decideTrust, resolveImage, verifyResolvedImage } from "./image.ts";
+import type { Host } from "../runtime.ts";
+import type { Config } from "../store/config.ts";
+import type { CosignPolicy } from "../verify/types.ts";
+import type { TrustContext } from "../verify/verifier.ts";
 
 /**
  * The result of checking one package, and one element of `dz update --json` (an array, sorted by name):
@@ -190,6 +196,44 @@ export async function checkUpdates(
   const n = Math.max(1, Math.min(deps.concurrency, packages.length));
   await Promise.all(Array.from({ length: n }, worker));
   return results;
+}
+
+/** The result of {@linkcode previewChangelog}: the changelog, or why it could not be computed. */
+export interface ChangelogPreview {
+  readonly changelog: Changelog | null;
+  readonly error: string | null;
+}
+
+/**
+ * What updating `meta` to `check.target_tag` would change, from the verified attestations of both versions
+ * (`dz update --changelog`). It resolves and verifies the new digest without pulling layers, which costs
+ * manifest GETs (Docker Hub counts those against the pull quota; plain checks use HEAD only).
+ */
+export async function previewChangelog(
+  meta: PackageMetadata,
+  check: UpdateCheck,
+  deps: CheckDeps & {
+    host: Host;
+    config: Pick<Config, "always_allow_unsigned">;
+    loadTrust: (policy: CosignPolicy) => Promise<TrustContext>;
+    now: Date;
+  },
+): Promise<ChangelogPreview> {
+  if (check.target_tag === null) return { changelog: null, error: null };
+  try {
+    const ref = updateReference(meta, check.target_tag, deps.registries);
+    const decision = decideTrust(ref, { allowUnsigned: meta.allow_unsigned, config: deps.config });
+    const image = await resolveImage(ref, { client: deps.client, host: deps.host });
+    const verification = await verifyResolvedImage(image, {
+      client: deps.client,
+      decision,
+      loadTrust: deps.loadTrust,
+      now: deps.now,
+    });
+    return { changelog: computeChangelog(meta.attestations, verification.attestations), error: null };
+  } catch (err) {
+    return { changelog: null, error: reason(err) };
+  }
 }
 
 /** The exit code of `dz update --check`: 100 when any update was found, else 1 when a check failed, else 0. */

@@ -180,6 +180,7 @@ export function buildProgram(
     .option("--all", "apply to all packages (with --yes)")
     .option("-y, --yes", "apply without asking")
     .option("--json", "print the check results as JSON")
+    .option("--changelog", "verify each available update's attestations and show what it changes (uses GETs)")
     .option("--allow-unsigned", "allow updating packages installed with --allow-unsigned")
     .option("--accept-new-signer", "accept a signer that differs from the recorded one")
     .option("--min-age <age>", "skip digests signed more recently than this (e.g. 3d)")
@@ -191,6 +192,7 @@ export function buildProgram(
         "dz update jq --yes",
         "dz update --all --yes",
         "dz update --check --json",
+        "dz update --check --changelog",
       ),
     )
     .action((name, opts) => invoke((ctx) => h.update(ctx, name, opts)));

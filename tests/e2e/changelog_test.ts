@@ -40,6 +40,16 @@ Deno.test("an update shows the verified SBOM and provenance changes before it ap
   await env.publish("cat", "latest", "two\n", {
     attest: [spdx({ openssl: "3.1.4", zlib: "1.3", curl: "8.5" }), provenance("b".repeat(40))],
   });
+  // The check can say what the update changes before anything is applied.
+  const check = await env.dz(["update", "--check", "--json", "--changelog"]);
+  assert.equal(check.code, 100, check.stderr);
+  const [row] = JSON.parse(check.stdout);
+  assert.equal(row.rebuild, true);
+  assert.deepEqual(row.changelog.packages.upgraded, [{ name: "openssl", from: "3.1.0", to: "3.1.4" }]);
+  assert.deepEqual(row.changelog.packages.added, [{ name: "curl", version: "8.5" }]);
+  assert.equal(row.changelog.source_commit.after, "b".repeat(40));
+  const plain = JSON.parse((await env.dz(["update", "--check", "--json"])).stdout);
+  assert.equal(plain[0].changelog, undefined, "plain checks stay HEAD-only");
   const second = await env.dz(["install", "lab/cat"]);
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stderr, /Packages: 1 upgraded, 1 added, 0 removed/);

@@ -17,12 +17,15 @@
 import {
   type ApplyResult,
   applyUpdate,
+  type ChangelogPreview,
   checkExitCode,
   checkUpdates,
   hasUpdate,
   implicitTargetTag,
+  previewChangelog,
   type UpdateCheck,
 } from "../../app/update.ts";
+import { renderChangelog } from "../../app/changelog.ts";
 import { EXIT, exitCodeFor } from "../../errors.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import type { PackageMetadata } from "../../store/metadata.ts";
@@ -39,6 +42,8 @@ export interface UpdateOptions {
   all?: boolean;
   yes?: boolean;
   json?: boolean;
+  /** Verify each available update's attestations and show what it changes (costs manifest GETs). */
+  changelog?: boolean;
   allowUnsigned?: boolean;
   acceptNewSigner?: boolean;
   minAge?: string;
@@ -86,8 +91,43 @@ export async function update(
     concurrency: config.concurrency,
     ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
   });
-  if (opts.json) ctx.out(json(checks));
-  else ctx.out(table(["NAME", "INSTALLED", "AVAILABLE", "REASON"], checks.map(row)));
+  // With --changelog each available update is resolved and verified (no layers) to say what it changes.
+  const previews = new Map<string, ChangelogPreview>();
+  if (opts.changelog) {
+    const loadTrust = createTrustLoader(ctx);
+    for (const [i, c] of checks.entries()) {
+      if (c.target_tag === null) continue;
+      previews.set(
+        c.name,
+        await previewChangelog(packages[i]!, c, {
+          client,
+          registries: config.registries,
+          concurrency: config.concurrency,
+          host: ctx.runtime.host,
+          config,
+          loadTrust,
+          now: ctx.runtime.now(),
+        }),
+      );
+    }
+  }
+  if (opts.json) {
+    ctx.out(json(
+      opts.changelog
+        ? checks.map((c) => ({
+          ...c,
+          changelog: previews.get(c.name)?.changelog ?? null,
+          changelog_error: previews.get(c.name)?.error ?? null,
+        }))
+        : checks,
+    ));
+  } else {
+    ctx.out(table(["NAME", "INSTALLED", "AVAILABLE", "REASON"], checks.map(row)));
+    for (const [pkg, p] of previews) {
+      const lines = p.changelog ? renderChangelog(p.changelog) : [`changelog unavailable: ${p.error}`];
+      ctx.out(`\n${pkg}:\n  ${lines.join("\n  ")}\n`);
+    }
+  }
 
   const failedChecks = checks.some((c) => c.error !== null);
   if (opts.check) return checkExitCode(checks);
