@@ -69,6 +69,10 @@ export interface InstallBenchResult {
   readonly updateCheck: { ms: number[]; code: number; note: string };
   readonly list: { ms: number[]; inProcessMs: number[]; packages: number; lines: number };
   readonly profile?: { top: { fn: string; url: string; selfMs: number; pct: number }[]; totalMs: number };
+  /** Bare `deno run` of an empty script (the runtime's own floor). */
+  readonly emptyScriptMs: number[];
+  /** Diagnostic: one cold install with `--allow-sys` added, so Deno.umask() works and per-file chmods go. */
+  readonly withAllowSysMs?: number;
 }
 
 /** Milestones of a cold install from dz's non-TTY progress lines. */
@@ -161,6 +165,14 @@ export async function runInstallBench(options: InstallBenchOptions = {}): Promis
     // ---- warm deno's module cache and measure bare process startup
     const warm = await freshHome(root, "warmup", registry, "bench", trustedRootPath);
     mustSucceed("dz --version", await timeDz(["--version"], warm));
+    const emptyScript = `${root}/empty.ts`;
+    await Deno.writeTextFile(emptyScript, "\n");
+    const emptyScriptMs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      emptyScriptMs.push(
+        mustSucceed("deno run empty.ts", await timeChild(Deno.execPath(), ["run", "-q", emptyScript])).ms,
+      );
+    }
     const startupMs: number[] = [];
     for (let i = 0; i < 5; i++) {
       startupMs.push(mustSucceed("dz --version", await timeDz(["--version"], warm)).ms);
@@ -216,6 +228,7 @@ export async function runInstallBench(options: InstallBenchOptions = {}): Promis
 
     // ---- profile one more cold install when the target is missed
     let profile: InstallBenchResult["profile"];
+    let withAllowSysMs: number | undefined;
     if ((options.profile ?? true) && median(dzColdMs) > 0.5 * median(refTotalMs)) {
       log("dz misses the 0.5× target: profiling one more cold install with --cpu-prof…");
       const home = await freshHome(root, "profiled", registry, "bench", trustedRootPath);
@@ -227,6 +240,13 @@ export async function runInstallBench(options: InstallBenchOptions = {}): Promis
       );
       profile = await summariseProfile(profDir);
       await removeTreeForce(home);
+      log("diagnostic: one cold install with --allow-sys (Deno.umask() then works: no chmod per file)…");
+      const sysHome = await freshHome(root, "allow-sys", registry, "bench", trustedRootPath);
+      withAllowSysMs = mustSucceed(
+        "dz install (--allow-sys)",
+        await timeDz(["install", "lab/app:1"], sysHome, ["--allow-sys"]),
+      ).ms;
+      await removeTreeForce(sysHome);
     }
 
     // ---- 3: 20 small signed packages, then `dz update --check`
@@ -293,6 +313,8 @@ export async function runInstallBench(options: InstallBenchOptions = {}): Promis
       updateCheck: { ms: updateMs, code: updateCode, note: updateNote },
       list: { ms: listMs, inProcessMs, packages: 20 + added, lines: listLines },
       ...(profile ? { profile } : {}),
+      emptyScriptMs,
+      ...(withAllowSysMs !== undefined ? { withAllowSysMs } : {}),
     };
   } finally {
     await removeTreeForce(root);

@@ -25,8 +25,13 @@ const reps = values.reps ? Number(values.reps) : 3;
 const started = performance.now();
 
 async function machineInfo(): Promise<[string, string][]> {
-  const cpu = (await Deno.readTextFile("/proc/cpuinfo").catch(() => "")).match(/model name\s*:\s*(.*)/)?.[1];
-  const mem = (await Deno.readTextFile("/proc/meminfo").catch(() => "")).match(/MemTotal:\s*(\d+)/)?.[1];
+  // Deno.readTextFile returns "" for some /proc files here; cat them instead.
+  const cat = async (path: string) => {
+    const out = await new Deno.Command("cat", { args: [path], stdout: "piped", stderr: "null" }).output();
+    return new TextDecoder().decode(out.stdout);
+  };
+  const cpu = (await cat("/proc/cpuinfo").catch(() => "")).match(/model name\s*:\s*(.*)/)?.[1];
+  const mem = (await cat("/proc/meminfo").catch(() => "")).match(/MemTotal:\s*(\d+)/)?.[1];
   return [
     ["nproc", await versionOf("nproc", [])],
     ["cpu", cpu ?? "unknown"],
@@ -80,6 +85,15 @@ function report(r: InstallBenchResult): string {
       "",
       `target ≤ 0.50×: ${verdict(cold / ref <= 0.5)}`,
     ],
+    ...(r.withAllowSysMs !== undefined
+      ? [[
+        "1",
+        "  diagnostic: dz cold install with --allow-sys added",
+        `${sec(r.withAllowSysMs)} s`,
+        "1 run",
+        `${(r.withAllowSysMs / ref).toFixed(2)}× of skopeo+umoci (umask known → no chmod per file)`,
+      ]]
+      : []),
     ["2", "dz remove", `${sec(median(r.dzRemoveMs))} s`, all(r.dzRemoveMs), ""],
     ["2", "dz install after remove, warm blob cache", `${sec(warm)} s`, all(r.dzWarmMs), ""],
     ["2", "ratio warm / cold", `${(warm / cold).toFixed(2)}×`, "", ""],
@@ -116,6 +130,13 @@ function report(r: InstallBenchResult): string {
       "  of which deno start-up (main.ts --version)",
       `${startup.toFixed(0)} ms`,
       r.startupMs.map((m) => m.toFixed(0)).join(" / "),
+      "",
+    ],
+    [
+      "4",
+      "  bare `deno run` of an empty script",
+      `${median(r.emptyScriptMs).toFixed(0)} ms`,
+      r.emptyScriptMs.map((m) => m.toFixed(0)).join(" / "),
       "",
     ],
     [
