@@ -46,6 +46,8 @@ export interface InstallBenchOptions {
   /** Run one extra cold install under --cpu-prof when dz misses the 0.5× target. @default {true} */
   profile?: boolean;
   log?: (line: string) => void;
+  /** Parent of the temp dir holding homes, skopeo/umoci output and profiles (e.g. /dev/shm). @default {system tmp} */
+  workdir?: string;
 }
 
 /** One row of the phase breakdown of a cold install (from stderr progress lines, timestamped on arrival). */
@@ -136,7 +138,10 @@ async function summariseProfile(dir: string): Promise<InstallBenchResult["profil
 export async function runInstallBench(options: InstallBenchOptions = {}): Promise<InstallBenchResult> {
   const log = options.log ?? ((l: string) => console.error(l));
   const reps = options.reps ?? 3;
-  const root = await Deno.makeTempDir({ prefix: "dz-install-bench-" });
+  const root = await Deno.makeTempDir({
+    prefix: "dz-install-bench-",
+    ...(options.workdir ? { dir: options.workdir } : {}),
+  });
   try {
     await using registry = await launchRegistry();
     const pki = await createTestPki();

@@ -2,7 +2,10 @@
  * All dz benchmarks in one run (issue 5), printed as a table of figures and ratios with the machine info.
  * A script, never a timed test: `deno task bench` (see deno.json).
  *
- *   deno task bench [--reps 3] [--no-pull] [--no-profile]
+ *   deno task bench [--reps 3] [--no-pull] [--no-profile] [--workdir DIR]
+ *
+ * --workdir puts dz homes, the blob cache and skopeo/umoci output under DIR (default: system tmp), e.g. a tmpfs
+ * mount to take the disk's per-file create cost out of the comparison (Deno refuses /dev/shm without -A).
  *
  * Runs bench/install_bench.ts scenarios (cold/warm install vs skopeo+umoci, update --check over 20 packages,
  * list over 100 packages) and, when present, bench/pull_bench.ts as a child process. Every registry and child
@@ -19,6 +22,7 @@ const { values } = parseArgs({
     reps: { type: "string" },
     "no-pull": { type: "boolean" },
     "no-profile": { type: "boolean" },
+    workdir: { type: "string" },
   },
 });
 const reps = values.reps ? Number(values.reps) : 3;
@@ -201,11 +205,18 @@ async function pullBench(): Promise<string> {
 
 const info = await machineInfo();
 console.error(`dz benchmarks: ${reps} repetitions; progress on stderr, report on stdout`);
-const result = await runInstallBench({ reps, profile: !values["no-profile"], log: (l) => console.error(l) });
+const result = await runInstallBench({
+  reps,
+  profile: !values["no-profile"],
+  log: (l) => console.error(l),
+  ...(values.workdir ? { workdir: values.workdir } : {}),
+});
 const pull = values["no-pull"] ? "pull_bench skipped (--no-pull)." : await pullBench();
 
 console.log("=== dz benchmarks (bench/run.ts) ===");
-console.log(table(["machine", ""], info));
+console.log(
+  table(["machine", ""], [...info, ["workdir", values.workdir ?? "system tmp (Deno.makeTempDir)"]]),
+);
 console.log("");
 console.log(report(result));
 console.log("");
