@@ -4,7 +4,9 @@
  */
 import { DropzoneError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
-import { loadConfig, type LoadedConfig, saveConfig } from "../store/config.ts";
+import { writeFileAtomic } from "../store/atomic.ts";
+import type { LoadedConfig } from "../store/config.ts";
+import { SEED_TEXT } from "../store/config_seed.ts";
 import { resolveHome, type StoreLayout, storeLayout } from "../store/layout.ts";
 
 /** Leveled logging to stderr. stdout is for data only. */
@@ -33,6 +35,11 @@ export interface CliContext {
   out(text: string): void;
   /** Loads config.yaml, initialising the dz home on first run. */
   config(): Promise<LoadedConfig>;
+  /**
+   * First-run initialisation without parsing the config: creates the home, seeds config.yaml when it is missing
+   * and prints the PATH hint once.
+   */
+  init(): Promise<void>;
   /** Creates the home directories (idempotent); returns true on first run. */
   ensureHome(): Promise<boolean>;
 }
@@ -88,21 +95,29 @@ export function createContext(runtime: Runtime, options: GlobalOptions): CliCont
       });
       return ensured;
     },
+    async init() {
+      const first = await ctx.ensureHome();
+      try {
+        await Deno.lstat(layout.configFile);
+        return;
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+      }
+      await writeFileAtomic(layout.configFile, SEED_TEXT, { mode: 0o644 });
+      if (first) {
+        log.info(
+          `dz: initialised ${home} with the default registry "chainguard" (docker.io/chainguard).\n` +
+            `dz: to run installed tools, put ${layout.bin} on your PATH: run "dz path setup", or add\n` +
+            `      export PATH="${layout.bin}:$PATH"`,
+        );
+      }
+    },
     config() {
       loaded ??= (async () => {
-        const first = await ctx.ensureHome();
-        const cfg = await loadConfig(layout.configFile);
-        if (cfg.seeded) {
-          await saveConfig(cfg);
-          if (first) {
-            log.info(
-              `dz: initialised ${home} with the default registry "chainguard" (docker.io/chainguard).\n` +
-                `dz: to run installed tools, put ${layout.bin} on your PATH: run "dz path setup", or add\n` +
-                `      export PATH="${layout.bin}:$PATH"`,
-            );
-          }
-        }
-        return cfg;
+        await ctx.init();
+        // The YAML parser is loaded only by commands that read the config.
+        const { loadConfig } = await import("../store/config.ts");
+        return await loadConfig(layout.configFile);
       })();
       return loaded;
     },

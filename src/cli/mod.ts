@@ -16,7 +16,7 @@ export async function runCli(argv: readonly string[], runtime: Runtime): Promise
     verbose = globals.verbose === true;
     context = createContext(runtime, { verbose, quiet: globals.quiet === true });
     // Every command but a few (completion, doctor, purge) initialises the home on first run.
-    if (options.init !== false) await context.config();
+    if (options.init !== false) await context.init();
     const code = await fn(context);
     if (typeof code === "number") exitCode = code;
   };

@@ -7,22 +7,12 @@ import { DropzoneError } from "../errors.ts";
 import type { RegistryEntry } from "../oci/reference.ts";
 import type { CosignPolicy } from "../verify/types.ts";
 import { writeFileAtomic } from "./atomic.ts";
+import { CHAINGUARD_POLICY, SEED_REGISTRY, SEED_TEXT } from "./config_seed.ts";
+
+export { CHAINGUARD_POLICY, SEED_REGISTRY };
 
 /** The config schema version this dz reads and writes. */
 export const CONFIG_VERSION = 1;
-
-/** Chainguard's public catalog signing identity (see README "Security model"). */
-export const CHAINGUARD_POLICY: Readonly<CosignPolicy> = {
-  issuer: "https://token.actions.githubusercontent.com",
-  identity: "https://github.com/chainguard-images/images/.github/workflows/release.yaml@refs/heads/main",
-};
-
-/** The registry seeded on first run. */
-export const SEED_REGISTRY: RegistryEntry = {
-  name: "chainguard",
-  url: "docker.io/chainguard",
-  cosign_policy: CHAINGUARD_POLICY,
-};
 
 /** The parsed, validated configuration. */
 export interface Config {
@@ -46,20 +36,6 @@ export interface LoadedConfig {
   /** True when the file did not exist and was seeded (not yet written). */
   readonly seeded: boolean;
 }
-
-const SEED_TEXT = `# dz configuration. dz keeps your comments when it edits this file.
-# Schema: see README.md ("Configuration").
-version: 1
-default_registry: chainguard
-# Refuse unsigned images unless --allow-unsigned is passed for a registry without a policy.
-always_allow_unsigned: false
-registries:
-  - name: chainguard
-    url: docker.io/chainguard
-    cosign_policy:
-      issuer: ${CHAINGUARD_POLICY.issuer}
-      identity: ${CHAINGUARD_POLICY.identity}
-`;
 
 const POLICY_KEYS = new Set([
   "issuer",
