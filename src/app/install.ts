@@ -477,6 +477,11 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
     const pruned = await prune(layout, name, { keep: deps.config.keep_versions });
     return { status: "installed", metadata, ...(previous ? { previous } : {}), wrappers, pruned, dedupBytes };
   } finally {
-    if (!committed) await removeTree(staging).catch(() => {});
+    if (!committed) {
+      // Stop downloads still running for this failed install before removing its staging dir.
+      controller.abort();
+      await Promise.allSettled(downloads);
+      await removeTree(staging).catch(() => {});
+    }
   }
 }

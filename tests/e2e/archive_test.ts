@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runDz } from "../support/cli_harness.ts";
-import { IDENTITY, ISSUER, runWrapper, startE2E } from "../support/e2e.ts";
+import { IDENTITY, labRegistryArgs, runWrapper, startE2E } from "../support/e2e.ts";
 
 async function run(cmd: string, args: string[]): Promise<{ ok: boolean; err: string }> {
   const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
@@ -41,18 +41,7 @@ Deno.test("dz export writes an OCI archive that skopeo and umoci read and dz ins
   await env.registry.stop();
   const home2 = await Deno.makeTempDir({ prefix: "dz-airgap-" });
   const dz2 = (argv: string[]) => runDz(argv, { home: home2, env: { PATH: Deno.env.get("PATH") ?? "" } });
-  const add = await dz2([
-    "add",
-    "registry",
-    "lab",
-    `${env.registry.host}/apps`,
-    "--issuer",
-    ISSUER,
-    "--identity",
-    IDENTITY,
-    "--trusted-root",
-    env.trustedRootPath,
-  ]);
+  const add = await dz2(labRegistryArgs(env));
   assert.equal(add.code, 0, add.stderr);
   const verified = await dz2(["verify", archive, "--json"]);
   assert.equal(verified.code, 0, verified.stderr);
@@ -67,18 +56,7 @@ Deno.test("dz export writes an OCI archive that skopeo and umoci read and dz ins
   // Same archive, stricter policy elsewhere: refused exactly as online.
   const home3 = await Deno.makeTempDir({ prefix: "dz-airgap-" });
   const dz3 = (argv: string[]) => runDz(argv, { home: home3 });
-  await dz3([
-    "add",
-    "registry",
-    "lab",
-    `${env.registry.host}/apps`,
-    "--issuer",
-    ISSUER,
-    "--identity",
-    IDENTITY.replace("tools", "other"),
-    "--trusted-root",
-    env.trustedRootPath,
-  ]);
+  await dz3(labRegistryArgs(env, { identity: IDENTITY.replace("tools", "other") }));
   const refused = await dz3(["install", archive]);
   assert.equal(refused.code, 3, refused.stderr);
   for (const d of [work, home2, home3]) {

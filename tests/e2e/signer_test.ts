@@ -1,20 +1,11 @@
 import assert from "node:assert/strict";
-import { ISSUER, runWrapper, startE2E } from "../support/e2e.ts";
+import { ISSUER, labRegistryArgs, runWrapper, startE2E } from "../support/e2e.ts";
 
 async function useRegexPolicy(env: Awaited<ReturnType<typeof startE2E>>): Promise<void> {
   assert.equal((await env.dz(["remove", "registry", "lab", "--force"])).code, 0);
-  const add = await env.dz([
-    "add",
-    "registry",
-    "lab",
-    `${env.registry.host}/apps`,
-    "--issuer",
-    ISSUER,
-    "--identity-regex",
-    "https://github\\.com/dz-test/[a-z]+/\\.github/workflows/release\\.yml@refs/heads/main",
-    "--trusted-root",
-    env.trustedRootPath,
-  ]);
+  const add = await env.dz(labRegistryArgs(env, {
+    identityRegex: "https://github\\.com/dz-test/[a-z]+/\\.github/workflows/release\\.yml@refs/heads/main",
+  }));
   assert.equal(add.code, 0, add.stderr);
 }
 

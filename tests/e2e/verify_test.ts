@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { IDENTITY, ISSUER, startE2E } from "../support/e2e.ts";
+import { IDENTITY, ISSUER, labRegistryArgs, startE2E } from "../support/e2e.ts";
 
 Deno.test("dz verify checks a signed image by reference without pulling layers, and fails closed (exit 3)", async () => {
   await using env = await startE2E();
@@ -92,18 +92,11 @@ Deno.test("dz verify <name> re-verifies an installed package's digest against th
 
   // Tighten the policy: the same installed digest now fails (exit 3).
   assert.equal((await env.dz(["remove", "registry", "lab", "--force"])).code, 0);
-  const readd = await env.dz([
-    "add",
-    "registry",
-    "lab",
-    `${env.registry.host}/apps`,
-    "--issuer",
-    ISSUER,
-    "--identity",
-    "https://github.com/someone/else/.github/workflows/release.yml@refs/heads/main",
-    "--trusted-root",
-    env.trustedRootPath,
-  ]);
+  const readd = await env.dz(
+    labRegistryArgs(env, {
+      identity: "https://github.com/someone/else/.github/workflows/release.yml@refs/heads/main",
+    }),
+  );
   assert.equal(readd.code, 0, readd.stderr);
   const strict = await env.dz(["verify", "cat", "--json"]);
   assert.equal(strict.code, 3, strict.stderr);

@@ -4,6 +4,7 @@
  */
 import { runCli } from "../../src/cli/mod.ts";
 import { ociHost, type Runtime } from "../../src/runtime.ts";
+import { PERMISSIONS } from "../../scripts/compile.ts";
 
 /** What a dz run produced. */
 export interface DzResult {
@@ -52,15 +53,8 @@ export async function runDz(argv: string[], options: RunDzOptions): Promise<DzRe
   return { code, stdout, stderr };
 }
 
-/** The permission flags the compiled binary gets (scripts/compile.ts uses the same list). */
-export const DZ_PERMISSIONS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-run",
-  "--no-prompt",
-];
+/** The permission flags the compiled binary gets (defined once, in scripts/compile.ts). */
+export const DZ_PERMISSIONS: readonly string[] = PERMISSIONS;
 
 /** Runs `deno run <permissions> main.ts …` as a child process. */
 export async function spawnDz(

@@ -4,6 +4,7 @@
  * dynamically linked host binary shipped with its own loader and libraries.
  */
 import { dirname } from "node:path";
+import { lddPaths } from "../shim/_fixtures.ts";
 import type { Digest } from "../../src/oci/digest.ts";
 import { runDz } from "./cli_harness.ts";
 import { attestImageLegacy, httpStore, signImageBundle, signImageLegacy } from "./cosign_signer.ts";
@@ -14,16 +15,6 @@ import { createTestPki, type TestPki, type TestSigner } from "./test_pki.ts";
 export const ISSUER = "https://token.actions.githubusercontent.com";
 export const IDENTITY = "https://github.com/dz-test/tools/.github/workflows/release.yml@refs/heads/main";
 export const OCI_ARCH = Deno.build.arch === "aarch64" ? "arm64" : "amd64";
-
-async function lddPaths(binary: string): Promise<string[]> {
-  const out = await new Deno.Command("ldd", { args: [binary], stdout: "piped", stderr: "null" }).output();
-  const paths = new Set<string>();
-  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
-    const m = line.match(/=>\s*(\/\S+)/) ?? line.match(/^\s*(\/\S+)\s+\(/);
-    if (m) paths.add(m[1]!);
-  }
-  return [...paths];
-}
 
 /**
  * Tar entries for a rootfs holding `binary` at /usr/bin/<name> plus every library and the loader it needs, at the
@@ -55,6 +46,26 @@ export async function hostBinaryEntries(binary: string, name: string): Promise<T
   for (const lib of await lddPaths(binary)) await addFile(lib, lib.replace(/^\/+/, ""));
   entries.push({ type: "symlink", path: "bin", target: "/usr/bin" });
   return entries;
+}
+
+/** Arguments of `dz add registry lab <host>/apps …` with a keyless policy and the test PKI's trusted root. */
+export function labRegistryArgs(
+  env: { registry: { host: string }; trustedRootPath: string },
+  policy: { identity?: string; identityRegex?: string } = {},
+): string[] {
+  return [
+    "add",
+    "registry",
+    "lab",
+    `${env.registry.host}/apps`,
+    "--issuer",
+    ISSUER,
+    ...(policy.identityRegex
+      ? ["--identity-regex", policy.identityRegex]
+      : ["--identity", policy.identity ?? IDENTITY]),
+    "--trusted-root",
+    env.trustedRootPath,
+  ];
 }
 
 /** A running end-to-end environment. */
@@ -105,18 +116,7 @@ export async function startE2E(): Promise<E2E> {
   const env = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
   const dz = (argv: string[], extra: Record<string, string> = {}) =>
     runDz(argv, { home, env: { ...env, ...extra } });
-  const added = await dz([
-    "add",
-    "registry",
-    "lab",
-    `${registry.host}/apps`,
-    "--issuer",
-    ISSUER,
-    "--identity",
-    IDENTITY,
-    "--trusted-root",
-    trustedRootPath,
-  ]);
+  const added = await dz(labRegistryArgs({ registry, trustedRootPath }));
   if (added.code !== 0) throw new Error(`add registry failed: ${added.stderr}`);
   const signer = () => pki.keyless({ identity: IDENTITY, issuer: ISSUER });
   const stop = async () => {
