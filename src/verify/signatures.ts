@@ -317,8 +317,8 @@ export async function verifyImageSignature(options: VerifyImageSignatureOptions)
   if (all.length === 0) {
     throw new DropzoneError("SIGNATURE_MISSING", `No signature found for "${where}"`, {
       hint:
-        "The image is unsigned or its signatures are stored elsewhere; ask the publisher, or install with " +
-        "--allow-unsigned if you accept the risk",
+        "The image is unsigned or its signatures are stored elsewhere; ask the publisher. The registry has a " +
+        "policy, so --allow-unsigned cannot bypass it",
       cause: new Error(notes.join("; ")),
     });
   }
