@@ -15,7 +15,7 @@ import type { Digest } from "../oci/digest.ts";
 import type { Host } from "../runtime.ts";
 import { pathStatus } from "../host/path.ts";
 import { isDzWrapper, readWrapperMeta, renderWrapper } from "../shim/wrapper.ts";
-import { removeWrapper, writeWrapper } from "../shim/write.ts";
+import { readFileHead, removeWrapper, writeWrapper } from "../shim/write.ts";
 import type { ShimPlan } from "../shim/plan.ts";
 import { removeTree } from "../store/atomic.ts";
 import { type Config, loadConfig } from "../store/config.ts";
@@ -318,27 +318,6 @@ async function readDirSafe(path: string): Promise<Deno.DirEntry[]> {
   }
 }
 
-/** The first 4 KiB of a regular file (no symlink following); null for anything else. */
-async function readHead(path: string): Promise<string | null> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.lstat(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    throw err;
-  }
-  if (!info.isFile) return null;
-  using file = await Deno.open(path, { read: true });
-  const buf = new Uint8Array(4096);
-  let filled = 0;
-  while (filled < buf.length) {
-    const n = await file.read(buf.subarray(filled));
-    if (n === null) break;
-    filled += n;
-  }
-  return new TextDecoder().decode(buf.subarray(0, filled));
-}
-
 async function readWhole(path: string): Promise<string | null> {
   try {
     const info = await Deno.lstat(path);
@@ -414,7 +393,7 @@ async function inspectWrappers(layout: StoreLayout, host: Host): Promise<Wrapper
   const seen = new Set<string>();
   for (const entry of await readDirSafe(layout.bin)) {
     const path = join(layout.bin, entry.name);
-    const head = await readHead(path);
+    const head = await readFileHead(path);
     const cls = classifyBinEntry(entry.name, head, expected, packageDirs);
     seen.add(entry.name);
     switch (cls.kind) {

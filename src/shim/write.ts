@@ -3,16 +3,16 @@ import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import { isDzWrapper, readWrapperMeta } from "./wrapper.ts";
 
-/** Reads at most the first 4 KiB of a regular file (no symlink following) to look for the marker. */
-async function existing(path: string): Promise<{ kind: "missing" | "wrapper" | "other"; head: string }> {
+/** The first 4 KiB of a regular file, never following a symlink; null when it is missing or not a file. */
+export async function readFileHead(path: string): Promise<string | null> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.lstat(path);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return { kind: "missing", head: "" };
+    if (err instanceof Deno.errors.NotFound) return null;
     throw err;
   }
-  if (!info.isFile) return { kind: "other", head: "" };
+  if (!info.isFile) return null;
   using file = await Deno.open(path, { read: true });
   const buf = new Uint8Array(4096);
   let filled = 0;
@@ -21,7 +21,19 @@ async function existing(path: string): Promise<{ kind: "missing" | "wrapper" | "
     if (n === null) break;
     filled += n;
   }
-  const head = new TextDecoder().decode(buf.subarray(0, filled));
+  return new TextDecoder().decode(buf.subarray(0, filled));
+}
+
+/** What is at a wrapper path, with the head of the file when it is a regular file. */
+async function existing(path: string): Promise<{ kind: "missing" | "wrapper" | "other"; head: string }> {
+  try {
+    await Deno.lstat(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return { kind: "missing", head: "" };
+    throw err;
+  }
+  const head = await readFileHead(path);
+  if (head === null) return { kind: "other", head: "" };
   return { kind: isDzWrapper(head) ? "wrapper" : "other", head };
 }
 
