@@ -10,7 +10,7 @@ import { planShim } from "../shim/plan.ts";
 import { renderWrapper } from "../shim/wrapper.ts";
 import { removeTree } from "../store/atomic.ts";
 import { openBlobCache } from "../store/blob_cache.ts";
-import { listPackages, ROOTFS_DIR } from "../store/packages.ts";
+import { exists, listPackages, ROOTFS_DIR } from "../store/packages.ts";
 import { decideTrust, resolveImage, verifyResolvedImage } from "./image.ts";
 import { IMAGE_CONFIG_FILE, type InstallDeps, pullLayers, unpackLayers } from "./install.ts";
 
@@ -25,16 +25,6 @@ export interface PreparedRun {
 /** Where `dz run` keeps unpacked images: cache/run/sha256-<hex>/current/{rootfs,image-config.json}. */
 export function runCacheDir(cacheDir: string): string {
   return join(cacheDir, "run");
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
 }
 
 /** Resolves, verifies and unpacks (or reuses) an image and returns the wrapper script that runs it. */

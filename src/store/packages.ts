@@ -95,7 +95,8 @@ function dirNameToDigest(dirName: string): Digest | undefined {
   return isDigest(digest) ? digest : undefined;
 }
 
-async function exists(path: string): Promise<boolean> {
+/** True when something (of any type, not following symlinks) is at `path`. */
+export async function exists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);
     return true;
