@@ -106,6 +106,11 @@ export interface DoctorDeps {
   readonly now: Date;
   /** Probes registries' pull quotas (see {@linkcode quotaFindings}); skipped when absent. */
   readonly probeQuota?: () => Promise<Finding[]>;
+  /**
+   * Refreshes the public-good trusted root through TUF (`dz doctor --fix`); absent when dz must not go online
+   * (DZ_OFFLINE, DZ_NO_TUF).
+   */
+  readonly refreshTrustedRoot?: () => Promise<LoadedTrustedRoot>;
   /** Overrides the trusted root loader (tests). */
   readonly loadTrustedRoot?: (
     options: { cacheDir: string; now: Date; offline: true },
@@ -259,8 +264,8 @@ export function trustedRootFinding(root: Pick<LoadedTrustedRoot, "source" | "age
       subject: "sigstore public-good",
       message:
         "only the trusted root embedded in dz is available (no TUF refresh yet); verification may fail " +
-        "after Sigstore key rotations; any online install or verify refreshes it",
-      fixable: false,
+        "after Sigstore key rotations; dz doctor --fix (or any online install or verify) refreshes it",
+      fixable: true,
     };
   }
   const age = root.ageSeconds ?? 0;
@@ -270,8 +275,8 @@ export function trustedRootFinding(root: Pick<LoadedTrustedRoot, "source" | "age
       severity: "warning",
       subject: "sigstore public-good",
       message: `the cached trusted root is ${Math.floor(age / 86400)} days old; ` +
-        `any online install or verify refreshes it`,
-      fixable: false,
+        `dz doctor --fix (or any online install or verify) refreshes it`,
+      fixable: true,
     };
   }
   return null;
@@ -664,6 +669,22 @@ export async function fix(deps: DoctorDeps, host: Host): Promise<Change[]> {
         subject: path,
         message: `removed orphan wrapper ${path}`,
       });
+    }
+  }
+  if (deps.refreshTrustedRoot) {
+    const { config } = await inspectConfig(layout);
+    const stale = config && usesPublicGoodRoot(config)
+      ? (await inspectTrust(deps, config)).some((f) => f.kind === "trusted-root" && f.fixable)
+      : false;
+    if (stale) {
+      const root = await deps.refreshTrustedRoot().catch(() => undefined);
+      if (root?.source === "tuf-refresh") {
+        changes.push({
+          kind: "refreshed-trusted-root",
+          subject: "sigstore public-good",
+          message: "refreshed the Sigstore trusted root through TUF",
+        });
+      }
     }
   }
   const mode = await authMode(layout.authFile);

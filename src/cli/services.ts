@@ -53,7 +53,9 @@ export function createTrustLoader(
   options: { offline?: boolean } = {},
 ): (policy: CosignPolicy) => Promise<TrustContext> {
   const cache = new Map<string, Promise<TrustContext>>();
-  const offline = options.offline === true || ctx.runtime.env("DZ_OFFLINE") === "1";
+  // DZ_NO_TUF keeps dz off the TUF mirror (cached or embedded root only) without making registries offline.
+  const offline = options.offline === true || ctx.runtime.env("DZ_OFFLINE") === "1" ||
+    ctx.runtime.env("DZ_NO_TUF") === "1";
   return (policy) => {
     const key = `${policy.trusted_root ?? ""}\u0000${policy.public_key ?? ""}`;
     let loaded = cache.get(key);

@@ -39,6 +39,7 @@ async function spawnUntil(
       NO_COLOR: "1",
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
       DZ_CRASH_AT: step,
+      DZ_NO_TUF: "1",
       ...extra,
     },
     stdin: "null",

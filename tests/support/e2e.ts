@@ -113,7 +113,8 @@ export async function startE2E(): Promise<E2E> {
   await Deno.writeTextFile(trustedRootPath, pki.trustedRootText);
   const store = httpStore(registry);
   const base = await hostBinaryEntries("/usr/bin/echo", "echo");
-  const env = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
+  // DZ_NO_TUF: no test may reach the public TUF mirror (doctor --fix would refresh the embedded root).
+  const env = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", DZ_NO_TUF: "1" };
   const dz = (argv: string[], extra: Record<string, string> = {}) =>
     runDz(argv, { home, env: { ...env, ...extra } });
   const added = await dz(labRegistryArgs({ registry, trustedRootPath }));

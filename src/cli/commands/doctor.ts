@@ -9,6 +9,7 @@ import {
   renderReport,
 } from "../../app/doctor.ts";
 import { loadConfig } from "../../store/config.ts";
+import { loadTrustedRoot } from "../../verify/trusted_root.ts";
 import { createClient } from "../services.ts";
 import { installedPackages } from "./shared.ts";
 import { acquireStoreLock } from "../../store/lock.ts";
@@ -28,6 +29,10 @@ function deps(ctx: CliContext): DoctorDeps {
     homeDir: ctx.runtime.homeDir,
     os: ctx.runtime.host.os,
     now: ctx.runtime.now(),
+    ...(ctx.runtime.env("DZ_OFFLINE") === "1" || ctx.runtime.env("DZ_NO_TUF") === "1" ? {} : {
+      refreshTrustedRoot: () =>
+        loadTrustedRoot({ cacheDir: ctx.layout.cache, now: ctx.runtime.now(), offline: false }),
+    }),
     async probeQuota() {
       // Doctor must work with a broken config: without one there is no client, and no quota to report.
       let config;

@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { diagnose, type DoctorDeps, fix } from "../../src/app/doctor.ts";
+import { SEED_TEXT } from "../../src/store/config_seed.ts";
+import { embeddedTrustedRoot, type LoadedTrustedRoot } from "../../src/verify/trusted_root.ts";
+import { tempHome } from "../support/temp_home.ts";
+
+const HOST = { os: "linux", arch: "amd64" };
+
+async function depsFor(
+  home: string,
+  layout: DoctorDeps["layout"],
+  refresh?: () => Promise<LoadedTrustedRoot>,
+) {
+  await Deno.mkdir(layout.configDir, { recursive: true });
+  await Deno.writeTextFile(layout.configFile, SEED_TEXT);
+  const deps: DoctorDeps = {
+    layout,
+    env: (n) => (n === "PATH" ? layout.bin : undefined),
+    homeDir: home,
+    os: "linux",
+    now: new Date(),
+    loadTrustedRoot: () => Promise.resolve({ trustedRoot: embeddedTrustedRoot(), source: "embedded" }),
+    ...(refresh ? { refreshTrustedRoot: refresh } : {}),
+  };
+  return deps;
+}
+
+Deno.test("fix() refreshes an embedded-only trusted root through TUF when it may go online", async () => {
+  await using home = await tempHome();
+  let calls = 0;
+  const deps = await depsFor(home.path, home.layout, () => {
+    calls++;
+    return Promise.resolve({ trustedRoot: embeddedTrustedRoot(), source: "tuf-refresh", ageSeconds: 0 });
+  });
+  const findings = await diagnose(deps, HOST);
+  assert.ok(findings.some((f) => f.kind === "trusted-root" && f.fixable));
+  const changes = await fix(deps, HOST);
+  assert.equal(calls, 1);
+  assert.deepEqual(changes.map((c) => c.kind), ["refreshed-trusted-root"]);
+});
+
+Deno.test("fix() reports no refresh when TUF is unreachable, and never tries when it may not go online", async () => {
+  await using home = await tempHome();
+  const failing = await depsFor(
+    home.path,
+    home.layout,
+    () =>
+      Promise.resolve({ trustedRoot: embeddedTrustedRoot(), source: "embedded", warning: "fetch failed" }),
+  );
+  assert.deepEqual(await fix(failing, HOST), []);
+  const offline = await depsFor(home.path, home.layout);
+  assert.deepEqual(await fix(offline, HOST), []);
+});
