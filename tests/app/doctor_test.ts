@@ -67,15 +67,17 @@ Deno.test("classifyBinEntry: only dz-marked files are wrappers; foreign files ar
   assert.deepEqual(classifyBinEntry(".notes.tmp", "mine", expected, dirs), { kind: "foreign" });
 });
 
-Deno.test("trustedRootFinding warns for an embedded-only or week-old root", () => {
+Deno.test("trustedRootFinding warns for an embedded-only or week-old root, which --fix can refresh", () => {
   assert.equal(trustedRootFinding({ source: "embedded" })?.severity, "warning");
+  assert.equal(trustedRootFinding({ source: "embedded" })?.fixable, true);
   assert.equal(trustedRootFinding({ source: "tuf-cache", ageSeconds: 3600 }), null);
   const old = trustedRootFinding({
     source: "tuf-cache",
     ageSeconds: TRUSTED_ROOT_WARN_AGE_SECONDS + 86400 * 2,
   });
   assert.match(old!.message, /9 days old/);
-  assert.equal(old!.fixable, false);
+  assert.match(old!.message, /dz doctor --fix/);
+  assert.equal(old!.fixable, true);
 });
 
 Deno.test("authPermissionFinding requires 0600", () => {
