@@ -9,6 +9,7 @@ import {
 } from "../../src/verify/attestations.ts";
 import type { AttestationSummary, CosignPolicy } from "../../src/verify/types.ts";
 import { createTestPki } from "../support/test_pki.ts";
+import { ACME_ID, ACME_POLICY, ACME_REPO, GITHUB_ISSUER } from "./_helpers.ts";
 import { MemoryRegistry } from "../support/memory_registry.ts";
 import {
   attestImageBundle,
@@ -17,10 +18,10 @@ import {
   signImageBundle,
 } from "../support/cosign_signer.ts";
 
-const ID = "https://github.com/acme/tools/.github/workflows/release.yaml@refs/heads/main";
-const ISS = "https://token.actions.githubusercontent.com";
-const POLICY: CosignPolicy = { identity: ID, issuer: ISS };
-const REPO = { registry: "registry.test", repository: "acme/tool" };
+const ID = ACME_ID;
+const ISS = GITHUB_ISSUER;
+const POLICY: CosignPolicy = ACME_POLICY;
+const REPO = ACME_REPO;
 const pki = await createTestPki();
 const trust = { trustedRoot: pki.trustedRoot };
 

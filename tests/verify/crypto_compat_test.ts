@@ -12,6 +12,7 @@ import { sha256Digest } from "../../src/oci/digest.ts";
 import { isDropzoneError } from "../../src/errors.ts";
 import { createTestPki } from "../support/test_pki.ts";
 import { legacySignatureLayer } from "../support/cosign_signer.ts";
+import { legacyCandidate } from "./_helpers.ts";
 
 const data = new TextEncoder().encode("payload");
 
@@ -53,18 +54,7 @@ Deno.test("verifyCandidate() needs the shim: Rekor SET checks fail under raw Den
   const digest = await sha256Digest(new TextEncoder().encode("image"));
   const policy = { identity: "https://example.com/id", issuer: "https://issuer.example.com" };
   const layer = await legacySignatureLayer("r", digest, await pki.keyless(policy));
-  const candidate = {
-    kind: "legacy-sig" as const,
-    signedDigest: digest,
-    layer: {
-      mediaType: layer.mediaType,
-      digest: await sha256Digest(layer.blob),
-      size: layer.blob.length,
-      annotations: layer.annotations,
-    },
-    blob: layer.blob,
-    label: "sig",
-  };
+  const candidate = await legacyCandidate(digest, layer);
   const trust = { trustedRoot: pki.trustedRoot };
   uninstallCryptoCompat();
   try {

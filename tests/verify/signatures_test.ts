@@ -5,6 +5,7 @@ import { MEDIA_TYPES } from "../../src/oci/media_types.ts";
 import { verifyImageSignature } from "../../src/verify/signatures.ts";
 import type { CosignPolicy } from "../../src/verify/types.ts";
 import { createTestPki, type TestSigner } from "../support/test_pki.ts";
+import { ACME_ID, ACME_POLICY, ACME_REPO, GITHUB_ISSUER } from "./_helpers.ts";
 import { MemoryRegistry, type MemoryRegistryOptions } from "../support/memory_registry.ts";
 import {
   appendLegacyLayer,
@@ -16,10 +17,10 @@ import {
   signImageLegacy,
 } from "../support/cosign_signer.ts";
 
-const ID = "https://github.com/acme/tools/.github/workflows/release.yaml@refs/heads/main";
-const ISS = "https://token.actions.githubusercontent.com";
-const POLICY: CosignPolicy = { identity: ID, issuer: ISS };
-const REPO = { registry: "registry.test", repository: "acme/tool" };
+const ID = ACME_ID;
+const ISS = GITHUB_ISSUER;
+const POLICY: CosignPolicy = ACME_POLICY;
+const REPO = ACME_REPO;
 
 const pki = await createTestPki();
 const trust = { trustedRoot: pki.trustedRoot };

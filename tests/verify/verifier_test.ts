@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { isDropzoneError } from "../../src/errors.ts";
-import { type Digest, sha256Digest } from "../../src/oci/digest.ts";
+import { sha256Digest } from "../../src/oci/digest.ts";
 import { type Candidate, verifyCandidate } from "../../src/verify/verifier.ts";
 import { legacySignatureBundle, pemCertificates } from "../../src/verify/legacy_bundle.ts";
 import { createTestPki } from "../support/test_pki.ts";
+import { legacyCandidate } from "./_helpers.ts";
 import {
   legacySignatureLayer,
   messageSignatureBundle,
@@ -16,24 +17,6 @@ const ISS = "https://issuer.example.com";
 const POLICY = { identity: ID, issuer: ISS };
 const pki = await createTestPki();
 const trust = { trustedRoot: pki.trustedRoot };
-
-async function legacyCandidate(
-  digest: Digest,
-  layer: { mediaType: string; blob: Uint8Array; annotations: Record<string, string> },
-): Promise<Candidate> {
-  return {
-    kind: "legacy-sig",
-    signedDigest: digest,
-    layer: {
-      mediaType: layer.mediaType,
-      digest: await sha256Digest(layer.blob),
-      size: layer.blob.length,
-      annotations: layer.annotations,
-    },
-    blob: layer.blob,
-    label: "sig",
-  };
-}
 
 Deno.test("legacySignatureBundle() maps cosign annotations to a v0.1 bundle", async () => {
   const digest = await sha256Digest(new TextEncoder().encode("x"));
