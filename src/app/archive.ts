@@ -253,7 +253,11 @@ export async function importArchive(
   return { info, client: offlineClient(cache, memoryRefStore(info.records)) };
 }
 
-/** The reference to install from an imported archive (tag when it had one, else the digest). */
+/**
+ * The reference to install from an imported archive: always by the digest the archive holds (an export by
+ * installed name resolves by digest, so no tag resolution is recorded), keeping the tag for the package record.
+ */
 export function archiveReference(info: ExportInfo): string {
-  return info.tag ? `${info.source}:${info.tag}` : `${info.source}@${info.index_digest ?? info.digest}`;
+  const pinned = `@${info.index_digest ?? info.digest}`;
+  return info.tag ? `${info.source}:${info.tag}${pinned}` : `${info.source}${pinned}`;
 }
