@@ -11,6 +11,7 @@
  */
 import { createTarPacker } from "modern-tar";
 import { DropzoneError } from "../errors.ts";
+import { onInterrupt } from "../interrupt.ts";
 import { type Digest, digestHex, isDigest } from "../oci/digest.ts";
 import { MEDIA_TYPES } from "../oci/media_types.ts";
 import { parseManifest } from "../oci/manifest.ts";
@@ -134,6 +135,8 @@ export async function writeArchive(input: {
   cache: BlobCache;
   client: RegistryClient;
   trustedRoot?: unknown;
+  /** Stops between blobs when aborted (Ctrl-C); the temp file is removed. */
+  signal?: AbortSignal;
 }): Promise<{ blobs: number; bytes: number }> {
   const { output, image, records, cache, client } = input;
   const { blobs, named } = await collectBlobs(image, records, cache, client);
@@ -159,6 +162,7 @@ export async function writeArchive(input: {
   const enc = new TextEncoder();
   const temp = `${output}.tmp-${crypto.randomUUID().slice(0, 8)}`;
   const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
+  using _cleanup = onInterrupt(() => Deno.remove(temp).catch(() => {}));
   let bytes = 0;
   try {
     const { readable, controller } = createTarPacker();
@@ -172,6 +176,7 @@ export async function writeArchive(input: {
     await add({ name: "blobs/", size: 0, type: "directory", mode: 0o755 }).close();
     await add({ name: "blobs/sha256/", size: 0, type: "directory", mode: 0o755 }).close();
     for (const digest of blobs) {
+      input.signal?.throwIfAborted();
       const size = (await cache.sizeOf(digest))!;
       bytes += size;
       await writeEntry(add, `blobs/sha256/${digestHex(digest)}`, await cache.open(digest), size);

@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
+import { onInterrupt } from "../interrupt.ts";
 import { type Digest, shortDigest } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
 import { type ResolvedReference, validatePackageName } from "../oci/reference.ts";
@@ -21,10 +22,13 @@ import { type PackageMetadata, signatureRecord } from "../store/metadata.ts";
 import {
   activate,
   commitVersion,
+  exists,
   hardlinkDedup,
   makePackageStaging,
+  packageDir,
   prune,
   readCurrent,
+  readCurrentDigest,
   ROOTFS_DIR,
 } from "../store/packages.ts";
 import { applyLayer, createRootfsState, finalizeRootfs } from "../unpack/extract.ts";
@@ -164,8 +168,13 @@ export async function unpackLayers(input: {
     signal.throwIfAborted();
     onEvent?.({ type: "unpack", index: i, total: layers.length, digest: layer.digest });
     const blob = await cache.open(layer.digest);
-    await applyLayer(openLayer(blob, layer.mediaType), rootfs, { state, label: shortDigest(layer.digest) });
+    await applyLayer(openLayer(blob, layer.mediaType), rootfs, {
+      state,
+      label: shortDigest(layer.digest),
+      signal,
+    });
   }
+  signal.throwIfAborted();
   await finalizeRootfs(rootfs, state);
 }
 
@@ -318,6 +327,20 @@ export async function planForVersion(
   });
 }
 
+/**
+ * Removes a tree an interrupted command may still be writing into (the grace deadline cuts it short): a file
+ * created during the walk fails the remove, so try again a few times.
+ */
+export async function removeTreeRetrying(path: string): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      return await removeTree(path);
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
 /** Installs (or re-installs, or updates) a package. Call it holding the store lock. */
 export async function installPackage(deps: InstallDeps, request: InstallRequest): Promise<InstallOutcome> {
   const { layout, client, host } = deps;
@@ -433,7 +456,15 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
     });
   }
 
+  // Interrupted before the commit: remove the staging dir and, for a first install, the package dir too.
+  const firstInstall = !(await exists(packageDir(layout, name)));
   const staging = await makePackageStaging(layout, name);
+  using _cleanup = onInterrupt(async () => {
+    await removeTreeRetrying(staging);
+    if (firstInstall && (await readCurrentDigest(layout, name).catch(() => undefined)) === undefined) {
+      await removeTreeRetrying(packageDir(layout, name));
+    }
+  });
   let committed = false;
   try {
     const rootfs = join(staging, ROOTFS_DIR);
@@ -462,6 +493,7 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
       now: deps.now(),
       trustedSigner,
     });
+    signal.throwIfAborted();
     const { version } = await commitVersion(layout, name, staging, metadata);
     committed = true;
     deps.onEvent?.({ type: "committed", digest: image.digest });
@@ -482,6 +514,9 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
       controller.abort();
       await Promise.allSettled(downloads);
       await removeTree(staging).catch(() => {});
+      if (firstInstall && (await readCurrentDigest(layout, name).catch(() => undefined)) === undefined) {
+        await removeTree(packageDir(layout, name)).catch(() => {});
+      }
     }
   }
 }

@@ -4,6 +4,7 @@
  * package with the same digest is used directly.
  */
 import { join } from "node:path";
+import { onInterrupt } from "../interrupt.ts";
 import { digestToDirName } from "../oci/digest.ts";
 import type { ResolvedReference } from "../oci/reference.ts";
 import { planShim } from "../shim/plan.ts";
@@ -12,7 +13,13 @@ import { removeTree } from "../store/atomic.ts";
 import { openBlobCache } from "../store/blob_cache.ts";
 import { exists, listPackages, ROOTFS_DIR } from "../store/packages.ts";
 import { decideTrust, resolveImage, verifyResolvedImage } from "./image.ts";
-import { IMAGE_CONFIG_FILE, type InstallDeps, pullLayers, unpackLayers } from "./install.ts";
+import {
+  IMAGE_CONFIG_FILE,
+  type InstallDeps,
+  pullLayers,
+  removeTreeRetrying,
+  unpackLayers,
+} from "./install.ts";
 
 /** A runnable script for an image: the wrapper text plus where it came from. */
 export interface PreparedRun {
@@ -81,6 +88,7 @@ export async function prepareRun(
     downloads.forEach((p) => p.catch(() => {}));
     await Deno.mkdir(join(base, dirName), { recursive: true });
     const staging = await Deno.makeTempDir({ dir: join(base, dirName), prefix: ".staging-" });
+    using _cleanup = onInterrupt(() => removeTreeRetrying(staging));
     try {
       await unpackLayers({
         image,

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import { type Digest, digestHex, isDigest } from "../oci/digest.ts";
+import { onInterrupt } from "../interrupt.ts";
 import { ioError, randomSuffix, syncDir, TEMP_PREFIX } from "./atomic.ts";
 
 /** Result of {@linkcode BlobCache.gc}. */
@@ -76,10 +77,13 @@ async function openWriter(dir: string, digest: Digest, size: number, persist: bo
   let count = 0;
   let file: Deno.FsFile | undefined;
   let writeFailed = !persist;
+  let cleanup: Disposable | undefined;
   if (persist) {
     try {
       await Deno.mkdir(dir, { recursive: true });
       file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
+      // An interrupted dz must not leave the partial blob behind (SIGTERM, a second Ctrl-C).
+      cleanup = onInterrupt(() => Deno.remove(tmp).catch(() => {}));
     } catch (_err) {
       writeFailed = true; // the cache is an optimisation: keep streaming without it
     }
@@ -90,6 +94,7 @@ async function openWriter(dir: string, digest: Digest, size: number, persist: bo
       file = undefined;
       await Deno.remove(tmp).catch(() => undefined);
     }
+    cleanup?.[Symbol.dispose]();
   }
   return {
     async update(chunk) {
@@ -121,6 +126,7 @@ async function openWriter(dir: string, digest: Digest, size: number, persist: bo
         file.close();
         file = undefined;
         await Deno.rename(tmp, finalPath);
+        cleanup?.[Symbol.dispose]();
       } catch (err) {
         await dropFile();
         await Deno.remove(tmp).catch(() => undefined);

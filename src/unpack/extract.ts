@@ -71,6 +71,8 @@ export interface ApplyLayerOptions {
   readonly preserveMtime?: boolean;
   /** Names the layer in error messages, e.g. its digest. */
   readonly label?: string;
+  /** Stops between entries when aborted (Ctrl-C); the caller then deletes the rootfs. */
+  readonly signal?: AbortSignal;
 }
 
 /** Bodies up to this size are buffered and written with one writeFile call. */
@@ -587,6 +589,10 @@ export async function applyLayer(
         break;
       }
       const { header, body } = next.value;
+      if (options.signal?.aborted) {
+        await body.cancel().catch(() => {});
+        options.signal.throwIfAborted();
+      }
       try {
         await applyEntry(ctx, header, body);
       } catch (err) {

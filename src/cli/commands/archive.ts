@@ -44,7 +44,11 @@ export async function exportImage(
   const { client, refs } = capturingClient(createClient(ctx, config), cache);
   const host = parsePlatform(opts.platform, ctx);
   await withStoreLock(ctx, async () => {
-    const image = await resolveImage(ref, { client, host });
+    const image = await resolveImage(ref, {
+      client,
+      host,
+      ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
+    });
     let trustedRoot: unknown;
     try {
       const decision = decideTrust(ref, { allowUnsigned: false, config: { always_allow_unsigned: false } });
@@ -61,7 +65,8 @@ export async function exportImage(
       if (!isDropzoneError(err, "POLICY_MISSING")) throw err;
       ctx.log.warn(`registry "${ref.registryName}" has no policy: exporting without signature verification`);
     }
-    const downloads = pullLayers({ config, client }, image, cache, new AbortController().signal);
+    const signal = ctx.runtime.signal ?? new AbortController().signal;
+    const downloads = pullLayers({ config, client }, image, cache, signal);
     await Promise.all(downloads);
     const written = await writeArchive({
       output: opts.output,
@@ -69,6 +74,7 @@ export async function exportImage(
       records: refs.records(),
       cache,
       client,
+      signal,
       ...(trustedRoot !== undefined ? { trustedRoot } : {}),
     });
     ctx.log.info(
