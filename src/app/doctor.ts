@@ -21,10 +21,12 @@ import { removeTree } from "../store/atomic.ts";
 import { type Config, loadConfig } from "../store/config.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { PackageMetadata } from "../store/metadata.ts";
-import { listPackages, listVersions } from "../store/packages.ts";
+import { rootfsProblem } from "../store/package_state.ts";
+import { listPackages, listVersions, readCurrent } from "../store/packages.ts";
 import { repairStore, scanStore, type StoreFinding, type StoreRepair } from "../store/recovery.ts";
 import { type LoadedTrustedRoot, loadTrustedRoot } from "../verify/trusted_root.ts";
 import { planForVersion } from "./install.ts";
+import { missingBlobs, reunpackFromCache } from "./repair.ts";
 
 /** How bad a finding is. Errors and warnings make `dz doctor` exit 1; info never does. */
 export type Severity = "error" | "warning" | "info";
@@ -43,6 +45,7 @@ export type FindingKind =
   | "broken-current"
   | "incomplete-version"
   | "corrupt-metadata"
+  | "damaged-rootfs"
   | "unreferenced-blob"
   | "path"
   | "trusted-root"
@@ -74,7 +77,8 @@ export interface Finding {
  * One change `dz doctor --fix` made. JSON field of `dz doctor --json --fix`.
  *
  * - `kind`: "removed-leftover", "repointed-current", "removed-incomplete-version", "removed-empty-package",
- *   "removed-blob", "wrote-wrapper", "removed-orphan-wrapper", "removed-bin-leftover", "chmod-auth".
+ *   "removed-blob", "reunpacked", "wrote-wrapper", "removed-orphan-wrapper", "removed-bin-leftover",
+ *   "refreshed-trusted-root", "chmod-auth".
  * - `subject`: the package, wrapper or path changed.
  * - `message`: one human-readable sentence.
  */
@@ -199,8 +203,17 @@ export function describeRepair(r: StoreRepair): Change {
   switch (r.kind) {
     case "removed-leftover":
       return { kind: r.kind, subject: r.path, message: `removed leftover ${r.path}` };
-    case "repointed-current":
-      return { kind: r.kind, subject: r.name, message: `re-pointed "${r.name}" current at ${r.digest}` };
+    case "repointed-current": {
+      const which = `${r.digest} (${r.tag ?? "by digest"}, installed ${r.installedAt})`;
+      return {
+        kind: r.kind,
+        subject: r.name,
+        message: r.older
+          ? `re-pointed "${r.name}" current from ${r.from}, which is damaged, to the EARLIER version ${which}; ` +
+            `"dz update ${r.name}" or "dz install" of its reference brings the newer one back`
+          : `re-pointed "${r.name}" current (${r.from === null ? "missing" : `was ${r.from}`}) at ${which}`,
+      };
+    }
     case "removed-incomplete-version":
       return {
         kind: r.kind,
@@ -366,6 +379,28 @@ interface WrapperState {
   leftovers: string[];
 }
 
+/** Installed versions whose rootfs or entrypoint was deleted, with what is wrong and whether the cache can fix it. */
+async function inspectRootfs(layout: StoreLayout): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  for (const v of await listPackages(layout)) {
+    const problem = await rootfsProblem(layout, v.metadata);
+    if (problem === null) continue;
+    const missing = await missingBlobs(layout, v.metadata);
+    findings.push({
+      kind: "damaged-rootfs",
+      severity: "error",
+      subject: v.name,
+      path: v.rootfs,
+      message: `package "${v.name}": ${problem}; ` +
+        (missing.length === 0
+          ? "dz doctor --fix unpacks it again from the blob cache"
+          : `${missing.length} of its blobs are no longer cached: reinstall it with "dz install ${v.metadata.ref}"`),
+      fixable: missing.length === 0,
+    });
+  }
+  return findings;
+}
+
 async function inspectWrappers(layout: StoreLayout, host: Host): Promise<WrapperState> {
   const state: WrapperState = { findings: [], toWrite: new Map(), orphans: [], leftovers: [] };
   const installed = await listPackages(layout);
@@ -373,6 +408,11 @@ async function inspectWrappers(layout: StoreLayout, host: Host): Promise<Wrapper
   const texts = new Map<string, string>();
   for (const v of installed) {
     const meta = v.metadata;
+    if ((await rootfsProblem(layout, meta)) !== null) {
+      // Reported as damaged-rootfs; its wrappers are still its own (not orphans) and are re-planned after repair.
+      for (const bin of meta.bins) expected.set(bin.name, meta.name);
+      continue;
+    }
     const planned = await expectedWrappers(layout, meta, host);
     for (const bin of meta.bins) {
       expected.set(bin.name, meta.name);
@@ -561,6 +601,7 @@ export async function diagnose(deps: DoctorDeps, host: Host): Promise<Finding[]>
       .filter((f) => f.kind !== "unreferenced-blob" || !referenced.has(f.digest))
       .map(storeFindingToDoctor),
   );
+  findings.push(...await inspectRootfs(layout));
   findings.push(...(await inspectWrappers(layout, host)).findings);
   const status = await pathStatus({ binDir: layout.bin, env: deps.env, homeDir: deps.homeDir, os: deps.os });
   if (!status.onPath) {
@@ -642,6 +683,18 @@ export async function fix(deps: DoctorDeps, host: Host): Promise<Change[]> {
   const changes: Change[] = [];
   const store = await scanStore(layout);
   changes.push(...(await repairStore(layout, store)).map(describeRepair));
+  for (const f of await inspectRootfs(layout)) {
+    if (!f.fixable) continue;
+    const current = await readCurrent(layout, f.subject);
+    const problem = current ? await rootfsProblem(layout, current.metadata) : null;
+    if (!current || problem === null) continue;
+    await reunpackFromCache(layout, current.metadata);
+    changes.push({
+      kind: "reunpacked",
+      subject: f.subject,
+      message: `unpacked "${f.subject}" ${current.digest} again from the blob cache (${problem})`,
+    });
+  }
   // Wrappers after the store: a re-pointed package gets its wrappers back instead of losing them as orphans.
   const wrappers = await inspectWrappers(layout, host);
   for (const path of wrappers.leftovers) {
@@ -784,7 +837,14 @@ const GROUPS: readonly { title: string; kinds: readonly FindingKind[] }[] = [
   { title: "Configuration", kinds: ["config-invalid", "auth-permissions"] },
   {
     title: "Packages",
-    kinds: ["no-current", "broken-current", "incomplete-version", "corrupt-metadata", "leftover"],
+    kinds: [
+      "no-current",
+      "broken-current",
+      "incomplete-version",
+      "corrupt-metadata",
+      "damaged-rootfs",
+      "leftover",
+    ],
   },
   {
     title: "Wrappers",

@@ -19,6 +19,7 @@ import { type BlobCache, openBlobCache } from "../store/blob_cache.ts";
 import type { Config } from "../store/config.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { type PackageMetadata, signatureRecord } from "../store/metadata.ts";
+import { rootfsProblem } from "../store/package_state.ts";
 import {
   activate,
   commitVersion,
@@ -107,6 +108,8 @@ export interface InstallOutcome {
   readonly pruned: Digest[];
   /** Bytes saved by hardlinking files identical to the previous version. */
   readonly dedupBytes: number;
+  /** Set when the same digest was installed but damaged (this problem) and has been unpacked again. */
+  readonly repaired?: string;
 }
 
 function conflict(name: string, existing: PackageMetadata, ref: ResolvedReference): DropzoneError {
@@ -373,8 +376,10 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
     );
   }
 
-  // Reinstalling what is already current is a no-op (the Go tool deleted the live directory here).
-  if (previous && previous.digest === image.digest && extraBins.length === 0) {
+  // Reinstalling what is already current is a no-op (the Go tool deleted the live directory here)…
+  // …unless its files are gone (a deleted rootfs): then it is unpacked again, from the cache or the registry.
+  const damage = previous && previous.digest === image.digest ? await rootfsProblem(layout, previous) : null;
+  if (previous && previous.digest === image.digest && extraBins.length === 0 && damage === null) {
     // …but a crash between activation and the wrapper write may have left a wrapper missing or stale: restore it.
     const wrappers = await restoreWrappers(layout, previous, host);
     return { status: "unchanged", metadata: previous, previous, wrappers, pruned: [], dedupBytes: 0 };
@@ -494,7 +499,7 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
       trustedSigner,
     });
     signal.throwIfAborted();
-    const { version } = await commitVersion(layout, name, staging, metadata);
+    const { version } = await commitVersion(layout, name, staging, metadata, { replace: damage !== null });
     committed = true;
     deps.onEvent?.({ type: "committed", digest: image.digest });
     let dedupBytes = 0;
@@ -507,7 +512,15 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
     const wrappers = await writeWrappers(layout, name, plan, image.digest);
     await removeStaleWrappers(layout, previous, plan);
     const pruned = await prune(layout, name, { keep: deps.config.keep_versions });
-    return { status: "installed", metadata, ...(previous ? { previous } : {}), wrappers, pruned, dedupBytes };
+    return {
+      status: "installed",
+      metadata,
+      ...(previous ? { previous } : {}),
+      wrappers,
+      pruned,
+      dedupBytes,
+      ...(damage !== null ? { repaired: damage } : {}),
+    };
   } finally {
     if (!committed) {
       // Stop downloads still running for this failed install before removing its staging dir.

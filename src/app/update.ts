@@ -35,20 +35,21 @@ import type { TrustContext } from "../verify/verifier.ts";
  * [{
  *   "name": "jq",                         // package name
  *   "tag": "1.7",                         // recorded tag; null for digest-pinned installs (never checked)
- *   "installed_digest": "sha256:…",       // platform manifest digest that is installed
+ *   "installed_digest": "sha256:…",       // platform manifest digest installed (null: damaged, unknown)
  *   "installed_index_digest": "sha256:…", // index digest the tag pointed at on install; null if single-platform
  *   "current_digest": "sha256:…",         // what the tag points at now (HEAD); null when unknown or pinned
  *   "rebuild": true,                      // the tag now points at other content (same-tag rebuild)
  *   "newer_tags": ["1.8", "1.10"],        // newer tags in the same track, ascending (never -dev, never from latest)
  *   "target_tag": "1.10",                 // what `dz update jq --yes` / `--all --yes` installs; null = nothing
- *   "error": null                         // why the check could not run (registry unreachable, not configured…)
+ *   "error": null                         // why the check could not run (registry unreachable, not configured,
+ *                                         // "damaged: …" for a damaged package)
  * }]
  * ```
  */
 export interface UpdateCheck {
   readonly name: string;
   readonly tag: string | null;
-  readonly installed_digest: Digest;
+  readonly installed_digest: Digest | null;
   readonly installed_index_digest: Digest | null;
   readonly current_digest: Digest | null;
   readonly rebuild: boolean;

@@ -27,6 +27,7 @@ import {
   STAGING_PREFIX,
   syncTree,
   TEMP_PREFIX,
+  TRASH_PREFIX,
   trashAndRemove,
   writeJsonAtomic,
 } from "./atomic.ts";
@@ -313,6 +314,12 @@ export interface CommitOptions {
    * @default {false}
    */
   syncRootfs?: boolean;
+  /**
+   * Replace an existing complete version of the same digest whose files are damaged (a deleted rootfs): it is
+   * renamed away and the staged one takes its place (`current` keeps naming the same directory).
+   * @default {false}
+   */
+  replace?: boolean;
 }
 
 /**
@@ -328,7 +335,7 @@ export async function commitVersion(
   metadata: PackageMetadata,
   options: CommitOptions = {},
 ): Promise<CommitResult> {
-  const { syncRootfs = false } = options;
+  const { syncRootfs = false, replace = false } = options;
   const pkgDir = packageDir(layout, name);
   if (metadata.name !== name) throw new TypeError(`metadata.name "${metadata.name}" is not "${name}"`);
   if (resolve(dirname(stagingDir)) !== resolve(pkgDir) || !basename(stagingDir).startsWith(STAGING_PREFIX)) {
@@ -337,6 +344,17 @@ export async function commitVersion(
   const digest = metadata.digest;
   const target = versionDir(layout, name, digest);
   const existing = await isInstalled(layout, name, digest);
+  if (existing && replace) {
+    await writeMetadata(join(stagingDir, METADATA_FILE), metadata);
+    const trash = join(pkgDir, `${TRASH_PREFIX}${digestToDirName(digest)}-${randomSuffix()}`);
+    await renameIntoPlace(target, trash);
+    await renameIntoPlace(stagingDir, target);
+    await removeTree(trash);
+    return {
+      version: { name, digest, dir: target, rootfs: join(target, ROOTFS_DIR), metadata },
+      reused: false,
+    };
+  }
   if (existing) {
     await removeTree(stagingDir);
     return { version: (await loadVersion(layout, name, digest))!, reused: true };

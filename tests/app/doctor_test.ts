@@ -132,7 +132,21 @@ Deno.test("store findings and repairs map to doctor findings and changes", () =>
   const blob = storeFindingToDoctor({ kind: "unreferenced-blob", digest, size: 42 });
   assert.equal(blob.severity, "info");
   assert.equal(blob.bytes, 42);
-  assert.match(describeRepair({ kind: "repointed-current", name: "jq", digest }).message, /re-pointed "jq"/);
+  const repoint = {
+    kind: "repointed-current",
+    name: "jq",
+    digest,
+    tag: "1.6",
+    installedAt: "2026-01-02T00:00:00Z",
+  } as const;
+  assert.match(
+    describeRepair({ ...repoint, from: null, older: false } as const).message,
+    /re-pointed "jq" current \(missing\) at sha256:.* \(1\.6, installed 2026-01-02/,
+  );
+  // Going back to an earlier version is never silent: the report names both and says how to get the newer back.
+  const back = describeRepair({ ...repoint, from: "sha256-" + "b".repeat(64), older: true } as const).message;
+  assert.match(back, /from sha256-b{64}, which is damaged, to the EARLIER version sha256:/);
+  assert.match(back, /dz update jq/);
 });
 
 Deno.test("sortFindings, isHealthy and renderReport", () => {

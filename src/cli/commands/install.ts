@@ -3,7 +3,8 @@ import { installPackage } from "../../app/install.ts";
 import { DropzoneError } from "../../errors.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import { resolveReference } from "../../oci/reference.ts";
-import { removeWrapper } from "../../shim/write.ts";
+import { removeWrapper, removeWrappersOf } from "../../shim/write.ts";
+import { readPackageState } from "../../store/package_state.ts";
 import { removePackage } from "../../store/packages.ts";
 import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
@@ -92,8 +93,11 @@ export async function install(
     return 0;
   }
   const lines = [
-    `Installed ${m.name} ${m.tag ?? "(by digest)"} (${shortDigest(m.digest)})` +
-    (outcome.previous ? `, replacing ${shortDigest(outcome.previous.digest)}` : ""),
+    outcome.repaired !== undefined
+      ? `Repaired ${m.name} ${m.tag ?? "(by digest)"} (${shortDigest(m.digest)}): unpacked it again ` +
+        `(${outcome.repaired})`
+      : `Installed ${m.name} ${m.tag ?? "(by digest)"} (${shortDigest(m.digest)})` +
+        (outcome.previous ? `, replacing ${shortDigest(outcome.previous.digest)}` : ""),
     `  Registry:  ${m.registry.name} (${m.registry.url})`,
     `  Platform:  ${m.platform}`,
     `  Binary:    ${outcome.wrappers.join(", ")}`,
@@ -125,17 +129,28 @@ export async function install(
   return 0;
 }
 
-/** dz remove */
+/** dz remove: also removes a damaged package (corrupt metadata, dangling current, deleted rootfs). */
 export async function remove(ctx: CliContext, name: string, opts: { yes?: boolean }): Promise<void> {
-  const meta = await requireInstalled(ctx, name);
+  const state = await readPackageState(ctx.layout, name);
+  if (state === undefined) await requireInstalled(ctx, name); // throws NOT_INSTALLED with its hint
+  const meta = state?.state === "ok" ? state.version.metadata : state?.metadata ?? null;
+  const digest = state?.state === "ok" ? state.version.digest : state?.digest ?? meta?.digest ?? null;
   if (ctx.runtime.stdinIsTerminal) {
-    await confirm(ctx, `Remove ${name} (${shortDigest(meta.digest)}) and its previous versions?`, opts.yes);
+    const what = `${name}${digest ? ` (${shortDigest(digest)})` : ""}`;
+    await confirm(
+      ctx,
+      `Remove ${what}${state?.state === "damaged" ? ", which is damaged," : ""} and its previous versions?`,
+      opts.yes,
+    );
   }
   await withStoreLock(ctx, async () => {
     // Wrappers first: a crash after this leaves a package without wrappers, which doctor reports, never a
-    // wrapper pointing at nothing.
-    for (const bin of meta.bins) await removeWrapper(ctx.layout.bin, bin.name);
+    // wrapper pointing at nothing. A damaged package may not know its bins: find them by their marker too.
+    if (state?.state === "ok") {
+      for (const bin of state.version.metadata.bins) await removeWrapper(ctx.layout.bin, bin.name);
+    }
+    await removeWrappersOf(ctx.layout.bin, name);
     await removePackage(ctx.layout, name);
   });
-  ctx.log.info(`Removed ${name}`);
+  ctx.log.info(`Removed ${name}${state?.state === "damaged" ? ` (it was damaged: ${state.reason})` : ""}`);
 }
