@@ -438,9 +438,10 @@ export interface RollbackTarget {
 
 /**
  * Candidate previous versions, most recent first: distinct complete digests from the history before the
- * current one, then complete versions missing from the history by install time.
+ * current one, then complete versions missing from the history by install time. `dz rollback --to N` picks the
+ * N-th.
  */
-async function previousVersions(
+export async function previousVersions(
   layout: StoreLayout,
   name: string,
   current: Digest,
@@ -503,7 +504,7 @@ export async function rollbackTarget(
       "INVALID_ARGUMENT",
       `Invalid rollback target "${to}": expected a digest or hex prefix`,
       {
-        hint: "Give at least 4 hex characters of a digest shown by dz list --versions",
+        hint: `Give at least 4 hex characters of a digest shown by "dz info ${name}"`,
       },
     );
   }

@@ -1,4 +1,5 @@
 /** `dz list` and `dz info`. Reading commands never take the store lock. */
+import { packageHistory } from "../../app/history.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import { listPackageStates, toListRow } from "../../store/package_state.ts";
 import type { CliContext } from "../context.ts";
@@ -53,8 +54,9 @@ export async function list(ctx: CliContext, opts: { json?: boolean }): Promise<v
 /** dz info */
 export async function info(ctx: CliContext, name: string, opts: { json?: boolean }): Promise<void> {
   const meta = await requireInstalled(ctx, name);
+  const history = await packageHistory(ctx.layout, name);
   if (opts.json) {
-    ctx.out(json(meta));
+    ctx.out(json({ ...meta, versions: history }));
     return;
   }
   const lines: [string, string][] = [
@@ -107,4 +109,17 @@ export async function info(ctx: CliContext, name: string, opts: { json?: boolean
   }
   const width = Math.max(...lines.map(([k]) => k.length)) + 1;
   ctx.out(lines.map(([k, v]) => `${(k + ":").padEnd(width)} ${v}`).join("\n") + "\n");
+  ctx.out(`\nHistory (newest first; "*" is current, roll back with "dz rollback ${name} --to N"):\n`);
+  ctx.out(table(
+    ["", "N", "DIGEST", "TAG", "INSTALLED", "VERIFIED", "SIGNER"],
+    history.map((v) => [
+      v.current ? "*" : "",
+      v.rollback_step === null ? "-" : String(v.rollback_step),
+      shortDigest(v.digest),
+      v.tag ?? "-",
+      formatTime(v.installed_at ?? undefined),
+      formatTime(v.verified_at ?? undefined),
+      v.state === "damaged" ? `DAMAGED: ${v.reason}` : v.signer ?? "unsigned",
+    ]),
+  ));
 }
