@@ -50,6 +50,7 @@ export type ErrorCode =
   | "TRUSTED_ROOT_INVALID"
   | "SIGNER_CHANGED"
   | "ATTESTATION_POLICY"
+  | "FILES_MODIFIED"
   // unpack and install
   | "UNSAFE_LAYER"
   | "LAYER_LIMIT"
@@ -69,6 +70,7 @@ const TRUST_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "TRUSTED_ROOT_INVALID",
   "SIGNER_CHANGED",
   "ATTESTATION_POLICY",
+  "FILES_MODIFIED",
 ]);
 
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([

@@ -34,6 +34,8 @@ import {
 } from "../store/packages.ts";
 import { applyLayer, createRootfsState, finalizeRootfs } from "../unpack/extract.ts";
 import { openLayer } from "../unpack/layer.ts";
+import { fileManifestCollector, type FileSink } from "../unpack/file_sink.ts";
+import { writeFileManifest } from "../store/file_manifest.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { CosignPolicy } from "../verify/types.ts";
 import { type Changelog, computeChangelog } from "./changelog.ts";
@@ -160,8 +162,10 @@ export async function unpackLayers(input: {
   rootfs: string;
   signal: AbortSignal;
   onEvent?: (event: InstallEvent) => void;
+  /** Receives every file written (see src/unpack/file_sink.ts). */
+  files?: FileSink;
 }): Promise<void> {
-  const { image, cache, downloads, rootfs, signal, onEvent } = input;
+  const { image, cache, downloads, rootfs, signal, onEvent, files } = input;
   await Deno.mkdir(rootfs);
   const state = createRootfsState();
   const layers = image.manifest.layers;
@@ -175,6 +179,7 @@ export async function unpackLayers(input: {
       state,
       label: shortDigest(layer.digest),
       signal,
+      ...(files ? { files } : {}),
     });
   }
   signal.throwIfAborted();
@@ -473,14 +478,17 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
   let committed = false;
   try {
     const rootfs = join(staging, ROOTFS_DIR);
+    const files = fileManifestCollector();
     await unpackLayers({
       image,
       cache,
       downloads,
       rootfs,
       signal,
+      files,
       ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
     });
+    await writeFileManifest(staging, files.entries());
     await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
     const plan = await planShim({
       rootfs,

@@ -8,6 +8,8 @@ import { onInterrupt } from "../interrupt.ts";
 import { type Digest, sha256Digest } from "../oci/digest.ts";
 import { type ImageManifest, parseManifest } from "../oci/manifest.ts";
 import { openBlobCache } from "../store/blob_cache.ts";
+import { writeFileManifest } from "../store/file_manifest.ts";
+import { fileManifestCollector } from "../unpack/file_sink.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { PackageMetadata } from "../store/metadata.ts";
 import { commitVersion, makePackageStaging, ROOTFS_DIR } from "../store/packages.ts";
@@ -44,6 +46,7 @@ export async function reunpackFromCache(
   const configBytes = await read(manifest.config.digest);
   const image = { manifest: manifest as ImageManifest } as Pick<ResolvedImage, "manifest">;
   const staging = await makePackageStaging(layout, meta.name);
+  const files = fileManifestCollector();
   using _cleanup = onInterrupt(() => removeTreeRetrying(staging));
   try {
     await unpackLayers({
@@ -52,7 +55,9 @@ export async function reunpackFromCache(
       downloads: manifest.layers.map(() => Promise.resolve()),
       rootfs: join(staging, ROOTFS_DIR),
       signal,
+      files,
     });
+    await writeFileManifest(staging, files.entries());
     await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), configBytes);
     await commitVersion(layout, meta.name, staging, meta, { replace: true });
   } finally {

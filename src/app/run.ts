@@ -11,6 +11,14 @@ import { planShim } from "../shim/plan.ts";
 import { renderWrapper } from "../shim/wrapper.ts";
 import { removeTree } from "../store/atomic.ts";
 import { openBlobCache } from "../store/blob_cache.ts";
+import {
+  checkFiles,
+  type FileCheck,
+  isIntact,
+  readFileManifest,
+  writeFileManifest,
+} from "../store/file_manifest.ts";
+import { fileManifestCollector } from "../unpack/file_sink.ts";
 import { exists, listPackages, ROOTFS_DIR } from "../store/packages.ts";
 import { decideTrust, resolveImage, verifyResolvedImage } from "./image.ts";
 import {
@@ -27,6 +35,8 @@ export interface PreparedRun {
   readonly script: string;
   readonly source: "installed" | "cache" | "fresh";
   readonly digest: string;
+  /** Why the cached tree was not reused (its files no longer match their manifest) and was unpacked again. */
+  readonly discarded?: string;
 }
 
 /** Where `dz run` keeps unpacked images: cache/run/sha256-<hex>/current/{rootfs,image-config.json}. */
@@ -79,7 +89,15 @@ export async function prepareRun(
   const dirName = digestToDirName(image.digest);
   const done = join(base, dirName, "current");
   let source: PreparedRun["source"] = "cache";
-  if (!(await exists(join(done, IMAGE_CONFIG_FILE)))) {
+  // A cached tree is reused only when it still matches the manifest recorded when it was unpacked.
+  let discarded: string | undefined;
+  if (await exists(join(done, IMAGE_CONFIG_FILE))) {
+    const files = await readFileManifest(done).catch(() => undefined);
+    const check = files ? await checkFiles(join(done, ROOTFS_DIR), files) : undefined;
+    if (check === undefined) discarded = "it has no readable file manifest";
+    else if (!isIntact(check)) discarded = describeFileCheck(check);
+  }
+  if (discarded !== undefined || !(await exists(join(done, IMAGE_CONFIG_FILE)))) {
     source = "fresh";
     const cache = openBlobCache(layout.blobs);
     const controller = new AbortController();
@@ -89,6 +107,7 @@ export async function prepareRun(
     await Deno.mkdir(join(base, dirName), { recursive: true });
     const staging = await Deno.makeTempDir({ dir: join(base, dirName), prefix: ".staging-" });
     using _cleanup = onInterrupt(() => removeTreeRetrying(staging));
+    const files = fileManifestCollector();
     try {
       await unpackLayers({
         image,
@@ -96,8 +115,10 @@ export async function prepareRun(
         downloads,
         rootfs: join(staging, ROOTFS_DIR),
         signal,
+        files,
         ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
       });
+      await writeFileManifest(staging, files.entries());
       // The config is written last: its presence marks a complete unpack.
       await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
       await removeTree(done);
@@ -113,5 +134,14 @@ export async function prepareRun(
     script: renderWrapper(plan, { packagesDir: base, name: dirName, digest: image.digest }),
     source,
     digest: image.digest,
+    ...(discarded !== undefined ? { discarded } : {}),
   };
+}
+
+/** "2 modified, 1 missing, 0 extra files (usr/bin/jq, …)". Pure. */
+export function describeFileCheck(check: FileCheck): string {
+  const paths = [...check.modified.map((m) => m.path), ...check.missing, ...check.extra];
+  const shown = paths.slice(0, 3).join(", ") + (paths.length > 3 ? ", …" : "");
+  return `${check.modified.length} modified, ${check.missing.length} missing, ${check.extra.length} extra ` +
+    `file(s) (${shown})`;
 }

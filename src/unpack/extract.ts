@@ -22,7 +22,9 @@
  * writeFile call and overlap with decoding (bounded; see Pipeline), large files stream with chunked writes, and
  * directory modes are applied once at the end (finalizeRootfs), deepest first.
  */
+import { createHash } from "node:crypto";
 import { DropzoneError } from "../errors.ts";
+import type { FileSink } from "./file_sink.ts";
 import { decodeTar, malformedLayer, type TarHeader } from "./tar_stream.ts";
 
 /** Caps on what a layer (or a sequence of layers sharing a state) may create. */
@@ -73,6 +75,8 @@ export interface ApplyLayerOptions {
   readonly label?: string;
   /** Stops between entries when aborted (Ctrl-C); the caller then deletes the rootfs. */
   readonly signal?: AbortSignal;
+  /** Receives every regular file written (with its sha256), hard link and removal, in order. */
+  readonly files?: FileSink;
 }
 
 /** Bodies up to this size are buffered and written with one writeFile call. */
@@ -93,6 +97,7 @@ interface Context {
   /** Paths this layer wrote, plus their ancestors: an opaque marker or whiteout must not remove them. */
   readonly touched: Set<string>;
   readonly pipeline: Pipeline;
+  readonly files: FileSink | undefined;
 }
 
 /**
@@ -249,6 +254,7 @@ function forget(ctx: Context, rel: string): void {
 
 /** Removes whatever is at `rel` (a directory tree or a single non-directory), never following symlinks. */
 async function removePath(ctx: Context, rel: string, isDirectory: boolean): Promise<void> {
+  ctx.files?.removed(rel);
   if (isDirectory) {
     await Deno.remove(abs(ctx, rel), { recursive: true });
     forget(ctx, rel);
@@ -341,12 +347,17 @@ async function readBody(body: ReadableStream<Uint8Array>, size: number): Promise
 }
 
 /** Streams a body into an open file with chunked writes (no per-byte work), then closes it. */
-async function writeBody(body: ReadableStream<Uint8Array>, file: Deno.FsFile): Promise<void> {
+async function writeBody(
+  body: ReadableStream<Uint8Array>,
+  file: Deno.FsFile,
+  hash?: ReturnType<typeof createHash>,
+): Promise<void> {
   const reader = body.getReader();
   try {
     for (;;) {
       const { done, value } = await readChunk(reader);
       if (done) break;
+      hash?.update(value);
       let written = 0;
       while (written < value.length) written += await file.write(value.subarray(written));
     }
@@ -391,12 +402,15 @@ async function applyFile(
   const mtime = ctx.preserveMtime ? header.mtime : undefined;
   if (size <= SMALL_FILE_BYTES) {
     const data = await readBody(body, size);
+    const sha256 = ctx.files ? createHash("sha256").update(data).digest("hex") : "";
     const write = async () => {
       await createReplacing(
         ctx,
         rel,
         () => Deno.writeFile(path, data, { createNew: true, mode: createMode }),
       );
+      // Reported after createReplacing, whose removal of a lower layer's entry at `rel` is reported first.
+      ctx.files?.file({ path: rel, sha256, size, mode });
       if (chmod) await Deno.chmod(path, mode);
       if (mtime !== undefined) await Deno.utime(path, mtime, mtime);
     };
@@ -426,7 +440,9 @@ async function applyFile(
       rel,
       () => Deno.open(path, { write: true, createNew: true, mode: createMode }),
     );
-    await writeBody(body, file);
+    const hash = ctx.files ? createHash("sha256") : undefined;
+    await writeBody(body, file, hash);
+    if (hash) ctx.files!.file({ path: rel, sha256: hash.digest("hex"), size, mode });
   }
   if (chmod) await Deno.chmod(path, mode);
   if (mtime !== undefined) await Deno.utime(path, mtime, mtime);
@@ -470,6 +486,7 @@ async function applyHardlink(ctx: Context, name: string, parts: string[], rel: s
   }
   if (targetRel === rel) return;
   await createReplacing(ctx, rel, () => Deno.link(abs(ctx, targetRel), abs(ctx, rel)));
+  ctx.files?.linked(rel, targetRel);
 }
 
 /** Removes the lower-layer children of `dirRel`, keeping what this layer wrote (the marker may follow them). */
@@ -574,6 +591,7 @@ export async function applyLayer(
     preserveMtime: options.preserveMtime ?? false,
     touched: new Set(),
     pipeline: { tasks: new Map(), bytes: 0, error: undefined },
+    files: options.files,
   };
   const reader = decodeTar(tar).getReader();
   try {

@@ -32,6 +32,9 @@ export async function runOnce(
       ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
       onEvent: progress.onEvent,
     }, { ref, allowUnsigned: opts.allowUnsigned === true })).finally(progress.done);
+  if (prepared.discarded) {
+    ctx.log.warn(`the cached copy could not be reused and was unpacked again: ${prepared.discarded}`);
+  }
   ctx.log.debug(`running ${prepared.digest} from the ${prepared.source} copy`);
   const script = await Deno.makeTempFile({ prefix: "dz-run-", suffix: ".sh" });
   try {
