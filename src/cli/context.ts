@@ -44,6 +44,21 @@ export interface CliContext {
   ensureHome(): Promise<boolean>;
 }
 
+/** The names in `dir` (empty when it does not exist). */
+async function existingEntries(dir: string): Promise<string[]> {
+  try {
+    return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    if (err instanceof Deno.errors.NotADirectory) {
+      throw new DropzoneError("NOT_A_DZ_HOME", `Cannot use ${dir} as the dz home: it is a file`, {
+        hint: "Set DROPZONE_HOME to a new or empty directory",
+      });
+    }
+    throw err;
+  }
+}
+
 /** Builds the context for one invocation. */
 export function createContext(runtime: Runtime, options: GlobalOptions): CliContext {
   const home = resolveHome(runtime.env, runtime.homeDir);
@@ -60,6 +75,10 @@ export function createContext(runtime: Runtime, options: GlobalOptions): CliCont
   let loaded: Promise<LoadedConfig> | undefined;
   let ensured: Promise<boolean> | undefined;
 
+  /**
+   * dz takes a directory as its home only when it creates it or finds it empty (then it writes the marker); a
+   * non-empty directory without the marker is refused, so `dz purge` can never delete what dz did not create.
+   */
   async function doEnsureHome(): Promise<boolean> {
     let first = false;
     try {
@@ -67,6 +86,20 @@ export function createContext(runtime: Runtime, options: GlobalOptions): CliCont
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
       first = true;
+    }
+    if (first) {
+      const foreign = await existingEntries(home);
+      if (foreign.length > 0) {
+        const shown = foreign.slice(0, 3).join(", ") + (foreign.length > 3 ? ", …" : "");
+        throw new DropzoneError(
+          "NOT_A_DZ_HOME",
+          `Cannot use ${home} as the dz home: it is not empty and was not created by dz (${shown})`,
+          {
+            hint:
+              "Set DROPZONE_HOME to a new or empty directory (dz creates it), or move those files elsewhere",
+          },
+        );
+      }
     }
     for (const dir of [layout.home, layout.bin, layout.packages, layout.cache, layout.configDir]) {
       await Deno.mkdir(dir, { recursive: true });
