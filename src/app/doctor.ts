@@ -26,6 +26,8 @@ import { listPackages, listVersions, readCurrent } from "../store/packages.ts";
 import { repairStore, scanStore, type StoreFinding, type StoreRepair } from "../store/recovery.ts";
 import { type LoadedTrustedRoot, loadTrustedRoot } from "../verify/trusted_root.ts";
 import { planForVersion } from "./install.ts";
+import { publicGoodSignatures, trustedRootFinding, usesPublicGoodRoot } from "./doctor_trust.ts";
+export { TRUSTED_ROOT_WARN_AGE_SECONDS, trustedRootFinding, usesPublicGoodRoot } from "./doctor_trust.ts";
 import { missingBlobs, reunpackFromCache } from "./repair.ts";
 
 /** How bad a finding is. Errors and warnings make `dz doctor` exit 1; info never does. */
@@ -120,9 +122,6 @@ export interface DoctorDeps {
     options: { cacheDir: string; now: Date; offline: true },
   ) => Promise<LoadedTrustedRoot>;
 }
-
-/** A trusted root older than this earns a warning. */
-export const TRUSTED_ROOT_WARN_AGE_SECONDS = 7 * 24 * 60 * 60;
 
 const SEVERITY_RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
@@ -268,33 +267,6 @@ function expectedPackages(expected: ReadonlyMap<string, string>): Set<string> {
   return new Set(expected.values());
 }
 
-/** The trusted-root finding for a loaded public-good root, or null when it is fine. Pure. */
-export function trustedRootFinding(root: Pick<LoadedTrustedRoot, "source" | "ageSeconds">): Finding | null {
-  if (root.source === "embedded") {
-    return {
-      kind: "trusted-root",
-      severity: "warning",
-      subject: "sigstore public-good",
-      message:
-        "only the trusted root embedded in dz is available (no TUF refresh yet); verification may fail " +
-        "after Sigstore key rotations; dz doctor --fix (or any online install or verify) refreshes it",
-      fixable: true,
-    };
-  }
-  const age = root.ageSeconds ?? 0;
-  if (age > TRUSTED_ROOT_WARN_AGE_SECONDS) {
-    return {
-      kind: "trusted-root",
-      severity: "warning",
-      subject: "sigstore public-good",
-      message: `the cached trusted root is ${Math.floor(age / 86400)} days old; ` +
-        `dz doctor --fix (or any online install or verify) refreshes it`,
-      fixable: true,
-    };
-  }
-  return null;
-}
-
 /** The auth.json permission finding for a file mode, or null when it is 0600-or-stricter. Pure. */
 export function authPermissionFinding(path: string, mode: number | null): Finding | null {
   if (mode === null || (mode & 0o077) === 0) return null;
@@ -307,14 +279,6 @@ export function authPermissionFinding(path: string, mode: number | null): Findin
       `it must be 0600`,
     fixable: true,
   };
-}
-
-/** True when at least one registry verifies keyless against the public-good Sigstore instance. Pure. */
-export function usesPublicGoodRoot(config: Pick<Config, "registries">): boolean {
-  return config.registries.some((r) =>
-    r.cosign_policy !== undefined && r.cosign_policy.trusted_root === undefined &&
-    r.cosign_policy.public_key === undefined
-  );
 }
 
 /** Parses "os/arch[/variant]" (metadata `platform`) into a Host. Pure. */
@@ -541,7 +505,8 @@ async function inspectTrust(deps: DoctorDeps, config: Config | undefined): Promi
   if (usesPublicGoodRoot(config)) {
     try {
       const root = await load({ cacheDir: deps.layout.cache, now: deps.now, offline: true });
-      const f = trustedRootFinding(root);
+      const installed = (await listPackages(deps.layout)).map((v) => v.metadata);
+      const f = trustedRootFinding(root, { now: deps.now, signed: publicGoodSignatures(config, installed) });
       if (f) findings.push(f);
     } catch (err) {
       findings.push({
@@ -726,9 +691,13 @@ export async function fix(deps: DoctorDeps, host: Host): Promise<Change[]> {
   }
   if (deps.refreshTrustedRoot) {
     const { config } = await inspectConfig(layout);
-    const stale = config && usesPublicGoodRoot(config)
-      ? (await inspectTrust(deps, config)).some((f) => f.kind === "trusted-root" && f.fixable)
-      : false;
+    // Online, an embedded-only root is refreshed even while it is still good enough (an info finding).
+    const load = deps.loadTrustedRoot ?? loadTrustedRoot;
+    const root = config && usesPublicGoodRoot(config)
+      ? await load({ cacheDir: layout.cache, now: deps.now, offline: true }).catch(() => undefined)
+      : undefined;
+    const stale = root !== undefined &&
+      (root.source === "embedded" || trustedRootFinding(root, { now: deps.now })?.fixable === true);
     if (stale) {
       const root = await deps.refreshTrustedRoot().catch(() => undefined);
       if (root?.source === "tuf-refresh") {
