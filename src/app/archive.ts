@@ -229,6 +229,36 @@ export async function importArchive(
       cause: err,
     });
   }
+  try {
+    info = await readArchiveEntries(path, file, cache);
+  } catch (err) {
+    if (err instanceof DropzoneError) throw err;
+    throw new DropzoneError(
+      "IO",
+      `Cannot read archive ${path}: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        hint:
+          "The file is truncated or not a dz export archive; copy it again (compare its sha256 with the " +
+          "original) or re-create it with dz export",
+        cause: err,
+      },
+    );
+  }
+  if (!info) {
+    throw new DropzoneError("INVALID_ARGUMENT", `${path} is not a dz export archive (no dz/export.json)`, {
+      hint: "Create it with dz export <ref> -o FILE.tar",
+    });
+  }
+  return { info, client: offlineClient(cache, memoryRefStore(info.records)) };
+}
+
+/** Loads every blob of an archive into the cache and returns its dz/export.json (undefined when absent). */
+async function readArchiveEntries(
+  path: string,
+  file: Deno.FsFile,
+  cache: BlobCache,
+): Promise<ExportInfo | undefined> {
+  let info: ExportInfo | undefined;
   const entries = decodeTar(file.readable);
   for await (const entry of entries) {
     const name = entry.header.name.replace(/^\.\//, "");
@@ -250,12 +280,7 @@ export async function importArchive(
       await entry.body.cancel();
     }
   }
-  if (!info) {
-    throw new DropzoneError("INVALID_ARGUMENT", `${path} is not a dz export archive (no dz/export.json)`, {
-      hint: "Create it with dz export <ref> -o FILE.tar",
-    });
-  }
-  return { info, client: offlineClient(cache, memoryRefStore(info.records)) };
+  return info;
 }
 
 /**

@@ -2,7 +2,7 @@
  * Per-invocation context: the runtime, the dz home, logging to stderr, lazily loaded config and the first-run
  * initialisation of the home. Commands get everything from here; nothing below src/cli reads the environment.
  */
-import { DropzoneError } from "../errors.ts";
+import { DropzoneError, ioFailureHint } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
 import type { LoadedConfig } from "../store/config.ts";
@@ -121,6 +121,13 @@ export function createContext(runtime: Runtime, options: GlobalOptions): CliCont
         if (err instanceof Deno.errors.PermissionDenied) {
           throw new DropzoneError("PERMISSION", `Cannot create the dz home ${home}: permission denied`, {
             hint: "Set DROPZONE_HOME to a directory you can write",
+            cause: err,
+          });
+        }
+        const hint = ioFailureHint(err);
+        if (hint !== undefined) {
+          throw new DropzoneError("IO", `Cannot set up the dz home ${home}: ${(err as Error).message}`, {
+            hint,
             cause: err,
           });
         }

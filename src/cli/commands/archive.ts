@@ -2,7 +2,8 @@
 import { archiveReference, capturingClient, importArchive, writeArchive } from "../../app/archive.ts";
 import { decideTrust, resolveImage, verifyResolvedImage } from "../../app/image.ts";
 import { pullLayers } from "../../app/install.ts";
-import { isDropzoneError } from "../../errors.ts";
+import { dirname, resolve } from "node:path";
+import { DropzoneError, isDropzoneError } from "../../errors.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import { splitRegistryUrl } from "../../oci/reference.ts";
 import { resolveReference } from "../../oci/reference.ts";
@@ -24,12 +25,33 @@ function parsePlatform(value: string | undefined, ctx: CliContext) {
   };
 }
 
+/** Fails before any network access when `-o FILE` cannot be written: no such directory, or a directory. */
+async function checkOutputPath(output: string): Promise<void> {
+  const dir = dirname(resolve(output));
+  const info = await Deno.stat(dir).catch(() => undefined);
+  if (!info?.isDirectory) {
+    throw new DropzoneError(
+      "INVALID_ARGUMENT",
+      `Cannot write ${output}: the directory ${dir} does not exist`,
+      {
+        hint: "Create the directory first, or give another path with -o",
+      },
+    );
+  }
+  if ((await Deno.stat(output).catch(() => undefined))?.isDirectory) {
+    throw new DropzoneError("INVALID_ARGUMENT", `Cannot write ${output}: it is a directory`, {
+      hint: "Give a file name with -o, e.g. -o jq.tar",
+    });
+  }
+}
+
 /** dz export */
 export async function exportImage(
   ctx: CliContext,
   target: string,
   opts: { output: string; platform?: string },
 ): Promise<void> {
+  await checkOutputPath(opts.output);
   const { config } = await ctx.config();
   const resolveOpts = { registries: config.registries, defaultRegistry: config.default_registry };
   const installed = /^[a-z0-9][a-z0-9._-]*$/.test(target)
