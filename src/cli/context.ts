@@ -59,6 +59,22 @@ async function existingEntries(dir: string): Promise<string[]> {
   }
 }
 
+/**
+ * Throws NOT_A_DZ_HOME when `layout.home` holds files but no home marker: dz neither writes into nor (with
+ * `purge`) deletes a directory it did not create. An absent or empty directory is fine.
+ */
+export async function refuseForeignHome(layout: StoreLayout): Promise<void> {
+  if (await Deno.lstat(layout.marker).then(() => true, () => false)) return;
+  const foreign = await existingEntries(layout.home);
+  if (foreign.length === 0) return;
+  const shown = foreign.slice(0, 3).join(", ") + (foreign.length > 3 ? ", …" : "");
+  throw new DropzoneError(
+    "NOT_A_DZ_HOME",
+    `Cannot use ${layout.home} as the dz home: it is not empty and was not created by dz (${shown})`,
+    { hint: "Set DROPZONE_HOME to a new or empty directory (dz creates it), or move those files elsewhere" },
+  );
+}
+
 /** Builds the context for one invocation. */
 export function createContext(runtime: Runtime, options: GlobalOptions): CliContext {
   const home = resolveHome(runtime.env, runtime.homeDir);
@@ -87,20 +103,7 @@ export function createContext(runtime: Runtime, options: GlobalOptions): CliCont
       if (!(err instanceof Deno.errors.NotFound)) throw err;
       first = true;
     }
-    if (first) {
-      const foreign = await existingEntries(home);
-      if (foreign.length > 0) {
-        const shown = foreign.slice(0, 3).join(", ") + (foreign.length > 3 ? ", …" : "");
-        throw new DropzoneError(
-          "NOT_A_DZ_HOME",
-          `Cannot use ${home} as the dz home: it is not empty and was not created by dz (${shown})`,
-          {
-            hint:
-              "Set DROPZONE_HOME to a new or empty directory (dz creates it), or move those files elsewhere",
-          },
-        );
-      }
-    }
+    if (first) await refuseForeignHome(layout);
     for (const dir of [layout.home, layout.bin, layout.packages, layout.cache, layout.configDir]) {
       await Deno.mkdir(dir, { recursive: true });
     }
