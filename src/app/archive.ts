@@ -201,11 +201,14 @@ export async function writeArchive(input: {
   return { blobs: blobs.size, bytes };
 }
 
-/** True when `input` names an existing archive file rather than an image reference. */
-export async function isArchivePath(input: string): Promise<boolean> {
+/**
+ * True when `input` (as typed) names an existing archive file rather than an image reference; `path` is where
+ * that file would be (the typed path resolved against the user's directory).
+ */
+export async function isArchivePath(input: string, path: string = input): Promise<boolean> {
   if (!/\.(tar|oci)$/i.test(input) && !input.includes("/") && !input.startsWith(".")) return false;
   try {
-    return (await Deno.stat(input)).isFile;
+    return (await Deno.stat(path)).isFile;
   } catch {
     return false;
   }

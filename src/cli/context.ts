@@ -2,6 +2,7 @@
  * Per-invocation context: the runtime, the dz home, logging to stderr, lazily loaded config and the first-run
  * initialisation of the home. Commands get everything from here; nothing below src/cli reads the environment.
  */
+import { resolve } from "node:path";
 import { DropzoneError, ioFailureHint } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
@@ -42,6 +43,13 @@ export interface CliContext {
   init(): Promise<void>;
   /** Creates the home directories (idempotent); returns true on first run. */
   ensureHome(): Promise<boolean>;
+  /**
+   * The directory relative paths on the command line are meant against: `INIT_CWD` when set (`deno task dz …`
+   * runs in the checkout, and sets it to where the user typed the command), else the process's working directory.
+   */
+  cwd(): string;
+  /** A path the user typed, made absolute against {@linkcode CliContext.cwd}. */
+  userPath(path: string): string;
 }
 
 /** The names in `dir` (empty when it does not exist). */
@@ -119,6 +127,8 @@ export function createContext(runtime: Runtime, options: GlobalOptions): CliCont
     options,
     log,
     out: (text) => runtime.stdout.write(text),
+    cwd: () => runtime.env("INIT_CWD") || Deno.cwd(),
+    userPath: (path) => resolve(ctx.cwd(), path),
     ensureHome() {
       ensured ??= doEnsureHome().catch((err) => {
         if (err instanceof Deno.errors.PermissionDenied) {

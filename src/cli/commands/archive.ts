@@ -49,8 +49,9 @@ async function checkOutputPath(output: string): Promise<void> {
 export async function exportImage(
   ctx: CliContext,
   target: string,
-  opts: { output: string; platform?: string },
+  typed: { output: string; platform?: string },
 ): Promise<void> {
+  const opts = { ...typed, output: ctx.userPath(typed.output) };
   await checkOutputPath(opts.output);
   const { config } = await ctx.config();
   const resolveOpts = { registries: config.registries, defaultRegistry: config.default_registry };

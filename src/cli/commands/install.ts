@@ -48,14 +48,17 @@ export async function install(
     if (input !== undefined && opts.locked !== true) {
       throw new DropzoneError("USAGE", "Give either a reference or --locked, not both");
     }
-    return await installLocked(ctx, typeof opts.locked === "string" ? opts.locked : input ?? "dz.lock", opts);
+    const file = typeof opts.locked === "string" ? opts.locked : input ?? "dz.lock";
+    return await installLocked(ctx, ctx.userPath(file), opts);
   }
   if (input === undefined) {
     throw new DropzoneError("USAGE", "missing required argument 'ref'", { hint: 'Try "dz install jq"' });
   }
   const { config } = await ctx.config();
   // An OCI archive from `dz export` installs through the offline client: same policy, local trust root.
-  const archive = (await isArchivePath(input)) ? await openArchive(ctx, input) : undefined;
+  const archive = (await isArchivePath(input, ctx.userPath(input)))
+    ? await openArchive(ctx, ctx.userPath(input))
+    : undefined;
   const ref = resolveReference(archive ? archive.reference : input, {
     registries: config.registries,
     defaultRegistry: config.default_registry,

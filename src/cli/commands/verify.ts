@@ -43,7 +43,9 @@ export async function verify(ctx: CliContext, target: string, opts: VerifyOption
   if (opts.files) return await verifyFiles(ctx, target, opts);
   const { config } = await ctx.config();
   // An archive from `dz export` is verified offline from its own contents, against the local policy and root.
-  const archive = (await isArchivePath(target)) ? await openArchive(ctx, target) : undefined;
+  const archive = (await isArchivePath(target, ctx.userPath(target)))
+    ? await openArchive(ctx, ctx.userPath(target))
+    : undefined;
   const outcome = await verifyTarget({
     layout: ctx.layout,
     config,
