@@ -6,7 +6,7 @@
  */
 
 /** How long a command may take to stop after the first signal before dz cleans up and exits anyway. */
-export const INTERRUPT_GRACE_MS = 1_000;
+export const INTERRUPT_GRACE_MS = 500;
 
 /** The exit code of an interrupted command. */
 export const EXIT_INTERRUPTED = 130;

@@ -82,7 +82,9 @@ export async function readPackageState(layout: StoreLayout, name: string): Promi
   if (!current.complete) {
     const why = current.problem === "metadata.json is missing"
       ? "its metadata.json is missing"
-      : `its metadata.json is corrupt (${current.problem ?? "invalid"})`;
+      : `its metadata.json is corrupt (${
+        (current.problem ?? "invalid").replace(/^Cannot read [^"]*"[^"]*": /, "")
+      })`;
     return damaged(`current version ${shortDigest(digest)}: ${why}`, newestComplete);
   }
   const meta = current.metadata!;
