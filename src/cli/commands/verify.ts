@@ -30,6 +30,7 @@ export async function verify(ctx: CliContext, target: string, opts: VerifyOption
     now: ctx.runtime.now(),
     loadTrust: createTrustLoader(ctx, { offline: opts.offline === true || archive !== undefined }),
     ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
+    ...(archive ? { archive: archive.evidence } : {}),
   }, archive ? archive.reference : target);
   const report = outcome.report;
   if (outcome.error === undefined) {
