@@ -8,7 +8,6 @@ async function sh(cmd: string, args: string[]): Promise<void> {
   if (!out.success) throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
 }
 
-
 Deno.test("a local file never stands in for a registry reference; a missing archive says it does not exist (finding 2)", async () => {
   await using env = await startE2E();
   const work = await Deno.makeTempDir({ prefix: "dz-cwd-" });
