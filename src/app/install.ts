@@ -73,13 +73,10 @@ export interface InstallDeps {
 }
 
 /**
- * One install: the plan request (see install_plan.ts for what each field may decide) plus the binaries to expose.
- * Every entry point that installs (`install REF`, `install FILE.tar`, `install --locked`, `update`) builds one.
+ * One install: the plan request (see install_plan.ts for what each field may decide). Every entry point that
+ * installs (`install REF`, `install FILE.tar`, `install --locked`, `update`) builds one.
  */
-export interface InstallRequest extends PlanRequest {
-  /** `--bin PATH[:NAME]` specs. */
-  readonly bins?: readonly string[];
-}
+export type InstallRequest = PlanRequest;
 
 /** Archive evidence for the gate: `index.json` entries, and every manifest verification read (filled live). */
 export interface ArchiveEvidence {
@@ -313,7 +310,7 @@ export async function installPackage(
   const name = validatePackageName(request.name ?? request.ref.packageName);
   const installed = (await readCurrent(deps.layout, name))?.metadata ?? null;
   const plan = planInstall({ ...request, name }, { config: deps.config, installed });
-  return await executeInstall(plan, deps, { bins: request.bins ?? [] });
+  return await executeInstall(plan, deps);
 }
 
 /**
@@ -324,11 +321,10 @@ export async function installPackage(
 export async function executeInstall(
   plan: InstallPlan,
   deps: InstallDeps & { readonly archive?: ArchiveEvidence },
-  options: { readonly bins: readonly string[] },
 ): Promise<InstallOutcome> {
   const { layout, client, host } = deps;
   const { ref, name } = plan;
-  const extraBins = options.bins.map(parseBinSpec);
+  const extraBins = plan.bins.map(parseBinSpec);
   const previous = plan.replaces ?? undefined;
   const cache = openBlobCache(layout.blobs);
   const image = await resolveImage(ref, { client, host, ...(deps.signal ? { signal: deps.signal } : {}) });

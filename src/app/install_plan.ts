@@ -56,6 +56,8 @@ export interface PlanRequest {
   readonly ref: ResolvedReference;
   /** Package name (`--name`); default: the reference's last path segment. */
   readonly name?: string;
+  /** `--bin PATH[:NAME]` specs: extra binaries to expose (installs only). */
+  readonly bins?: readonly string[];
   /** `--allow-unsigned` given on this command line. Nothing else a request carries can grant consent. */
   readonly allowUnsigned?: boolean;
   /** `--accept-new-signer`. */
@@ -83,6 +85,8 @@ export interface InstallPlan {
   readonly origin: InstallOrigin;
   /** Package name (validated by the caller's reference rules). */
   readonly name: string;
+  /** `--bin PATH[:NAME]` specs to expose besides the entrypoint. */
+  readonly bins: readonly string[];
   readonly ref: ResolvedReference;
   /** Canonical `host/repository` the bytes must come from (mirrors may serve them; this stays). */
   readonly source: string;
@@ -209,6 +213,7 @@ export function planInstall(request: PlanRequest, facts: PlanFacts): InstallPlan
   return {
     origin,
     name,
+    bins: request.bins ?? [],
     ref,
     source,
     registry: { name: ref.registryName, url: ref.registryUrl },
