@@ -33,7 +33,7 @@ import type { TrustContext } from "../verify/verifier.ts";
 import type { CosignPolicy } from "../verify/types.ts";
 import { type Changelog, computeChangelog } from "./changelog.ts";
 import { type ResolvedImage, resolveImage, type Verification, verifyResolvedImage } from "./image.ts";
-import type { IndexEntry } from "./archive_index.ts";
+import { checkArchiveIndex, type IndexEntry } from "./archive_index.ts";
 import { discardFetchedLayers, removeEmptyPackageDir } from "./install_cleanup.ts";
 import {
   checkLockedDigest,
@@ -337,20 +337,19 @@ export async function executeInstall(
     gateUnchanged(plan, previous);
     // An archive is judged as a whole even when its image is already installed: its index.json may have been
     // repointed, and "already installed" must not read as "this archive is fine".
+    // Only the archive's own rule applies here: nothing is replaced, so continuity and cooldown have nothing new.
     if (deps.archive) {
-      const verification = await verifyResolvedImage(image, {
+      await verifyResolvedImage(image, {
         client,
         decision: plan.trust,
         loadTrust: deps.loadTrust,
         now: deps.now(),
         ...(deps.signal ? { signal: deps.signal } : {}),
       });
-      gateVerified(plan, {
-        digest: image.digest,
-        indexDigest: image.index?.digest ?? null,
-        verification,
-        archive: deps.archive,
-      }, deps.now());
+      checkArchiveIndex(deps.archive.entries, {
+        verified: new Set([image.digest, ...(image.index ? [image.index.digest] : [])]),
+        consulted: deps.archive.consulted,
+      });
     }
     // …but a crash between activation and the wrapper write may have left a wrapper missing or stale: restore it.
     const wrappers = await restoreWrappers(layout, previous, host);
