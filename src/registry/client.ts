@@ -9,7 +9,7 @@ import { type Digest, digestHex, isDigest, sha256Digest } from "../oci/digest.ts
 import { type AnyManifest, type Descriptor, parseManifest } from "../oci/manifest.ts";
 import { MANIFEST_ACCEPT, MEDIA_TYPES } from "../oci/media_types.ts";
 import { basicAuthorization, type Challenge, parseChallenge, requestToken, type Token } from "./auth.ts";
-import { apiHost, schemeFor } from "./hosts.ts";
+import { apiHost, canonicalRegistryHost, schemeFor } from "./hosts.ts";
 import { errorFromResponse, formatBytes, readCapped, redactUrl } from "./registry_error.ts";
 import { createTransport, isConnectionError } from "./transport.ts";
 import type {
@@ -110,7 +110,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   }
 
   function credentialFor(registry: string, repository?: string): Promise<Credential | undefined> {
-    const key = `${registry} ${repository ?? ""}`;
+    const key = `${canonicalRegistryHost(registry)} ${repository ?? ""}`;
     let p = lookups.get(key);
     if (!p) lookups.set(key, p = credentials(registry, repository));
     return p;
@@ -130,7 +130,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       return basicAuthorization(credential.username, credential.password);
     }
     const scope = req.scope ?? challengeScope;
-    const key = `${req.registry} ${scope ?? ""}`;
+    const key = `${canonicalRegistryHost(req.registry)} ${scope ?? ""}`;
     const cacheable = req.credential === undefined;
     const cached = cacheable ? tokens.get(key) : undefined;
     if (cached && !fresh && cached.expiresAt > nowMs()) return `Bearer ${cached.token}`;
@@ -168,7 +168,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       method: req.method ?? "GET",
       ...(req.signal ? { signal: req.signal } : {}),
     };
-    const known = modes.get(req.registry);
+    const known = modes.get(canonicalRegistryHost(req.registry));
     const headers = new Headers(req.headers);
     const first = known ? await authorization(known, req, false) : undefined;
     if (first) headers.set("Authorization", first);
@@ -178,7 +178,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     const mode = modeFrom(challenges);
     if (!mode) return res;
     await res.body?.cancel();
-    modes.set(req.registry, mode);
+    modes.set(canonicalRegistryHost(req.registry), mode);
     const challengeScope = challenges.find((c) => c.scheme === "bearer")?.params.scope;
     const second = await authorization(mode, req, true, challengeScope);
     if (!second) {

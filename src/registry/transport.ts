@@ -7,7 +7,7 @@
  * `User-Agent`.
  */
 import { DropzoneError } from "../errors.ts";
-import { isPrivateAddress } from "./hosts.ts";
+import { canonicalRegistryHost, isPrivateAddress } from "./hosts.ts";
 import { redactUrl, sanitizeRemoteText } from "./registry_error.ts";
 
 /** Options for {@linkcode createTransport}. */
@@ -301,7 +301,7 @@ export function createTransport(options: TransportOptions): Transport {
   return {
     async send(url, sendOptions) {
       const { registry, signal } = sendOptions;
-      const release = await limitFor(url.host).acquire();
+      const release = await limitFor(canonicalRegistryHost(url.host)).acquire();
       let handedOver = false;
       try {
         for (let n = 0;; n++) {
