@@ -33,7 +33,9 @@ import type { TrustContext } from "../verify/verifier.ts";
 import type { CosignPolicy } from "../verify/types.ts";
 import { type Changelog, computeChangelog } from "./changelog.ts";
 import { checkReleaseAge, checkSignerContinuity, parseAge, signerFingerprint } from "./trust_history.ts";
+import { crossCheck, crossCheckLocations } from "./cross_check.ts";
 import {
+  blameMirrors,
   decideTrust,
   type ResolvedImage,
   resolveImage,
@@ -86,6 +88,11 @@ export interface InstallRequest {
   readonly acceptNewSigner?: boolean;
   /** Minimum release age ("3d"); overrides the registry's and the config's min_release_age. */
   readonly minAge?: string;
+  /**
+   * `--cross-check` locations for an unsigned install (default: the registry's `cross_check:`); every one must
+   * serve the same digest.
+   */
+  readonly crossCheck?: readonly string[];
   /** From a lockfile: the platform digest and signer that must be installed, checked before unpacking. */
   readonly expect?: {
     readonly digest: Digest;
@@ -219,6 +226,9 @@ export function buildMetadata(input: {
   decision: TrustDecision;
   now: Date;
   trustedSigner: PackageMetadata["trusted_signer"];
+  /** The mirror location that served the manifest, or null for the upstream. */
+  servedBy?: string | null;
+  crossChecked?: readonly string[];
 }): PackageMetadata {
   const { name, image, plan, verification, now } = input;
   return {
@@ -245,6 +255,8 @@ export function buildMetadata(input: {
     config_digest: image.manifest.config.digest,
     installed_at: now.toISOString(),
     size_bytes: image.manifest.layers.reduce((sum, l) => sum + l.size, 0),
+    served_by: input.servedBy ?? null,
+    cross_checked: [...(input.crossChecked ?? [])],
   };
 }
 
@@ -333,9 +345,17 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
     allowUnsigned: request.allowUnsigned === true || request.recordedAllowUnsigned === true,
     config: deps.config,
   });
+  const crossCheckAt = crossCheckLocations(ref, decision, request.crossCheck ?? [], deps.config);
   const cache = openBlobCache(layout.blobs);
   const image = await resolveImage(ref, { client, host, ...(deps.signal ? { signal: deps.signal } : {}) });
   deps.onEvent?.({ type: "resolved", image });
+  const crossChecked = crossCheckAt.length === 0 ? [] : await crossCheck({
+    client,
+    ref,
+    digest: image.index?.digest ?? image.digest,
+    locations: crossCheckAt,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
   if (request.expect && image.digest !== request.expect.digest) {
     throw new DropzoneError(
       "DIGEST_MISMATCH",
@@ -421,7 +441,7 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
   } catch (err) {
     controller.abort();
     await Promise.allSettled(downloads);
-    throw err;
+    throw blameMirrors(err, client, image.repo);
   }
 
   if (previous && previous.digest !== image.digest) {
@@ -461,6 +481,8 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
       decision,
       now: deps.now(),
       trustedSigner,
+      servedBy: client.servedBy?.(image.repo, image.digest) ?? null,
+      crossChecked,
     });
     const { version } = await commitVersion(layout, name, staging, metadata);
     committed = true;

@@ -135,16 +135,14 @@ export async function errorFromResponse(res: Response, context: ErrorContext): P
     return new DropzoneError(
       "RATE_LIMITED",
       `Cannot ${action}: registry "${registry}" is rate limiting requests (429${extra ? `; ${extra}` : ""})`,
-      { hint: `Wait and try again, or run "dz login ${registry}" for a higher limit` },
+      { hint: `Wait and try again, or run "dz login ${registry}" for a higher limit`, status },
     );
   }
   if (status === 401) {
     return new DropzoneError(
       "REGISTRY_AUTH",
       `Cannot ${action}: registry "${registry}" requires authentication (401)${suffix}`,
-      {
-        hint: `Run "dz login ${registry}"`,
-      },
+      { hint: `Run "dz login ${registry}"`, status },
     );
   }
   if (status === 403) {
@@ -154,6 +152,7 @@ export async function errorFromResponse(res: Response, context: ErrorContext): P
       {
         hint:
           `Check that your account on "${registry}" may pull this repository, or run "dz login ${registry}"`,
+        status,
       },
     );
   }
@@ -161,9 +160,7 @@ export async function errorFromResponse(res: Response, context: ErrorContext): P
     return new DropzoneError(
       notFoundCode,
       `Cannot ${action}: not found on registry "${registry}" (404)${suffix}`,
-      {
-        hint: "Check the repository name and tag",
-      },
+      { hint: "Check the repository name and tag", status },
     );
   }
   return new DropzoneError(
@@ -173,6 +170,7 @@ export async function errorFromResponse(res: Response, context: ErrorContext): P
       hint: status >= 500
         ? "The registry has a problem; try again later"
         : "Check the reference and your dz version",
+      status,
     },
   );
 }

@@ -25,6 +25,7 @@ export interface InstallOptions {
   acceptNewSigner?: boolean;
   minAge?: string;
   platform?: string;
+  crossCheck?: string[];
 }
 
 function parsePlatformFlag(value: string): { os: string; arch: string; variant?: string } {
@@ -79,6 +80,7 @@ export async function install(
       bins: opts.bin ?? [],
       acceptNewSigner: opts.acceptNewSigner === true,
       ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
+      crossCheck: opts.crossCheck ?? [],
     })).finally(progress.done);
   const m = outcome.metadata;
   if (outcome.status === "unchanged") {
@@ -96,6 +98,8 @@ export async function install(
     (outcome.previous ? `, replacing ${shortDigest(outcome.previous.digest)}` : ""),
     `  Registry:  ${m.registry.name} (${m.registry.url})`,
     `  Platform:  ${m.platform}`,
+    ...(m.served_by ? [`  Served by: mirror ${m.served_by} (verified as ${m.registry.url})`] : []),
+    ...(m.cross_checked.length > 0 ? [`  Cross-checked: ${m.cross_checked.join(", ")} (same digest)`] : []),
     `  Binary:    ${outcome.wrappers.join(", ")}`,
     m.signature
       ? `  Signed by: ${m.signature.identity}\n  Issuer:    ${m.signature.issuer ?? "(key)"}` +
