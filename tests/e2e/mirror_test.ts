@@ -192,3 +192,34 @@ Deno.test("dz install --cross-check installs an unsigned image only when every l
   assert.equal(signedRegistry.code, 2, "a registry with a policy is verified, never cross-checked");
   assert.match(signedRegistry.stderr, /has a signature policy/);
 });
+
+Deno.test("dz update --check resolves tags on the upstream, so a stale mirror hides no rebuild, and falls back to the mirror when the upstream is down", async () => {
+  await using env = await startE2E();
+  const v1 = await env.publish("tool", "1.0", "one\n");
+  await using stale = await launchRegistry();
+  await pushImage(stale, "apps/tool", undefined, v1.image);
+  await pushManifest(stale, "apps/tool", "1.0", v1.index.bytes, v1.index.mediaType);
+  const location = `${stale.host}/apps`;
+  assert.equal((await env.dz(["add", "mirror", `${env.registry.host}/apps`, location])).code, 0);
+  const r = await env.dz(["install", "lab/tool:1.0"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse((await env.dz(["info", "tool", "--json"])).stdout).served_by, location);
+
+  const v2 = await env.publish("tool", "1.0", "two\n");
+  const check = await env.dz(["update", "--check", "--json"]);
+  assert.equal(check.code, 100, check.stderr);
+  const [row] = JSON.parse(check.stdout);
+  assert.equal(row.rebuild, true);
+  assert.equal(row.current_digest, v2.indexDigest);
+  const applied = await env.dz(["update", "--yes"]);
+  assert.equal(applied.code, 0, applied.stderr);
+  assert.equal((await runWrapper(`${env.home}/bin/tool`)).stdout, "two\n");
+
+  await env.registry.stop();
+  // The upstream is down: the mirror answers (its stale 1.0), so the check still runs; applying it would be
+  // verified like any install (and the downgrade rule applies to it).
+  const offline = await env.dz(["update", "--check", "--json"], { DZ_HTTP_TIMEOUT_MS: "2000" });
+  const [fallback] = JSON.parse(offline.stdout);
+  assert.equal(fallback.error, null, offline.stderr);
+  assert.equal(fallback.current_digest, v1.indexDigest, "the mirror answered for the unreachable upstream");
+});
