@@ -84,23 +84,18 @@ export interface DropzoneErrorOptions {
   hint?: string;
   /** The underlying error, shown with --verbose. */
   cause?: unknown;
-  /** The HTTP status of the registry response this error reports, when there was one. */
-  status?: number;
 }
 
 /** An error a user can understand and act on. */
 export class DropzoneError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
-  /** HTTP status of the registry response behind this error (404, 503…), so callers branch on it, not on text. */
-  readonly status: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: DropzoneErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "DropzoneError";
     this.code = code;
     this.hint = options.hint;
-    this.status = options.status;
   }
 
   /** The process exit code this error maps to. */

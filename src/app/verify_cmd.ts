@@ -4,6 +4,7 @@
  */
 import { DropzoneError, isDropzoneError } from "../errors.ts";
 import type { Digest } from "../oci/digest.ts";
+import { sameRegistryHost } from "../oci/registry_host.ts";
 import {
   formatReference,
   parseReference,
@@ -123,7 +124,7 @@ export function installedReference(meta: PackageMetadata, config: Config, digest
     return resolveReference(`${host}/${meta.repository}@${digest}`, { registries: [] });
   }
   const { host: entryHost, prefix } = splitRegistryUrl(entry.url);
-  if (entryHost !== host || (prefix !== "" && !meta.repository.startsWith(prefix + "/"))) {
+  if (!sameRegistryHost(entryHost, host) || (prefix !== "" && !meta.repository.startsWith(prefix + "/"))) {
     throw new DropzoneError(
       "REGISTRY_NOT_FOUND",
       `Cannot re-verify "${meta.name}": registry "${entry.name}" now points at ${entry.url}, ` +

@@ -6,7 +6,9 @@
  */
 import { DropzoneError } from "../errors.ts";
 import { type Digest, isDigest } from "../oci/digest.ts";
-import { canonicalHost, validateRegistryUrl } from "../oci/reference.ts";
+import { validateRegistryUrl } from "../oci/reference.ts";
+import { canonicalRegistryHost, normalizeRegistryHost, sameRegistryHost } from "../oci/registry_host.ts";
+import { RegistryError } from "./registry_error.ts";
 import type { RegistryClient, RepoRef } from "./types.ts";
 
 /** Which requests a mirror may answer: everything, or only content addressed by digest. */
@@ -23,18 +25,10 @@ export interface MirrorEntry {
   readonly insecure: boolean;
 }
 
-/** A `host[/namespace]` split into its canonical host and namespace. */
+/** A `host[/namespace]` split into its host (the spelling dz connects to) and namespace. */
 export interface HostPath {
   readonly host: string;
   readonly namespace: string;
-}
-
-/**
- * The one place mirrors compare hosts. TODO(#13): switch to `canonicalRegistryHost` from
- * src/oci/registry_host.ts once it is on main (it also folds default ports and loopback spellings).
- */
-export function registryHost(host: string): string {
-  return canonicalHost(host);
 }
 
 /** Parses `host[:port][/namespace]` (a prefix or a location). Throws INVALID_ARGUMENT naming `what`. Pure. */
@@ -49,7 +43,7 @@ export function parseHostPath(text: string, what: string): HostPath {
     });
   }
   const slash = normalised.indexOf("/");
-  const host = registryHost(slash < 0 ? normalised : normalised.slice(0, slash));
+  const host = normalizeRegistryHost(slash < 0 ? normalised : normalised.slice(0, slash));
   return { host, namespace: slash < 0 ? "" : normalised.slice(slash + 1) };
 }
 
@@ -63,7 +57,7 @@ export function formatHostPath(p: HostPath): string {
  * namespace covers the repositories strictly below it. Pure.
  */
 export function pathBelow(prefix: HostPath, repo: RepoRef): string | undefined {
-  if (registryHost(repo.registry) !== prefix.host) return undefined;
+  if (!sameRegistryHost(repo.registry, prefix.host)) return undefined;
   if (prefix.namespace === "") return repo.repository;
   return repo.repository.startsWith(prefix.namespace + "/")
     ? repo.repository.slice(prefix.namespace.length + 1)
@@ -130,10 +124,24 @@ export type FallThrough = "not-found" | "unreachable";
  */
 export function fallThroughOf(err: unknown): FallThrough | undefined {
   if (!(err instanceof DropzoneError)) return undefined;
-  if (err.code === "MANIFEST_UNKNOWN" || err.status === 404) return "not-found";
+  const status = err instanceof RegistryError ? err.status : undefined;
+  if (err.code === "MANIFEST_UNKNOWN" || status === 404) return "not-found";
   if (err.code === "REGISTRY_UNREACHABLE" || err.code === "RATE_LIMITED") return "unreachable";
-  if (err.code === "REGISTRY_HTTP" && (err.status ?? 0) >= 500) return "unreachable";
+  if (err instanceof RegistryError && err.code === "REGISTRY_HTTP" && err.retryable) return "unreachable";
   return undefined;
+}
+
+/** `err` with a new message, keeping its class, code and registry facts (callers branch on those). */
+function renamed(err: DropzoneError, message: string, hint: string | undefined): DropzoneError {
+  const options = { ...(hint === undefined ? {} : { hint }), cause: err };
+  if (err instanceof RegistryError) {
+    return new RegistryError(err.code, message, {
+      ...options,
+      ...(err.status === undefined ? {} : { status: err.status }),
+      retryable: err.retryable,
+    });
+  }
+  return new DropzoneError(err.code, message, options);
 }
 
 /** A location that was skipped, for messages and warnings. */
@@ -159,20 +167,21 @@ export interface MirrorClient extends RegistryClient {
   mirrorsUsed(repo: RepoRef): string[];
 }
 
-const repoKey = (repo: RepoRef) => `${registryHost(repo.registry)}/${repo.repository}`;
+const repoKey = (repo: RepoRef) => `${canonicalRegistryHost(repo.registry)}/${repo.repository}`;
+
+/** The identity key of a prefix or location: loopback spellings and aliases folded (for duplicate checks). */
+export function hostPathKey(text: string, what: string): string {
+  const p = parseHostPath(text, what);
+  return formatHostPath({ host: canonicalRegistryHost(p.host), namespace: p.namespace });
+}
 
 /** A mirror's error, renamed so that it names the location and the upstream it stood in for. */
 function blame(err: unknown, candidate: Candidate, upstream: RepoRef): unknown {
   if (!(err instanceof DropzoneError) || candidate.location === null) return err;
-  return new DropzoneError(
-    err.code,
+  return renamed(
+    err,
     `Mirror ${candidate.location} (for ${upstream.registry}/${upstream.repository}): ${err.message}`,
-    {
-      hint: err.hint ??
-        `Check the mirror, or remove it with "dz remove mirror <prefix> ${candidate.location}"`,
-      cause: err,
-      ...(err.status === undefined ? {} : { status: err.status }),
-    },
+    err.hint ?? `Check the mirror, or remove it with "dz remove mirror <prefix> ${candidate.location}"`,
   );
 }
 
@@ -180,11 +189,7 @@ function blame(err: unknown, candidate: Candidate, upstream: RepoRef): unknown {
 function withSkipped(err: unknown, skipped: readonly SkippedLocation[]): unknown {
   if (!(err instanceof DropzoneError) || skipped.length === 0) return err;
   const tried = skipped.map((s) => `${s.location}: ${s.reason === "not-found" ? "not found" : s.message}`);
-  return new DropzoneError(err.code, `${err.message} (mirrors tried first: ${tried.join("; ")})`, {
-    ...(err.hint === undefined ? {} : { hint: err.hint }),
-    cause: err,
-    ...(err.status === undefined ? {} : { status: err.status }),
-  });
+  return renamed(err, `${err.message} (mirrors tried first: ${tried.join("; ")})`, err.hint);
 }
 
 /** Wraps `inner` so repositories under a mirror prefix are fetched from their locations first. */

@@ -7,8 +7,8 @@
  * `User-Agent`.
  */
 import { DropzoneError } from "../errors.ts";
-import { isPrivateAddress } from "./hosts.ts";
-import { redactUrl, sanitizeRemoteText } from "./registry_error.ts";
+import { canonicalRegistryHost, isPrivateAddress } from "./hosts.ts";
+import { redactUrl, RegistryError, sanitizeRemoteText } from "./registry_error.ts";
 
 /** Options for {@linkcode createTransport}. */
 export interface TransportOptions {
@@ -52,14 +52,26 @@ const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
-/** True for errors that mean the connection failed (worth a retry or a Range resume), not an abort. */
+const CONNECTION_ERRORS = [
+  Deno.errors.ConnectionReset,
+  Deno.errors.ConnectionAborted,
+  Deno.errors.ConnectionRefused,
+  Deno.errors.UnexpectedEof,
+  Deno.errors.BrokenPipe,
+  Deno.errors.NotConnected,
+  Deno.errors.TimedOut,
+  Deno.errors.Http,
+];
+
+/**
+ * True for errors that mean the connection failed (worth a retry or a Range resume), not an abort: fetch's
+ * TypeError (Deno reports refused, reset and closed connections that way), Deno's connection errors, and a
+ * RegistryError marked retryable (a stalled body). Decided by type, never by message text.
+ */
 export function isConnectionError(err: unknown): boolean {
-  if (err instanceof DropzoneError) return false;
-  if (err instanceof DOMException) return false;
-  return err instanceof TypeError || err instanceof Deno.errors.ConnectionReset ||
-    err instanceof Deno.errors.ConnectionAborted || err instanceof Deno.errors.UnexpectedEof ||
-    err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.ConnectionRefused ||
-    (err instanceof Error && /connection|body|reset|eof/i.test(err.message) && err.name !== "AbortError");
+  if (err instanceof RegistryError) return err.retryable && err.status === undefined;
+  if (err instanceof DropzoneError || err instanceof DOMException) return false;
+  return err instanceof TypeError || CONNECTION_ERRORS.some((type) => err instanceof type);
 }
 
 /** Parses `Retry-After` (seconds or an HTTP date) into milliseconds. */
@@ -144,13 +156,10 @@ export function createTransport(options: TransportOptions): Transport {
   };
 
   const unreachable = (registry: string, url: URL, detail: string, cause: unknown) =>
-    new DropzoneError(
+    new RegistryError(
       "REGISTRY_UNREACHABLE",
       `Cannot reach registry "${registry}" (${redactUrl(url)}): ${detail}`,
-      {
-        hint: "Check the network and the registry address, then try again",
-        cause,
-      },
+      { hint: "Check the network and the registry address, then try again", cause, retryable: true },
     );
 
   /** One attempt including redirects. Returns the response and the deadline guarding its body. */
@@ -275,10 +284,10 @@ export function createTransport(options: TransportOptions): Transport {
           finish();
           controller.error(
             timedOut
-              ? new DropzoneError(
+              ? new RegistryError(
                 "REGISTRY_UNREACHABLE",
                 `Registry "${registry}" stalled: no data for ${timeoutMs / 1000} s (${redactUrl(finalUrl)})`,
-                { hint: "Check the network and try again", cause: err },
+                { hint: "Check the network and try again", cause: err, retryable: true },
               )
               : err,
           );
@@ -301,7 +310,7 @@ export function createTransport(options: TransportOptions): Transport {
   return {
     async send(url, sendOptions) {
       const { registry, signal } = sendOptions;
-      const release = await limitFor(url.host).acquire();
+      const release = await limitFor(canonicalRegistryHost(url.host)).acquire();
       let handedOver = false;
       try {
         for (let n = 0;; n++) {

@@ -5,7 +5,7 @@
 import { Document, isMap, isScalar, isSeq, parseDocument, type YAMLSeq } from "yaml";
 import { DropzoneError } from "../errors.ts";
 import type { RegistryEntry } from "../oci/reference.ts";
-import { formatHostPath, type MirrorEntry, parseHostPath } from "../registry/mirrors.ts";
+import { formatHostPath, hostPathKey, type MirrorEntry, parseHostPath } from "../registry/mirrors.ts";
 import type { CosignPolicy } from "../verify/types.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import { CHAINGUARD_POLICY, SEED_REGISTRY, SEED_TEXT } from "./config_seed.ts";
@@ -234,11 +234,14 @@ export function validateConfig(raw: unknown, path: string): Config {
         'must be a host with an optional namespace, e.g. "docker.io/chainguard"',
       );
     }
-    if (prefixes.has(prefix)) throw bad(path, `${f}.prefix`, `"${prefix}" is used twice`);
-    prefixes.add(prefix);
+    const key = hostPathKey(prefix, "mirror prefix");
+    if (prefixes.has(key)) throw bad(path, `${f}.prefix`, `"${prefix}" is used twice`);
+    prefixes.add(key);
     const locations = hostPathList(m.locations, `${f}.locations`, "mirror location");
     if (locations.length === 0) throw bad(path, `${f}.locations`, "must list at least one location");
-    if (locations.includes(prefix)) throw bad(path, `${f}.locations`, "must not include the prefix itself");
+    if (locations.some((l) => hostPathKey(l, "mirror location") === key)) {
+      throw bad(path, `${f}.locations`, "must not include the prefix itself");
+    }
     const mode = m.pull_from_mirror ?? "all";
     if (mode !== "all" && mode !== "digest-only") {
       throw bad(path, `${f}.pull_from_mirror`, "must be all or digest-only");

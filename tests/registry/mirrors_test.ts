@@ -9,6 +9,7 @@ import {
   parseHostPath,
 } from "../../src/registry/mirrors.ts";
 import { createCredentialLookup } from "../../src/registry/credentials.ts";
+import { RegistryError } from "../../src/registry/registry_error.ts";
 import type { RepoRef } from "../../src/registry/types.ts";
 import { buildImage, pushImage } from "../support/image_builder.ts";
 import { startFakeRegistry } from "../support/fake_registry.ts";
@@ -86,6 +87,13 @@ Deno.test("candidatesFor() maps a repository under a prefix to each location in 
       want: [null],
     },
     {
+      name: "loopback spellings of the prefix are one host",
+      mirrors: [{ ...mirror(), prefix: "localhost:5000/team", locations: ["127.0.0.1:6000/cache"] }],
+      repo: { registry: "127.0.0.1:5000", repository: "team/app" },
+      kind: "digest",
+      want: ["127.0.0.1:6000/cache/app", null],
+    },
+    {
       name: "another host is not covered",
       mirrors: [mirror()],
       repo: { registry: "ghcr.io", repository: "chainguard/jq" },
@@ -124,18 +132,22 @@ Deno.test("parseHostPath() normalises case and Docker Hub aliases and refuses sc
 });
 
 Deno.test("fallThroughOf() lets only not-found and network failures reach the next location", () => {
-  const e = (code: ConstructorParameters<typeof DropzoneError>[0], status?: number) =>
-    new DropzoneError(code, "x", status === undefined ? {} : { status });
-  assert.equal(fallThroughOf(e("MANIFEST_UNKNOWN", 404)), "not-found");
+  const e = (code: ConstructorParameters<typeof DropzoneError>[0], status?: number, retryable?: boolean) =>
+    new RegistryError(code, "x", {
+      ...(status === undefined ? {} : { status }),
+      ...(retryable === undefined ? {} : { retryable }),
+    });
+  assert.equal(fallThroughOf(new DropzoneError("MANIFEST_UNKNOWN", "x")), "not-found");
   assert.equal(fallThroughOf(e("REGISTRY_HTTP", 404)), "not-found");
-  assert.equal(fallThroughOf(e("REGISTRY_UNREACHABLE")), "unreachable");
-  assert.equal(fallThroughOf(e("REGISTRY_HTTP", 503)), "unreachable");
-  assert.equal(fallThroughOf(e("RATE_LIMITED", 429)), "unreachable");
+  assert.equal(fallThroughOf(e("REGISTRY_UNREACHABLE", undefined, true)), "unreachable");
+  assert.equal(fallThroughOf(e("REGISTRY_HTTP", 503, true)), "unreachable");
+  assert.equal(fallThroughOf(e("RATE_LIMITED", 429, true)), "unreachable");
   for (
     const code of ["DIGEST_MISMATCH", "REGISTRY_PROTOCOL", "REGISTRY_AUTH", "SIGNATURE_INVALID"] as const
   ) {
-    assert.equal(fallThroughOf(e(code)), undefined, code);
+    assert.equal(fallThroughOf(new DropzoneError(code, "x")), undefined, code);
   }
+  assert.equal(fallThroughOf(e("REGISTRY_AUTH", 401)), undefined);
   assert.equal(fallThroughOf(e("REGISTRY_HTTP", 400)), undefined);
   assert.equal(fallThroughOf(new TypeError("raw")), undefined);
 });

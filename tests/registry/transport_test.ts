@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
-import { createTransport, parseRetryAfter } from "../../src/registry/transport.ts";
-import { errorFromResponse, readCapped, redactUrl } from "../../src/registry/registry_error.ts";
+import { DropzoneError } from "../../src/errors.ts";
+import { createTransport, isConnectionError, parseRetryAfter } from "../../src/registry/transport.ts";
+import {
+  errorFromResponse,
+  isTransferFailure,
+  readCapped,
+  redactUrl,
+  RegistryError,
+} from "../../src/registry/registry_error.ts";
 import { apiHost, isLoopbackHost, isPrivateAddress, schemeFor } from "../../src/registry/hosts.ts";
 import { assertRegistryError } from "./_helpers.ts";
 
@@ -166,4 +173,47 @@ Deno.test("hosts: API host mapping, loopback and private detection, scheme choic
   assert.equal(schemeFor("localhost:5000"), "http:");
   assert.equal(schemeFor("reg.lan:5000", (h) => h === "reg.lan:5000"), "http:");
   assert.equal(schemeFor("ghcr.io"), "https:");
+});
+
+Deno.test("isConnectionError() decides by error type, never by message text", async (t) => {
+  const cases: [string, unknown, boolean][] = [
+    ["fetch TypeError", new TypeError("error sending request"), true],
+    ["Deno ConnectionReset", new Deno.errors.ConnectionReset("x"), true],
+    ["Deno UnexpectedEof", new Deno.errors.UnexpectedEof("x"), true],
+    ["plain Error mentioning a reset", new Error("connection reset by peer"), false],
+    ["abort", new DOMException("aborted", "AbortError"), false],
+    [
+      "stalled body (retryable, no status)",
+      new RegistryError("REGISTRY_UNREACHABLE", "stalled", { retryable: true }),
+      true,
+    ],
+    ["HTTP 503 answer", new RegistryError("REGISTRY_HTTP", "503", { status: 503, retryable: true }), false],
+    ["trust failure", new DropzoneError("DIGEST_MISMATCH", "connection reset"), false],
+  ];
+  for (const [name, err, want] of cases) {
+    await t.step(name, () => assert.equal(isConnectionError(err), want));
+  }
+});
+
+Deno.test("errorFromResponse() returns a RegistryError carrying status and retryable", async (t) => {
+  const cases: [number, string, boolean][] = [
+    [404, "REGISTRY_HTTP", false],
+    [401, "REGISTRY_AUTH", false],
+    [429, "RATE_LIMITED", true],
+    [500, "REGISTRY_HTTP", true],
+    [503, "REGISTRY_HTTP", true],
+    [400, "REGISTRY_HTTP", false],
+  ];
+  for (const [status, code, retryable] of cases) {
+    await t.step(String(status), async () => {
+      const err = await errorFromResponse(new Response("{}", { status }), { registry: "r", action: "x" });
+      assert.ok(err instanceof RegistryError);
+      assert.equal(err.code, code);
+      assert.equal(err.status, status);
+      assert.equal(err.retryable, retryable);
+      assert.equal(isTransferFailure(err), true, "an HTTP answer is a failure to fetch, not a trust verdict");
+    });
+  }
+  assert.equal(isTransferFailure(new DropzoneError("DIGEST_MISMATCH", "x")), false);
+  assert.equal(isTransferFailure(new DropzoneError("SIGNATURE_INVALID", "x")), false);
 });
