@@ -60,7 +60,25 @@ Deno.test("dz install through a pull-through proxy verifies as the upstream, and
   );
   assert.ok(proxy.requests().some((q) => fromDz(q) && q.path === "/v2/apps/tool/manifests/1.0"));
 
+  // The lockfile pins the upstream name; a fleet installs it through the mirror.
+  const lockfile = `${env.home}-dz.lock`;
+  assert.equal((await env.dz(["lock", lockfile])).code, 0);
+  assert.match(await Deno.readTextFile(lockfile), new RegExp(`source: ${env.registry.host}/apps/tool\n`));
+
   await env.registry.stop();
+  const locked = await freshHome("dz-mirror-locked-");
+  try {
+    assert.equal((await locked.dz(labRegistryArgs(env))).code, 0);
+    assert.equal((await locked.dz(["add", "mirror", `${env.registry.host}/apps`, location])).code, 0);
+    const fromLock = await locked.dz(["install", "--locked", lockfile]);
+    assert.equal(fromLock.code, 0, fromLock.stderr);
+    const lockedInfo = JSON.parse((await locked.dz(["info", "tool", "--json"])).stdout);
+    assert.equal(lockedInfo.digest, info.digest);
+    assert.equal(lockedInfo.served_by, location);
+  } finally {
+    await Deno.remove(locked.home, { recursive: true }).catch(() => {});
+    await Deno.remove(lockfile).catch(() => {});
+  }
   const fresh = await freshHome("dz-mirror-fresh-");
   try {
     assert.equal((await fresh.dz(labRegistryArgs(env))).code, 0);
