@@ -53,7 +53,7 @@ export async function crossCheck(input: {
   ref: ResolvedReference;
   digest: Digest;
   locations: readonly string[];
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }): Promise<string[]> {
   const { client, ref, digest, locations, signal } = input;
   const reference = ref.digest ?? ref.tag ?? "latest";

@@ -88,10 +88,7 @@ export interface InstallRequest {
   readonly acceptNewSigner?: boolean;
   /** Minimum release age ("3d"); overrides the registry's and the config's min_release_age. */
   readonly minAge?: string;
-  /**
-   * `--cross-check` locations for an unsigned install (default: the registry's `cross_check:`); every one must
-   * serve the same digest.
-   */
+  /** `--cross-check` locations for an unsigned install (default: the registry's `cross_check:`). */
   readonly crossCheck?: readonly string[];
   /** From a lockfile: the platform digest and signer that must be installed, checked before unpacking. */
   readonly expect?: {
@@ -349,12 +346,13 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
   const cache = openBlobCache(layout.blobs);
   const image = await resolveImage(ref, { client, host, ...(deps.signal ? { signal: deps.signal } : {}) });
   deps.onEvent?.({ type: "resolved", image });
-  const crossChecked = crossCheckAt.length === 0 ? [] : await crossCheck({
+  const top = image.index?.digest ?? image.digest;
+  const crossChecked = await crossCheck({
     client,
     ref,
-    digest: image.index?.digest ?? image.digest,
+    digest: top,
     locations: crossCheckAt,
-    ...(deps.signal ? { signal: deps.signal } : {}),
+    signal: deps.signal,
   });
   if (request.expect && image.digest !== request.expect.digest) {
     throw new DropzoneError(

@@ -246,6 +246,17 @@ Deno.test("createMirrorClient() reports a mirror serving wrong bytes for a diges
     return true;
   });
   assert.deepEqual(upstream.requests, [], "a bad mirror is never papered over by the upstream");
+  const layer = image.layers[0]!;
+  await assert.rejects(
+    client.getBlobBytes(repo, layer.digest, { size: layer.bytes.length }),
+    (e: unknown) => {
+      assert.ok(e instanceof DropzoneError);
+      assert.equal(e.exitCode, 3, `${e.code}: ${e.message}`);
+      assert.ok(e.message.includes(mirrorReg.host), e.message);
+      return true;
+    },
+  );
+  assert.deepEqual(upstream.requests, []);
 });
 
 Deno.test("createMirrorClient() with digest-only never asks the mirror for a tag, signature tag or referrers list", async () => {
