@@ -8,6 +8,7 @@ import { IDENTITY, ISSUER, labRegistryArgs, runWrapper, startE2E } from "../supp
 import { launchRegistry, type LoggedRequest } from "../support/registry_launcher.ts";
 import { pushImage } from "../support/image_builder.ts";
 import { pushManifest } from "../support/oci_push.ts";
+import { startFakeRegistry } from "../support/fake_registry.ts";
 
 const fromDz = (r: LoggedRequest) => r.userAgent.startsWith("dz/");
 const isTagLookup = (r: LoggedRequest) => /\/manifests\/(?!sha256:)/.test(r.path);
@@ -240,4 +241,45 @@ Deno.test("dz update --check resolves tags on the upstream, so a stale mirror hi
   const [fallback] = JSON.parse(offline.stdout);
   assert.equal(fallback.error, null, offline.stderr);
   assert.equal(fallback.current_digest, v1.indexDigest, "the mirror answered for the unreachable upstream");
+});
+
+Deno.test("dz login per location: the mirror's credentials go only to the mirror, the upstream's only to the upstream", async () => {
+  await using env = await startE2E();
+  await using up = await startFakeRegistry({ users: { up: "up-secret" } });
+  await using mir = await startFakeRegistry({ users: { mir: "mir-secret" } });
+  const pub = await env.publish("tool", "1.0", "with logins\n", { registry: up });
+  // The mirror has the image but not its signatures: one install needs both locations.
+  await pushImage(mir, "apps/tool", undefined, pub.image);
+  await pushManifest(mir, "apps/tool", "1.0", pub.index.bytes, pub.index.mediaType);
+  up.behaviour.auth = "basic";
+  mir.behaviour.auth = "basic";
+  const home = await freshHome("dz-mirror-creds-");
+  try {
+    assert.equal(
+      (await home.dz(labRegistryArgs({ registry: up, trustedRootPath: env.trustedRootPath }))).code,
+      0,
+    );
+    assert.equal((await home.dz(["add", "mirror", `${up.host}/apps`, `${mir.host}/apps`])).code, 0);
+    const login = (host: string, user: string, password: string) =>
+      runDz(["login", host, "-u", user, "--password-stdin"], { home: home.home, stdin: `${password}\n` });
+    assert.equal((await login(up.host, "up", "up-secret")).code, 0);
+    assert.equal((await login(mir.host, "mir", "mir-secret")).code, 0);
+    up.requests.splice(0);
+    mir.requests.splice(0);
+
+    const r = await home.dz(["install", "lab/tool:1.0"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      JSON.parse((await home.dz(["info", "tool", "--json"])).stdout).served_by,
+      `${mir.host}/apps`,
+    );
+    const upAuth = "Basic " + btoa("up:up-secret");
+    const mirAuth = "Basic " + btoa("mir:mir-secret");
+    assert.ok(mir.requests.some((q) => q.authorization === mirAuth), "the mirror got its login");
+    assert.ok(up.requests.some((q) => q.authorization === upAuth), "the upstream got its login (signatures)");
+    assert.deepEqual(mir.requests.filter((q) => q.authorization !== null && q.authorization !== mirAuth), []);
+    assert.deepEqual(up.requests.filter((q) => q.authorization !== null && q.authorization !== upAuth), []);
+  } finally {
+    await Deno.remove(home.home, { recursive: true }).catch(() => {});
+  }
 });

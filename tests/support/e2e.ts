@@ -10,6 +10,7 @@ import { runDz } from "./cli_harness.ts";
 import { attestImageLegacy, httpStore, signImageBundle, signImageLegacy } from "./cosign_signer.ts";
 import { buildImage, type BuiltImage, type BuiltIndex, pushIndex, type TarEntry } from "./image_builder.ts";
 import { type LaunchedRegistry, launchRegistry } from "./registry_launcher.ts";
+import type { PushTarget } from "./oci_push.ts";
 import { createTestPki, type TestPki, type TestSigner } from "./test_pki.ts";
 
 export const ISSUER = "https://token.actions.githubusercontent.com";
@@ -95,7 +96,7 @@ export interface PublishOptions {
   /** Attestations to attach (legacy .att) to the platform digest, signed by the same signer. */
   attest?: { predicateType: string; predicate: unknown }[];
   /** Push to this registry instead of the environment's (a mirror serving something else). */
-  registry?: LaunchedRegistry;
+  registry?: PushTarget;
   /** Repository namespace. @default {"apps"} */
   namespace?: string;
 }
