@@ -14,7 +14,7 @@ import {
 } from "../oci/manifest.ts";
 import { MANIFEST_ACCEPT, MEDIA_TYPES } from "../oci/media_types.ts";
 import { basicAuthorization, type Challenge, parseChallenge, requestToken, type Token } from "./auth.ts";
-import { apiHost, canonicalRegistryHost, schemeFor } from "./hosts.ts";
+import { apiHost, canonicalRegistryHost, type HostResolver, schemeFor } from "./hosts.ts";
 import { errorFromResponse, formatBytes, readCapped, redactUrl, RegistryError } from "./registry_error.ts";
 import { createTransport, isConnectionError } from "./transport.ts";
 import type {
@@ -57,6 +57,8 @@ export interface RegistryClientOptions {
   now?: () => number | Date;
   /** @default {4 MiB} */
   maxManifestBytes?: number;
+  /** Resolves names for the private-address guard. @default {Deno.resolveDns} */
+  resolveHost?: HostResolver;
 }
 
 type AuthMode =
@@ -103,6 +105,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ...(options.maxRetryAfterMs === undefined ? {} : { maxRetryAfterMs: options.maxRetryAfterMs }),
     ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
+    ...(options.resolveHost === undefined ? {} : { resolveHost: options.resolveHost }),
   });
   const modes = new Map<string, AuthMode>();
   const tokens = new Map<string, Token>();
@@ -146,7 +149,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       scopes: scope ? [scope] : [],
       ...(credential ? { credential } : {}),
       now: nowMs(),
-      allowHttp: originFor(req.registry).startsWith("http:"),
+      registryOrigin: originFor(req.registry),
       ...(req.signal ? { signal: req.signal } : {}),
     });
     if (cacheable) tokens.set(key, token);

@@ -1,13 +1,14 @@
 /**
  * The one function that sends registry HTTP requests, and so owns the policy: manual redirects with a hop
  * limit, `Authorization` only to the origin it was meant for (blob redirects to a CDN are normal), no
- * https→http downgrade, no redirect from a public host into private address space, retries with jittered
+ * https→http downgrade, no redirect from a public host into private address space (literals, IPv4-mapped
+ * IPv6, and names that resolve there), retries with jittered
  * backoff for 429/5xx/connection errors honouring a bounded `Retry-After`, a timeout for the response headers
  * and an idle timeout for the body, a per-host concurrency limit held until the body is consumed, and a
  * `User-Agent`.
  */
 import { DropzoneError } from "../errors.ts";
-import { canonicalRegistryHost, isPrivateAddress } from "./hosts.ts";
+import { canonicalRegistryHost, type HostResolver, resolvesPrivate, resolveWithDns } from "./hosts.ts";
 import { redactUrl, RegistryError, sanitizeRemoteText } from "./registry_error.ts";
 
 /** Options for {@linkcode createTransport}. */
@@ -26,6 +27,8 @@ export interface TransportOptions {
   sleep?: (ms: number) => Promise<void>;
   /** @default {Math.random} */
   random?: () => number;
+  /** Resolves names for the private-address guard (A and AAAA). @default {Deno.resolveDns} */
+  resolveHost?: HostResolver;
 }
 
 /** Per-request options for {@linkcode Transport.send}. */
@@ -46,6 +49,11 @@ export interface Transport {
    * unreachable hosts). The body must be consumed or cancelled: it holds a concurrency slot until then.
    */
   send(url: URL, options: SendOptions): Promise<Response>;
+  /**
+   * True when `host` is in private address space: a literal (IPv4-mapped IPv6 and `[::]` included) or a name
+   * that resolves there. The guard for redirects and token realms from a public registry; cached per host.
+   */
+  isPrivateHost(host: string): Promise<boolean>;
 }
 
 const MAX_REDIRECTS = 5;
@@ -147,7 +155,16 @@ export function createTransport(options: TransportOptions): Transport {
     maxRetryAfterMs = 60_000,
     sleep = defaultSleep,
     random = Math.random,
+    resolveHost = resolveWithDns,
   } = options;
+  // One lookup per host and process: the guard runs on redirects only, but a registry redirects every blob.
+  const privateHosts = new Map<string, Promise<boolean>>();
+  const isPrivate = (host: string) => {
+    const key = canonicalRegistryHost(host);
+    let p = privateHosts.get(key);
+    if (!p) privateHosts.set(key, p = resolvesPrivate(host, resolveHost));
+    return p;
+  };
   const limits = new Map<string, ReturnType<typeof semaphore>>();
   const limitFor = (host: string) => {
     let s = limits.get(host);
@@ -173,7 +190,6 @@ export function createTransport(options: TransportOptions): Transport {
     const headers = new Headers(options.headers);
     headers.set("User-Agent", userAgent);
     const origin = url.origin;
-    const originPublic = !isPrivateAddress(url.host);
     let current = url;
     for (let hop = 0;; hop++) {
       const deadline = new Deadline(timeoutMs);
@@ -227,7 +243,7 @@ export function createTransport(options: TransportOptions): Transport {
           { hint: "Report this to the registry operator" },
         );
       }
-      if (originPublic && isPrivateAddress(next.host)) {
+      if (next.origin !== origin && !(await isPrivate(url.host)) && await isPrivate(next.host)) {
         throw new DropzoneError(
           "REGISTRY_PROTOCOL",
           `Registry "${registry}" redirected to a private address (${redactUrl(next)}); refused`,
@@ -308,6 +324,7 @@ export function createTransport(options: TransportOptions): Transport {
   }
 
   return {
+    isPrivateHost: isPrivate,
     async send(url, sendOptions) {
       const { registry, signal } = sendOptions;
       const release = await limitFor(canonicalRegistryHost(url.host)).acquire();

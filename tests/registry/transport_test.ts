@@ -217,3 +217,51 @@ Deno.test("errorFromResponse() returns a RegistryError carrying status and retry
   assert.equal(isTransferFailure(new DropzoneError("DIGEST_MISMATCH", "x")), false);
   assert.equal(isTransferFailure(new DropzoneError("SIGNATURE_INVALID", "x")), false);
 });
+
+Deno.test("Transport.send() refuses redirects from a public registry into private space, however it is spelled", async (t) => {
+  const dns: Record<string, string[]> = {
+    "reg.example": ["93.184.216.34"],
+    "cdn.example": ["151.101.1.1", "2a04:4e42::1"],
+    "rebind.example": ["93.184.216.35", "10.0.0.7"],
+    "v6rebind.example": ["::ffff:127.0.0.1"],
+    "registry.corp": ["10.0.0.5"],
+    "cdn.corp": ["10.0.0.6"],
+  };
+  const resolveHost = (name: string) => Promise.resolve(dns[name] ?? []);
+  const targets: [string, boolean][] = [
+    ["https://[::ffff:127.0.0.1]/x", false],
+    ["https://[::ffff:169.254.169.254]/latest/meta-data", false],
+    ["https://[::ffff:7f00:1]/x", false],
+    ["https://0.0.0.0/x", false],
+    ["https://[::]/x", false],
+    ["https://169.254.169.254/x", false],
+    ["https://rebind.example/x", false],
+    ["https://v6rebind.example/x", false],
+    ["https://localhost/x", false],
+    ["https://cdn.example/x", true],
+    ["https://unresolvable.example/x", true],
+  ];
+  for (const [target, allowed] of targets) {
+    await t.step(`${target} → ${allowed ? "followed" : "refused"}`, async () => {
+      const { fetch, seen } = stubFetch((url) =>
+        url.host === "reg.example" ? redirect(target) : new Response("ok")
+      );
+      const transport = createTransport({ fetch, userAgent: "dz/test", sleep: noSleep, resolveHost });
+      const sent = transport.send(new URL("https://reg.example/blob"), { registry: "reg.example" });
+      if (allowed) {
+        assert.equal(await (await sent).text(), "ok");
+      } else {
+        await assertRegistryError(sent, "REGISTRY_PROTOCOL", "reg.example", ["private address"]);
+        assert.equal(seen.length, 1, "the private target was never fetched");
+      }
+    });
+  }
+  await t.step("a registry that is itself private may redirect within the private network", async () => {
+    const { fetch } = stubFetch((url) =>
+      url.host === "registry.corp" ? redirect("https://cdn.corp/b") : new Response("ok")
+    );
+    const transport = createTransport({ fetch, userAgent: "dz/test", sleep: noSleep, resolveHost });
+    const res = await transport.send(new URL("https://registry.corp/blob"), { registry: "registry.corp" });
+    assert.equal(await res.text(), "ok");
+  });
+});

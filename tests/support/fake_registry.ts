@@ -25,6 +25,8 @@ export interface FakeBehaviour {
   anonymousPull: boolean;
   /** expires_in of issued tokens (omitted when undefined). */
   tokenExpiresIn: number | undefined;
+  /** The realm bearer challenges name. @default {"<this server's origin>/token"} */
+  realm: string | undefined;
   /** The token endpoint answers 200 with non-JSON. */
   garbageToken: boolean;
   /** Blob GETs redirect (307) to a second server (another origin) with a query token. */
@@ -105,6 +107,7 @@ const DEFAULTS: FakeBehaviour = {
   anonymousPull: true,
   tokenExpiresIn: 300,
   garbageToken: false,
+  realm: undefined,
   redirectBlobs: false,
   rateLimit: undefined,
   quota: undefined,
@@ -265,7 +268,9 @@ export function startFakeRegistry(behaviour: Partial<FakeBehaviour> = {}): Promi
   function challenge(url: URL, scope: string | undefined): Response {
     const header = b.auth === "basic"
       ? `Basic realm="fake registry"`
-      : `Bearer realm="${url.origin}/token",service="fake-registry"${scope ? `,scope="${scope}"` : ""}`;
+      : `Bearer realm="${b.realm ?? `${url.origin}/token`}",service="fake-registry"${
+        scope ? `,scope="${scope}"` : ""
+      }`;
     return ociError(401, "UNAUTHORIZED", "authentication required", { "WWW-Authenticate": header });
   }
 
