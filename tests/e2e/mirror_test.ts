@@ -283,3 +283,24 @@ Deno.test("dz login per location: the mirror's credentials go only to the mirror
     await Deno.remove(home.home, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("a mirror serving an older signed version under the tag is a downgrade: refused (exit 3) naming the mirror", async () => {
+  await using env = await startE2E();
+  const v1 = await env.publish("tool", "1.0", "one\n");
+  const later = await env.pki.keyless({ identity: IDENTITY, issuer: ISSUER, tlogOffsetSeconds: 120 });
+  await env.publish("tool", "1.0", "two\n", { signer: later });
+  assert.equal((await env.dz(["install", "lab/tool:1.0"])).code, 0);
+  assert.equal((await runWrapper(`${env.home}/bin/tool`)).stdout, "two\n");
+
+  // A stale mirror still has the first build under 1.0 (validly signed, earlier).
+  await using stale = await launchRegistry();
+  await pushImage(stale, "apps/tool", undefined, v1.image);
+  await pushManifest(stale, "apps/tool", "1.0", v1.index.bytes, v1.index.mediaType);
+  const location = `${stale.host}/apps`;
+  assert.equal((await env.dz(["add", "mirror", `${env.registry.host}/apps`, location])).code, 0);
+  const r = await env.dz(["install", "lab/tool:1.0"]);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /downgrade/);
+  assert.match(r.stderr, new RegExp(`content served by mirror ${location}`));
+  assert.equal((await runWrapper(`${env.home}/bin/tool`)).stdout, "two\n");
+});
