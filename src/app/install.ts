@@ -40,7 +40,7 @@ import {
   verifyResolvedImage,
 } from "./image.ts";
 import { crossCheck } from "./cross_check.ts";
-import type { IndexEntry } from "./archive_index.ts";
+import { checkArchiveIndex, type IndexEntry } from "./archive_index.ts";
 import { discardFetchedLayers, removeEmptyPackageDir } from "./install_cleanup.ts";
 import {
   checkLockedDigest,
@@ -80,13 +80,10 @@ export interface InstallDeps {
 }
 
 /**
- * One install: the plan request (see install_plan.ts for what each field may decide) plus the binaries to expose.
- * Every entry point that installs (`install REF`, `install FILE.tar`, `install --locked`, `update`) builds one.
+ * One install: the plan request (see install_plan.ts for what each field may decide). Every entry point that
+ * installs (`install REF`, `install FILE.tar`, `install --locked`, `update`) builds one.
  */
-export interface InstallRequest extends PlanRequest {
-  /** `--bin PATH[:NAME]` specs. */
-  readonly bins?: readonly string[];
-}
+export type InstallRequest = PlanRequest;
 
 /** Archive evidence for the gate: `index.json` entries, and every manifest verification read (filled live). */
 export interface ArchiveEvidence {
@@ -325,7 +322,7 @@ export async function installPackage(
   const name = validatePackageName(request.name ?? request.ref.packageName);
   const installed = (await readCurrent(deps.layout, name))?.metadata ?? null;
   const plan = planInstall({ ...request, name }, { config: deps.config, installed });
-  return await executeInstall(plan, deps, { bins: request.bins ?? [] });
+  return await executeInstall(plan, deps);
 }
 
 /**
@@ -336,11 +333,10 @@ export async function installPackage(
 export async function executeInstall(
   plan: InstallPlan,
   deps: InstallDeps & { readonly archive?: ArchiveEvidence },
-  options: { readonly bins: readonly string[] },
 ): Promise<InstallOutcome> {
   const { layout, client, host } = deps;
   const { ref, name } = plan;
-  const extraBins = options.bins.map(parseBinSpec);
+  const extraBins = plan.bins.map(parseBinSpec);
   const previous = plan.replaces ?? undefined;
   const cache = openBlobCache(layout.blobs);
   const image = await resolveImage(ref, { client, host, ...(deps.signal ? { signal: deps.signal } : {}) });
@@ -361,20 +357,19 @@ export async function executeInstall(
     gateUnchanged(plan, previous);
     // An archive is judged as a whole even when its image is already installed: its index.json may have been
     // repointed, and "already installed" must not read as "this archive is fine".
+    // Only the archive's own rule applies here: nothing is replaced, so continuity and cooldown have nothing new.
     if (deps.archive) {
-      const verification = await verifyResolvedImage(image, {
+      await verifyResolvedImage(image, {
         client,
         decision: plan.trust,
         loadTrust: deps.loadTrust,
         now: deps.now(),
         ...(deps.signal ? { signal: deps.signal } : {}),
       });
-      gateVerified(plan, {
-        digest: image.digest,
-        indexDigest: image.index?.digest ?? null,
-        verification,
-        archive: deps.archive,
-      }, deps.now());
+      checkArchiveIndex(deps.archive.entries, {
+        verified: new Set([image.digest, ...(image.index ? [image.index.digest] : [])]),
+        consulted: deps.archive.consulted,
+      });
     }
     // …but a crash between activation and the wrapper write may have left a wrapper missing or stale: restore it.
     const wrappers = await restoreWrappers(layout, previous, host);
