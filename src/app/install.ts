@@ -32,7 +32,14 @@ import { openLayer } from "../unpack/layer.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { CosignPolicy } from "../verify/types.ts";
 import { type Changelog, computeChangelog } from "./changelog.ts";
-import { type ResolvedImage, resolveImage, type Verification, verifyResolvedImage } from "./image.ts";
+import {
+  blameMirrors,
+  type ResolvedImage,
+  resolveImage,
+  type Verification,
+  verifyResolvedImage,
+} from "./image.ts";
+import { crossCheck } from "./cross_check.ts";
 import { checkArchiveIndex, type IndexEntry } from "./archive_index.ts";
 import { discardFetchedLayers, removeEmptyPackageDir } from "./install_cleanup.ts";
 import {
@@ -203,6 +210,9 @@ export function buildMetadata(input: {
   unsigned: boolean;
   now: Date;
   trustedSigner: PackageMetadata["trusted_signer"];
+  /** The mirror location that served the manifest, or null for the upstream. */
+  servedBy?: string | null;
+  crossChecked?: readonly string[];
 }): PackageMetadata {
   const { name, image, plan, verification, now } = input;
   return {
@@ -229,6 +239,8 @@ export function buildMetadata(input: {
     config_digest: image.manifest.config.digest,
     installed_at: now.toISOString(),
     size_bytes: image.manifest.layers.reduce((sum, l) => sum + l.size, 0),
+    served_by: input.servedBy ?? null,
+    cross_checked: [...(input.crossChecked ?? [])],
   };
 }
 
@@ -331,6 +343,14 @@ export async function executeInstall(
   deps.onEvent?.({ type: "resolved", image });
   // A lockfile's digest is known before anything is pulled: refuse early.
   checkLockedDigest(plan, image.digest);
+  const top = image.index?.digest ?? image.digest;
+  const crossChecked = await crossCheck({
+    client,
+    ref,
+    digest: top,
+    locations: plan.crossCheck,
+    signal: deps.signal,
+  });
 
   // Reinstalling what is already current is a no-op (the Go tool deleted the live directory here).
   if (previous && previous.digest === image.digest && extraBins.length === 0) {
@@ -415,6 +435,8 @@ export async function executeInstall(
       unsigned: plan.trust.kind === "unsigned",
       now: deps.now(),
       trustedSigner,
+      servedBy: client.servedBy?.(image.repo, image.digest) ?? null,
+      crossChecked,
     });
     const { version } = await commitVersion(layout, name, staging, metadata);
     committed = true;
@@ -430,6 +452,9 @@ export async function executeInstall(
     await removeStaleWrappers(layout, previous, shim);
     const pruned = await prune(layout, name, { keep: deps.config.keep_versions });
     return { status: "installed", metadata, ...(previous ? { previous } : {}), wrappers, pruned, dedupBytes };
+  } catch (err) {
+    // A gate refusing what a mirror served (signer change, downgrade, cooldown) names the mirror too.
+    throw blameMirrors(err, client, image.repo);
   } finally {
     if (!committed) {
       // Stop downloads still running for this failed install, then remove everything it left.

@@ -17,7 +17,8 @@
  * 6. downgrade: a candidate signed before the installed version is refused unless `--allow-downgrade`;
  * 7. cooldown: `min_release_age` (flag > registry > top level) against the verified signing time;
  * 8. attestation gates of the policy (provenance builder, vulnerability severity);
- * 9. archive index: every `index.json` entry of an archive points at a manifest verification used.
+ * 9. archive index: every `index.json` entry of an archive points at a manifest verification used;
+ * 10. cross-check: `--cross-check` / `cross_check:` only for an unsigned plan; every location must agree.
  *
  * Extension points: a mirror (issue 13) changes where bytes come from, never `source`/`trust` (it sets nothing
  * here); an artifact install (issue 14) is another `origin` with the same rules.
@@ -31,6 +32,7 @@ import type { PackageMetadata } from "../store/metadata.ts";
 import { applyAttestationGates } from "../verify/attestations.ts";
 import type { CosignPolicy } from "../verify/types.ts";
 import { checkArchiveIndex, type IndexEntry } from "./archive_index.ts";
+import { crossCheckLocations } from "./cross_check.ts";
 import type { TrustDecision, Verification } from "./image.ts";
 import {
   checkReleaseAge,
@@ -69,6 +71,8 @@ export interface PlanRequest {
   readonly minAge?: string;
   /** `--locked`: what the lockfile entry expects. Its `allow_unsigned` is deliberately not here. */
   readonly locked?: { readonly file: string; readonly digest: Digest; readonly signer: LockedSigner | null };
+  /** `--cross-check` locations (default: the registry's `cross_check:`), for unsigned installs only. */
+  readonly crossCheck?: readonly string[];
 }
 
 /** What the store and config say, read by the caller. */
@@ -115,6 +119,11 @@ export interface InstallPlan {
   readonly locked: PlanRequest["locked"] | null;
   /** Rule 8: the policy whose attestation gates apply (null when unsigned). */
   readonly attestationPolicy: CosignPolicy | null;
+  /**
+   * Rule 10: locations that must serve the same digest before an unsigned install ([] when none). Refused
+   * for a registry with a policy: a signature decides there (see cross_check.ts).
+   */
+  readonly crossCheck: readonly string[];
 }
 
 /** `host/repository` with the host in its address spelling (for messages and `plan.source`). */
@@ -246,6 +255,10 @@ export function planInstall(request: PlanRequest, facts: PlanFacts): InstallPlan
     cooldown,
     locked: request.locked ?? null,
     attestationPolicy: trust.kind === "verify" ? trust.policy : null,
+    // Archives install offline and export installs nothing: there is nothing to cross-check against.
+    crossCheck: origin === "archive" || origin === "export"
+      ? []
+      : crossCheckLocations(ref, trust, request.crossCheck ?? [], facts.config),
   };
 }
 
