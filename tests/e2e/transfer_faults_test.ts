@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { IDENTITY, ISSUER, runWrapper, startE2E } from "../support/e2e.ts";
 import { type Fault, startFaultProxy } from "../support/fault_proxy.ts";
+import { canMount, mountTmpfs } from "../support/tmpfs.ts";
 
 /** Adds registry "px" = the proxy, with the same policy as "lab". */
 async function addProxyRegistry(env: Awaited<ReturnType<typeof startE2E>>, host: string) {
@@ -95,4 +96,24 @@ Deno.test("a layer that stalls mid-transfer resumes with Range after the idle li
     assert.ok(proxy.faulted.some((f) => f.endsWith("stall")));
     assert.equal((await runWrapper(`${env.home}/bin/cat`)).stdout, "resumed\n");
   });
+});
+
+Deno.test({
+  name: "dz install with a full disk under the blob cache says the disk is full, where and how much (exit 1)",
+  ignore: !(await canMount()),
+  async fn() {
+    await using env = await startE2E();
+    await env.publish("cat", "latest", "x\n");
+    const blobs = `${env.home}/cache/blobs/sha256`;
+    await Deno.mkdir(blobs, { recursive: true });
+    await using _disk = await mountTmpfs({ sizeKiB: 256, at: blobs });
+    const r = await env.dz(["install", "lab/cat"]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /^error: Cannot store blob sha256:[0-9a-f]{64} in ".*cache\/blobs\/sha256": the disk is full \(needed \d/m,
+    );
+    assert.match(r.stderr, /^hint: Free space/m);
+    assert.doesNotMatch(r.stderr, /is not in the cache|bug in dz/);
+  },
 });
