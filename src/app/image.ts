@@ -11,6 +11,7 @@ import type { ResolvedReference } from "../oci/reference.ts";
 import type { RegistryClient, RepoRef } from "../registry/types.ts";
 import type { Host } from "../runtime.ts";
 import type { Config } from "../store/config.ts";
+import { ArtifactBudget } from "../verify/artifact_budget.ts";
 import { applyAttestationGates, collectAttestations } from "../verify/attestations.ts";
 import { verifyImageSignature } from "../verify/signatures.ts";
 import type { TrustContext } from "../verify/verifier.ts";
@@ -174,6 +175,8 @@ export async function verifyResolvedImage(
   const { client, decision, loadTrust, now, signal } = options;
   if (decision.kind === "unsigned") return { signature: null, attestations: [] };
   const trust = await loadTrust(decision.policy);
+  // One budget for everything read about this image's signatures and attestations.
+  const budget = new ArtifactBudget();
   const signature = await verifyImageSignature({
     client,
     repo: image.repo,
@@ -182,6 +185,7 @@ export async function verifyResolvedImage(
     policy: decision.policy,
     trust,
     now,
+    budget,
     ...(signal ? { signal } : {}),
   });
   // Attestations are attached to the digest that was signed; look at both where they may differ.
@@ -193,6 +197,7 @@ export async function verifyResolvedImage(
       digest,
       policy: decision.policy,
       trust,
+      budget,
       ...(signal ? { signal } : {}),
     }).catch(() => [] as AttestationSummary[])
   ))).flat();

@@ -100,8 +100,13 @@ function invalid(candidate: Candidate, reason: string, cause?: unknown): Dropzon
   return new DropzoneError("SIGNATURE_INVALID", `${candidate.label}: ${reason}`, cause ? { cause } : {});
 }
 
+// Candidates share one blob when a manifest lists it repeatedly (see artifact_budget.ts): hash it once.
+const HASHES = new WeakMap<Uint8Array, Uint8Array>();
+
 function sha256(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(crypto.createHash("sha256").update(bytes).digest());
+  let hash = HASHES.get(bytes);
+  if (!hash) HASHES.set(bytes, hash = new Uint8Array(crypto.createHash("sha256").update(bytes).digest()));
+  return hash;
 }
 
 function hex(bytes: Uint8Array): string {
