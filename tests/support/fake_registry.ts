@@ -57,6 +57,8 @@ export interface FakeBehaviour {
   stallBlobs: boolean;
   /** Tag and catalog page size when the client sends no `n`. */
   pageSize: number | undefined;
+  /** Every pull request (manifests, blobs, tags, referrers, catalog) answers with this OCI error. */
+  failWith: { status: number; code: string; message: string } | undefined;
 }
 
 /** One request as the fake saw it. */
@@ -116,6 +118,7 @@ const DEFAULTS: FakeBehaviour = {
   hang: false,
   stallBlobs: false,
   pageSize: undefined,
+  failWith: undefined,
 };
 
 function ociError(status: number, code: string, message: string, headers: HeadersInit = {}): Response {
@@ -339,6 +342,7 @@ export function startFakeRegistry(behaviour: Partial<FakeBehaviour> = {}): Promi
       if (!authorized(req, undefined)) return challenge(url, undefined);
       return Response.json({});
     }
+    if (b.failWith) return ociError(b.failWith.status, b.failWith.code, b.failWith.message);
     if (url.pathname === "/v2/_catalog") {
       const scope = "registry:catalog:*";
       if (!authorized(req, scope)) return challenge(url, scope);
