@@ -33,6 +33,8 @@ import {
 import { describeExpected, matchesKeylessPolicy } from "./policy.ts";
 import { boundStatement, type InTotoStatement, SIGN_PREDICATE_TYPE } from "./statement.ts";
 import { validateTrustedRoot } from "./trusted_root_validate.ts";
+import { prehashedSignatureContent } from "./prehashed.ts";
+import { fromHex } from "../oci/digest.ts";
 import type { CosignPolicy, SignatureResult } from "./types.ts";
 
 /** Trust material for verification, loaded beforehand (see trusted_root.ts `loadTrustContext`). */
@@ -446,6 +448,16 @@ export function verifyCandidate(
   for (const e of setOnly) verifySetOnlyEntry(candidate, e, tm, bundle);
   try {
     const entity = toSignedEntity(bundle, payload === undefined ? undefined : Buffer.from(payload));
+    if (
+      candidate.kind === "bundle" && candidate.purpose === "artifact" && payload === undefined &&
+      bundle.content.$case === "messageSignature"
+    ) {
+      // Blob verification by digest (`sha256:<hex>`): the signature is checked against the digest itself.
+      entity.signature = prehashedSignatureContent(
+        bundle.content.messageSignature,
+        fromHex(candidate.signedDigest.slice("sha256:".length)),
+      );
+    }
     const options = thresholds(bundle, keyBased);
     if (setOnly.length > 0) {
       // Already verified above; the library would throw TLOG_BODY_ERROR on these kinds.
@@ -486,10 +498,12 @@ export function verifyCandidate(
     }
   } else if (candidate.kind === "legacy-sig" && payload !== undefined) {
     checkSimpleSigning(candidate, payload, candidate.signedDigest);
-  } else if (candidate.kind === "bundle" && candidate.purpose === "artifact" && payload !== undefined) {
-    // The library verified the signature over the artifact bytes; also require the recorded digest to match.
+  } else if (candidate.kind === "bundle" && candidate.purpose === "artifact") {
+    // The library verified the signature over the artifact bytes (or, by digest, over candidate.signedDigest,
+    // which prehashedSignatureContent already compared with the recorded digest); require the recorded digest
+    // to match the artifact too.
     const md = bundle.content.messageSignature.messageDigest;
-    if (md && md.digest.length === 32 && hex(md.digest) !== hex(sha256(payload))) {
+    if (payload !== undefined && md && md.digest.length === 32 && hex(md.digest) !== hex(sha256(payload))) {
       throw invalid(candidate, "bundle message digest does not match the artifact");
     }
   } else {
