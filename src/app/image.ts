@@ -17,8 +17,11 @@ import { verifyImageSignature } from "../verify/signatures.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { AttestationSummary, CosignPolicy, SignatureResult } from "../verify/types.ts";
 
-/** An image resolved to its platform manifest, with everything needed to pull and verify it. */
-export interface ResolvedImage {
+/**
+ * An image resolved to its platform manifest: everything verification needs (signatures bind the manifest, so
+ * the config blob is not read).
+ */
+export interface ResolvedManifest {
   readonly ref: ResolvedReference;
   readonly repo: RepoRef;
   /** The multi-arch index the tag or digest pointed at, or null for a single-platform image. */
@@ -29,6 +32,12 @@ export interface ResolvedImage {
   readonly digest: Digest;
   readonly manifestBytes: Uint8Array;
   readonly manifest: ImageManifest;
+  /** "os/arch[/variant]" from the index entry, or null for a single-platform image (known from its config). */
+  readonly indexPlatform: string | null;
+}
+
+/** An image resolved to its platform manifest and config, with everything needed to pull and verify it. */
+export interface ResolvedImage extends ResolvedManifest {
   readonly config: ImageConfig;
   readonly configBytes: Uint8Array;
   readonly platform: string;
@@ -79,46 +88,9 @@ export async function resolveImage(
   ref: ResolvedReference,
   options: ResolveImageOptions,
 ): Promise<ResolvedImage> {
+  const image = await resolveManifest(ref, options);
   const { client, host, signal } = options;
-  const repo: RepoRef = { registry: ref.host, repository: ref.repository };
-  const top = await client.getManifest(repo, ref.digest ?? ref.tag ?? "latest", { signal });
-  if (ref.digest && top.digest !== ref.digest) {
-    throw new DropzoneError(
-      "DIGEST_MISMATCH",
-      `Registry ${ref.host} returned ${top.digest} for ${ref.digest}`,
-      {
-        hint: "The registry or a proxy served the wrong content; do not install it",
-      },
-    );
-  }
-  let index: ResolvedImage["index"] = null;
-  let platformManifest = top;
-  if (top.manifest.kind === "index") {
-    index = { digest: top.digest, bytes: top.bytes, manifest: top.manifest };
-    const descriptor = selectPlatform(top.manifest, host);
-    platformManifest = await client.getManifest(repo, descriptor.digest, { signal });
-    if (platformManifest.manifest.kind !== "manifest") {
-      throw new DropzoneError(
-        "REGISTRY_PROTOCOL",
-        `Index entry ${descriptor.digest} in ${ref.host} is not an image`,
-        {
-          hint: "The image index is malformed; report it to the publisher",
-        },
-      );
-    }
-  }
-  const manifest = platformManifest.manifest as ImageManifest;
-  for (const layer of manifest.layers) {
-    if (!isSupportedLayerMediaType(layer.mediaType)) {
-      throw new DropzoneError(
-        "UNSUPPORTED_MEDIA_TYPE",
-        `Cannot install ${ref.input}: layer ${shortDigest(layer.digest)} has media type "${layer.mediaType}"`,
-        {
-          hint: "dz unpacks tar, tar+gzip and tar+zstd layers; this image is not a runnable container image",
-        },
-      );
-    }
-  }
+  const { repo, index, manifest } = image;
   const configBytes = await client.getBlobBytes(repo, manifest.config.digest, {
     size: manifest.config.size,
     ...(signal ? { signal } : {}),
@@ -146,15 +118,71 @@ export async function resolveImage(
     );
   }
   return {
+    ...image,
+    config,
+    configBytes,
+    platform: `${os}/${arch}${config.variant ? `/${config.variant}` : ""}`,
+  };
+}
+
+/**
+ * Resolves a reference to its platform manifest without reading the config blob (one GET per manifest; the tag
+ * is read once). An index is narrowed to the host's platform; a single-platform image is taken as it is.
+ */
+export async function resolveManifest(
+  ref: ResolvedReference,
+  options: ResolveImageOptions,
+): Promise<ResolvedManifest> {
+  const { client, host, signal } = options;
+  const repo: RepoRef = { registry: ref.host, repository: ref.repository };
+  const top = await client.getManifest(repo, ref.digest ?? ref.tag ?? "latest", { signal });
+  if (ref.digest && top.digest !== ref.digest) {
+    throw new DropzoneError(
+      "DIGEST_MISMATCH",
+      `Registry ${ref.host} returned ${top.digest} for ${ref.digest}`,
+      {
+        hint: "The registry or a proxy served the wrong content; do not install it",
+      },
+    );
+  }
+  let index: ResolvedImage["index"] = null;
+  let platformManifest = top;
+  let indexPlatform: string | null = null;
+  if (top.manifest.kind === "index") {
+    index = { digest: top.digest, bytes: top.bytes, manifest: top.manifest };
+    const descriptor = selectPlatform(top.manifest, host);
+    indexPlatform = formatPlatform(descriptor.platform!);
+    platformManifest = await client.getManifest(repo, descriptor.digest, { signal });
+    if (platformManifest.manifest.kind !== "manifest") {
+      throw new DropzoneError(
+        "REGISTRY_PROTOCOL",
+        `Index entry ${descriptor.digest} in ${ref.host} is not an image`,
+        {
+          hint: "The image index is malformed; report it to the publisher",
+        },
+      );
+    }
+  }
+  const manifest = platformManifest.manifest as ImageManifest;
+  for (const layer of manifest.layers) {
+    if (!isSupportedLayerMediaType(layer.mediaType)) {
+      throw new DropzoneError(
+        "UNSUPPORTED_MEDIA_TYPE",
+        `Cannot install ${ref.input}: layer ${shortDigest(layer.digest)} has media type "${layer.mediaType}"`,
+        {
+          hint: "dz unpacks tar, tar+gzip and tar+zstd layers; this image is not a runnable container image",
+        },
+      );
+    }
+  }
+  return {
     ref,
     repo,
     index,
     digest: platformManifest.digest,
     manifestBytes: platformManifest.bytes,
     manifest,
-    config,
-    configBytes,
-    platform: `${os}/${arch}${config.variant ? `/${config.variant}` : ""}`,
+    indexPlatform,
   };
 }
 
@@ -169,7 +197,7 @@ export interface VerifyResolvedOptions {
 
 /** Verifies the image's signature (and attestations) against the decision. Throws trust errors (exit 3). */
 export async function verifyResolvedImage(
-  image: ResolvedImage,
+  image: ResolvedManifest,
   options: VerifyResolvedOptions,
 ): Promise<Verification> {
   const { client, decision, loadTrust, now, signal } = options;
