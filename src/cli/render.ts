@@ -3,7 +3,7 @@
  * the cause chain only with --verbose; anything that is not a DropzoneError is reported as a bug.
  */
 import { DropzoneError } from "../errors.ts";
-import { sanitizeTerminal, terminalSafeJson } from "./sanitize.ts";
+import { sanitizeTerminal } from "./sanitize.ts";
 
 /** Escapes control characters (see sanitize.ts) and removes credentials from text that may come from a remote. */
 export function sanitize(text: string): string {
@@ -53,7 +53,7 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
  * terminal would interpret are written as `\uNNNN` escapes, so the stdout sanitiser leaves it unchanged.
  */
 export function json(value: unknown): string {
-  return terminalSafeJson(JSON.stringify(value, null, 2)) + "\n";
+  return sanitizeTerminal(JSON.stringify(value, null, 2)) + "\n";
 }
 
 /** Human-readable byte counts. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sanitizeTerminal, terminalSafeJson } from "../../src/cli/sanitize.ts";
+import { sanitizeTerminal } from "../../src/cli/sanitize.ts";
 import { json, table } from "../../src/cli/render.ts";
 
 const ESC = "\x1b";
@@ -9,13 +9,13 @@ Deno.test("sanitizeTerminal() makes every control and bidi character visible and
     ["plain ASCII", "jq 1.7.1 ok", "jq 1.7.1 ok"],
     ["tab and newline kept", "a\tb\nc", "a\tb\nc"],
     ["printable Unicode kept", "café ✓ 日本 😀 €", "café ✓ 日本 😀 €"],
-    ["OSC 52 clipboard write (BEL)", `${ESC}]52;c;ZXZpbA==\x07`, "\\x1b]52;c;ZXZpbA==\\x07"],
-    ["OSC 0 title (ST)", `${ESC}]0;pwned${ESC}\\`, "\\x1b]0;pwned\\x1b\\"],
-    ["CSI colour and cursor movement", `${ESC}[31mred${ESC}[2A`, "\\x1b[31mred\\x1b[2A"],
-    ["DCS", `${ESC}Pq#0${ESC}\\`, "\\x1bPq#0\\x1b\\"],
-    ["8-bit C1 CSI and OSC", "\u009b31m\u009d0;t\u009c", "\\x9b31m\\x9d0;t\\x9c"],
-    ["carriage return (overwrites the line)", "ok\rEVIL", "ok\\x0dEVIL"],
-    ["NUL, backspace, DEL", "a\x00b\x08c\x7f", "a\\x00b\\x08c\\x7f"],
+    ["OSC 52 clipboard write (BEL)", `${ESC}]52;c;ZXZpbA==\x07`, "\\u001b]52;c;ZXZpbA==\\u0007"],
+    ["OSC 0 title (ST)", `${ESC}]0;pwned${ESC}\\`, "\\u001b]0;pwned\\u001b\\"],
+    ["CSI colour and cursor movement", `${ESC}[31mred${ESC}[2A`, "\\u001b[31mred\\u001b[2A"],
+    ["DCS", `${ESC}Pq#0${ESC}\\`, "\\u001bPq#0\\u001b\\"],
+    ["8-bit C1 CSI and OSC", "\u009b31m\u009d0;t\u009c", "\\u009b31m\\u009d0;t\\u009c"],
+    ["carriage return (overwrites the line)", "ok\rEVIL", "ok\\u000dEVIL"],
+    ["NUL, backspace, DEL", "a\x00b\x08c\x7f", "a\\u0000b\\u0008c\\u007f"],
     ["bidi override", "file\u202Etxt.exe", "file\\u202etxt.exe"],
     ["bidi isolates and marks", "\u2066a\u2069\u200f\u061c", "\\u2066a\\u2069\\u200f\\u061c"],
     ["line separator", "a\u2028b", "a\\u2028b"],
@@ -42,10 +42,12 @@ Deno.test("json() keeps exact values but emits no byte a terminal would interpre
   assert.equal(sanitizeTerminal(text), text, "the stdout sink leaves --json untouched");
   assert.ok(!text.includes(ESC) && !text.includes("\u202E") && !text.includes("\u009b"));
   assert.ok(text.includes("café ✓"), "printable Unicode stays readable");
-  assert.equal(terminalSafeJson('"\u202E"'), '"\\u202e"');
+  // Raw JSON (not through json()) stays valid and exact through the sanitiser too.
+  const raw = JSON.stringify(value);
+  assert.deepEqual(JSON.parse(sanitizeTerminal(raw)), value);
 });
 
 Deno.test("table() escapes cells before aligning columns", () => {
   const out = table(["NAME", "TAG"], [[`a${ESC}[2J`, "1"], ["bb", "2"]]);
-  assert.equal(out, "NAME      TAG\na\\x1b[2J  1\nbb        2\n");
+  assert.equal(out, "NAME        TAG\na\\u001b[2J  1\nbb          2\n");
 });

@@ -31,7 +31,7 @@ Deno.test("dz tags and dz search print hostile names escaped; --json has the exa
   const text = await runDz(["tags", `${reg.host}/team/app`], { home: home.path });
   assert.equal(text.code, 0, text.stderr);
   assert.doesNotMatch(text.stdout + text.stderr, DANGEROUS);
-  assert.ok(text.stdout.includes("v1\\x1b]52;c;ZXZpbA==\\x07\n"), text.stdout);
+  assert.ok(text.stdout.includes("v1\\u001b]52;c;ZXZpbA==\\u0007\n"), text.stdout);
   assert.ok(text.stdout.includes("v2\\u202eexe.txt\n"), text.stdout);
 
   const data = await runDz(["tags", `${reg.host}/team/app`, "--json"], { home: home.path });
@@ -45,7 +45,7 @@ Deno.test("dz tags and dz search print hostile names escaped; --json has the exa
   const search = await runDz(["search", "x", "--registry", "fake"], { home: home.path });
   assert.equal(search.code, 0, search.stderr);
   assert.doesNotMatch(search.stdout + search.stderr, DANGEROUS);
-  assert.match(search.stdout, /team\/x\\x1b\]0;pwned\\x1b\\/);
+  assert.match(search.stdout, /team\/x\\u001b\]0;pwned\\u001b\\/);
   const searchJson = await runDz(["search", "x", "--registry", "fake", "--json"], { home: home.path });
   assert.deepEqual(JSON.parse(searchJson.stdout).repositories, [`team/x${TITLE}`]);
 });
