@@ -2,7 +2,7 @@
  * Resolving an image to exact digests, deciding whether and how it must be verified, and verifying it. Shared by
  * install, update, verify and run. Tags are resolved once; everything after uses digests.
  */
-import { DropzoneError } from "../errors.ts";
+import { DropzoneError, EXIT } from "../errors.ts";
 import { type Digest, shortDigest } from "../oci/digest.ts";
 import { type ImageConfig, type ImageIndex, type ImageManifest, parseImageConfig } from "../oci/manifest.ts";
 import { isSupportedLayerMediaType } from "../unpack/layer.ts";
@@ -172,8 +172,35 @@ export interface VerifyResolvedOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * A trust failure of content a mirror served names the mirror: the fault is the mirror's, and it is never a
+ * reason to try the next location. Other errors pass through unchanged.
+ */
+export function blameMirrors(err: unknown, client: RegistryClient, repo: RepoRef): unknown {
+  if (!(err instanceof DropzoneError) || err.exitCode !== EXIT.TRUST) return err;
+  const mirrors = client.mirrorsUsed?.(repo) ?? [];
+  if (mirrors.length === 0) return err;
+  return new DropzoneError(err.code, `${err.message} (content served by mirror ${mirrors.join(", ")})`, {
+    hint:
+      `Mirror ${mirrors[0]} serves content that does not verify as ${repo.registry}/${repo.repository}; ` +
+      `fix the mirror or remove it ("dz remove mirror <prefix> ${mirrors[0]}")`,
+    cause: err,
+  });
+}
+
 /** Verifies the image's signature (and attestations) against the decision. Throws trust errors (exit 3). */
 export async function verifyResolvedImage(
+  image: ResolvedManifest,
+  options: VerifyResolvedOptions,
+): Promise<Verification> {
+  try {
+    return await verifyResolved(image, options);
+  } catch (err) {
+    throw blameMirrors(err, options.client, image.repo);
+  }
+}
+
+async function verifyResolved(
   image: ResolvedManifest,
   options: VerifyResolvedOptions,
 ): Promise<Verification> {

@@ -26,6 +26,7 @@ export interface InstallOptions {
   allowDowngrade?: boolean;
   minAge?: string;
   platform?: string;
+  crossCheck?: string[];
 }
 
 function parsePlatformFlag(value: string): { os: string; arch: string; variant?: string } {
@@ -84,6 +85,7 @@ export async function install(
       acceptNewSigner: opts.acceptNewSigner === true,
       allowDowngrade: opts.allowDowngrade === true,
       ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
+      crossCheck: opts.crossCheck ?? [],
     })).finally(progress.done);
   const m = outcome.metadata;
   if (outcome.status === "unchanged") {
@@ -101,6 +103,8 @@ export async function install(
     (outcome.previous ? `, replacing ${shortDigest(outcome.previous.digest)}` : ""),
     `  Registry:  ${m.registry.name} (${m.registry.url})`,
     `  Platform:  ${m.platform}`,
+    ...(m.served_by ? [`  Served by: mirror ${m.served_by} (verified as ${m.registry.url})`] : []),
+    ...(m.cross_checked.length > 0 ? [`  Cross-checked: ${m.cross_checked.join(", ")} (same digest)`] : []),
     `  Binary:    ${outcome.wrappers.join(", ")}`,
     m.signature
       ? `  Signed by: ${m.signature.identity}\n  Issuer:    ${m.signature.issuer ?? "(key)"}` +
