@@ -6,7 +6,6 @@
 import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import { type Digest, shortDigest } from "../oci/digest.ts";
-import type { Descriptor } from "../oci/manifest.ts";
 import { type ResolvedReference, validatePackageName } from "../oci/reference.ts";
 import type { RegistryClient } from "../registry/types.ts";
 import type { Host } from "../runtime.ts";
@@ -14,24 +13,22 @@ import { parseBinSpec, planShim, type ShimPlan } from "../shim/plan.ts";
 import { isDzWrapper, readWrapperMeta, renderWrapper } from "../shim/wrapper.ts";
 import { removeWrapper, writeWrapper } from "../shim/write.ts";
 import { removeTree } from "../store/atomic.ts";
-import { type BlobCache, openBlobCache } from "../store/blob_cache.ts";
+import { openBlobCache } from "../store/blob_cache.ts";
 import type { Config } from "../store/config.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { type PackageMetadata, signatureRecord } from "../store/metadata.ts";
 import {
   activate,
   commitVersion,
-  hardlinkDedup,
   makePackageStaging,
   prune,
   readCurrent,
   ROOTFS_DIR,
 } from "../store/packages.ts";
-import { applyLayer, createRootfsState, finalizeRootfs } from "../unpack/extract.ts";
-import { openLayer } from "../unpack/layer.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { CosignPolicy } from "../verify/types.ts";
 import { type Changelog, computeChangelog } from "./changelog.ts";
+import { fetchLayers, type RootfsBuild } from "./layers.ts";
 import { checkReleaseAge, checkSignerContinuity, parseAge, signerFingerprint } from "./trust_history.ts";
 import {
   decideTrust,
@@ -101,8 +98,8 @@ export interface InstallOutcome {
   /** Wrapper paths written. */
   readonly wrappers: string[];
   readonly pruned: Digest[];
-  /** Bytes saved by hardlinking files identical to the previous version. */
-  readonly dedupBytes: number;
+  /** Layer snapshots extracted for this install and reused from the snapshot store (absent when unchanged). */
+  readonly layers?: RootfsBuild;
 }
 
 function conflict(name: string, existing: PackageMetadata, ref: ResolvedReference): DropzoneError {
@@ -140,74 +137,6 @@ async function checkWrapperSlot(
       hint: `Pick another binary name (--bin PATH:NAME or --name)`,
     });
   }
-}
-
-/**
- * Applies the image's layers in order into a new `rootfs` directory, each as soon as its download finished. Call
- * it only after verification passed.
- */
-export async function unpackLayers(input: {
-  image: ResolvedImage;
-  cache: BlobCache;
-  downloads: readonly Promise<void>[];
-  rootfs: string;
-  signal: AbortSignal;
-  onEvent?: (event: InstallEvent) => void;
-}): Promise<void> {
-  const { image, cache, downloads, rootfs, signal, onEvent } = input;
-  await Deno.mkdir(rootfs);
-  const state = createRootfsState();
-  const layers = image.manifest.layers;
-  for (let i = 0; i < layers.length; i++) {
-    const layer = layers[i]!;
-    await downloads[i];
-    signal.throwIfAborted();
-    onEvent?.({ type: "unpack", index: i, total: layers.length, digest: layer.digest });
-    const blob = await cache.open(layer.digest);
-    await applyLayer(openLayer(blob, layer.mediaType), rootfs, { state, label: shortDigest(layer.digest) });
-  }
-  await finalizeRootfs(rootfs, state);
-}
-
-/** Downloads every layer into the cache with bounded concurrency; returns a promise per layer. */
-export function pullLayers(
-  deps: Pick<InstallDeps, "config" | "client" | "onEvent">,
-  image: ResolvedImage,
-  cache: BlobCache,
-  signal: AbortSignal,
-): Promise<void>[] {
-  const limit = Math.max(1, deps.config.concurrency);
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  const slot = async () => {
-    if (running >= limit) await new Promise<void>((r) => waiting.push(r));
-    running++;
-  };
-  const release = () => {
-    running--;
-    waiting.shift()?.();
-  };
-  return image.manifest.layers.map(async (layer: Descriptor) => {
-    if (await cache.has(layer.digest)) {
-      deps.onEvent?.({ type: "layer-start", digest: layer.digest, size: layer.size, cached: true });
-      deps.onEvent?.({ type: "layer-done", digest: layer.digest });
-      return;
-    }
-    await slot();
-    try {
-      signal.throwIfAborted();
-      deps.onEvent?.({ type: "layer-start", digest: layer.digest, size: layer.size, cached: false });
-      const stream = await deps.client.getBlob(image.repo, layer.digest, {
-        size: layer.size,
-        signal,
-        onProgress: (bytes) => deps.onEvent?.({ type: "layer-progress", digest: layer.digest, bytes }),
-      });
-      await cache.putStream(layer.digest, layer.size, stream);
-      deps.onEvent?.({ type: "layer-done", digest: layer.digest });
-    } finally {
-      release();
-    }
-  });
 }
 
 /** Builds metadata for a staged version. Pure. */
@@ -354,7 +283,7 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
   if (previous && previous.digest === image.digest && extraBins.length === 0) {
     // …but a crash between activation and the wrapper write may have left a wrapper missing or stale: restore it.
     const wrappers = await restoreWrappers(layout, previous, host);
-    return { status: "unchanged", metadata: previous, previous, wrappers, pruned: [], dedupBytes: 0 };
+    return { status: "unchanged", metadata: previous, previous, wrappers, pruned: [] };
   }
   for (const wrapperName of [request.name ?? ref.packageName, ...extraBins.map((b) => b.name)]) {
     await checkWrapperSlot(layout, wrapperName, name);
@@ -363,9 +292,7 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
   // Verification and layer downloads run together; unpacking waits for verification.
   const controller = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, controller.signal]) : controller.signal;
-  const downloads = pullLayers(deps, image, cache, signal);
-  // Keep rejections handled while we wait for verification.
-  downloads.forEach((p) => p.catch(() => {}));
+  const layers = await fetchLayers(deps, image, cache, signal);
   let verification: Verification;
   try {
     verification = await verifyResolvedImage(image, {
@@ -377,7 +304,7 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
     });
   } catch (err) {
     controller.abort();
-    await Promise.allSettled(downloads);
+    await layers.settle();
     throw err;
   }
   deps.onEvent?.(decision.kind === "unsigned" ? { type: "unsigned" } : { type: "verified", verification });
@@ -420,7 +347,7 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
     }
   } catch (err) {
     controller.abort();
-    await Promise.allSettled(downloads);
+    await layers.settle();
     throw err;
   }
 
@@ -437,14 +364,7 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
   let committed = false;
   try {
     const rootfs = join(staging, ROOTFS_DIR);
-    await unpackLayers({
-      image,
-      cache,
-      downloads,
-      rootfs,
-      signal,
-      ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
-    });
+    const built = await layers.build(rootfs, { scratch: staging, signal });
     await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
     const plan = await planShim({
       rootfs,
@@ -462,25 +382,26 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
       now: deps.now(),
       trustedSigner,
     });
-    const { version } = await commitVersion(layout, name, staging, metadata);
+    await commitVersion(layout, name, staging, metadata);
     committed = true;
     deps.onEvent?.({ type: "committed", digest: image.digest });
-    let dedupBytes = 0;
-    if (previous && previous.digest !== image.digest) {
-      const prevRootfs = join(layout.packages, name, previous.digest.replace(":", "-"), ROOTFS_DIR);
-      dedupBytes =
-        (await hardlinkDedup(prevRootfs, version.rootfs).catch(() => ({ bytesSaved: 0 }))).bytesSaved;
-    }
     await activate(layout, name, image.digest);
     const wrappers = await writeWrappers(layout, name, plan, image.digest);
     await removeStaleWrappers(layout, previous, plan);
     const pruned = await prune(layout, name, { keep: deps.config.keep_versions });
-    return { status: "installed", metadata, ...(previous ? { previous } : {}), wrappers, pruned, dedupBytes };
+    return {
+      status: "installed",
+      metadata,
+      ...(previous ? { previous } : {}),
+      wrappers,
+      pruned,
+      layers: built,
+    };
   } finally {
     if (!committed) {
       // Stop downloads still running for this failed install before removing its staging dir.
       controller.abort();
-      await Promise.allSettled(downloads);
+      await layers.settle();
       await removeTree(staging).catch(() => {});
     }
   }

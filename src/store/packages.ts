@@ -12,21 +12,18 @@
  * Every mutation here is a single rename (or a sequence of renames each of which leaves a working state), so
  * a crash at any point leaves the previously current version usable. Mutations require the store lock.
  */
-import { createHash } from "node:crypto";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import { type Digest, digestToDirName, isDigest, shortDigest } from "../oci/digest.ts";
 import type { StoreLayout } from "./layout.ts";
 import { crashPoint } from "./_crash_points.ts";
 import {
   ioError,
-  randomSuffix,
   removeTree,
   renameIntoPlace,
   replaceSymlinkAtomic,
   STAGING_PREFIX,
   syncTree,
-  TEMP_PREFIX,
   trashAndRemove,
   writeJsonAtomic,
 } from "./atomic.ts";
@@ -557,114 +554,4 @@ export async function removePackage(layout: StoreLayout, name: string): Promise<
     throw new DropzoneError("NOT_INSTALLED", `Cannot remove "${name}": it is not installed`);
   }
   await trashAndRemove(dir, "remove:after-trash");
-}
-
-/** Result of {@linkcode hardlinkDedup}. */
-export interface DedupResult {
-  /** Files in the new rootfs replaced by hard links. */
-  linked: number;
-  /** Bytes no longer stored twice. */
-  bytesSaved: number;
-  /** Files that matched by size but could not be compared or linked (unreadable, read-only dir, …). */
-  skipped: number;
-}
-
-interface FileRecord {
-  path: string;
-  size: number;
-  mode: number;
-  ino: number | null;
-  hash?: string;
-}
-
-async function walkFiles(root: string, onFile: (rec: FileRecord) => void | Promise<void>): Promise<void> {
-  let entries: Deno.DirEntry[];
-  try {
-    entries = await Array.fromAsync(Deno.readDir(root));
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied) return;
-    throw ioError("read", root, err);
-  }
-  for (const entry of entries) {
-    const path = join(root, entry.name);
-    if (entry.isDirectory) await walkFiles(path, onFile);
-    else if (entry.isFile) {
-      const info = await Deno.lstat(path);
-      if (info.isFile) {
-        await onFile({ path, size: info.size, mode: (info.mode ?? 0) & 0o7777, ino: info.ino });
-      }
-    }
-  }
-}
-
-const HASH_READ_ALL_LIMIT = 8 * 1024 * 1024;
-
-async function hashFile(rec: FileRecord): Promise<string | undefined> {
-  if (rec.hash !== undefined) return rec.hash;
-  try {
-    const hash = createHash("sha256");
-    if (rec.size <= HASH_READ_ALL_LIMIT) {
-      hash.update(await Deno.readFile(rec.path));
-    } else {
-      using file = await Deno.open(rec.path, { read: true });
-      for await (const chunk of file.readable) hash.update(chunk);
-    }
-    rec.hash = hash.digest("hex");
-    return rec.hash;
-  } catch (err) {
-    if (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotFound) return undefined;
-    throw ioError("read", rec.path, err);
-  }
-}
-
-/**
- * Replaces regular files in `newRootfs` that are identical (same size, mode and sha256) to a file anywhere in
- * `prevRootfs` (another version of the same package, same filesystem) by hard links to it. The file at the
- * same relative path is tried first, then any file of the same size. Run it on the staged rootfs before
- * {@linkcode commitVersion}; committed rootfs trees are never modified in place. Empty files are skipped.
- * Both trees are immutable afterwards, so sharing inodes is safe.
- */
-export async function hardlinkDedup(prevRootfs: string, newRootfs: string): Promise<DedupResult> {
-  const result: DedupResult = { linked: 0, bytesSaved: 0, skipped: 0 };
-  const bySize = new Map<number, FileRecord[]>();
-  const byPath = new Map<string, FileRecord>();
-  await walkFiles(prevRootfs, (rec) => {
-    if (rec.size === 0) return;
-    byPath.set(relative(prevRootfs, rec.path), rec);
-    const list = bySize.get(rec.size);
-    if (list === undefined) bySize.set(rec.size, [rec]);
-    else list.push(rec);
-  });
-  if (bySize.size === 0) return result;
-  await walkFiles(newRootfs, async (rec) => {
-    const samePath = byPath.get(relative(newRootfs, rec.path));
-    const candidates = (bySize.get(rec.size) ?? []).filter((c) => c.mode === rec.mode && c !== samePath);
-    if (samePath !== undefined && samePath.size === rec.size && samePath.mode === rec.mode) {
-      candidates.unshift(samePath);
-    }
-    if (candidates.length === 0) return;
-    if (rec.ino !== null && candidates.some((c) => c.ino === rec.ino)) return; // already linked
-    const hash = await hashFile(rec);
-    if (hash === undefined) {
-      result.skipped++;
-      return;
-    }
-    for (const candidate of candidates) {
-      if ((await hashFile(candidate)) !== hash) continue;
-      const tmp = join(dirname(rec.path), `${TEMP_PREFIX}link-${randomSuffix()}`);
-      try {
-        await Deno.link(candidate.path, tmp);
-        await Deno.rename(tmp, rec.path);
-        result.linked++;
-        result.bytesSaved += rec.size;
-      } catch (err) {
-        await Deno.remove(tmp).catch(() => undefined);
-        if (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotFound) {
-          result.skipped++;
-        } else throw ioError("link", rec.path, err);
-      }
-      return;
-    }
-  });
-  return result;
 }

@@ -1,7 +1,7 @@
 /** `dz export <ref|name> -o FILE.tar` and the archive side of `dz install FILE.tar` / `dz verify FILE.tar`. */
 import { archiveReference, capturingClient, importArchive, writeArchive } from "../../app/archive.ts";
 import { decideTrust, resolveImage, verifyResolvedImage } from "../../app/image.ts";
-import { pullLayers } from "../../app/install.ts";
+import { pullLayers } from "../../app/layers.ts";
 import { isDropzoneError } from "../../errors.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import { splitRegistryUrl } from "../../oci/reference.ts";
