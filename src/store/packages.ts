@@ -28,6 +28,15 @@ import {
   writeJsonAtomic,
 } from "./atomic.ts";
 import { type PackageMetadata, parseMetadata, writeMetadata } from "./metadata.ts";
+import {
+  chooseRollback,
+  historyDocument,
+  keptDigests,
+  nextHistory,
+  orderVersions,
+  parseHistory,
+  previousDigests,
+} from "./versions.ts";
 
 /** Name of the current-version symlink. */
 export const CURRENT_LINK = "current";
@@ -38,7 +47,6 @@ export const METADATA_FILE = "metadata.json";
 /** Name of the unpacked root file system inside a version directory. */
 export const ROOTFS_DIR = "rootfs";
 
-const HISTORY_SCHEMA_VERSION = 1;
 const MAX_NAME_LENGTH = 128;
 
 /** One committed version of a package. */
@@ -229,13 +237,7 @@ export async function listVersions(layout: StoreLayout, name: string): Promise<V
       return { digest, dir: vdir, complete: false, problem: err.message, current: digest === current };
     }
   }));
-  const rank = (d: Digest): number => history.lastIndexOf(d);
-  return entries.sort((a, b) => {
-    if (a.current !== b.current) return a.current ? -1 : 1;
-    const byHistory = rank(b.digest) - rank(a.digest);
-    if (byHistory !== 0) return byHistory;
-    return (b.metadata?.installed_at ?? "").localeCompare(a.metadata?.installed_at ?? "");
-  });
+  return orderVersions(entries, history);
 }
 
 /** True when the version `digest` of `name` is committed and complete (reinstalling it is a no-op). */
@@ -258,30 +260,12 @@ export async function readHistory(layout: StoreLayout, name: string): Promise<Di
     if (err instanceof Deno.errors.NotFound) return [];
     throw ioError("read", path, err);
   }
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== "object" || parsed === null) return [];
-    const value = parsed as { schema_version?: unknown; history?: unknown };
-    if (typeof value.schema_version === "number" && value.schema_version > HISTORY_SCHEMA_VERSION) {
-      throw new DropzoneError(
-        "CONFIG_VERSION",
-        `Cannot read "${path}": schema version ${value.schema_version}`,
-        {
-          hint: "Upgrade dz to manage packages installed by a newer version",
-        },
-      );
-    }
-    if (!Array.isArray(value.history)) return [];
-    return value.history.filter((d): d is Digest => typeof d === "string" && isDigest(d));
-  } catch (err) {
-    if (err instanceof SyntaxError) return [];
-    throw err;
-  }
+  return parseHistory(text, path);
 }
 
 async function writeHistory(layout: StoreLayout, name: string, history: Digest[]): Promise<void> {
   const path = join(packageDir(layout, name), HISTORY_FILE);
-  await writeJsonAtomic(path, { schema_version: HISTORY_SCHEMA_VERSION, history });
+  await writeJsonAtomic(path, historyDocument(history));
 }
 
 /** Result of {@linkcode commitVersion}. */
@@ -394,11 +378,8 @@ export async function activate(
   }
   await crashPoint("activate:after-flip");
   const history = await readHistory(layout, name);
-  let next: Digest[];
-  const last = history.lastIndexOf(digest);
-  if (rollback && last >= 0) next = history.slice(0, last + 1);
-  else next = history[history.length - 1] === digest ? history : [...history, digest];
-  if (next !== history) await writeHistory(layout, name, next);
+  const next = nextHistory(history, digest, rollback);
+  if (next !== history) await writeHistory(layout, name, [...next]);
 }
 
 /** Options for {@linkcode rollbackTarget}. */
@@ -415,28 +396,17 @@ export interface RollbackTarget {
   steps: number;
 }
 
-/**
- * Candidate previous versions, most recent first: distinct complete digests from the history before the
- * current one, then complete versions missing from the history by install time.
- */
+/** Complete previous versions, most recent first (see versions.ts `previousDigests`). */
 async function previousVersions(
   layout: StoreLayout,
   name: string,
   current: Digest,
 ): Promise<InstalledVersion[]> {
   const history = await readHistory(layout, name);
-  const at = history.lastIndexOf(current);
-  const before = (at >= 0 ? history.slice(0, at) : history).reverse();
   const versions = await listVersions(layout, name);
-  const complete = new Map(versions.filter((v) => v.complete).map((v) => [v.digest, v]));
-  const ordered: Digest[] = [];
-  for (const d of before) if (d !== current && complete.has(d) && !ordered.includes(d)) ordered.push(d);
-  const rest = versions
-    .filter((v) => v.complete && v.digest !== current && !history.includes(v.digest))
-    .sort((a, b) => b.metadata!.installed_at.localeCompare(a.metadata!.installed_at));
-  for (const v of rest) ordered.push(v.digest);
-  return ordered.map((d) => {
-    const v = complete.get(d)!;
+  const byDigest = new Map(versions.map((v) => [v.digest, v]));
+  return previousDigests(history, current, versions).map((d) => {
+    const v = byDigest.get(d)!;
     return { name, digest: d, dir: v.dir, rootfs: join(v.dir, ROOTFS_DIR), metadata: v.metadata! };
   });
 }
@@ -457,55 +427,17 @@ export async function rollbackTarget(
     throw new DropzoneError("NOT_INSTALLED", `Cannot roll back "${name}": it is not installed`);
   }
   const previous = await previousVersions(layout, name, current.digest);
-  if (typeof to === "number") {
-    if (!Number.isInteger(to) || to < 1) {
-      throw new DropzoneError("INVALID_ARGUMENT", `Invalid rollback step count "${to}": expected 1 or more`);
-    }
-    if (previous.length === 0) {
-      throw new DropzoneError(
-        "NOT_INSTALLED",
-        `Cannot roll back "${name}": no previous version is installed`,
-      );
-    }
-    const version = previous[to - 1];
-    if (version === undefined) {
-      throw new DropzoneError(
-        "INVALID_ARGUMENT",
-        `Cannot roll back "${name}" ${to} steps: only ${previous.length} previous version(s) are installed`,
-      );
-    }
-    return { digest: version.digest, version, steps: to };
-  }
-  const wanted = to.toLowerCase().replace(/^sha256[:-]/, "");
-  if (wanted.length < 4 || /[^0-9a-f]/.test(wanted)) {
-    throw new DropzoneError(
-      "INVALID_ARGUMENT",
-      `Invalid rollback target "${to}": expected a digest or hex prefix`,
-      {
-        hint: "Give at least 4 hex characters of a digest shown by dz list --versions",
-      },
-    );
-  }
-  const versions = (await listVersions(layout, name)).filter((v) => v.complete);
-  const matches = versions.filter((v) => v.digest.slice("sha256:".length).startsWith(wanted));
-  if (matches.length === 0) {
-    throw new DropzoneError(
-      "INVALID_ARGUMENT",
-      `Cannot roll back "${name}" to "${to}": no such version is installed`,
-    );
-  }
-  if (matches.length > 1) {
-    throw new DropzoneError("INVALID_ARGUMENT", `Rollback target "${to}" is ambiguous for "${name}"`, {
-      hint: `Give more characters; it matches ${matches.map((m) => shortDigest(m.digest)).join(", ")}`,
-    });
-  }
-  const match = matches[0]!;
-  if (match.digest === current.digest) {
-    throw new DropzoneError("INVALID_ARGUMENT", `"${name}" is already at ${shortDigest(match.digest)}`);
-  }
-  const index = previous.findIndex((v) => v.digest === match.digest);
-  if (index >= 0) return { digest: match.digest, version: previous[index]!, steps: index + 1 };
-  return { digest: match.digest, version: (await loadVersion(layout, name, match.digest))!, steps: 0 };
+  const complete = (await listVersions(layout, name)).filter((v) => v.complete).map((v) => v.digest);
+  const choice = chooseRollback({
+    name,
+    current: current.digest,
+    previous: previous.map((v) => v.digest),
+    complete,
+    to,
+  });
+  const version = previous.find((v) => v.digest === choice.digest) ??
+    (await loadVersion(layout, name, choice.digest))!;
+  return { digest: choice.digest, version, steps: choice.steps };
 }
 
 /** Options for {@linkcode prune}. */
@@ -529,7 +461,7 @@ export async function prune(
     throw new DropzoneError("NOT_INSTALLED", `Cannot prune "${name}": it is not installed`);
   }
   const previous = await previousVersions(layout, name, current);
-  const kept = new Set<Digest>([current, ...previous.slice(0, Math.max(0, keep)).map((v) => v.digest)]);
+  const kept = keptDigests(current, previous.map((v) => v.digest), keep);
   const removed: Digest[] = [];
   for (const entry of await listVersions(layout, name)) {
     if (kept.has(entry.digest) || entry.current) continue;

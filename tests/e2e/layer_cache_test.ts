@@ -15,7 +15,7 @@ async function snapshots(home: string): Promise<string[]> {
   }
 }
 
-async function currentRootfs(home: string, name: string): Promise<string> {
+function currentRootfs(home: string, name: string): string {
   return join(home, "packages", name, "current", "rootfs");
 }
 
@@ -36,8 +36,8 @@ Deno.test("layer snapshots are extracted once and shared: second package, update
   const echo = "usr/bin/echo";
   const inodes = await Promise.all(
     [
-      join(await currentRootfs(env.home, "one"), echo),
-      join(await currentRootfs(env.home, "two"), echo),
+      join(currentRootfs(env.home, "one"), echo),
+      join(currentRootfs(env.home, "two"), echo),
       join(
         baseTree,
         echo,
@@ -98,7 +98,7 @@ Deno.test("layer_cache: false installs independent copies and keeps no snapshots
   assert.equal(r.code, 0, r.stderr);
   assert.equal((await runWrapper(`${env.home}/bin/solo`)).stdout, "solo\n");
   assert.deepEqual(await snapshots(env.home), []);
-  const rootfs = await currentRootfs(env.home, "solo");
+  const rootfs = currentRootfs(env.home, "solo");
   assert.equal((await Deno.lstat(join(rootfs, "usr/bin/echo"))).nlink, 1);
   const versionDir = await Deno.realPath(join(env.home, "packages", "solo", "current"));
   assert.deepEqual((await Array.fromAsync(Deno.readDir(versionDir), (e) => e.name)).sort(), [
