@@ -14,14 +14,13 @@ export async function fastPath(argv: readonly string[], runtime: Runtime): Promi
     return 0;
   }
   if (command !== "__complete packages" && command !== "list" && command !== "list --json") return undefined;
-  // Loaded only here, so `--version` loads nothing else.
-  const { createContext } = await import("./context.ts");
-  const ctx = createContext(runtime, { verbose: false, quiet: false });
   if (command === "__complete packages") {
-    const { completeNames } = await import("./commands/completion.ts");
-    await completeNames(ctx, "packages");
+    for (const name of await completablePackages(runtime)) runtime.stdout.write(`${name}\n`);
     return 0;
   }
+  // Loaded only here, so `--version` and completion load nothing else.
+  const { createContext } = await import("./context.ts");
+  const ctx = createContext(runtime, { verbose: false, quiet: false });
   try {
     await ctx.init();
     const { list } = await import("./commands/list.ts");
@@ -35,4 +34,35 @@ export async function fastPath(argv: readonly string[], runtime: Runtime): Promi
     runtime.stderr.write(formatError(err, { verbose: false }));
     return exitCodeFor(err);
   }
+}
+
+const DIGEST_DIR = /^sha256-[0-9a-f]{64}$/;
+
+/**
+ * Names for `dz __complete packages`, read with plain Deno calls and no store modules (this runs on every TAB):
+ * packages whose `current` leads to a version with a metadata.json naming this package and digest, sorted.
+ * Unlike `dz list` it does not validate the whole receipt; completion never prints errors.
+ */
+async function completablePackages(runtime: Runtime): Promise<string[]> {
+  const home = runtime.env("DROPZONE_HOME") || `${runtime.homeDir.replace(/\/+$/, "")}/.dropzone`;
+  const packages = `${home}/packages`;
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(packages)) {
+      if (entry.isDirectory && !entry.name.startsWith(".")) names.push(entry.name);
+    }
+  } catch {
+    return [];
+  }
+  const ok = await Promise.all(names.map(async (name) => {
+    try {
+      const target = (await Deno.readLink(`${packages}/${name}/current`)).split("/").pop() ?? "";
+      if (!DIGEST_DIR.test(target)) return false;
+      const meta = JSON.parse(await Deno.readTextFile(`${packages}/${name}/${target}/metadata.json`));
+      return meta?.name === name && meta?.digest === target.replace("-", ":");
+    } catch {
+      return false;
+    }
+  }));
+  return names.filter((_, i) => ok[i]).sort((a, b) => a.localeCompare(b));
 }

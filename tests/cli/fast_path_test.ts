@@ -11,6 +11,11 @@ Deno.test("dz --version, __complete packages and list [--json] print the same th
     await Deno.writeTextFile(`${home}/${HOME_MARKER}`, "");
     await runDz(["list"], { home }); // seed config.yaml like any first run
     for (const name of ["jq", "yq", "b-tool"]) await installVersion(storeLayout(home), name, "1");
+    // Left out by both paths: a package whose current is dangling, one without current, a staging leftover.
+    await Deno.mkdir(`${home}/packages/dangling`);
+    await Deno.symlink(`sha256-${"0".repeat(64)}`, `${home}/packages/dangling/current`);
+    await Deno.mkdir(`${home}/packages/nocurrent`);
+    await Deno.mkdir(`${home}/packages/.staging-x`);
     for (const argv of [["--version"], ["-V"], ["__complete", "packages"], ["list"], ["list", "--json"]]) {
       const fast = await spawnDz(argv, { home });
       const full = await runDz(argv, { home });
