@@ -44,6 +44,8 @@ export interface PullDeps {
 export interface PullOptions {
   /** Layers not to download (e.g. their snapshot is already extracted). */
   readonly skip?: ReadonlySet<Digest>;
+  /** Receives the digest of every blob this call wrote into the cache (not those already there). */
+  readonly fetched?: Set<Digest>;
 }
 
 /** A tiny counting semaphore. */
@@ -85,7 +87,7 @@ export function pullLayers(
         signal,
         onProgress: (bytes) => deps.onEvent?.({ type: "layer-progress", digest: layer.digest, bytes }),
       });
-      await cache.putStream(layer.digest, layer.size, stream);
+      if (await cache.putStream(layer.digest, layer.size, stream)) options.fetched?.add(layer.digest);
       deps.onEvent?.({ type: "layer-done", digest: layer.digest });
     });
   });
@@ -99,6 +101,8 @@ export interface LayerFetch {
   build(rootfs: string, options: BuildOptions): Promise<RootfsBuild>;
   /** Waits for every download to settle (after an abort). */
   settle(): Promise<void>;
+  /** Snapshots `build` extracted (so a failed install can discard the ones nothing references). */
+  readonly extracted: ReadonlySet<Digest>;
 }
 
 /** Options for {@linkcode LayerFetch.build}. */
@@ -136,6 +140,7 @@ export async function fetchLayers(
   image: ResolvedImage,
   cache: BlobCache,
   signal: AbortSignal,
+  options: Pick<PullOptions, "fetched"> = {},
 ): Promise<LayerFetch> {
   const shared = deps.config.layer_cache ? openLayerStore(deps.layout.layers) : undefined;
   const layers = image.manifest.layers;
@@ -143,17 +148,31 @@ export async function fetchLayers(
   if (shared !== undefined) {
     for (const layer of layers) if (await shared.load(layer.digest)) present.add(layer.digest);
   }
-  const downloads = pullLayers(deps, image, cache, signal, { skip: present });
+  const downloads = pullLayers(deps, image, cache, signal, {
+    skip: present,
+    ...(options.fetched ? { fetched: options.fetched } : {}),
+  });
+  const extracted = new Set<Digest>();
   downloads.forEach((p) => p.catch(() => {}));
   return {
     downloads,
+    extracted,
     settle: async () => {
       await Promise.allSettled(downloads);
     },
     async build(rootfs, options) {
       const store = shared ?? openLayerStore(join(options.scratch, "layers"));
       try {
-        return await compose({ store, image, cache, downloads, rootfs, signal: options.signal, deps });
+        return await compose({
+          store,
+          image,
+          cache,
+          downloads,
+          rootfs,
+          signal: options.signal,
+          deps,
+          ...(shared !== undefined ? { extracted } : {}),
+        });
       } finally {
         if (shared === undefined) await removeTree(join(options.scratch, "layers")).catch(() => {});
       }
@@ -169,6 +188,8 @@ async function compose(input: {
   rootfs: string;
   signal: AbortSignal;
   deps: FetchDeps;
+  /** Receives the digest of every snapshot extracted into the shared store. */
+  extracted?: Set<Digest>;
 }): Promise<RootfsBuild> {
   const { store, image, cache, downloads, rootfs, deps } = input;
   const layers = image.manifest.layers;
@@ -192,11 +213,13 @@ async function compose(input: {
         return await run(async () => {
           signal.throwIfAborted();
           extracted++;
-          return await store.extract(
+          const snapshot = await store.extract(
             layer.digest,
             async () => openLayer(await cache.open(layer.digest), layer.mediaType),
             { label: shortDigest(layer.digest), signal },
           );
+          input.extracted?.add(layer.digest);
+          return snapshot;
         });
       })();
       pending.catch(() => controller.abort());
