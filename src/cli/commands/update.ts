@@ -223,7 +223,11 @@ export async function update(
         ctx.log.info(
           `  Updated ${check.name} to ${m.tag ?? tag} (${shortDigest(m.digest)})` +
             (prev ? `, replacing ${shortDigest(prev.digest)}` : "") +
-            (result.outcome.pruned.length ? `; pruned ${result.outcome.pruned.length} old version(s)` : ""),
+            (result.outcome.pruned.length ? `; pruned ${result.outcome.pruned.length} old version(s)` : "") +
+            (result.outcome.layers
+              ? `; layers: ${result.outcome.layers.reused} reused from the layer cache, ` +
+                `${result.outcome.layers.extracted} extracted`
+              : ""),
         );
       }
     }
