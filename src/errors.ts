@@ -51,6 +51,8 @@ export type ErrorCode =
   | "SIGNER_CHANGED"
   | "ATTESTATION_POLICY"
   | "FILES_MODIFIED"
+  | "SOURCE_MISMATCH"
+  | "DOWNGRADE"
   // unpack and install
   | "UNSAFE_LAYER"
   | "LAYER_LIMIT"
@@ -71,6 +73,8 @@ const TRUST_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "SIGNER_CHANGED",
   "ATTESTATION_POLICY",
   "FILES_MODIFIED",
+  "SOURCE_MISMATCH",
+  "DOWNGRADE",
 ]);
 
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([

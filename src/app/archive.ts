@@ -19,6 +19,7 @@ import { offlineClient, recordingClient, type RefStore } from "../registry/cachi
 import type { RegistryClient } from "../registry/types.ts";
 import type { BlobCache } from "../store/blob_cache.ts";
 import { decodeTar } from "../unpack/tar_stream.ts";
+import type { IndexEntry } from "./archive_index.ts";
 import type { ResolvedImage } from "./image.ts";
 
 /** dz/export.json */
@@ -202,16 +203,24 @@ export async function writeArchive(input: {
 }
 
 /**
- * True when `input` (as typed) names an existing archive file rather than an image reference; `path` is where
- * that file would be (the typed path resolved against the user's directory).
+ * True when a command-line argument names an archive file rather than an image reference: it starts with `/`,
+ * `./` or `../`, or ends in `.tar`. Never decided by what exists on disk, so a local file can never stand in for
+ * a registry reference (`lab/tool` is always a reference, even with a `./lab/tool` file present). Pure.
  */
-export async function isArchivePath(input: string, path: string = input): Promise<boolean> {
-  if (!/\.(tar|oci)$/i.test(input) && !input.includes("/") && !input.startsWith(".")) return false;
-  try {
-    return (await Deno.stat(path)).isFile;
-  } catch {
-    return false;
-  }
+export function isArchiveArgument(input: string): boolean {
+  return /^(?:\/|\.\/|\.\.\/)/.test(input) || /\.tar$/i.test(input);
+}
+
+/** Wraps a client so every manifest digest it serves lands in `consulted` (the archive's index check uses it). */
+export function consultingClient(inner: RegistryClient, consulted: Set<Digest>): RegistryClient {
+  return {
+    ...inner,
+    getManifest: async (repo, reference, options) => {
+      const fetched = await inner.getManifest(repo, reference, options);
+      consulted.add(fetched.digest);
+      return fetched;
+    },
+  };
 }
 
 /**
@@ -221,19 +230,53 @@ export async function isArchivePath(input: string, path: string = input): Promis
 export async function importArchive(
   path: string,
   cache: BlobCache,
-): Promise<{ info: ExportInfo; client: RegistryClient }> {
+): Promise<{ info: ExportInfo; client: RegistryClient; entries: IndexEntry[] }> {
   let info: ExportInfo | undefined;
+  let entriesOfIndex: IndexEntry[] | undefined;
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path);
   } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new DropzoneError("INVALID_ARGUMENT", `Archive ${path} does not exist`, {
+        hint: "Check the path; a registry reference must not start with /, ./ or ../ nor end in .tar",
+      });
+    }
     throw new DropzoneError("INVALID_ARGUMENT", `Cannot open archive ${path}`, {
       hint: "Check the path",
       cause: err,
     });
   }
   try {
-    info = await readArchiveEntries(path, file, cache);
+    const entries = decodeTar(file.readable);
+    for await (const entry of entries) {
+      const name = entry.header.name.replace(/^\.\//, "");
+      const blob = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(name);
+      if (blob && entry.header.type === "file") {
+        const digest = `sha256:${blob[1]}` as Digest;
+        if (await cache.has(digest)) await entry.body.cancel();
+        else await cache.putStream(digest, entry.header.size, entry.body);
+      } else if (name === "dz/export.json") {
+        const text = await new Response(entry.body).text();
+        const parsed = JSON.parse(text) as ExportInfo;
+        if (parsed.version !== 1 || !isDigest(parsed.digest) || typeof parsed.source !== "string") {
+          throw new DropzoneError("INVALID_ARGUMENT", `${path} has an unreadable dz/export.json`, {
+            hint: "Re-create the archive with dz export",
+          });
+        }
+        info = parsed;
+      } else if (name === "index.json") {
+        // Tools disagree on which of two index.json entries wins; an archive with two is not one dz wrote.
+        if (entriesOfIndex) {
+          throw new DropzoneError("INVALID_ARGUMENT", `${path} has more than one index.json`, {
+            hint: "Re-create the archive with dz export",
+          });
+        }
+        entriesOfIndex = parseIndexEntries(await new Response(entry.body).text(), path);
+      } else {
+        await entry.body.cancel();
+      }
+    }
   } catch (err) {
     if (err instanceof DropzoneError) throw err;
     throw new DropzoneError(
@@ -252,38 +295,31 @@ export async function importArchive(
       hint: "Create it with dz export <ref> -o FILE.tar",
     });
   }
-  return { info, client: offlineClient(cache, memoryRefStore(info.records)) };
+  if (!entriesOfIndex) {
+    throw new DropzoneError("INVALID_ARGUMENT", `${path} has no index.json`, {
+      hint: "Re-create the archive with dz export",
+    });
+  }
+  return { info, client: offlineClient(cache, memoryRefStore(info.records)), entries: entriesOfIndex };
 }
 
-/** Loads every blob of an archive into the cache and returns its dz/export.json (undefined when absent). */
-async function readArchiveEntries(
-  path: string,
-  file: Deno.FsFile,
-  cache: BlobCache,
-): Promise<ExportInfo | undefined> {
-  let info: ExportInfo | undefined;
-  const entries = decodeTar(file.readable);
-  for await (const entry of entries) {
-    const name = entry.header.name.replace(/^\.\//, "");
-    const blob = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(name);
-    if (blob && entry.header.type === "file") {
-      const digest = `sha256:${blob[1]}` as Digest;
-      if (await cache.has(digest)) await entry.body.cancel();
-      else await cache.putStream(digest, entry.header.size, entry.body);
-    } else if (name === "dz/export.json") {
-      const text = await new Response(entry.body).text();
-      const parsed = JSON.parse(text) as ExportInfo;
-      if (parsed.version !== 1 || !isDigest(parsed.digest) || typeof parsed.source !== "string") {
-        throw new DropzoneError("INVALID_ARGUMENT", `${path} has an unreadable dz/export.json`, {
-          hint: "Re-create the archive with dz export",
-        });
-      }
-      info = parsed;
-    } else {
-      await entry.body.cancel();
-    }
+function parseIndexEntries(text: string, path: string): IndexEntry[] {
+  const unreadable = () =>
+    new DropzoneError("INVALID_ARGUMENT", `${path} has an unreadable index.json`, {
+      hint: "Re-create the archive with dz export",
+    });
+  let doc: { manifests?: unknown };
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw unreadable();
   }
-  return info;
+  if (!Array.isArray(doc?.manifests)) throw unreadable();
+  return doc.manifests.map((m: { digest?: unknown; annotations?: Record<string, unknown> }) => {
+    if (typeof m?.digest !== "string" || !isDigest(m.digest)) throw unreadable();
+    const name = m.annotations?.[REF_NAME];
+    return { digest: m.digest, ...(typeof name === "string" ? { name } : {}) };
+  });
 }
 
 /**

@@ -52,7 +52,8 @@ export type FindingKind =
   | "path"
   | "trusted-root"
   | "auth-permissions"
-  | "rate-limit";
+  | "rate-limit"
+  | "mirror-unreachable";
 
 /**
  * One thing doctor found. JSON field of `dz doctor --json`.
@@ -112,6 +113,8 @@ export interface DoctorDeps {
   readonly now: Date;
   /** Probes registries' pull quotas (see {@linkcode quotaFindings}); skipped when absent. */
   readonly probeQuota?: () => Promise<Finding[]>;
+  /** Pings every mirror location (see doctor_mirrors.ts); skipped when absent. */
+  readonly probeMirrors?: () => Promise<Finding[]>;
   /**
    * Refreshes the public-good trusted root through TUF (`dz doctor --fix`); absent when dz must not go online
    * (DZ_OFFLINE, DZ_NO_TUF).
@@ -585,6 +588,7 @@ export async function diagnose(deps: DoctorDeps, host: Host): Promise<Finding[]>
   const auth = authPermissionFinding(layout.authFile, await authMode(layout.authFile));
   if (auth) findings.push(auth);
   if (deps.probeQuota) findings.push(...await deps.probeQuota());
+  if (deps.probeMirrors) findings.push(...await deps.probeMirrors());
   return sortFindings(findings);
 }
 
@@ -653,7 +657,8 @@ export async function fix(deps: DoctorDeps, host: Host): Promise<Change[]> {
     const current = await readCurrent(layout, f.subject);
     const problem = current ? await rootfsProblem(layout, current.metadata) : null;
     if (!current || problem === null) continue;
-    await reunpackFromCache(layout, current.metadata);
+    const { config } = await inspectConfig(layout);
+    await reunpackFromCache(layout, config ?? { concurrency: 4, layer_cache: true }, current.metadata);
     changes.push({
       kind: "reunpacked",
       subject: f.subject,
@@ -828,6 +833,7 @@ const GROUPS: readonly { title: string; kinds: readonly FindingKind[] }[] = [
   },
   { title: "Cache", kinds: ["unreferenced-blob"] },
   { title: "Environment", kinds: ["path", "trusted-root"] },
+  { title: "Mirrors", kinds: ["mirror-unreachable"] },
 ];
 
 /** Renders the report as grouped human text (the command's stdout). Pure. */

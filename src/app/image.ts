@@ -2,7 +2,7 @@
  * Resolving an image to exact digests, deciding whether and how it must be verified, and verifying it. Shared by
  * install, update, verify and run. Tags are resolved once; everything after uses digests.
  */
-import { DropzoneError } from "../errors.ts";
+import { DropzoneError, EXIT } from "../errors.ts";
 import { type Digest, shortDigest } from "../oci/digest.ts";
 import { type ImageConfig, type ImageIndex, type ImageManifest, parseImageConfig } from "../oci/manifest.ts";
 import { isSupportedLayerMediaType } from "../unpack/layer.ts";
@@ -10,14 +10,17 @@ import { formatPlatform, selectPlatform } from "../oci/platform.ts";
 import type { ResolvedReference } from "../oci/reference.ts";
 import type { RegistryClient, RepoRef } from "../registry/types.ts";
 import type { Host } from "../runtime.ts";
-import type { Config } from "../store/config.ts";
+import { ArtifactBudget } from "../verify/artifact_budget.ts";
 import { applyAttestationGates, collectAttestations } from "../verify/attestations.ts";
 import { verifyImageSignature } from "../verify/signatures.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { AttestationSummary, CosignPolicy, SignatureResult } from "../verify/types.ts";
 
-/** An image resolved to its platform manifest, with everything needed to pull and verify it. */
-export interface ResolvedImage {
+/**
+ * An image resolved to its platform manifest: everything verification needs (signatures bind the manifest, so
+ * the config blob is not read).
+ */
+export interface ResolvedManifest {
   readonly ref: ResolvedReference;
   readonly repo: RepoRef;
   /** The multi-arch index the tag or digest pointed at, or null for a single-platform image. */
@@ -28,12 +31,18 @@ export interface ResolvedImage {
   readonly digest: Digest;
   readonly manifestBytes: Uint8Array;
   readonly manifest: ImageManifest;
+  /** "os/arch[/variant]" from the index entry, or null for a single-platform image (known from its config). */
+  readonly indexPlatform: string | null;
+}
+
+/** An image resolved to its platform manifest and config, with everything needed to pull and verify it. */
+export interface ResolvedImage extends ResolvedManifest {
   readonly config: ImageConfig;
   readonly configBytes: Uint8Array;
   readonly platform: string;
 }
 
-/** How an install is trusted. */
+/** How an install is trusted; decided only by `planInstall()` (install_plan.ts). */
 export type TrustDecision =
   | { readonly kind: "verify"; readonly policy: CosignPolicy }
   | { readonly kind: "unsigned" };
@@ -42,28 +51,6 @@ export type TrustDecision =
 export interface Verification {
   readonly signature: SignatureResult | null;
   readonly attestations: AttestationSummary[];
-}
-
-/**
- * Decides whether an install must verify. A registry with a policy always verifies; without one, only an explicit
- * --allow-unsigned (or always_allow_unsigned) lets it through. Pure.
- */
-export function decideTrust(
-  ref: ResolvedReference,
-  options: { allowUnsigned: boolean; config: Pick<Config, "always_allow_unsigned"> },
-): TrustDecision {
-  if (ref.policy) return { kind: "verify", policy: ref.policy };
-  if (options.allowUnsigned || options.config.always_allow_unsigned) return { kind: "unsigned" };
-  const hint = ref.adHoc
-    ? `Add the registry with a policy ("dz add registry <name> ${ref.host} --template github --identity …") ` +
-      `so dz can verify it, or pass --allow-unsigned to install without verification`
-    : `Add a cosign_policy to registry "${ref.registryName}" ("dz remove registry ${ref.registryName}" and ` +
-      `"dz add registry … --identity …"), or pass --allow-unsigned to install without verification`;
-  throw new DropzoneError(
-    "POLICY_MISSING",
-    `Cannot install "${ref.input}": registry "${ref.registryName}" has no signature policy`,
-    { hint },
-  );
 }
 
 /** Options for {@linkcode resolveImage}. */
@@ -78,46 +65,9 @@ export async function resolveImage(
   ref: ResolvedReference,
   options: ResolveImageOptions,
 ): Promise<ResolvedImage> {
+  const image = await resolveManifest(ref, options);
   const { client, host, signal } = options;
-  const repo: RepoRef = { registry: ref.host, repository: ref.repository };
-  const top = await client.getManifest(repo, ref.digest ?? ref.tag ?? "latest", { signal });
-  if (ref.digest && top.digest !== ref.digest) {
-    throw new DropzoneError(
-      "DIGEST_MISMATCH",
-      `Registry ${ref.host} returned ${top.digest} for ${ref.digest}`,
-      {
-        hint: "The registry or a proxy served the wrong content; do not install it",
-      },
-    );
-  }
-  let index: ResolvedImage["index"] = null;
-  let platformManifest = top;
-  if (top.manifest.kind === "index") {
-    index = { digest: top.digest, bytes: top.bytes, manifest: top.manifest };
-    const descriptor = selectPlatform(top.manifest, host);
-    platformManifest = await client.getManifest(repo, descriptor.digest, { signal });
-    if (platformManifest.manifest.kind !== "manifest") {
-      throw new DropzoneError(
-        "REGISTRY_PROTOCOL",
-        `Index entry ${descriptor.digest} in ${ref.host} is not an image`,
-        {
-          hint: "The image index is malformed; report it to the publisher",
-        },
-      );
-    }
-  }
-  const manifest = platformManifest.manifest as ImageManifest;
-  for (const layer of manifest.layers) {
-    if (!isSupportedLayerMediaType(layer.mediaType)) {
-      throw new DropzoneError(
-        "UNSUPPORTED_MEDIA_TYPE",
-        `Cannot install ${ref.input}: layer ${shortDigest(layer.digest)} has media type "${layer.mediaType}"`,
-        {
-          hint: "dz unpacks tar, tar+gzip and tar+zstd layers; this image is not a runnable container image",
-        },
-      );
-    }
-  }
+  const { repo, index, manifest } = image;
   const configBytes = await client.getBlobBytes(repo, manifest.config.digest, {
     size: manifest.config.size,
     ...(signal ? { signal } : {}),
@@ -145,15 +95,71 @@ export async function resolveImage(
     );
   }
   return {
+    ...image,
+    config,
+    configBytes,
+    platform: `${os}/${arch}${config.variant ? `/${config.variant}` : ""}`,
+  };
+}
+
+/**
+ * Resolves a reference to its platform manifest without reading the config blob (one GET per manifest; the tag
+ * is read once). An index is narrowed to the host's platform; a single-platform image is taken as it is.
+ */
+export async function resolveManifest(
+  ref: ResolvedReference,
+  options: ResolveImageOptions,
+): Promise<ResolvedManifest> {
+  const { client, host, signal } = options;
+  const repo: RepoRef = { registry: ref.host, repository: ref.repository };
+  const top = await client.getManifest(repo, ref.digest ?? ref.tag ?? "latest", { signal });
+  if (ref.digest && top.digest !== ref.digest) {
+    throw new DropzoneError(
+      "DIGEST_MISMATCH",
+      `Registry ${ref.host} returned ${top.digest} for ${ref.digest}`,
+      {
+        hint: "The registry or a proxy served the wrong content; do not install it",
+      },
+    );
+  }
+  let index: ResolvedImage["index"] = null;
+  let platformManifest = top;
+  let indexPlatform: string | null = null;
+  if (top.manifest.kind === "index") {
+    index = { digest: top.digest, bytes: top.bytes, manifest: top.manifest };
+    const descriptor = selectPlatform(top.manifest, host);
+    indexPlatform = formatPlatform(descriptor.platform!);
+    platformManifest = await client.getManifest(repo, descriptor.digest, { signal });
+    if (platformManifest.manifest.kind !== "manifest") {
+      throw new DropzoneError(
+        "REGISTRY_PROTOCOL",
+        `Index entry ${descriptor.digest} in ${ref.host} is not an image`,
+        {
+          hint: "The image index is malformed; report it to the publisher",
+        },
+      );
+    }
+  }
+  const manifest = platformManifest.manifest as ImageManifest;
+  for (const layer of manifest.layers) {
+    if (!isSupportedLayerMediaType(layer.mediaType)) {
+      throw new DropzoneError(
+        "UNSUPPORTED_MEDIA_TYPE",
+        `Cannot install ${ref.input}: layer ${shortDigest(layer.digest)} has media type "${layer.mediaType}"`,
+        {
+          hint: "dz unpacks tar, tar+gzip and tar+zstd layers; this image is not a runnable container image",
+        },
+      );
+    }
+  }
+  return {
     ref,
     repo,
     index,
     digest: platformManifest.digest,
     manifestBytes: platformManifest.bytes,
     manifest,
-    config,
-    configBytes,
-    platform: `${os}/${arch}${config.variant ? `/${config.variant}` : ""}`,
+    indexPlatform,
   };
 }
 
@@ -166,14 +172,43 @@ export interface VerifyResolvedOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * A trust failure of content a mirror served names the mirror: the fault is the mirror's, and it is never a
+ * reason to try the next location. Other errors pass through unchanged.
+ */
+export function blameMirrors(err: unknown, client: RegistryClient, repo: RepoRef): unknown {
+  if (!(err instanceof DropzoneError) || err.exitCode !== EXIT.TRUST) return err;
+  const mirrors = client.mirrorsUsed?.(repo) ?? [];
+  if (mirrors.length === 0) return err;
+  return new DropzoneError(err.code, `${err.message} (content served by mirror ${mirrors.join(", ")})`, {
+    hint:
+      `Mirror ${mirrors[0]} serves content that does not verify as ${repo.registry}/${repo.repository}; ` +
+      `fix the mirror or remove it ("dz remove mirror <prefix> ${mirrors[0]}")`,
+    cause: err,
+  });
+}
+
 /** Verifies the image's signature (and attestations) against the decision. Throws trust errors (exit 3). */
 export async function verifyResolvedImage(
-  image: ResolvedImage,
+  image: ResolvedManifest,
+  options: VerifyResolvedOptions,
+): Promise<Verification> {
+  try {
+    return await verifyResolved(image, options);
+  } catch (err) {
+    throw blameMirrors(err, options.client, image.repo);
+  }
+}
+
+async function verifyResolved(
+  image: ResolvedManifest,
   options: VerifyResolvedOptions,
 ): Promise<Verification> {
   const { client, decision, loadTrust, now, signal } = options;
   if (decision.kind === "unsigned") return { signature: null, attestations: [] };
   const trust = await loadTrust(decision.policy);
+  // One budget for everything read about this image's signatures and attestations.
+  const budget = new ArtifactBudget();
   const signature = await verifyImageSignature({
     client,
     repo: image.repo,
@@ -182,6 +217,7 @@ export async function verifyResolvedImage(
     policy: decision.policy,
     trust,
     now,
+    budget,
     ...(signal ? { signal } : {}),
   });
   // Attestations are attached to the digest that was signed; look at both where they may differ.
@@ -193,6 +229,7 @@ export async function verifyResolvedImage(
       digest,
       policy: decision.policy,
       trust,
+      budget,
       ...(signal ? { signal } : {}),
     }).catch(() => [] as AttestationSummary[])
   ))).flat();

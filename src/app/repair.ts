@@ -8,12 +8,14 @@ import { onInterrupt } from "../interrupt.ts";
 import { type Digest, sha256Digest } from "../oci/digest.ts";
 import { type ImageManifest, parseManifest } from "../oci/manifest.ts";
 import { openBlobCache } from "../store/blob_cache.ts";
-import { writeFileManifest } from "../store/file_manifest.ts";
-import { fileManifestCollector } from "../unpack/file_sink.ts";
+import { manifestOfTree, writeFileManifest } from "../store/file_manifest.ts";
+import type { Config } from "../store/config.ts";
+import { offlineClient } from "../registry/caching_client.ts";
+import { fetchLayers } from "./layers.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { PackageMetadata } from "../store/metadata.ts";
 import { commitVersion, makePackageStaging, ROOTFS_DIR } from "../store/packages.ts";
-import { IMAGE_CONFIG_FILE, removeTreeRetrying, unpackLayers } from "./install.ts";
+import { IMAGE_CONFIG_FILE, removeTreeRetrying } from "./install.ts";
 import type { ResolvedImage } from "./image.ts";
 
 /** The blobs a version needs that the cache lacks (empty: it can be re-unpacked offline). */
@@ -32,6 +34,7 @@ export async function missingBlobs(layout: StoreLayout, meta: PackageMetadata): 
  */
 export async function reunpackFromCache(
   layout: StoreLayout,
+  config: Pick<Config, "concurrency" | "layer_cache">,
   meta: PackageMetadata,
   signal: AbortSignal = new AbortController().signal,
 ): Promise<void> {
@@ -44,23 +47,26 @@ export async function reunpackFromCache(
   const manifest = parseManifest(manifestBytes);
   if (manifest.kind !== "manifest") throw new Error(`${meta.digest} is not an image manifest`);
   const configBytes = await read(manifest.config.digest);
-  const image = { manifest: manifest as ImageManifest } as Pick<ResolvedImage, "manifest">;
+  const image = {
+    manifest: manifest as ImageManifest,
+    repo: { registry: "", repository: "" },
+  } as ResolvedImage;
+  // Every layer is in the cache (see missingBlobs) or has a snapshot: nothing is downloaded.
+  const client = offlineClient(cache, {
+    get: () => Promise.resolve(undefined),
+    put: () => Promise.resolve(),
+  });
+  const layers = await fetchLayers({ layout, config, client }, image, cache, signal);
   const staging = await makePackageStaging(layout, meta.name);
-  const files = fileManifestCollector();
   using _cleanup = onInterrupt(() => removeTreeRetrying(staging));
   try {
-    await unpackLayers({
-      image: image as ResolvedImage,
-      cache,
-      downloads: manifest.layers.map(() => Promise.resolve()),
-      rootfs: join(staging, ROOTFS_DIR),
-      signal,
-      files,
-    });
-    await writeFileManifest(staging, files.entries());
+    const rootfs = join(staging, ROOTFS_DIR);
+    await layers.build(rootfs, { scratch: staging, signal });
+    await writeFileManifest(staging, await manifestOfTree(rootfs));
     await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), configBytes);
     await commitVersion(layout, meta.name, staging, meta, { replace: true });
   } finally {
+    await layers.settle();
     await removeTreeRetrying(staging);
   }
 }

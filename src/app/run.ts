@@ -15,19 +15,15 @@ import {
   checkFiles,
   type FileCheck,
   isIntact,
+  manifestOfTree,
   readFileManifest,
   writeFileManifest,
 } from "../store/file_manifest.ts";
-import { fileManifestCollector } from "../unpack/file_sink.ts";
-import { exists, listPackages, ROOTFS_DIR } from "../store/packages.ts";
-import { decideTrust, resolveImage, verifyResolvedImage } from "./image.ts";
-import {
-  IMAGE_CONFIG_FILE,
-  type InstallDeps,
-  pullLayers,
-  removeTreeRetrying,
-  unpackLayers,
-} from "./install.ts";
+import { exists, listPackages, readCurrent, ROOTFS_DIR } from "../store/packages.ts";
+import { resolveImage, verifyResolvedImage } from "./image.ts";
+import { gateVerified, planInstall } from "./install_plan.ts";
+import { IMAGE_CONFIG_FILE, type InstallDeps, removeTreeRetrying } from "./install.ts";
+import { fetchLayers } from "./layers.ts";
 
 /** A runnable script for an image: the wrapper text plus where it came from. */
 export interface PreparedRun {
@@ -44,16 +40,32 @@ export function runCacheDir(cacheDir: string): string {
   return join(cacheDir, "run");
 }
 
-/** Resolves, verifies and unpacks (or reuses) an image and returns the wrapper script that runs it. */
-export async function prepareRun(
-  deps: InstallDeps,
-  request: { ref: ResolvedReference; allowUnsigned?: boolean },
-): Promise<PreparedRun> {
+/** What `dz run` was asked: the reference and the flags that feed the plan. */
+export interface RunRequest {
+  readonly ref: ResolvedReference;
+  readonly allowUnsigned?: boolean;
+  readonly acceptNewSigner?: boolean;
+  readonly minAge?: string;
+}
+
+/**
+ * Resolves, verifies and unpacks (or reuses) an image and returns the wrapper script that runs it. It goes
+ * through the install plan and gate (origin "run"): policy and consent, attestation gates, `min_release_age`,
+ * and the signer pin of an installed package of the same name and source.
+ */
+export async function prepareRun(deps: InstallDeps, request: RunRequest): Promise<PreparedRun> {
   const { layout, client, host } = deps;
-  const decision = decideTrust(request.ref, {
+  const name = request.ref.packageName;
+  const related = (await readCurrent(layout, name).catch(() => undefined))?.metadata ?? null;
+  const trustPlan = planInstall({
+    origin: "run",
+    ref: request.ref,
+    name,
     allowUnsigned: request.allowUnsigned === true,
-    config: deps.config,
-  });
+    acceptNewSigner: request.acceptNewSigner === true,
+    ...(request.minAge !== undefined ? { minAge: request.minAge } : {}),
+  }, { config: deps.config, installed: related });
+  const decision = trustPlan.trust;
   const image = await resolveImage(request.ref, {
     client,
     host,
@@ -68,8 +80,12 @@ export async function prepareRun(
     now: deps.now(),
     ...(deps.signal ? { signal: deps.signal } : {}),
   });
+  gateVerified(
+    trustPlan,
+    { digest: image.digest, indexDigest: image.index?.digest ?? null, verification },
+    deps.now(),
+  );
   deps.onEvent?.(decision.kind === "unsigned" ? { type: "unsigned" } : { type: "verified", verification });
-  const name = request.ref.packageName;
 
   const installed = (await listPackages(layout)).find((v) => v.digest === image.digest);
   if (installed) {
@@ -102,30 +118,21 @@ export async function prepareRun(
     const cache = openBlobCache(layout.blobs);
     const controller = new AbortController();
     const signal = deps.signal ? AbortSignal.any([deps.signal, controller.signal]) : controller.signal;
-    const downloads = pullLayers(deps, image, cache, signal);
-    downloads.forEach((p) => p.catch(() => {}));
+    const layers = await fetchLayers(deps, image, cache, signal);
     await Deno.mkdir(join(base, dirName), { recursive: true });
     const staging = await Deno.makeTempDir({ dir: join(base, dirName), prefix: ".staging-" });
     using _cleanup = onInterrupt(() => removeTreeRetrying(staging));
-    const files = fileManifestCollector();
     try {
-      await unpackLayers({
-        image,
-        cache,
-        downloads,
-        rootfs: join(staging, ROOTFS_DIR),
-        signal,
-        files,
-        ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
-      });
-      await writeFileManifest(staging, files.entries());
+      await layers.build(join(staging, ROOTFS_DIR), { scratch: staging, signal });
+      signal.throwIfAborted();
+      await writeFileManifest(staging, await manifestOfTree(join(staging, ROOTFS_DIR)));
       // The config is written last: its presence marks a complete unpack.
       await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
       await removeTree(done);
       await Deno.rename(staging, done);
     } finally {
       controller.abort();
-      await Promise.allSettled(downloads);
+      await layers.settle();
       await removeTree(staging).catch(() => {});
     }
   }
@@ -138,7 +145,7 @@ export async function prepareRun(
   };
 }
 
-/** "2 modified, 1 missing, 0 extra files (usr/bin/jq, …)". Pure. */
+/** "2 modified, 1 missing, 0 extra file(s) (usr/bin/jq, …)". Pure. */
 export function describeFileCheck(check: FileCheck): string {
   const paths = [...check.modified.map((m) => m.path), ...check.missing, ...check.extra];
   const shown = paths.slice(0, 3).join(", ") + (paths.length > 3 ? ", …" : "");

@@ -1,7 +1,7 @@
 /**
  * `files.json` next to a version's metadata.json: the sha256, size and mode of every regular file of its rootfs,
- * recorded while unpacking (see src/unpack/file_sink.ts). `dz verify NAME --files` and `dz run`'s reuse of a
- * cached tree compare the tree on disk with it, like `rpm -V`.
+ * recorded when the rootfs is composed. `dz verify NAME --files` and `dz run`'s reuse of a cached tree compare the
+ * tree on disk with it, like `rpm -V`.
  *
  * ```json
  * { "schema_version": 1, "files": [{ "path": "usr/bin/jq", "sha256": "<hex>", "size": 1234, "mode": 493 }] }
@@ -10,8 +10,11 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
-import type { UnpackedFile } from "../unpack/file_sink.ts";
+import type { WrittenFile } from "../unpack/engine.ts";
 import { ioError, writeJsonAtomic } from "./atomic.ts";
+
+/** One regular file of a rootfs: `path` relative to it, hex `sha256`, `size`, permission bits `mode`. */
+export type UnpackedFile = WrittenFile;
 
 /** Name of the manifest inside a version directory (and a `dz run` cache directory). */
 export const FILES_FILE = "files.json";
@@ -130,4 +133,31 @@ export async function checkFiles(rootfs: string, files: readonly UnpackedFile[])
   }
   result.extra.push(...[...onDisk].sort());
   return result;
+}
+
+/**
+ * The manifest of a freshly composed rootfs: every regular file with its sha256, size and mode. The composed
+ * files are hard links to layer snapshots just written or read, so their bytes come from the page cache.
+ */
+export async function manifestOfTree(rootfs: string): Promise<UnpackedFile[]> {
+  const out: UnpackedFile[] = [];
+  for (const path of [...await regularFiles(rootfs)].sort()) {
+    const abs = join(rootfs, path);
+    const info = await Deno.lstat(abs);
+    let sha256: string;
+    try {
+      sha256 = await sha256File(abs);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.PermissionDenied)) throw ioError("read", abs, err);
+      // A 0000 file as non-root: readable for a moment to hash it, then back.
+      await Deno.chmod(abs, 0o400);
+      try {
+        sha256 = await sha256File(abs);
+      } finally {
+        await Deno.chmod(abs, (info.mode ?? 0) & 0o7777);
+      }
+    }
+    out.push({ path, sha256, size: info.size, mode: (info.mode ?? 0) & 0o777 });
+  }
+  return out;
 }

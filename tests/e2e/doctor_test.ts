@@ -205,7 +205,7 @@ Deno.test("dz doctor offline with the default config is clean: the embedded root
     assert.equal((await runDz(["list"], { home, env })).code, 0); // seeds the default config
     const r = await runDz(["doctor"], { home, env });
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /^Environment:\n  info    using the trusted root embedded in dz/m);
+    assert.match(r.stdout, /^Environment:\n {2}info {4}using the trusted root embedded in dz/m);
     assert.match(r.stdout, /No problems found\.\n$/);
   } finally {
     await Deno.remove(home, { recursive: true });

@@ -31,9 +31,9 @@ Deno.test("dz verify --files finds modified, missing and extra files and exits 3
   await Deno.writeTextFile(join(rootfs, "etc/added"), "x\n");
   const dirty = await env.dz(["verify", "tool", "--files"]);
   assert.equal(dirty.code, 3, dirty.stderr);
-  assert.match(dirty.stdout, /^modified    etc\/conf  \(content\)$/m);
-  assert.match(dirty.stdout, /^missing     etc\/release$/m);
-  assert.match(dirty.stdout, /^extra       etc\/added$/m);
+  assert.match(dirty.stdout, /^modified {4}etc\/conf {2}\(content\)$/m);
+  assert.match(dirty.stdout, /^missing {5}etc\/release$/m);
+  assert.match(dirty.stdout, /^extra {7}etc\/added$/m);
   assert.match(dirty.stderr, /^error: 3 file\(s\) of "tool" differ from what was installed/m);
   const report = JSON.parse((await env.dz(["verify", "tool", "--files", "--json"])).stdout);
   assert.deepEqual(report.modified, [{ path: "etc/conf", changes: ["content"] }]);

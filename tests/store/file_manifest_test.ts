@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { checkFiles, isIntact, readFileManifest, writeFileManifest } from "../../src/store/file_manifest.ts";
-import type { UnpackedFile } from "../../src/unpack/file_sink.ts";
+import {
+  checkFiles,
+  isIntact,
+  manifestOfTree,
+  readFileManifest,
+  writeFileManifest,
+} from "../../src/store/file_manifest.ts";
+import type { UnpackedFile } from "../../src/store/file_manifest.ts";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
@@ -58,5 +64,27 @@ Deno.test("readFileManifest: absent is undefined, garbage is an IO error with a 
     await assert.rejects(() => readFileManifest(dir), /not valid JSON/);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("manifestOfTree records every regular file with its sha256, size and mode, and nothing else", async () => {
+  const root = await Deno.makeTempDir({ prefix: "dz-files-" });
+  try {
+    await Deno.mkdir(`${root}/usr/bin`, { recursive: true });
+    await Deno.writeTextFile(`${root}/usr/bin/tool`, "#!/bin/sh\n", { mode: 0o755 });
+    await Deno.chmod(`${root}/usr/bin/tool`, 0o755);
+    await Deno.writeTextFile(`${root}/etc`, "e");
+    await Deno.chmod(`${root}/etc`, 0o600);
+    await Deno.symlink("usr/bin/tool", `${root}/link`);
+    await Deno.link(`${root}/etc`, `${root}/hard`);
+    const files = await manifestOfTree(root);
+    assert.deepEqual(files, [
+      { path: "etc", sha256: sha("e"), size: 1, mode: 0o600 },
+      { path: "hard", sha256: sha("e"), size: 1, mode: 0o600 },
+      { path: "usr/bin/tool", sha256: sha("#!/bin/sh\n"), size: 10, mode: 0o755 },
+    ]);
+    assert.ok(isIntact(await checkFiles(root, files)));
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });

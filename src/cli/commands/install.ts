@@ -8,11 +8,10 @@ import { readPackageState } from "../../store/package_state.ts";
 import { removePackage } from "../../store/packages.ts";
 import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
-import { formatBytes } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
 import { installLocked } from "./lock.ts";
 import { openArchive } from "./archive.ts";
-import { isArchivePath } from "../../app/archive.ts";
+import { isArchiveArgument } from "../../app/archive.ts";
 import { confirm, requireInstalled, withStoreLock } from "./shared.ts";
 
 /** Options of `dz install`. */
@@ -24,8 +23,10 @@ export interface InstallOptions {
   offline?: boolean;
   locked?: string | boolean;
   acceptNewSigner?: boolean;
+  allowDowngrade?: boolean;
   minAge?: string;
   platform?: string;
+  crossCheck?: string[];
 }
 
 function parsePlatformFlag(value: string): { os: string; arch: string; variant?: string } {
@@ -56,9 +57,9 @@ export async function install(
   }
   const { config } = await ctx.config();
   // An OCI archive from `dz export` installs through the offline client: same policy, local trust root.
-  const archive = (await isArchivePath(input, ctx.userPath(input)))
-    ? await openArchive(ctx, ctx.userPath(input))
-    : undefined;
+  // Decided by the argument's spelling alone, never by what exists on disk (issue 9 finding 2); the file is
+  // found relative to the user's directory (INIT_CWD under deno task).
+  const archive = isArchiveArgument(input) ? await openArchive(ctx, ctx.userPath(input)) : undefined;
   const ref = resolveReference(archive ? archive.reference : input, {
     registries: config.registries,
     defaultRegistry: config.default_registry,
@@ -76,13 +77,17 @@ export async function install(
       loadTrust: createTrustLoader(ctx, { offline: opts.offline === true || archive !== undefined }),
       ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
       onEvent: progress.onEvent,
+      ...(archive ? { archive: archive.evidence } : {}),
     }, {
+      origin: archive ? "archive" : "install",
       ref,
       ...(opts.name ? { name: opts.name } : {}),
       allowUnsigned: opts.allowUnsigned === true,
       bins: opts.bin ?? [],
       acceptNewSigner: opts.acceptNewSigner === true,
+      allowDowngrade: opts.allowDowngrade === true,
       ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
+      crossCheck: opts.crossCheck ?? [],
     })).finally(progress.done);
   const m = outcome.metadata;
   if (outcome.status === "unchanged") {
@@ -103,6 +108,8 @@ export async function install(
         (outcome.previous ? `, replacing ${shortDigest(outcome.previous.digest)}` : ""),
     `  Registry:  ${m.registry.name} (${m.registry.url})`,
     `  Platform:  ${m.platform}`,
+    ...(m.served_by ? [`  Served by: mirror ${m.served_by} (verified as ${m.registry.url})`] : []),
+    ...(m.cross_checked.length > 0 ? [`  Cross-checked: ${m.cross_checked.join(", ")} (same digest)`] : []),
     `  Binary:    ${outcome.wrappers.join(", ")}`,
     m.signature
       ? `  Signed by: ${m.signature.identity}\n  Issuer:    ${m.signature.issuer ?? "(key)"}` +
@@ -121,8 +128,9 @@ export async function install(
       lines.push(`  Vulns:     ${a.vuln.critical}C/${a.vuln.high}H/${a.vuln.medium}M/${a.vuln.low}L${label}`);
     }
   }
-  if (outcome.dedupBytes > 0) {
-    lines.push(`  Shared with the previous version: ${formatBytes(outcome.dedupBytes)}`);
+  if (outcome.layers !== undefined && outcome.layers.reused > 0) {
+    const { reused, extracted } = outcome.layers;
+    lines.push(`  Layers:    ${reused} reused from the layer cache, ${extracted} extracted`);
   }
   ctx.log.info(lines.join("\n"));
   const path = (ctx.runtime.env("PATH") ?? "").split(":").map((p) => p.replace(/\/+$/, ""));

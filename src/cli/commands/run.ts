@@ -12,7 +12,7 @@ export async function runOnce(
   ctx: CliContext,
   input: string,
   args: string[],
-  opts: { allowUnsigned?: boolean },
+  opts: { allowUnsigned?: boolean; acceptNewSigner?: boolean; minAge?: string },
 ): Promise<number> {
   const { config } = await ctx.config();
   const ref = resolveReference(input, {
@@ -31,7 +31,12 @@ export async function runOnce(
       loadTrust: createTrustLoader(ctx),
       ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
       onEvent: progress.onEvent,
-    }, { ref, allowUnsigned: opts.allowUnsigned === true })).finally(progress.done);
+    }, {
+      ref,
+      allowUnsigned: opts.allowUnsigned === true,
+      acceptNewSigner: opts.acceptNewSigner === true,
+      ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
+    })).finally(progress.done);
   if (prepared.discarded) {
     ctx.log.warn(`the cached copy could not be reused and was unpacked again: ${prepared.discarded}`);
   }

@@ -10,22 +10,24 @@
  *   the rebuilt same tag); `dz update --all --yes` does that for every package; `dz update --yes` alone
  *   applies same-tag rebuilds only, since moving to another tag needs the user to name the package or pass
  *   `--all`. `--all` without `--yes` asks on a terminal and refuses (exit 1, hint `--yes`) without one.
- * - Every apply is a full install (verification included). A failing package does not stop the others; the
+ * - Each available update's target is resolved and verified (no layers) to tell a downgrade (signed before the
+ *   installed version: `DOWNGRADE` in the table, `downgrade: true` in JSON) from a rebuild.
+ * - Every apply is a full install through the trust gate. A failing package does not stop the others; the
  *   command then exits 3 when any failure was a trust failure (bad or missing signature, changed signer
- *   without `--accept-new-signer`), else 1 (a release younger than `--min-age` is RELEASE_TOO_NEW, exit 1).
+ *   without `--accept-new-signer`, a downgrade without `--allow-downgrade`), else 1 (a release younger than
+ *   `--min-age` is RELEASE_TOO_NEW, exit 1).
  */
 import {
   type ApplyResult,
   applyUpdate,
-  type ChangelogPreview,
   checkExitCode,
   checkUpdates,
   hasUpdate,
   implicitTargetTag,
-  previewChangelog,
   type UpdateCheck,
 } from "../../app/update.ts";
 import { renderChangelog } from "../../app/changelog.ts";
+import { previewUpdate, type UpdatePreview } from "../../app/update_preview.ts";
 import { EXIT, exitCodeFor } from "../../errors.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import type { PackageMetadata } from "../../store/metadata.ts";
@@ -47,6 +49,7 @@ export interface UpdateOptions {
   changelog?: boolean;
   allowUnsigned?: boolean;
   acceptNewSigner?: boolean;
+  allowDowngrade?: boolean;
   minAge?: string;
 }
 
@@ -62,6 +65,7 @@ function damagedCheck(s: PackageState & { state: "damaged" }): UpdateCheck {
     rebuild: false,
     newer_tags: [],
     target_tag: null,
+    downgrade: null,
     error: `damaged: ${s.reason}; run "dz doctor --fix" or "dz remove ${s.name}"`,
   };
 }
@@ -84,6 +88,7 @@ function row(check: UpdateCheck): string[] {
     if (!check.rebuild) available = check.newer_tags.join(", ");
     reasons.push(check.rebuild ? `newer tags: ${check.newer_tags.join(", ")}` : "newer tag");
   }
+  if (check.downgrade === true) reasons.push("DOWNGRADE: signed before the installed version");
   if (check.error !== null) reasons.push(check.error);
   return [check.name, installed, available, reasons.length ? reasons.join(", ") : "-"];
 }
@@ -106,38 +111,38 @@ export async function update(
     else ctx.log.info("No packages installed.");
     return EXIT.OK;
   }
-  const client = createClient(ctx, config);
+  // Tags resolve on the upstream when it is reachable, so a stale mirror cannot hide an update (or make one up);
+  // content addressed by digest still comes from the mirrors.
+  const client = createClient(ctx, config, { tagsUpstreamFirst: true });
+  const rawChecks = await checkUpdates(packages, {
+    client,
+    registries: config.registries,
+    concurrency: config.concurrency,
+    ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
+  });
+  // Each available update is resolved and verified (no layers): that tells a downgrade (a tag moved back to an
+  // older signed digest) from a rebuild, and gives the --changelog.
+  const previews = new Map<string, UpdatePreview>();
+  const loadTrust = createTrustLoader(ctx);
+  for (const [i, c] of rawChecks.entries()) {
+    if (c.target_tag === null || c.error !== null) continue;
+    previews.set(
+      c.name,
+      await previewUpdate(packages[i]!, c, {
+        client,
+        registries: config.registries,
+        host: ctx.runtime.host,
+        config,
+        loadTrust,
+        now: ctx.runtime.now(),
+        ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
+      }),
+    );
+  }
   const checks = [
-    ...await checkUpdates(packages, {
-      client,
-      registries: config.registries,
-      concurrency: config.concurrency,
-      ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
-    }),
+    ...rawChecks.map((c) => ({ ...c, downgrade: previews.get(c.name)?.downgrade ?? null })),
     ...damaged,
   ].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  const metaByName = new Map(packages.map((p) => [p.name, p]));
-  // With --changelog each available update is resolved and verified (no layers) to say what it changes.
-  const previews = new Map<string, ChangelogPreview>();
-  if (opts.changelog) {
-    const loadTrust = createTrustLoader(ctx);
-    for (const c of checks) {
-      const meta = metaByName.get(c.name);
-      if (c.target_tag === null || meta === undefined) continue;
-      previews.set(
-        c.name,
-        await previewChangelog(meta, c, {
-          client,
-          registries: config.registries,
-          concurrency: config.concurrency,
-          host: ctx.runtime.host,
-          config,
-          loadTrust,
-          now: ctx.runtime.now(),
-        }),
-      );
-    }
-  }
   if (opts.json) {
     ctx.out(json(
       opts.changelog
@@ -150,7 +155,7 @@ export async function update(
     ));
   } else {
     ctx.out(table(["NAME", "INSTALLED", "AVAILABLE", "REASON"], checks.map(row)));
-    for (const [pkg, p] of previews) {
+    for (const [pkg, p] of opts.changelog ? previews : []) {
       const lines = p.changelog ? renderChangelog(p.changelog) : [`changelog unavailable: ${p.error}`];
       ctx.out(`\n${pkg}:\n  ${lines.join("\n  ")}\n`);
     }
@@ -219,6 +224,7 @@ export async function update(
           {
             allowUnsigned: opts.allowUnsigned === true,
             acceptNewSigner: opts.acceptNewSigner === true,
+            allowDowngrade: opts.allowDowngrade === true,
             ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
             registries: config.registries,
           },
@@ -243,7 +249,11 @@ export async function update(
         ctx.log.info(
           `  Updated ${check.name} to ${m.tag ?? tag} (${shortDigest(m.digest)})` +
             (prev ? `, replacing ${shortDigest(prev.digest)}` : "") +
-            (result.outcome.pruned.length ? `; pruned ${result.outcome.pruned.length} old version(s)` : ""),
+            (result.outcome.pruned.length ? `; pruned ${result.outcome.pruned.length} old version(s)` : "") +
+            (result.outcome.layers
+              ? `; layers: ${result.outcome.layers.reused} reused from the layer cache, ` +
+                `${result.outcome.layers.extracted} extracted`
+              : ""),
         );
       }
     }
