@@ -105,7 +105,8 @@ Deno.test("dz install refuses (exit 3, mirror named) a mirror serving an unsigne
   await env.publish("tool", "1.0", "evil, unsigned\n", { registry: bad, sign: "none" });
   const unsigned = await env.dz(["install", "lab/tool:1.0"]);
   assert.equal(unsigned.code, 3, unsigned.stderr);
-  assert.match(unsigned.stderr, new RegExp(`^error: .*content served by mirror ${location}`, "m"));
+  assert.match(unsigned.stderr, new RegExp(`^error: .*content served by mirror ${location}\\)$`, "m"));
+  assert.equal(unsigned.stderr.split("content served by mirror").length, 2, "the mirror is named once");
   assert.match(
     unsigned.stderr,
     new RegExp(`^hint: Mirror ${location} serves content that does not verify`, "m"),
