@@ -26,6 +26,7 @@
 import { DropzoneError } from "../errors.ts";
 import { type Digest, shortDigest } from "../oci/digest.ts";
 import { canonicalHost, type ResolvedReference, splitRegistryUrl } from "../oci/reference.ts";
+import { canonicalRegistryHost } from "../oci/registry_host.ts";
 import type { Config } from "../store/config.ts";
 import type { PackageMetadata } from "../store/metadata.ts";
 import { applyAttestationGates } from "../verify/attestations.ts";
@@ -58,6 +59,8 @@ export interface PlanRequest {
   readonly ref: ResolvedReference;
   /** Package name (`--name`); default: the reference's last path segment. */
   readonly name?: string;
+  /** `--bin PATH[:NAME]` specs: extra binaries to expose (installs only). */
+  readonly bins?: readonly string[];
   /** `--allow-unsigned` given on this command line. Nothing else a request carries can grant consent. */
   readonly allowUnsigned?: boolean;
   /** `--accept-new-signer`. */
@@ -87,8 +90,13 @@ export interface InstallPlan {
   readonly origin: InstallOrigin;
   /** Package name (validated by the caller's reference rules). */
   readonly name: string;
+  /** `--bin PATH[:NAME]` specs to expose besides the entrypoint. */
+  readonly bins: readonly string[];
   readonly ref: ResolvedReference;
-  /** Canonical `host/repository` the bytes must come from (mirrors may serve them; this stays). */
+  /**
+   * `host/repository` the bytes must come from (mirrors may serve them; this stays). Shown in the address
+   * spelling; compared with {@linkcode sourceKey} (loopback spellings and Docker Hub aliases fold).
+   */
   readonly source: string;
   /** The configured registry (or the host for an ad-hoc one) whose policy applies. */
   readonly registry: { readonly name: string; readonly url: string };
@@ -118,13 +126,22 @@ export interface InstallPlan {
   readonly crossCheck: readonly string[];
 }
 
-/** `host/repository` with the host in its canonical spelling. */
-export function sourceKey(host: string, repository: string): string {
+/** `host/repository` with the host in its address spelling (for messages and `plan.source`). */
+export function sourceName(host: string, repository: string): string {
   return `${canonicalHost(host)}/${repository}`;
 }
 
-/** The canonical source of an installed package. */
+/** The identity of a source: equal exactly when two spellings name the same repository of the same registry. */
+export function sourceKey(host: string, repository: string): string {
+  return `${canonicalRegistryHost(host)}/${repository}`;
+}
+
+/** The source of an installed package, as shown. */
 export function installedSource(meta: Pick<PackageMetadata, "registry" | "repository">): string {
+  return sourceName(splitRegistryUrl(meta.registry.url).host, meta.repository);
+}
+
+function installedSourceKey(meta: Pick<PackageMetadata, "registry" | "repository">): string {
   return sourceKey(splitRegistryUrl(meta.registry.url).host, meta.repository);
 }
 
@@ -188,9 +205,10 @@ function ownershipError(request: PlanRequest, name: string, installed: PackageMe
 export function planInstall(request: PlanRequest, facts: PlanFacts): InstallPlan {
   const { ref, origin } = request;
   const name = request.name ?? ref.packageName;
-  const source = sourceKey(ref.host, ref.repository);
+  const source = sourceName(ref.host, ref.repository);
   const installed = facts.installed;
-  const sameSource = installed !== null && installedSource(installed) === source;
+  const sameSource = installed !== null &&
+    installedSourceKey(installed) === sourceKey(ref.host, ref.repository);
   const replacing = origin !== "run" && origin !== "export";
   if (installed && !sameSource && replacing) throw ownershipError(request, name, installed, source);
   const replaces = replacing && sameSource ? installed : null;
@@ -218,6 +236,7 @@ export function planInstall(request: PlanRequest, facts: PlanFacts): InstallPlan
   return {
     origin,
     name,
+    bins: request.bins ?? [],
     ref,
     source,
     registry: { name: ref.registryName, url: ref.registryUrl },

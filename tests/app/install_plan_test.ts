@@ -209,6 +209,18 @@ Deno.test("planInstall(): one row per rule (policy, consent, ownership, cooldown
       expect: (p) => assert.notEqual(p.replaces, null),
     },
     {
+      rule: "3 ownership: loopback spellings of one registry are one source",
+      request: { origin: "update", ref: ref("localhost:5000/apps/cat:2"), name: "cat" },
+      facts: facts(await installed({})),
+      expect: (p) => assert.notEqual(p.replaces, null),
+    },
+    {
+      rule: "3 ownership: another port is another source",
+      request: { origin: "update", ref: ref("127.0.0.1:5001/apps/cat:2"), name: "cat" },
+      facts: facts(await installed({})),
+      expect: "SOURCE_MISMATCH",
+    },
+    {
       rule: "3 ownership: run of another source under an installed name replaces nothing and pins nothing",
       request: { origin: "run", ref: ref("hub/cat:1.1") },
       facts: facts(await installed({})),
