@@ -8,8 +8,10 @@
 // C0 controls except TAB and LF, DEL, C1 controls (8-bit CSI/OSC/DCS/ST among them), bidirectional formatting
 // (embeddings, overrides, isolates, marks) and the line/paragraph separators terminals render as line breaks.
 // deno-lint-ignore no-control-regex
-const UNSAFE =
-  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE = new RegExp(
+  "[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069]",
+  "g",
+);
 
 /**
  * Makes text safe to print on a terminal: every control character (ESC included, so no CSI, OSC, DCS or other
