@@ -42,6 +42,7 @@ import {
   verifyResolvedImage,
 } from "./image.ts";
 import { crossCheck } from "./cross_check.ts";
+import { mark, span } from "../profile.ts";
 import { checkArchiveIndex, type IndexEntry } from "./archive_index.ts";
 import { discardFetchedLayers, discardSnapshots, removeEmptyPackageDir } from "./install_cleanup.ts";
 import { fetchLayers, type RootfsBuild } from "./layers.ts";
@@ -288,11 +289,15 @@ export async function executeInstall(
   const extraBins = plan.bins.map(parseBinSpec);
   const previous = plan.replaces ?? undefined;
   const cache = openBlobCache(layout.blobs);
+  mark("install-start");
+  let end = span("resolve");
   const image = await resolveImage(ref, { client, host, ...(deps.signal ? { signal: deps.signal } : {}) });
+  end();
   deps.onEvent?.({ type: "resolved", image });
   // A lockfile's digest is known before anything is pulled: refuse early.
   checkLockedDigest(plan, image.digest);
   const top = image.index?.digest ?? image.digest;
+  end = span("cross-check");
   const crossChecked = await crossCheck({
     client,
     ref,
@@ -300,6 +305,7 @@ export async function executeInstall(
     locations: plan.crossCheck,
     signal: deps.signal,
   });
+  end();
 
   // Reinstalling what is already current is a no-op (the Go tool deleted the live directory here)…
   // …unless its files are gone (a deleted rootfs): then it is unpacked again, from the cache or the registry.
@@ -334,7 +340,9 @@ export async function executeInstall(
   const controller = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, controller.signal]) : controller.signal;
   const fetched = new Set<Digest>();
+  end = span("fetch-layers-start");
   const layers = await fetchLayers(deps, image, cache, signal, { fetched });
+  end();
   let committed = false;
   let staging: string | undefined;
   // Interrupted before the commit: remove the staging dir and, for a first install, the package dir too.
@@ -346,6 +354,7 @@ export async function executeInstall(
     }
   });
   try {
+    end = span("verify");
     const verification = await verifyResolvedImage(image, {
       client,
       decision: plan.trust,
@@ -353,6 +362,7 @@ export async function executeInstall(
       now: deps.now(),
       signal,
     });
+    end();
     deps.onEvent?.(
       plan.trust.kind === "unsigned" ? { type: "unsigned" } : { type: "verified", verification },
     );
@@ -374,9 +384,14 @@ export async function executeInstall(
 
     staging = await makePackageStaging(layout, name);
     const rootfs = join(staging, ROOTFS_DIR);
+    end = span("compose");
     const built = await layers.build(rootfs, { scratch: staging, signal });
+    end();
     signal.throwIfAborted();
+    end = span("files-manifest");
     await writeFileManifest(staging, await manifestOfTree(rootfs));
+    end();
+    end = span("commit");
     await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
     const shim = await planShim({ rootfs, config: image.config, host, name: plan.name, extraBins });
     const metadata = buildMetadata({
@@ -398,6 +413,7 @@ export async function executeInstall(
     const wrappers = await writeWrappers(layout, name, shim, image.digest);
     await removeStaleWrappers(layout, previous, shim);
     const pruned = await prune(layout, name, { keep: deps.config.keep_versions });
+    end();
     return {
       status: "installed",
       metadata,
