@@ -46,6 +46,7 @@ import { mark, span } from "../profile.ts";
 import { checkArchiveIndex, type IndexEntry } from "./archive_index.ts";
 import { discardFetchedLayers, discardSnapshots, removeEmptyPackageDir } from "./install_cleanup.ts";
 import { fetchLayers, type RootfsBuild } from "./layers.ts";
+import type { KnownHashes } from "../unpack/extract.ts";
 import {
   checkLockedDigest,
   gateUnchanged,
@@ -385,11 +386,12 @@ export async function executeInstall(
     staging = await makePackageStaging(layout, name);
     const rootfs = join(staging, ROOTFS_DIR);
     end = span("compose");
-    const built = await layers.build(rootfs, { scratch: staging, signal });
+    const known: KnownHashes = new Map();
+    const built = await layers.build(rootfs, { scratch: staging, signal, known });
     end();
     signal.throwIfAborted();
     end = span("files-manifest");
-    await writeFileManifest(staging, await manifestOfTree(rootfs));
+    await writeFileManifest(staging, await manifestOfTree(rootfs, known));
     end();
     end = span("commit");
     await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);

@@ -24,6 +24,7 @@ import { resolveImage, verifyResolvedImage } from "./image.ts";
 import { gateVerified, planInstall } from "./install_plan.ts";
 import { IMAGE_CONFIG_FILE, type InstallDeps, removeTreeRetrying } from "./install.ts";
 import { fetchLayers } from "./layers.ts";
+import type { KnownHashes } from "../unpack/extract.ts";
 
 /** A runnable script for an image: the wrapper text plus where it came from. */
 export interface PreparedRun {
@@ -123,9 +124,10 @@ export async function prepareRun(deps: InstallDeps, request: RunRequest): Promis
     const staging = await Deno.makeTempDir({ dir: join(base, dirName), prefix: ".staging-" });
     using _cleanup = onInterrupt(() => removeTreeRetrying(staging));
     try {
-      await layers.build(join(staging, ROOTFS_DIR), { scratch: staging, signal });
+      const known: KnownHashes = new Map();
+      await layers.build(join(staging, ROOTFS_DIR), { scratch: staging, signal, known });
       signal.throwIfAborted();
-      await writeFileManifest(staging, await manifestOfTree(join(staging, ROOTFS_DIR)));
+      await writeFileManifest(staging, await manifestOfTree(join(staging, ROOTFS_DIR), known));
       // The config is written last: its presence marks a complete unpack.
       await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
       await removeTree(done);
