@@ -2,10 +2,11 @@
  * Resolving an image to exact digests, deciding whether and how it must be verified, and verifying it. Shared by
  * install, update, verify and run. Tags are resolved once; everything after uses digests.
  */
-import { DropzoneError } from "../errors.ts";
+import { DropzoneError, isDropzoneError } from "../errors.ts";
 import { type Digest, shortDigest } from "../oci/digest.ts";
 import { type ImageConfig, type ImageIndex, type ImageManifest, parseImageConfig } from "../oci/manifest.ts";
 import { isSupportedLayerMediaType } from "../unpack/layer.ts";
+import { type ArtifactFile, artifactFiles, isArtifactManifest, platformTag } from "../oci/artifact.ts";
 import { formatPlatform, selectPlatform } from "../oci/platform.ts";
 import type { ResolvedReference } from "../oci/reference.ts";
 import type { RegistryClient, RepoRef } from "../registry/types.ts";
@@ -31,6 +32,12 @@ export interface ResolvedImage {
   readonly config: ImageConfig;
   readonly configBytes: Uint8Array;
   readonly platform: string;
+  /**
+   * "image": a container image (rootfs layers, image config). "artifact": files as layers (an `artifactType` or
+   * an empty/unknown config); `config` is then empty and `files` lists the titled layers, every title checked.
+   */
+  readonly kind: "image" | "artifact";
+  readonly files: readonly ArtifactFile[];
 }
 
 /** How an install is trusted. */
@@ -75,12 +82,29 @@ export interface ResolveImageOptions {
 
 /** Resolves a reference to its platform manifest and config (one GET per manifest; the tag is read once). */
 export async function resolveImage(
-  ref: ResolvedReference,
+  requested: ResolvedReference,
   options: ResolveImageOptions,
 ): Promise<ResolvedImage> {
+  let ref = requested;
   const { client, host, signal } = options;
   const repo: RepoRef = { registry: ref.host, repository: ref.repository };
-  const top = await client.getManifest(repo, ref.digest ?? ref.tag ?? "latest", { signal });
+  let top;
+  try {
+    top = await client.getManifest(repo, ref.digest ?? ref.tag ?? "latest", { signal });
+  } catch (err) {
+    // Static-binary catalogs publish `TAG-<arch>-<os>` only; use it when the plain tag does not exist.
+    const fallback = !ref.digest && isDropzoneError(err, "MANIFEST_UNKNOWN")
+      ? platformTag(ref.tag ?? "latest", host)
+      : undefined;
+    if (fallback === undefined) throw err;
+    try {
+      top = await client.getManifest(repo, fallback, { signal });
+    } catch (second) {
+      if (isDropzoneError(second, "MANIFEST_UNKNOWN")) throw err;
+      throw second;
+    }
+    ref = { ...ref, tag: fallback };
+  }
   if (ref.digest && top.digest !== ref.digest) {
     throw new DropzoneError(
       "DIGEST_MISMATCH",
@@ -107,6 +131,9 @@ export async function resolveImage(
     }
   }
   const manifest = platformManifest.manifest as ImageManifest;
+  if (isArtifactManifest(manifest)) {
+    return await resolveArtifact({ ref, repo, index, platformManifest, manifest, client, host, signal });
+  }
   for (const layer of manifest.layers) {
     if (!isSupportedLayerMediaType(layer.mediaType)) {
       throw new DropzoneError(
@@ -154,6 +181,46 @@ export async function resolveImage(
     config,
     configBytes,
     platform: `${os}/${arch}${config.variant ? `/${config.variant}` : ""}`,
+    kind: "image",
+    files: [],
+  };
+}
+
+/**
+ * The artifact half of {@linkcode resolveImage}: titles are checked here, before anything is downloaded; the
+ * config is fetched (for export) but not interpreted; the platform is the index entry's, else the host's (the
+ * installed binary's own format is checked against the host before it is linked).
+ */
+async function resolveArtifact(input: {
+  ref: ResolvedReference;
+  repo: RepoRef;
+  index: ResolvedImage["index"];
+  platformManifest: { digest: Digest; bytes: Uint8Array };
+  manifest: ImageManifest;
+  client: RegistryClient;
+  host: Host;
+  signal: AbortSignal | undefined;
+}): Promise<ResolvedImage> {
+  const { ref, repo, index, platformManifest, manifest, client, host, signal } = input;
+  const files = artifactFiles(manifest, ref.input);
+  const configBytes = await client.getBlobBytes(repo, manifest.config.digest, {
+    size: manifest.config.size,
+    ...(signal ? { signal } : {}),
+  });
+  const entry = index?.manifest.manifests.find((d) => d.digest === platformManifest.digest)?.platform;
+  const platform = entry ? formatPlatform(entry) : formatPlatform(host);
+  return {
+    ref,
+    repo,
+    index,
+    digest: platformManifest.digest,
+    manifestBytes: platformManifest.bytes,
+    manifest,
+    config: { config: {} },
+    configBytes,
+    platform,
+    kind: "artifact",
+    files,
   };
 }
 

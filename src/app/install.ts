@@ -8,11 +8,14 @@ import { DropzoneError } from "../errors.ts";
 import { type Digest, shortDigest } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
 import { type ResolvedReference, validatePackageName } from "../oci/reference.ts";
+import { type ArtifactFile, chooseArtifactFile } from "../oci/artifact.ts";
+import type { LinkPlan } from "../shim/link.ts";
+import { restoreArtifactLinks, stageArtifact, writeArtifactLinks } from "./artifact.ts";
 import type { RegistryClient } from "../registry/types.ts";
 import type { Host } from "../runtime.ts";
 import { parseBinSpec, planShim, type ShimPlan } from "../shim/plan.ts";
-import { isDzWrapper, readWrapperMeta, renderWrapper } from "../shim/wrapper.ts";
-import { removeWrapper, writeWrapper } from "../shim/write.ts";
+import { renderWrapper } from "../shim/wrapper.ts";
+import { binSlot, removeWrapper, writeWrapper } from "../shim/write.ts";
 import { removeTree } from "../store/atomic.ts";
 import { type BlobCache, openBlobCache } from "../store/blob_cache.ts";
 import type { Config } from "../store/config.ts";
@@ -78,6 +81,8 @@ export interface InstallRequest {
   readonly allowUnsigned?: boolean;
   /** `--bin PATH[:NAME]` specs. */
   readonly bins?: readonly string[];
+  /** For an artifact: the title of the file to install (`--file`); default: chosen by name and platform. */
+  readonly file?: string;
   /** When updating, the name must already belong to this package (no conflict check). */
   readonly updating?: boolean;
   /** Keep the recorded allow_unsigned choice on update. */
@@ -120,25 +125,20 @@ async function checkWrapperSlot(
   packageName: string,
 ): Promise<void> {
   const path = join(layout.bin, wrapperName);
-  let text: string;
-  try {
-    const info = await Deno.lstat(path);
-    if (!info.isFile) throw new Error("not a file");
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return;
-    text = "";
-  }
-  if (!isDzWrapper(text)) {
+  const slot = await binSlot(layout.bin, wrapperName);
+  if (slot.kind === "other") {
     throw new DropzoneError("NAME_CONFLICT", `Cannot write "${path}": it exists and was not written by dz`, {
       hint: `Remove or rename "${path}", or install under another name with --name`,
     });
   }
-  const owner = readWrapperMeta(text)?.package;
-  if (owner !== undefined && owner !== packageName) {
-    throw new DropzoneError("NAME_CONFLICT", `Cannot write "${path}": it belongs to package "${owner}"`, {
-      hint: `Pick another binary name (--bin PATH:NAME or --name)`,
-    });
+  if (slot.owner !== null && slot.owner !== packageName) {
+    throw new DropzoneError(
+      "NAME_CONFLICT",
+      `Cannot write "${path}": it belongs to package "${slot.owner}"`,
+      {
+        hint: `Pick another binary name (--bin PATH:NAME or --name)`,
+      },
+    );
   }
 }
 
@@ -224,6 +224,8 @@ export function buildMetadata(input: {
   return {
     schema_version: 1,
     name,
+    kind: "image",
+    artifact_file: null,
     ref: image.ref.input,
     registry: { name: image.ref.registryName, url: image.ref.registryUrl },
     repository: image.ref.repository,
@@ -245,6 +247,44 @@ export function buildMetadata(input: {
     config_digest: image.manifest.config.digest,
     installed_at: now.toISOString(),
     size_bytes: image.manifest.layers.reduce((sum, l) => sum + l.size, 0),
+  };
+}
+
+/** Builds metadata for a staged artifact version: one linked binary, only the installed layer referenced. Pure. */
+export function buildArtifactMetadata(input: {
+  name: string;
+  image: ResolvedImage;
+  file: ArtifactFile;
+  link: LinkPlan;
+  verification: Verification;
+  decision: TrustDecision;
+  now: Date;
+  trustedSigner: PackageMetadata["trusted_signer"];
+}): PackageMetadata {
+  const { name, image, file, link, verification, now } = input;
+  return {
+    schema_version: 1,
+    name,
+    kind: "artifact",
+    artifact_file: file.title,
+    ref: image.ref.input,
+    registry: { name: image.ref.registryName, url: image.ref.registryUrl },
+    repository: image.ref.repository,
+    tag: image.ref.tag ?? null,
+    index_digest: image.index?.digest ?? null,
+    digest: image.digest,
+    platform: image.platform,
+    entrypoint: { raw: [link.path], resolved: link.path },
+    loader: null,
+    bins: [{ name: link.name, path: link.path }],
+    signature: verification.signature ? signatureRecord(verification.signature, now) : null,
+    trusted_signer: input.trustedSigner,
+    allow_unsigned: input.decision.kind === "unsigned",
+    attestations: verification.attestations,
+    layers: [file.layer.digest],
+    config_digest: image.manifest.config.digest,
+    installed_at: now.toISOString(),
+    size_bytes: file.layer.size,
   };
 }
 
@@ -273,6 +313,7 @@ export async function restoreWrappers(
   meta: PackageMetadata,
   host: Host,
 ): Promise<string[]> {
+  if (meta.kind === "artifact") return await restoreArtifactLinks(layout, meta);
   const plan = await planForVersion(layout, meta, host);
   const written: string[] = [];
   for (const p of [plan, ...plan.extraBins]) {
@@ -290,7 +331,7 @@ export async function restoreWrappers(
 async function removeStaleWrappers(
   layout: StoreLayout,
   previous: PackageMetadata | undefined,
-  plan: ShimPlan,
+  plan: Pick<ShimPlan, "name" | "extraBins">,
 ) {
   if (!previous) return;
   const keep = new Set([plan.name, ...plan.extraBins.map((b) => b.name)]);
@@ -359,11 +400,37 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
   for (const wrapperName of [request.name ?? ref.packageName, ...extraBins.map((b) => b.name)]) {
     await checkWrapperSlot(layout, wrapperName, name);
   }
+  // An artifact's file is chosen from the manifest (titles already checked); only that layer is downloaded.
+  let artifact: ArtifactFile | undefined;
+  if (image.kind === "artifact") {
+    if (extraBins.length > 0) {
+      throw new DropzoneError("INVALID_ARGUMENT", `Cannot use --bin with ${ref.input}: it is an artifact`, {
+        hint: "Choose the file to install with --file TITLE",
+      });
+    }
+    artifact = chooseArtifactFile(image.files, {
+      packageName: request.name ?? ref.packageName,
+      host,
+      ...(request.file !== undefined ? { file: request.file } : {}),
+      what: ref.input,
+    });
+  } else if (request.file !== undefined) {
+    throw new DropzoneError(
+      "INVALID_ARGUMENT",
+      `Cannot use --file with ${ref.input}: it is a container image`,
+      {
+        hint: "--file picks a file of an OCI artifact; for images use --bin PATH[:NAME]",
+      },
+    );
+  }
+  const pulled: ResolvedImage = artifact
+    ? { ...image, manifest: { ...image.manifest, layers: [artifact.layer] } }
+    : image;
 
   // Verification and layer downloads run together; unpacking waits for verification.
   const controller = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, controller.signal]) : controller.signal;
-  const downloads = pullLayers(deps, image, cache, signal);
+  const downloads = pullLayers(deps, pulled, cache, signal);
   // Keep rejections handled while we wait for verification.
   downloads.forEach((p) => p.catch(() => {}));
   let verification: Verification;
@@ -437,6 +504,43 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
   let committed = false;
   try {
     const rootfs = join(staging, ROOTFS_DIR);
+    if (artifact) {
+      await Promise.all(downloads);
+      signal.throwIfAborted();
+      const link = await stageArtifact({
+        file: artifact,
+        cache,
+        rootfs,
+        name: request.name ?? ref.packageName,
+        host,
+      });
+      await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
+      const metadata = buildArtifactMetadata({
+        name,
+        image,
+        file: artifact,
+        link,
+        verification,
+        decision,
+        now: deps.now(),
+        trustedSigner,
+      });
+      await commitVersion(layout, name, staging, metadata);
+      committed = true;
+      deps.onEvent?.({ type: "committed", digest: image.digest });
+      await activate(layout, name, image.digest);
+      const wrappers = await writeArtifactLinks(layout, metadata);
+      await removeStaleWrappers(layout, previous, { name: link.name, extraBins: [] });
+      const pruned = await prune(layout, name, { keep: deps.config.keep_versions });
+      return {
+        status: "installed",
+        metadata,
+        ...(previous ? { previous } : {}),
+        wrappers,
+        pruned,
+        dedupBytes: 0,
+      };
+    }
     await unpackLayers({
       image,
       cache,

@@ -72,6 +72,7 @@ export function buildProgram(
     .option("--accept-new-signer", "accept a signer that differs from the one recorded at first install")
     .option("--min-age <age>", "refuse digests signed more recently than this (e.g. 3d, 12h)")
     .option("--platform <os/arch>", "install for this platform instead of the host (for testing)")
+    .option("--file <title>", "for an OCI artifact: the file (layer title) to install as the binary")
     .addHelpText(
       "after",
       examples(
@@ -81,9 +82,31 @@ export function buildProgram(
         "dz install localhost:5000/mytool --allow-unsigned",
         "dz install python --bin /usr/bin/pip:pip",
         "dz install --locked dz.lock",
+        "dz install ghcr.io/corp/tool:v1 --file tool-linux-amd64   # a binary published as an artifact",
       ),
     )
     .action((ref, opts) => invoke((ctx) => h.install(ctx, ref, opts)));
+
+  program.command("pull")
+    .description(
+      "Verify like install, then download an artifact's files (or an image's rootfs) into a directory",
+    )
+    .argument("<ref>", "artifact or image reference")
+    .requiredOption("-o, --output <dir>", "directory to write (must be new or empty unless --force)")
+    .option("--platform <os/arch>", "platform to pull from a multi-platform index (default: the host)")
+    .option("--allow-unsigned", "pull from a registry that has no signature policy (never bypasses a policy)")
+    .option("--force", "write into an existing non-empty directory (entries of the same name are replaced)")
+    .option("--min-age <age>", "refuse digests signed more recently than this (e.g. 3d, 12h)")
+    .option("--json", "print the receipt (dz-pull.json) on stdout")
+    .addHelpText(
+      "after",
+      examples(
+        "dz pull ghcr.io/corp/tool:v1 -o ./tool-v1",
+        "dz pull ghcr.io/corp/tool:v1 -o ./out --platform darwin/arm64",
+        "dz pull chainguard/jq -o ./jq   # an image: ./jq/rootfs",
+      ),
+    )
+    .action((ref, opts) => invoke((ctx) => h.pull(ctx, ref, opts)));
 
   // remove / remove registry
   const remove = program.command("remove")

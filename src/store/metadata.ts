@@ -44,6 +44,14 @@ export interface PackageMetadata {
   schema_version: 1;
   /** Package (and default wrapper) name, unique in the store. */
   name: string;
+  /**
+   * "image": a container image, run through a wrapper. "artifact": a binary published as an OCI artifact (files
+   * as layers), linked into `bin/` as it is (`bins[].path` is the file in the rootfs). Absent in metadata written
+   * before artifacts were supported (read as "image").
+   */
+  kind: "image" | "artifact";
+  /** For an artifact: the title (org.opencontainers.image.title) of the layer installed; null for images. */
+  artifact_file: string | null;
   /** The reference exactly as the user typed it (e.g. "jq", "cgr/jq:1.7", "ghcr.io/o/r@sha256:…"). */
   ref: string;
   /** The registry it came from: configured name (or the host for ad-hoc installs) and base URL. */
@@ -244,6 +252,12 @@ function parseTrustedSigner(value: unknown): PackageMetadata["trusted_signer"] {
   };
 }
 
+function parseKind(value: unknown): PackageMetadata["kind"] {
+  if (value === undefined || value === "image") return "image";
+  if (value === "artifact") return "artifact";
+  throw new FieldError("kind", 'expected "image" or "artifact"');
+}
+
 /** Validates a parsed metadata document. Throws FieldError naming the first bad field. */
 function validate(value: unknown): PackageMetadata {
   const o = obj(value, "(document)");
@@ -275,6 +289,8 @@ function validate(value: unknown): PackageMetadata {
   return {
     schema_version: 1,
     name: str(o, "name", ""),
+    kind: parseKind(o.kind),
+    artifact_file: o.artifact_file === undefined ? null : strOrNull(o, "artifact_file", ""),
     ref: str(o, "ref", ""),
     registry: { name: str(registry, "name", "registry."), url: str(registry, "url", "registry.") },
     repository: str(o, "repository", ""),

@@ -24,6 +24,8 @@ export async function sampleMetadata(
   return {
     schema_version: 1,
     name,
+    kind: "image",
+    artifact_file: null,
     ref: `cgr/${name}:${version}`,
     registry: { name: "cgr", url: "https://cgr.dev/chainguard" },
     repository: `chainguard/${name}`,

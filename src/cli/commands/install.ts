@@ -25,9 +25,11 @@ export interface InstallOptions {
   acceptNewSigner?: boolean;
   minAge?: string;
   platform?: string;
+  file?: string;
 }
 
-function parsePlatformFlag(value: string): { os: string; arch: string; variant?: string } {
+/** Parses `--platform os/arch[/variant]`. */
+export function parsePlatformFlag(value: string): { os: string; arch: string; variant?: string } {
   const [os, arch, variant] = value.split("/");
   if (!os || !arch) {
     throw new DropzoneError("INVALID_ARGUMENT", `Invalid --platform "${value}"`, {
@@ -77,6 +79,7 @@ export async function install(
       ...(opts.name ? { name: opts.name } : {}),
       allowUnsigned: opts.allowUnsigned === true,
       bins: opts.bin ?? [],
+      ...(opts.file !== undefined ? { file: opts.file } : {}),
       acceptNewSigner: opts.acceptNewSigner === true,
       ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
     })).finally(progress.done);
@@ -96,7 +99,11 @@ export async function install(
     (outcome.previous ? `, replacing ${shortDigest(outcome.previous.digest)}` : ""),
     `  Registry:  ${m.registry.name} (${m.registry.url})`,
     `  Platform:  ${m.platform}`,
-    `  Binary:    ${outcome.wrappers.join(", ")}`,
+    m.kind === "artifact"
+      ? `  Binary:    ${outcome.wrappers.join(", ")} -> ${m.artifact_file}${
+        m.entrypoint.resolved === "/" + m.artifact_file ? "" : `:${m.entrypoint.resolved}`
+      } (artifact, linked)`
+      : `  Binary:    ${outcome.wrappers.join(", ")}`,
     m.signature
       ? `  Signed by: ${m.signature.identity}\n  Issuer:    ${m.signature.issuer ?? "(key)"}` +
         (m.signature.rekor_log_index !== null
