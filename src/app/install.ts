@@ -408,10 +408,14 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
         hint: "Choose the file to install with --file TITLE",
       });
     }
+    // An update or --locked install has no --file: a file of the installed version's title still counts.
+    const keepTitle = request.file === undefined && previous?.kind === "artifact"
+      ? image.files.find((f) => f.title === previous.artifact_file)?.title
+      : undefined;
     artifact = chooseArtifactFile(image.files, {
       packageName: request.name ?? ref.packageName,
       host,
-      ...(request.file !== undefined ? { file: request.file } : {}),
+      ...(request.file !== undefined || keepTitle !== undefined ? { file: request.file ?? keepTitle } : {}),
       what: ref.input,
     });
   } else if (request.file !== undefined) {
