@@ -2,7 +2,7 @@
  * Resolving an image to exact digests, deciding whether and how it must be verified, and verifying it. Shared by
  * install, update, verify and run. Tags are resolved once; everything after uses digests.
  */
-import { DropzoneError, isDropzoneError } from "../errors.ts";
+import { DropzoneError, EXIT, isDropzoneError } from "../errors.ts";
 import { type Digest, shortDigest } from "../oci/digest.ts";
 import { type ImageConfig, type ImageIndex, type ImageManifest, parseImageConfig } from "../oci/manifest.ts";
 import { isSupportedLayerMediaType } from "../unpack/layer.ts";
@@ -15,7 +15,8 @@ import type { Config } from "../store/config.ts";
 import { applyAttestationGates, collectAttestations } from "../verify/attestations.ts";
 import { verifyImageSignature } from "../verify/signatures.ts";
 import type { TrustContext } from "../verify/verifier.ts";
-import type { AttestationSummary, CosignPolicy, SignatureResult } from "../verify/types.ts";
+import type { AttestationSummary, CosignPolicy, ProofKind, SignatureResult } from "../verify/types.ts";
+import { verifyProvenance } from "../verify/provenance.ts";
 
 /** An image resolved to its platform manifest, with everything needed to pull and verify it. */
 export interface ResolvedImage {
@@ -233,6 +234,40 @@ export interface VerifyResolvedOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * Proves the image's origin with what the policy accepts: a cosign signature, SLSA v1 provenance, or either
+ * (the signature is tried first; provenance only after a trust failure, never after a registry error). When
+ * neither proves it, the error names both attempts.
+ */
+async function verifyProof(
+  target: Parameters<typeof verifyImageSignature>[0],
+  accept: readonly ProofKind[],
+): Promise<SignatureResult> {
+  let signatureError: DropzoneError | undefined;
+  if (accept.includes("signature")) {
+    try {
+      return { ...(await verifyImageSignature(target)), proof: "signature" };
+    } catch (err) {
+      if (!accept.includes("provenance") || !isDropzoneError(err) || err.exitCode !== EXIT.TRUST) throw err;
+      signatureError = err;
+    }
+  }
+  try {
+    return await verifyProvenance(target);
+  } catch (err) {
+    if (!signatureError || !isDropzoneError(err) || err.exitCode !== EXIT.TRUST) throw err;
+    // Both failed: a mismatch on either side is the more useful message (someone else signed).
+    const code = [signatureError.code, err.code].includes("POLICY_MISMATCH")
+      ? "POLICY_MISMATCH"
+      : signatureError.code === "SIGNATURE_MISSING" && err.code === "SIGNATURE_MISSING"
+      ? "SIGNATURE_MISSING"
+      : "SIGNATURE_INVALID";
+    throw new DropzoneError(code, `${signatureError.message}\nand: ${err.message}`, {
+      hint: err.code === "SIGNATURE_MISSING" ? signatureError.hint : err.hint,
+    });
+  }
+}
+
 /** Verifies the image's signature (and attestations) against the decision. Throws trust errors (exit 3). */
 export async function verifyResolvedImage(
   image: ResolvedImage,
@@ -241,7 +276,7 @@ export async function verifyResolvedImage(
   const { client, decision, loadTrust, now, signal } = options;
   if (decision.kind === "unsigned") return { signature: null, attestations: [] };
   const trust = await loadTrust(decision.policy);
-  const signature = await verifyImageSignature({
+  const target = {
     client,
     repo: image.repo,
     digest: image.digest,
@@ -250,7 +285,8 @@ export async function verifyResolvedImage(
     trust,
     now,
     ...(signal ? { signal } : {}),
-  });
+  };
+  const signature = await verifyProof(target, decision.policy.accept ?? ["signature"]);
   // Attestations are attached to the digest that was signed; look at both where they may differ.
   const attestationDigests = [...new Set([image.digest, signature.signedDigest])];
   const attestations = (await Promise.all(attestationDigests.map((digest) =>

@@ -35,7 +35,13 @@ import { openLayer } from "../unpack/layer.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { CosignPolicy } from "../verify/types.ts";
 import { type Changelog, computeChangelog } from "./changelog.ts";
-import { checkReleaseAge, checkSignerContinuity, parseAge, signerFingerprint } from "./trust_history.ts";
+import {
+  checkProvenanceContinuity,
+  checkReleaseAge,
+  checkSignerContinuity,
+  parseAge,
+  signerFingerprint,
+} from "./trust_history.ts";
 import {
   decideTrust,
   type ResolvedImage,
@@ -240,6 +246,7 @@ export function buildMetadata(input: {
       ...plan.extraBins.map((b) => ({ name: b.name, path: b.entrypoint.path })),
     ],
     signature: verification.signature ? signatureRecord(verification.signature, now) : null,
+    proof: verification.signature ? verification.signature.proof ?? "signature" : null,
     trusted_signer: input.trustedSigner,
     allow_unsigned: input.decision.kind === "unsigned",
     attestations: verification.attestations,
@@ -278,6 +285,7 @@ export function buildArtifactMetadata(input: {
     loader: null,
     bins: [{ name: link.name, path: link.path }],
     signature: verification.signature ? signatureRecord(verification.signature, now) : null,
+    proof: verification.signature ? verification.signature.proof ?? "signature" : null,
     trusted_signer: input.trustedSigner,
     allow_unsigned: input.decision.kind === "unsigned",
     attestations: verification.attestations,
@@ -460,6 +468,12 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
     if (verification.signature) {
       const fingerprint = signerFingerprint(verification.signature);
       checkSignerContinuity(name, trustedSigner, fingerprint, request.acceptNewSigner === true);
+      checkProvenanceContinuity(
+        name,
+        previous?.signature?.provenance,
+        verification.signature.provenance,
+        request.acceptNewSigner === true,
+      );
       if (!trustedSigner || request.acceptNewSigner) trustedSigner = fingerprint;
     }
     if (request.expect) {

@@ -165,6 +165,10 @@ export function buildProgram(
     )
     .option("--public-key <pemfile>", "verify with this cosign public key instead of a keyless identity")
     .option("--trusted-root <jsonfile>", "trusted_root.json of a private Sigstore deployment")
+    .option(
+      "--accept <proofs>",
+      "proof of origin to accept: signature (default), provenance (SLSA v1 attestations), or signature,provenance",
+    )
     .option("--insecure", "allow plain HTTP to this registry (loopback hosts never need it)")
     .option("--default", "make it the default registry for short names")
     .addHelpText(
@@ -174,6 +178,7 @@ export function buildProgram(
         "dz add registry cg cgr.dev/chainguard --template chainguard --default",
         "dz add registry keyed registry.example.com/team --public-key cosign.pub",
         "dz add registry lab localhost:5000",
+        "dz add registry gh ghcr.io/corp --template github --identity-regex 'https://github\\.com/corp/.+' --accept signature,provenance",
       ),
     )
     .action((name, url, opts) => invoke((ctx) => h.addRegistry(ctx, name, url, opts)));

@@ -7,7 +7,7 @@ import { removeWrapper } from "../../shim/write.ts";
 import { removePackage } from "../../store/packages.ts";
 import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
-import { formatBytes } from "../render.ts";
+import { formatBytes, sanitize } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
 import { installLocked } from "./lock.ts";
 import { openArchive } from "./archive.ts";
@@ -104,13 +104,19 @@ export async function install(
         m.entrypoint.resolved === "/" + m.artifact_file ? "" : `:${m.entrypoint.resolved}`
       } (artifact, linked)`
       : `  Binary:    ${outcome.wrappers.join(", ")}`,
+    m.signature?.proof === "provenance"
+      ? `  Proof:     SLSA provenance, builder ${
+        sanitize(m.signature.provenance?.builder_id ?? "(not stated)")
+      }\n` +
+        `  Source:    ${sanitize(m.signature.provenance?.source_repository ?? "(not stated)")}`
+      : "",
     m.signature
       ? `  Signed by: ${m.signature.identity}\n  Issuer:    ${m.signature.issuer ?? "(key)"}` +
         (m.signature.rekor_log_index !== null
           ? `\n  Rekor:     log index ${m.signature.rekor_log_index}`
           : "")
       : "  Signature: NOT VERIFIED (--allow-unsigned)",
-  ];
+  ].filter((l) => l !== "");
   for (const a of m.attestations) {
     const label = a.verified ? "" : " (unverified)";
     if (a.sbom) {

@@ -2,7 +2,7 @@
 import { shortDigest } from "../../oci/digest.ts";
 import { toListEntry } from "../../store/metadata.ts";
 import type { CliContext } from "../context.ts";
-import { formatBytes, formatTime, json, table } from "../render.ts";
+import { formatBytes, formatTime, json, sanitize, table } from "../render.ts";
 import { installedPackages, requireInstalled } from "./shared.ts";
 
 /** dz list */
@@ -53,6 +53,13 @@ export async function info(ctx: CliContext, name: string, opts: { json?: boolean
   ];
   if (meta.signature) {
     const s = meta.signature;
+    if (s.proof === "provenance") {
+      lines.push(
+        ["Proof", "SLSA provenance (attestation)"],
+        ["Builder", sanitize(s.provenance?.builder_id ?? "(not stated)")],
+        ["Source repo", sanitize(s.provenance?.source_repository ?? "(not stated)")],
+      );
+    }
     lines.push(
       ["Signed by", s.identity],
       ["Issuer", s.issuer ?? "(key)"],
