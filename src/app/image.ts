@@ -11,7 +11,6 @@ import { formatPlatform, selectPlatform } from "../oci/platform.ts";
 import type { ResolvedReference } from "../oci/reference.ts";
 import type { RegistryClient, RepoRef } from "../registry/types.ts";
 import type { Host } from "../runtime.ts";
-import type { Config } from "../store/config.ts";
 import { applyAttestationGates, collectAttestations } from "../verify/attestations.ts";
 import { verifyImageSignature } from "../verify/signatures.ts";
 import type { TrustContext } from "../verify/verifier.ts";
@@ -41,7 +40,7 @@ export interface ResolvedImage {
   readonly files: readonly ArtifactFile[];
 }
 
-/** How an install is trusted. */
+/** How an install is trusted; decided only by `planInstall()` (install_plan.ts). */
 export type TrustDecision =
   | { readonly kind: "verify"; readonly policy: CosignPolicy }
   | { readonly kind: "unsigned" };
@@ -50,28 +49,6 @@ export type TrustDecision =
 export interface Verification {
   readonly signature: SignatureResult | null;
   readonly attestations: AttestationSummary[];
-}
-
-/**
- * Decides whether an install must verify. A registry with a policy always verifies; without one, only an explicit
- * --allow-unsigned (or always_allow_unsigned) lets it through. Pure.
- */
-export function decideTrust(
-  ref: ResolvedReference,
-  options: { allowUnsigned: boolean; config: Pick<Config, "always_allow_unsigned"> },
-): TrustDecision {
-  if (ref.policy) return { kind: "verify", policy: ref.policy };
-  if (options.allowUnsigned || options.config.always_allow_unsigned) return { kind: "unsigned" };
-  const hint = ref.adHoc
-    ? `Add the registry with a policy ("dz add registry <name> ${ref.host} --template github --identity …") ` +
-      `so dz can verify it, or pass --allow-unsigned to install without verification`
-    : `Add a cosign_policy to registry "${ref.registryName}" ("dz remove registry ${ref.registryName}" and ` +
-      `"dz add registry … --identity …"), or pass --allow-unsigned to install without verification`;
-  throw new DropzoneError(
-    "POLICY_MISSING",
-    `Cannot install "${ref.input}": registry "${ref.registryName}" has no signature policy`,
-    { hint },
-  );
 }
 
 /** Options for {@linkcode resolveImage}. */

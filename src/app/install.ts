@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import { type Digest, shortDigest } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
-import { type ResolvedReference, validatePackageName } from "../oci/reference.ts";
+import { validatePackageName } from "../oci/reference.ts";
 import { type ArtifactFile, chooseArtifactFile } from "../oci/artifact.ts";
 import type { LinkPlan } from "../shim/link.ts";
 import { restoreArtifactLinks, stageArtifact, writeArtifactLinks } from "./artifact.ts";
@@ -35,21 +35,17 @@ import { openLayer } from "../unpack/layer.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { CosignPolicy } from "../verify/types.ts";
 import { type Changelog, computeChangelog } from "./changelog.ts";
+import { type ResolvedImage, resolveImage, type Verification, verifyResolvedImage } from "./image.ts";
+import type { IndexEntry } from "./archive_index.ts";
+import { discardFetchedLayers, removeEmptyPackageDir } from "./install_cleanup.ts";
 import {
-  checkProvenanceContinuity,
-  checkReleaseAge,
-  checkSignerContinuity,
-  parseAge,
-  signerFingerprint,
-} from "./trust_history.ts";
-import {
-  decideTrust,
-  type ResolvedImage,
-  resolveImage,
-  type TrustDecision,
-  type Verification,
-  verifyResolvedImage,
-} from "./image.ts";
+  checkLockedDigest,
+  gateUnchanged,
+  gateVerified,
+  type InstallPlan,
+  planInstall,
+  type PlanRequest,
+} from "./install_plan.ts";
 
 /** The image config is kept next to the rootfs so wrappers can be regenerated (rollback, doctor). */
 export const IMAGE_CONFIG_FILE = "image-config.json";
@@ -79,29 +75,21 @@ export interface InstallDeps {
   readonly onEvent?: (event: InstallEvent) => void;
 }
 
-/** One install. */
-export interface InstallRequest {
-  readonly ref: ResolvedReference;
-  /** Package name; default: the last path segment. */
-  readonly name?: string;
-  readonly allowUnsigned?: boolean;
+/**
+ * One install: the plan request (see install_plan.ts for what each field may decide) plus the binaries to expose.
+ * Every entry point that installs (`install REF`, `install FILE.tar`, `install --locked`, `update`) builds one.
+ */
+export interface InstallRequest extends PlanRequest {
   /** `--bin PATH[:NAME]` specs. */
   readonly bins?: readonly string[];
   /** For an artifact: the title of the file to install (`--file`); default: chosen by name and platform. */
   readonly file?: string;
-  /** When updating, the name must already belong to this package (no conflict check). */
-  readonly updating?: boolean;
-  /** Keep the recorded allow_unsigned choice on update. */
-  readonly recordedAllowUnsigned?: boolean;
-  /** Accept a signer that differs from the package's recorded one. */
-  readonly acceptNewSigner?: boolean;
-  /** Minimum release age ("3d"); overrides the registry's and the config's min_release_age. */
-  readonly minAge?: string;
-  /** From a lockfile: the platform digest and signer that must be installed, checked before unpacking. */
-  readonly expect?: {
-    readonly digest: Digest;
-    readonly signer: { identity: string; issuer: string | null } | null;
-  };
+}
+
+/** Archive evidence for the gate: `index.json` entries, and every manifest verification read (filled live). */
+export interface ArchiveEvidence {
+  readonly entries: readonly IndexEntry[];
+  readonly consulted: ReadonlySet<Digest>;
 }
 
 /** The result of an install. */
@@ -114,15 +102,6 @@ export interface InstallOutcome {
   readonly pruned: Digest[];
   /** Bytes saved by hardlinking files identical to the previous version. */
   readonly dedupBytes: number;
-}
-
-function conflict(name: string, existing: PackageMetadata, ref: ResolvedReference): DropzoneError {
-  return new DropzoneError(
-    "NAME_CONFLICT",
-    `Cannot install ${ref.input} as "${name}": "${name}" is already installed from ` +
-      `${existing.registry.name}:${existing.repository}`,
-    { hint: `Pick another name with --name, or "dz remove ${name}" first` },
-  );
 }
 
 async function checkWrapperSlot(
@@ -181,6 +160,8 @@ export function pullLayers(
   image: ResolvedImage,
   cache: BlobCache,
   signal: AbortSignal,
+  /** Receives the digest of every blob this call wrote into the cache (not those already there). */
+  fetched?: Set<Digest>,
 ): Promise<void>[] {
   const limit = Math.max(1, deps.config.concurrency);
   let running = 0;
@@ -208,7 +189,7 @@ export function pullLayers(
         signal,
         onProgress: (bytes) => deps.onEvent?.({ type: "layer-progress", digest: layer.digest, bytes }),
       });
-      await cache.putStream(layer.digest, layer.size, stream);
+      if (await cache.putStream(layer.digest, layer.size, stream)) fetched?.add(layer.digest);
       deps.onEvent?.({ type: "layer-done", digest: layer.digest });
     } finally {
       release();
@@ -222,7 +203,7 @@ export function buildMetadata(input: {
   image: ResolvedImage;
   plan: ShimPlan;
   verification: Verification;
-  decision: TrustDecision;
+  unsigned: boolean;
   now: Date;
   trustedSigner: PackageMetadata["trusted_signer"];
 }): PackageMetadata {
@@ -248,7 +229,7 @@ export function buildMetadata(input: {
     signature: verification.signature ? signatureRecord(verification.signature, now) : null,
     proof: verification.signature ? verification.signature.proof ?? "signature" : null,
     trusted_signer: input.trustedSigner,
-    allow_unsigned: input.decision.kind === "unsigned",
+    allow_unsigned: input.unsigned,
     attestations: verification.attestations,
     layers: image.manifest.layers.map((l) => l.digest),
     config_digest: image.manifest.config.digest,
@@ -264,7 +245,7 @@ export function buildArtifactMetadata(input: {
   file: ArtifactFile;
   link: LinkPlan;
   verification: Verification;
-  decision: TrustDecision;
+  unsigned: boolean;
   now: Date;
   trustedSigner: PackageMetadata["trusted_signer"];
 }): PackageMetadata {
@@ -287,7 +268,7 @@ export function buildArtifactMetadata(input: {
     signature: verification.signature ? signatureRecord(verification.signature, now) : null,
     proof: verification.signature ? verification.signature.proof ?? "signature" : null,
     trusted_signer: input.trustedSigner,
-    allow_unsigned: input.decision.kind === "unsigned",
+    allow_unsigned: input.unsigned,
     attestations: verification.attestations,
     layers: [file.layer.digest],
     config_digest: image.manifest.config.digest,
@@ -367,171 +348,152 @@ export async function planForVersion(
   });
 }
 
-/** Installs (or re-installs, or updates) a package. Call it holding the store lock. */
-export async function installPackage(deps: InstallDeps, request: InstallRequest): Promise<InstallOutcome> {
-  const { layout, client, host } = deps;
-  const ref = request.ref;
-  const name = validatePackageName(request.name ?? ref.packageName);
-  const extraBins = (request.bins ?? []).map(parseBinSpec);
-  const previous = (await readCurrent(layout, name))?.metadata;
-  if (previous && !request.updating) {
-    const sameSource = previous.registry.name === ref.registryName && previous.repository === ref.repository;
-    if (!sameSource) throw conflict(name, previous, ref);
+/**
+ * The artifact file to install (`--file`, else the installed version's title when it is still there, else by
+ * name and platform), or undefined for a container image. Throws before anything is downloaded.
+ */
+function chooseFile(
+  image: ResolvedImage,
+  plan: InstallPlan,
+  previous: PackageMetadata | undefined,
+  hasExtraBins: boolean,
+  file: string | undefined,
+  host: Host,
+): ArtifactFile | undefined {
+  const what = plan.ref.input;
+  if (image.kind !== "artifact") {
+    if (file === undefined) return undefined;
+    throw new DropzoneError("INVALID_ARGUMENT", `Cannot use --file with ${what}: it is a container image`, {
+      hint: "--file picks a file of an OCI artifact; for images use --bin PATH[:NAME]",
+    });
   }
-  const decision = decideTrust(ref, {
-    allowUnsigned: request.allowUnsigned === true || request.recordedAllowUnsigned === true,
-    config: deps.config,
+  if (hasExtraBins) {
+    throw new DropzoneError("INVALID_ARGUMENT", `Cannot use --bin with ${what}: it is an artifact`, {
+      hint: "Choose the file to install with --file TITLE",
+    });
+  }
+  // An update or --locked install has no --file: a file of the installed version's title still counts.
+  const keep = file === undefined && previous?.kind === "artifact"
+    ? image.files.find((f) => f.title === previous.artifact_file)?.title
+    : undefined;
+  const chosen = file ?? keep;
+  return chooseArtifactFile(image.files, {
+    packageName: plan.name,
+    host,
+    ...(chosen !== undefined ? { file: chosen } : {}),
+    what,
   });
+}
+
+/** Plans and executes an install. Call it holding the store lock. */
+export async function installPackage(
+  deps: InstallDeps & { readonly archive?: ArchiveEvidence },
+  request: InstallRequest,
+): Promise<InstallOutcome> {
+  const name = validatePackageName(request.name ?? request.ref.packageName);
+  const installed = (await readCurrent(deps.layout, name))?.metadata ?? null;
+  const plan = planInstall({ ...request, name }, { config: deps.config, installed });
+  return await executeInstall(plan, deps, {
+    bins: request.bins ?? [],
+    ...(request.file !== undefined ? { file: request.file } : {}),
+  });
+}
+
+/**
+ * Executes a plan: resolve, verify while layers download, gate, unpack, commit, wrappers. A refusal or failure
+ * before the commit leaves nothing behind (staging, the layer blobs it fetched, an empty package directory).
+ * Call it holding the store lock.
+ */
+export async function executeInstall(
+  plan: InstallPlan,
+  deps: InstallDeps & { readonly archive?: ArchiveEvidence },
+  options: { readonly bins: readonly string[]; readonly file?: string },
+): Promise<InstallOutcome> {
+  const { layout, client, host } = deps;
+  const { ref, name } = plan;
+  const extraBins = options.bins.map(parseBinSpec);
+  const previous = plan.replaces ?? undefined;
   const cache = openBlobCache(layout.blobs);
   const image = await resolveImage(ref, { client, host, ...(deps.signal ? { signal: deps.signal } : {}) });
   deps.onEvent?.({ type: "resolved", image });
-  if (request.expect && image.digest !== request.expect.digest) {
-    throw new DropzoneError(
-      "DIGEST_MISMATCH",
-      `Cannot install ${ref.input} as locked: it resolves to ${
-        shortDigest(image.digest)
-      }, the lockfile says ` +
-        shortDigest(request.expect.digest),
-      {
-        hint:
-          "The lockfile and the registry disagree; regenerate the lockfile with dz lock if this is intended",
-      },
-    );
-  }
+  // A lockfile's digest is known before anything is pulled: refuse early.
+  checkLockedDigest(plan, image.digest);
 
   // Reinstalling what is already current is a no-op (the Go tool deleted the live directory here).
   if (previous && previous.digest === image.digest && extraBins.length === 0) {
+    gateUnchanged(plan, previous);
+    // An archive is judged as a whole even when its image is already installed: its index.json may have been
+    // repointed, and "already installed" must not read as "this archive is fine".
+    if (deps.archive) {
+      const verification = await verifyResolvedImage(image, {
+        client,
+        decision: plan.trust,
+        loadTrust: deps.loadTrust,
+        now: deps.now(),
+        ...(deps.signal ? { signal: deps.signal } : {}),
+      });
+      gateVerified(plan, {
+        digest: image.digest,
+        indexDigest: image.index?.digest ?? null,
+        verification,
+        archive: deps.archive,
+      }, deps.now());
+    }
     // …but a crash between activation and the wrapper write may have left a wrapper missing or stale: restore it.
     const wrappers = await restoreWrappers(layout, previous, host);
     return { status: "unchanged", metadata: previous, previous, wrappers, pruned: [], dedupBytes: 0 };
   }
-  for (const wrapperName of [request.name ?? ref.packageName, ...extraBins.map((b) => b.name)]) {
+  for (const wrapperName of [plan.name, ...extraBins.map((b) => b.name)]) {
     await checkWrapperSlot(layout, wrapperName, name);
   }
   // An artifact's file is chosen from the manifest (titles already checked); only that layer is downloaded.
-  let artifact: ArtifactFile | undefined;
-  if (image.kind === "artifact") {
-    if (extraBins.length > 0) {
-      throw new DropzoneError("INVALID_ARGUMENT", `Cannot use --bin with ${ref.input}: it is an artifact`, {
-        hint: "Choose the file to install with --file TITLE",
-      });
-    }
-    // An update or --locked install has no --file: a file of the installed version's title still counts.
-    const keepTitle = request.file === undefined && previous?.kind === "artifact"
-      ? image.files.find((f) => f.title === previous.artifact_file)?.title
-      : undefined;
-    artifact = chooseArtifactFile(image.files, {
-      packageName: request.name ?? ref.packageName,
-      host,
-      ...(request.file !== undefined || keepTitle !== undefined ? { file: request.file ?? keepTitle } : {}),
-      what: ref.input,
-    });
-  } else if (request.file !== undefined) {
-    throw new DropzoneError(
-      "INVALID_ARGUMENT",
-      `Cannot use --file with ${ref.input}: it is a container image`,
-      {
-        hint: "--file picks a file of an OCI artifact; for images use --bin PATH[:NAME]",
-      },
-    );
-  }
+  const artifact = chooseFile(image, plan, previous, extraBins.length > 0, options.file, host);
   const pulled: ResolvedImage = artifact
     ? { ...image, manifest: { ...image.manifest, layers: [artifact.layer] } }
     : image;
 
-  // Verification and layer downloads run together; unpacking waits for verification.
+  // Verification and layer downloads run together; unpacking waits for verification and the gate.
   const controller = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, controller.signal]) : controller.signal;
-  const downloads = pullLayers(deps, pulled, cache, signal);
+  const fetched = new Set<Digest>();
+  const downloads = pullLayers(deps, pulled, cache, signal, fetched);
   // Keep rejections handled while we wait for verification.
   downloads.forEach((p) => p.catch(() => {}));
-  let verification: Verification;
+  let committed = false;
+  let staging: string | undefined;
   try {
-    verification = await verifyResolvedImage(image, {
+    const verification = await verifyResolvedImage(image, {
       client,
-      decision,
+      decision: plan.trust,
       loadTrust: deps.loadTrust,
       now: deps.now(),
       signal,
     });
-  } catch (err) {
-    controller.abort();
-    await Promise.allSettled(downloads);
-    throw err;
-  }
-  deps.onEvent?.(decision.kind === "unsigned" ? { type: "unsigned" } : { type: "verified", verification });
+    deps.onEvent?.(
+      plan.trust.kind === "unsigned" ? { type: "unsigned" } : { type: "verified", verification },
+    );
+    const { trustedSigner } = gateVerified(plan, {
+      digest: image.digest,
+      indexDigest: image.index?.digest ?? null,
+      verification,
+      ...(deps.archive ? { archive: deps.archive } : {}),
+    }, deps.now());
 
-  // History-dependent trust: the signer must be the one this package was first verified with, and the release
-  // must be old enough when a cooldown is configured.
-  let trustedSigner = previous?.trusted_signer ?? null;
-  try {
-    if (verification.signature) {
-      const fingerprint = signerFingerprint(verification.signature);
-      checkSignerContinuity(name, trustedSigner, fingerprint, request.acceptNewSigner === true);
-      checkProvenanceContinuity(
-        name,
-        previous?.signature?.provenance,
-        verification.signature.provenance,
-        request.acceptNewSigner === true,
-      );
-      if (!trustedSigner || request.acceptNewSigner) trustedSigner = fingerprint;
-    }
-    if (request.expect) {
-      const got = verification.signature
-        ? { identity: verification.signature.identity, issuer: verification.signature.issuer ?? null }
-        : null;
-      if (JSON.stringify(got) !== JSON.stringify(request.expect.signer)) {
-        throw new DropzoneError(
-          "SIGNER_CHANGED",
-          `Cannot install ${ref.input} as locked: signed by ${
-            got?.identity ?? "nobody"
-          }, the lockfile says ` +
-            `${request.expect.signer?.identity ?? "unsigned"}`,
-          { hint: "Do not trust this image until you know why its signer changed" },
-        );
-      }
-    }
-    const minAgeText = request.minAge ??
-      deps.config.registries.find((r) => r.name === ref.registryName)?.min_release_age ??
-      deps.config.min_release_age;
-    if (minAgeText !== undefined) {
-      checkReleaseAge({
-        signedAt: verification.signature?.integratedTime,
-        minAgeSeconds: parseAge(minAgeText),
-        now: deps.now(),
-        what: `${ref.input} (${shortDigest(image.digest)})`,
-        minAgeText,
+    if (previous && previous.digest !== image.digest) {
+      deps.onEvent?.({
+        type: "changelog",
+        changelog: computeChangelog(previous.attestations, verification.attestations),
+        from: previous.digest,
+        to: image.digest,
       });
     }
-  } catch (err) {
-    controller.abort();
-    await Promise.allSettled(downloads);
-    throw err;
-  }
 
-  if (previous && previous.digest !== image.digest) {
-    deps.onEvent?.({
-      type: "changelog",
-      changelog: computeChangelog(previous.attestations, verification.attestations),
-      from: previous.digest,
-      to: image.digest,
-    });
-  }
-
-  const staging = await makePackageStaging(layout, name);
-  let committed = false;
-  try {
+    staging = await makePackageStaging(layout, name);
     const rootfs = join(staging, ROOTFS_DIR);
     if (artifact) {
       await Promise.all(downloads);
       signal.throwIfAborted();
-      const link = await stageArtifact({
-        file: artifact,
-        cache,
-        rootfs,
-        name: request.name ?? ref.packageName,
-        host,
-      });
+      const link = await stageArtifact({ file: artifact, cache, rootfs, name: plan.name, host });
       await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
       const metadata = buildArtifactMetadata({
         name,
@@ -539,7 +501,7 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
         file: artifact,
         link,
         verification,
-        decision,
+        unsigned: plan.trust.kind === "unsigned",
         now: deps.now(),
         trustedSigner,
       });
@@ -568,19 +530,13 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
       ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
     });
     await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
-    const plan = await planShim({
-      rootfs,
-      config: image.config,
-      host,
-      name: request.name ?? ref.packageName,
-      extraBins,
-    });
+    const shim = await planShim({ rootfs, config: image.config, host, name: plan.name, extraBins });
     const metadata = buildMetadata({
       name,
       image,
-      plan,
+      plan: shim,
       verification,
-      decision,
+      unsigned: plan.trust.kind === "unsigned",
       now: deps.now(),
       trustedSigner,
     });
@@ -594,16 +550,18 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
         (await hardlinkDedup(prevRootfs, version.rootfs).catch(() => ({ bytesSaved: 0 }))).bytesSaved;
     }
     await activate(layout, name, image.digest);
-    const wrappers = await writeWrappers(layout, name, plan, image.digest);
-    await removeStaleWrappers(layout, previous, plan);
+    const wrappers = await writeWrappers(layout, name, shim, image.digest);
+    await removeStaleWrappers(layout, previous, shim);
     const pruned = await prune(layout, name, { keep: deps.config.keep_versions });
     return { status: "installed", metadata, ...(previous ? { previous } : {}), wrappers, pruned, dedupBytes };
   } finally {
     if (!committed) {
-      // Stop downloads still running for this failed install before removing its staging dir.
+      // Stop downloads still running for this failed install, then remove everything it left.
       controller.abort();
       await Promise.allSettled(downloads);
-      await removeTree(staging).catch(() => {});
+      if (staging) await removeTree(staging).catch(() => {});
+      await discardFetchedLayers(layout, cache, fetched).catch(() => []);
+      if (!previous) await removeEmptyPackageDir(layout, name);
     }
   }
 }

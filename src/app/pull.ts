@@ -1,26 +1,23 @@
 /**
- * `dz pull REF -o DIR`: a verified download. The reference is resolved and verified exactly as install does
- * (same policy decision, same verification, same release cooldown), then an artifact's files (each named by its
+ * `dz pull REF -o DIR`: a verified download. The reference goes through the same plan and gate as install
+ * (`planInstall`/`gateVerified` with origin "pull": policy, consent, cooldown, attestation gates, the pin of an
+ * installed package of that name and source) and the same verification, then an artifact's files (each named by its
  * checked title, its digest checked by the blob cache) or an image's unpacked rootfs (`DIR/rootfs`, the same safe
  * unpacker) are staged in a sibling temp dir and renamed into DIR, with `DIR/dz-pull.json` as the receipt. Nothing
  * is written to DIR before verification passed.
  */
 import { basename, dirname, join } from "node:path";
 import { DropzoneError } from "../errors.ts";
-import { type Digest, shortDigest } from "../oci/digest.ts";
+import type { Digest } from "../oci/digest.ts";
 import type { ResolvedReference } from "../oci/reference.ts";
 import { removeTree } from "../store/atomic.ts";
 import { openBlobCache } from "../store/blob_cache.ts";
 import { signatureRecord } from "../store/metadata.ts";
-import {
-  decideTrust,
-  type ResolvedImage,
-  resolveImage,
-  type Verification,
-  verifyResolvedImage,
-} from "./image.ts";
+import { readCurrent } from "../store/packages.ts";
+import { type ResolvedImage, resolveImage, type Verification, verifyResolvedImage } from "./image.ts";
 import { type InstallDeps, pullLayers, unpackLayers } from "./install.ts";
-import { checkReleaseAge, parseAge } from "./trust_history.ts";
+import { discardFetchedLayers } from "./install_cleanup.ts";
+import { gateVerified, planInstall } from "./install_plan.ts";
 
 /** The receipt file written into DIR. */
 export const PULL_RECORD_FILE = "dz-pull.json";
@@ -156,14 +153,22 @@ export async function pullToDirectory(deps: InstallDeps, request: PullRequest): 
   const ref = request.ref;
   const force = request.force === true;
   await checkTarget(request.dir, force);
-  const decision = decideTrust(ref, { allowUnsigned: request.allowUnsigned === true, config: deps.config });
+  const installed = (await readCurrent(layout, ref.packageName).catch(() => undefined))?.metadata ?? null;
+  const plan = planInstall({
+    origin: "pull",
+    ref,
+    allowUnsigned: request.allowUnsigned === true,
+    ...(request.minAge !== undefined ? { minAge: request.minAge } : {}),
+  }, { config: deps.config, installed });
+  const decision = plan.trust;
   const image = await resolveImage(ref, { client, host, ...(deps.signal ? { signal: deps.signal } : {}) });
   deps.onEvent?.({ type: "resolved", image });
 
   const cache = openBlobCache(layout.blobs);
   const controller = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, controller.signal]) : controller.signal;
-  const downloads = pullLayers(deps, image, cache, signal);
+  const fetched = new Set<Digest>();
+  const downloads = pullLayers(deps, image, cache, signal, fetched);
   downloads.forEach((p) => p.catch(() => {}));
   let verification: Verification;
   try {
@@ -174,21 +179,15 @@ export async function pullToDirectory(deps: InstallDeps, request: PullRequest): 
       now: deps.now(),
       signal,
     });
-    const minAgeText = request.minAge ??
-      deps.config.registries.find((r) => r.name === ref.registryName)?.min_release_age ??
-      deps.config.min_release_age;
-    if (minAgeText !== undefined) {
-      checkReleaseAge({
-        signedAt: verification.signature?.integratedTime,
-        minAgeSeconds: parseAge(minAgeText),
-        now: deps.now(),
-        what: `${ref.input} (${shortDigest(image.digest)})`,
-        minAgeText,
-      });
-    }
+    gateVerified(
+      plan,
+      { digest: image.digest, indexDigest: image.index?.digest ?? null, verification },
+      deps.now(),
+    );
   } catch (err) {
     controller.abort();
     await Promise.allSettled(downloads);
+    await discardFetchedLayers(layout, cache, fetched).catch(() => []);
     throw err;
   }
   deps.onEvent?.(decision.kind === "unsigned" ? { type: "unsigned" } : { type: "verified", verification });
@@ -198,6 +197,8 @@ export async function pullToDirectory(deps: InstallDeps, request: PullRequest): 
   const staging = await Deno.makeTempDir({ dir: parent, prefix: `.dz-pull-${basename(request.dir)}-` });
   let moved = false;
   try {
+    // makeTempDir creates 0700; DIR is an ordinary directory once it is in place.
+    await Deno.chmod(staging, 0o755);
     if (image.kind === "artifact") {
       for (let i = 0; i < image.files.length; i++) {
         await downloads[i];

@@ -4,6 +4,7 @@
  */
 import { DropzoneError, isDropzoneError } from "../errors.ts";
 import type { Digest } from "../oci/digest.ts";
+import { sameRegistryHost } from "../oci/registry_host.ts";
 import {
   formatReference,
   parseReference,
@@ -19,6 +20,7 @@ import type { PackageMetadata } from "../store/metadata.ts";
 import { readCurrent } from "../store/packages.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { AttestationSummary, CosignPolicy } from "../verify/types.ts";
+import { checkArchiveIndex, type IndexEntry } from "./archive_index.ts";
 import { hostFromPlatform } from "./doctor.ts";
 import { type ResolvedImage, resolveImage, verifyResolvedImage } from "./image.ts";
 
@@ -87,6 +89,11 @@ export interface VerifyDeps {
   readonly now: Date;
   readonly loadTrust: (policy: CosignPolicy) => Promise<TrustContext>;
   readonly signal?: AbortSignal;
+  /** Verifying an archive: its index.json entries and the manifests the archive client served. */
+  readonly archive?: {
+    readonly entries: readonly IndexEntry[];
+    readonly consulted: ReadonlySet<Digest>;
+  };
 }
 
 /** The outcome: the report, plus the error to raise (exit code from its DropzoneError code) when it failed. */
@@ -131,7 +138,7 @@ export function installedReference(meta: PackageMetadata, config: Config, digest
     return resolveReference(`${host}/${meta.repository}@${digest}`, { registries: [] });
   }
   const { host: entryHost, prefix } = splitRegistryUrl(entry.url);
-  if (entryHost !== host || (prefix !== "" && !meta.repository.startsWith(prefix + "/"))) {
+  if (!sameRegistryHost(entryHost, host) || (prefix !== "" && !meta.repository.startsWith(prefix + "/"))) {
     throw new DropzoneError(
       "REGISTRY_NOT_FOUND",
       `Cannot re-verify "${meta.name}": registry "${entry.name}" now points at ${entry.url}, ` +
@@ -276,6 +283,13 @@ export async function verifyTarget(deps: VerifyDeps, target: string): Promise<Ve
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
     const s = v.signature!;
+    // An archive is verified as a whole: what skopeo/umoci would import (index.json) must be what verified.
+    if (deps.archive) {
+      checkArchiveIndex(deps.archive.entries, {
+        verified: new Set([image.digest, ...(image.index ? [image.index.digest] : [])]),
+        consulted: deps.archive.consulted,
+      });
+    }
     report = {
       ...report,
       verified: true,

@@ -70,6 +70,7 @@ export function buildProgram(
     .option("--offline", "install from the local blob cache only; no network")
     .option("--locked [file]", "install exactly the digests and signers recorded in a dz.lock file")
     .option("--accept-new-signer", "accept a signer that differs from the one recorded at first install")
+    .option("--allow-downgrade", "accept a version signed before the installed one (see also dz rollback)")
     .option("--min-age <age>", "refuse digests signed more recently than this (e.g. 3d, 12h)")
     .option("--platform <os/arch>", "install for this platform instead of the host (for testing)")
     .option("--file <title>", "for an OCI artifact: the file (layer title) to install as the binary")
@@ -211,6 +212,7 @@ export function buildProgram(
     .option("--changelog", "verify each available update's attestations and show what it changes (uses GETs)")
     .option("--allow-unsigned", "allow updating packages installed with --allow-unsigned")
     .option("--accept-new-signer", "accept a signer that differs from the recorded one")
+    .option("--allow-downgrade", "apply updates signed before the installed version (a moved-back tag)")
     .option("--min-age <age>", "skip digests signed more recently than this (e.g. 3d)")
     .addHelpText(
       "after",
@@ -322,6 +324,8 @@ export function buildProgram(
     .argument("<ref>", "image reference")
     .argument("[args...]", "arguments for the tool (put them after --)")
     .option("--allow-unsigned", "allow a registry without a signature policy")
+    .option("--accept-new-signer", "accept a signer that differs from the installed package's recorded one")
+    .option("--min-age <age>", "refuse digests signed more recently than this (e.g. 3d, 12h)")
     .addHelpText(
       "after",
       examples("dz run jq -- --version", "dz run chainguard/curl -- -sI https://example.com"),

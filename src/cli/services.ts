@@ -1,6 +1,7 @@
 /** Builds the registry client and trust loader for a command from the context and config. */
 import { join } from "node:path";
 import { splitRegistryUrl } from "../oci/reference.ts";
+import { canonicalRegistryHost } from "../oci/registry_host.ts";
 import { fileRefStore, offlineClient, recordingClient } from "../registry/caching_client.ts";
 import { openBlobCache } from "../store/blob_cache.ts";
 import { createCredentialLookup } from "../registry/credentials.ts";
@@ -26,7 +27,9 @@ export function createClient(
   const refs = fileRefStore(join(ctx.layout.cache, "refs"));
   if (options.offline || ctx.runtime.env("DZ_OFFLINE") === "1") return offlineClient(cache, refs);
   const insecureHosts = new Set(
-    config.registries.filter((r) => r.insecure).map((r) => splitRegistryUrl(r.url).host),
+    config.registries.filter((r) => r.insecure).map((r) =>
+      canonicalRegistryHost(splitRegistryUrl(r.url).host)
+    ),
   );
   const timeout = Number(ctx.runtime.env("DZ_HTTP_TIMEOUT_MS") ?? "30000");
   return recordingClient(
@@ -38,7 +41,7 @@ export function createClient(
         env: ctx.runtime.env,
         homeDir: ctx.runtime.homeDir,
       }),
-      isInsecure: (host) => insecureHosts.has(host),
+      isInsecure: (host) => insecureHosts.has(canonicalRegistryHost(host)),
       concurrencyPerHost: config.concurrency,
       timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 30_000,
     }),

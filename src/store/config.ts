@@ -2,6 +2,7 @@
  * config.yaml: versioned, validated on load with errors that name the bad field, and edited through the `yaml`
  * Document API so that a user's comments and ordering survive every change dz makes.
  */
+import { dirname, isAbsolute, join } from "node:path";
 import { Document, isMap, isSeq, parseDocument, type YAMLSeq } from "yaml";
 import { DropzoneError } from "../errors.ts";
 import type { RegistryEntry } from "../oci/reference.ts";
@@ -179,6 +180,11 @@ export function validateConfig(raw: unknown, path: string): Config {
           );
         }
         out.accept = list as ProofKind[];
+      }
+      // Key and root files are trust anchors: a relative path names a file next to config.yaml, never one in
+      // the current directory (a hostile checkout's cosign.pub must not verify its own images).
+      for (const k of ["public_key", "trusted_root"] as const) {
+        if (out[k] !== undefined && !isAbsolute(out[k]!)) out[k] = join(dirname(path), out[k]!);
       }
       if (out.max_vulnerability_severity && !SEVERITIES.has(out.max_vulnerability_severity)) {
         throw bad(path, `${pf}.max_vulnerability_severity`, "must be critical, high, medium, low or none");

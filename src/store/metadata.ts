@@ -89,8 +89,17 @@ export interface PackageMetadata {
    * The signer this package is pinned to: recorded at its first verified install and carried across updates;
    * a different issuer, repository or workflow is refused until accepted (--accept-new-signer). Null until a
    * signed version is installed. Absent in metadata written before dz 0.1 (read as null).
+   *
+   * `git_ref` pins the kind of git ref the workflow ran for: "tags" for any `refs/tags/*` (tag releases of one
+   * workflow stay one signer), "heads/<branch>" for a branch, the full ref otherwise, null when the signature
+   * names none. Absent (undefined) in metadata written before it existed: unknown, pinned on the next install.
    */
-  trusted_signer: { issuer: string | null; repository: string | null; workflow: string } | null;
+  trusted_signer: {
+    issuer: string | null;
+    repository: string | null;
+    workflow: string;
+    git_ref?: string | null;
+  } | null;
   /** The user allowed an unsigned install; remembered so update does not need the flag again. */
   allow_unsigned: boolean;
   /** Attestation summaries (verified or labelled unverified) found at install time. */
@@ -288,6 +297,7 @@ function parseTrustedSigner(value: unknown): PackageMetadata["trusted_signer"] {
     issuer: strOrNull(s, "issuer", p),
     repository: strOrNull(s, "repository", p),
     workflow: str(s, "workflow", p),
+    ...(s.git_ref !== undefined ? { git_ref: strOrNull(s, "git_ref", p) } : {}),
   };
 }
 

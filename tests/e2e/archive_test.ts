@@ -64,3 +64,30 @@ Deno.test("dz export writes an OCI archive that skopeo and umoci read and dz ins
     await Deno.remove(d, { recursive: true });
   }
 });
+
+Deno.test("dz export of an installed package by name installs air-gapped under its tag, pinned to its digest", async () => {
+  await using env = await startE2E();
+  const pub = await env.publish("cat", "1.0", "by name\n");
+  assert.equal((await env.dz(["install", "lab/cat:1.0"])).code, 0);
+  const work = await Deno.makeTempDir({ prefix: "dz-archive-" });
+  const home2 = await Deno.makeTempDir({ prefix: "dz-airgap-" });
+  try {
+    const archive = `${work}/cat.tar`;
+    const exp = await env.dz(["export", "cat", "-o", archive]);
+    assert.equal(exp.code, 0, exp.stderr);
+    // The export read the package's digest, not its tag: the archive must not need a tag resolution.
+    await env.registry.stop();
+    const dz2 = (argv: string[]) => runDz(argv, { home: home2, env: { PATH: Deno.env.get("PATH") ?? "" } });
+    assert.equal((await dz2(labRegistryArgs(env))).code, 0);
+    const installed = await dz2(["install", archive]);
+    assert.equal(installed.code, 0, installed.stderr);
+    const info = JSON.parse((await dz2(["info", "cat", "--json"])).stdout);
+    assert.equal(info.digest, pub.digest);
+    assert.equal(info.tag, "1.0");
+  } finally {
+    for (const d of [work, home2]) {
+      await new Deno.Command("chmod", { args: ["-R", "u+rwX", d] }).output();
+      await Deno.remove(d, { recursive: true });
+    }
+  }
+});

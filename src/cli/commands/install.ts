@@ -11,7 +11,7 @@ import { formatBytes, sanitize } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
 import { installLocked } from "./lock.ts";
 import { openArchive } from "./archive.ts";
-import { isArchivePath } from "../../app/archive.ts";
+import { isArchiveArgument } from "../../app/archive.ts";
 import { confirm, requireInstalled, withStoreLock } from "./shared.ts";
 
 /** Options of `dz install`. */
@@ -23,6 +23,7 @@ export interface InstallOptions {
   offline?: boolean;
   locked?: string | boolean;
   acceptNewSigner?: boolean;
+  allowDowngrade?: boolean;
   minAge?: string;
   platform?: string;
   file?: string;
@@ -56,7 +57,8 @@ export async function install(
   }
   const { config } = await ctx.config();
   // An OCI archive from `dz export` installs through the offline client: same policy, local trust root.
-  const archive = (await isArchivePath(input)) ? await openArchive(ctx, input) : undefined;
+  // Decided by the argument's spelling alone, never by what exists on disk (issue 9 finding 2).
+  const archive = isArchiveArgument(input) ? await openArchive(ctx, input) : undefined;
   const ref = resolveReference(archive ? archive.reference : input, {
     registries: config.registries,
     defaultRegistry: config.default_registry,
@@ -74,13 +76,16 @@ export async function install(
       loadTrust: createTrustLoader(ctx, { offline: opts.offline === true || archive !== undefined }),
       ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
       onEvent: progress.onEvent,
+      ...(archive ? { archive: archive.evidence } : {}),
     }, {
+      origin: archive ? "archive" : "install",
       ref,
       ...(opts.name ? { name: opts.name } : {}),
       allowUnsigned: opts.allowUnsigned === true,
       bins: opts.bin ?? [],
       ...(opts.file !== undefined ? { file: opts.file } : {}),
       acceptNewSigner: opts.acceptNewSigner === true,
+      allowDowngrade: opts.allowDowngrade === true,
       ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
     })).finally(progress.done);
   const m = outcome.metadata;

@@ -193,7 +193,8 @@ export async function addRegistry(
       ? "key-based policy"
       : `keyless policy (issuer ${policy.issuer ?? policy.issuer_regex})`
     : "no policy: installs need --allow-unsigned";
-  ctx.log.info(`Added registry "${name}" → ${normalisedUrl} (${what})`);
+  const accepts = policy?.accept ? `; accepts ${policy.accept.join(" or ")} as proof of origin` : "";
+  ctx.log.info(`Added registry "${name}" → ${normalisedUrl} (${what}${accepts})`);
   if (opts.default) ctx.log.info(`"${name}" is now the default registry`);
 }
 

@@ -11,7 +11,7 @@ export async function runOnce(
   ctx: CliContext,
   input: string,
   args: string[],
-  opts: { allowUnsigned?: boolean },
+  opts: { allowUnsigned?: boolean; acceptNewSigner?: boolean; minAge?: string },
 ): Promise<number> {
   const { config } = await ctx.config();
   const ref = resolveReference(input, {
@@ -30,7 +30,12 @@ export async function runOnce(
       loadTrust: createTrustLoader(ctx),
       ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
       onEvent: progress.onEvent,
-    }, { ref, allowUnsigned: opts.allowUnsigned === true })).finally(progress.done);
+    }, {
+      ref,
+      allowUnsigned: opts.allowUnsigned === true,
+      acceptNewSigner: opts.acceptNewSigner === true,
+      ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
+    })).finally(progress.done);
   ctx.log.debug(`running ${prepared.digest} from the ${prepared.source} copy`);
   const script = await Deno.makeTempFile({ prefix: "dz-run-", suffix: ".sh" });
   try {

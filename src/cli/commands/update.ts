@@ -17,15 +17,14 @@
 import {
   type ApplyResult,
   applyUpdate,
-  type ChangelogPreview,
   checkExitCode,
   checkUpdates,
   hasUpdate,
   implicitTargetTag,
-  previewChangelog,
   type UpdateCheck,
 } from "../../app/update.ts";
 import { renderChangelog } from "../../app/changelog.ts";
+import { previewUpdate, type UpdatePreview } from "../../app/update_preview.ts";
 import { EXIT, exitCodeFor } from "../../errors.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import type { PackageMetadata } from "../../store/metadata.ts";
@@ -46,6 +45,7 @@ export interface UpdateOptions {
   changelog?: boolean;
   allowUnsigned?: boolean;
   acceptNewSigner?: boolean;
+  allowDowngrade?: boolean;
   minAge?: string;
 }
 
@@ -65,6 +65,7 @@ function row(check: UpdateCheck): string[] {
     if (!check.rebuild) available = check.newer_tags.join(", ");
     reasons.push(check.rebuild ? `newer tags: ${check.newer_tags.join(", ")}` : "newer tag");
   }
+  if (check.downgrade === true) reasons.push("DOWNGRADE: signed before the installed version");
   if (check.error !== null) reasons.push(check.error);
   return [check.name, installed, available, reasons.length ? reasons.join(", ") : "-"];
 }
@@ -85,32 +86,32 @@ export async function update(
     return EXIT.OK;
   }
   const client = createClient(ctx, config);
-  const checks = await checkUpdates(packages, {
+  const rawChecks = await checkUpdates(packages, {
     client,
     registries: config.registries,
     concurrency: config.concurrency,
     ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
   });
-  // With --changelog each available update is resolved and verified (no layers) to say what it changes.
-  const previews = new Map<string, ChangelogPreview>();
-  if (opts.changelog) {
-    const loadTrust = createTrustLoader(ctx);
-    for (const [i, c] of checks.entries()) {
-      if (c.target_tag === null) continue;
-      previews.set(
-        c.name,
-        await previewChangelog(packages[i]!, c, {
-          client,
-          registries: config.registries,
-          concurrency: config.concurrency,
-          host: ctx.runtime.host,
-          config,
-          loadTrust,
-          now: ctx.runtime.now(),
-        }),
-      );
-    }
+  // Each available update is resolved and verified (no layers): that tells a downgrade (a tag moved back to an
+  // older signed digest) from a rebuild, and gives the --changelog.
+  const previews = new Map<string, UpdatePreview>();
+  const loadTrust = createTrustLoader(ctx);
+  for (const [i, c] of rawChecks.entries()) {
+    if (c.target_tag === null || c.error !== null) continue;
+    previews.set(
+      c.name,
+      await previewUpdate(packages[i]!, c, {
+        client,
+        registries: config.registries,
+        host: ctx.runtime.host,
+        config,
+        loadTrust,
+        now: ctx.runtime.now(),
+        ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
+      }),
+    );
   }
+  const checks = rawChecks.map((c) => ({ ...c, downgrade: previews.get(c.name)?.downgrade ?? null }));
   if (opts.json) {
     ctx.out(json(
       opts.changelog
@@ -123,7 +124,7 @@ export async function update(
     ));
   } else {
     ctx.out(table(["NAME", "INSTALLED", "AVAILABLE", "REASON"], checks.map(row)));
-    for (const [pkg, p] of previews) {
+    for (const [pkg, p] of opts.changelog ? previews : []) {
       const lines = p.changelog ? renderChangelog(p.changelog) : [`changelog unavailable: ${p.error}`];
       ctx.out(`\n${pkg}:\n  ${lines.join("\n  ")}\n`);
     }
@@ -192,6 +193,7 @@ export async function update(
           {
             allowUnsigned: opts.allowUnsigned === true,
             acceptNewSigner: opts.acceptNewSigner === true,
+            allowDowngrade: opts.allowDowngrade === true,
             ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
             registries: config.registries,
           },

@@ -4,7 +4,7 @@ import { DropzoneError, exitCodeFor } from "../../errors.ts";
 import type { CliContext } from "../context.ts";
 import { json } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
-import { isArchivePath } from "../../app/archive.ts";
+import { isArchiveArgument } from "../../app/archive.ts";
 import { openArchive } from "./archive.ts";
 
 /** Options of `dz verify`. */
@@ -21,7 +21,7 @@ export interface VerifyOptions {
 export async function verify(ctx: CliContext, target: string, opts: VerifyOptions): Promise<number> {
   const { config } = await ctx.config();
   // An archive from `dz export` is verified offline from its own contents, against the local policy and root.
-  const archive = (await isArchivePath(target)) ? await openArchive(ctx, target) : undefined;
+  const archive = isArchiveArgument(target) ? await openArchive(ctx, target) : undefined;
   const outcome = await verifyTarget({
     layout: ctx.layout,
     config,
@@ -30,6 +30,7 @@ export async function verify(ctx: CliContext, target: string, opts: VerifyOption
     now: ctx.runtime.now(),
     loadTrust: createTrustLoader(ctx, { offline: opts.offline === true || archive !== undefined }),
     ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
+    ...(archive ? { archive: archive.evidence } : {}),
   }, archive ? archive.reference : target);
   const report = outcome.report;
   if (outcome.error === undefined) {
