@@ -281,3 +281,29 @@ Deno.test("dz install refuses hostile titles, tampered layer bytes and a missing
   assert.equal(unsigned.code, 3, unsigned.stderr);
   assert.match(unsigned.stderr, /No signature found/);
 });
+
+Deno.test("dz doctor knows artifact links: a missing or repointed link is restored, an orphan dz link removed", async () => {
+  await using env = await startE2E();
+  const busybox = await Deno.readFile(BUSYBOX);
+  await publishArtifact(env, "busybox", "1.36", { files: [{ title: "busybox", content: busybox }] });
+  assert.equal((await env.dz(["install", "lab/busybox:1.36"])).code, 0);
+  const link = `${env.home}/bin/busybox`;
+  const want = await Deno.readLink(link);
+  await Deno.remove(link);
+  await Deno.symlink(`${env.home}/packages/busybox/current/rootfs/elsewhere`, link);
+  await Deno.symlink(`${env.home}/packages/gone/current/rootfs/gone`, `${env.home}/bin/gone`);
+  await Deno.symlink("/usr/bin/env", `${env.home}/bin/mine`);
+  const report = JSON.parse((await env.dz(["doctor", "--json"])).stdout);
+  const kinds = (report.findings as { kind: string; subject: string }[]).map((f) => `${f.kind} ${f.subject}`);
+  assert.ok(kinds.includes(`stale-wrapper ${link}`), kinds.join("\n"));
+  assert.ok(kinds.includes(`orphan-wrapper ${env.home}/bin/gone`), kinds.join("\n"));
+  assert.ok(kinds.includes(`foreign-file ${env.home}/bin/mine`), kinds.join("\n"));
+  const fixed = await env.dz(["doctor", "--fix"]);
+  assert.ok([0, 1].includes(fixed.code), fixed.stderr);
+  assert.equal(await Deno.readLink(link), want);
+  await assert.rejects(Deno.lstat(`${env.home}/bin/gone`));
+  assert.equal(await Deno.readLink(`${env.home}/bin/mine`), "/usr/bin/env", "a foreign link is left alone");
+  await Deno.remove(link);
+  await env.dz(["doctor", "--fix"]);
+  assert.equal(await Deno.readLink(link), want, "a missing link is written again");
+});
