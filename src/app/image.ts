@@ -245,11 +245,35 @@ async function verifyProof(
   }
 }
 
+/**
+ * A trust failure of content a mirror served names the mirror: the fault is the mirror's, and it is never a
+ * reason to try the next location. Other errors pass through unchanged.
+ */
+export function blameMirrors(err: unknown, client: RegistryClient, repo: RepoRef): unknown {
+  if (!(err instanceof DropzoneError) || err.exitCode !== EXIT.TRUST) return err;
+  const mirrors = client.mirrorsUsed?.(repo) ?? [];
+  if (mirrors.length === 0) return err;
+  return new DropzoneError(err.code, `${err.message} (content served by mirror ${mirrors.join(", ")})`, {
+    hint:
+      `Mirror ${mirrors[0]} serves content that does not verify as ${repo.registry}/${repo.repository}; ` +
+      `fix the mirror or remove it ("dz remove mirror <prefix> ${mirrors[0]}")`,
+    cause: err,
+  });
+}
+
 /** Verifies the image's signature (and attestations) against the decision. Throws trust errors (exit 3). */
 export async function verifyResolvedImage(
   image: ResolvedImage,
   options: VerifyResolvedOptions,
 ): Promise<Verification> {
+  try {
+    return await verifyResolved(image, options);
+  } catch (err) {
+    throw blameMirrors(err, options.client, image.repo);
+  }
+}
+
+async function verifyResolved(image: ResolvedImage, options: VerifyResolvedOptions): Promise<Verification> {
   const { client, decision, loadTrust, now, signal } = options;
   if (decision.kind === "unsigned") return { signature: null, attestations: [] };
   const trust = await loadTrust(decision.policy);

@@ -35,8 +35,15 @@ import { openLayer } from "../unpack/layer.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { CosignPolicy } from "../verify/types.ts";
 import { type Changelog, computeChangelog } from "./changelog.ts";
-import { type ResolvedImage, resolveImage, type Verification, verifyResolvedImage } from "./image.ts";
-import type { IndexEntry } from "./archive_index.ts";
+import {
+  blameMirrors,
+  type ResolvedImage,
+  resolveImage,
+  type Verification,
+  verifyResolvedImage,
+} from "./image.ts";
+import { crossCheck } from "./cross_check.ts";
+import { checkArchiveIndex, type IndexEntry } from "./archive_index.ts";
 import { discardFetchedLayers, removeEmptyPackageDir } from "./install_cleanup.ts";
 import {
   checkLockedDigest,
@@ -76,15 +83,10 @@ export interface InstallDeps {
 }
 
 /**
- * One install: the plan request (see install_plan.ts for what each field may decide) plus the binaries to expose.
- * Every entry point that installs (`install REF`, `install FILE.tar`, `install --locked`, `update`) builds one.
+ * One install: the plan request (see install_plan.ts for what each field may decide). Every entry point that
+ * installs (`install REF`, `install FILE.tar`, `install --locked`, `update`) builds one.
  */
-export interface InstallRequest extends PlanRequest {
-  /** `--bin PATH[:NAME]` specs. */
-  readonly bins?: readonly string[];
-  /** For an artifact: the title of the file to install (`--file`); default: chosen by name and platform. */
-  readonly file?: string;
-}
+export type InstallRequest = PlanRequest;
 
 /** Archive evidence for the gate: `index.json` entries, and every manifest verification read (filled live). */
 export interface ArchiveEvidence {
@@ -206,6 +208,9 @@ export function buildMetadata(input: {
   unsigned: boolean;
   now: Date;
   trustedSigner: PackageMetadata["trusted_signer"];
+  /** The mirror location that served the manifest, or null for the upstream. */
+  servedBy?: string | null;
+  crossChecked?: readonly string[];
 }): PackageMetadata {
   const { name, image, plan, verification, now } = input;
   return {
@@ -235,6 +240,8 @@ export function buildMetadata(input: {
     config_digest: image.manifest.config.digest,
     installed_at: now.toISOString(),
     size_bytes: image.manifest.layers.reduce((sum, l) => sum + l.size, 0),
+    served_by: input.servedBy ?? null,
+    cross_checked: [...(input.crossChecked ?? [])],
   };
 }
 
@@ -248,6 +255,8 @@ export function buildArtifactMetadata(input: {
   unsigned: boolean;
   now: Date;
   trustedSigner: PackageMetadata["trusted_signer"];
+  servedBy?: string | null;
+  crossChecked?: readonly string[];
 }): PackageMetadata {
   const { name, image, file, link, verification, now } = input;
   return {
@@ -274,6 +283,8 @@ export function buildArtifactMetadata(input: {
     config_digest: image.manifest.config.digest,
     installed_at: now.toISOString(),
     size_bytes: file.layer.size,
+    served_by: input.servedBy ?? null,
+    cross_checked: [...(input.crossChecked ?? [])],
   };
 }
 
@@ -393,10 +404,7 @@ export async function installPackage(
   const name = validatePackageName(request.name ?? request.ref.packageName);
   const installed = (await readCurrent(deps.layout, name))?.metadata ?? null;
   const plan = planInstall({ ...request, name }, { config: deps.config, installed });
-  return await executeInstall(plan, deps, {
-    bins: request.bins ?? [],
-    ...(request.file !== undefined ? { file: request.file } : {}),
-  });
+  return await executeInstall(plan, deps);
 }
 
 /**
@@ -407,37 +415,43 @@ export async function installPackage(
 export async function executeInstall(
   plan: InstallPlan,
   deps: InstallDeps & { readonly archive?: ArchiveEvidence },
-  options: { readonly bins: readonly string[]; readonly file?: string },
 ): Promise<InstallOutcome> {
   const { layout, client, host } = deps;
   const { ref, name } = plan;
-  const extraBins = options.bins.map(parseBinSpec);
+  const extraBins = plan.bins.map(parseBinSpec);
   const previous = plan.replaces ?? undefined;
   const cache = openBlobCache(layout.blobs);
   const image = await resolveImage(ref, { client, host, ...(deps.signal ? { signal: deps.signal } : {}) });
   deps.onEvent?.({ type: "resolved", image });
   // A lockfile's digest is known before anything is pulled: refuse early.
   checkLockedDigest(plan, image.digest);
+  const top = image.index?.digest ?? image.digest;
+  const crossChecked = await crossCheck({
+    client,
+    ref,
+    digest: top,
+    locations: plan.crossCheck,
+    signal: deps.signal,
+  });
 
   // Reinstalling what is already current is a no-op (the Go tool deleted the live directory here).
   if (previous && previous.digest === image.digest && extraBins.length === 0) {
     gateUnchanged(plan, previous);
     // An archive is judged as a whole even when its image is already installed: its index.json may have been
     // repointed, and "already installed" must not read as "this archive is fine".
+    // Only the archive's own rule applies here: nothing is replaced, so continuity and cooldown have nothing new.
     if (deps.archive) {
-      const verification = await verifyResolvedImage(image, {
+      await verifyResolvedImage(image, {
         client,
         decision: plan.trust,
         loadTrust: deps.loadTrust,
         now: deps.now(),
         ...(deps.signal ? { signal: deps.signal } : {}),
       });
-      gateVerified(plan, {
-        digest: image.digest,
-        indexDigest: image.index?.digest ?? null,
-        verification,
-        archive: deps.archive,
-      }, deps.now());
+      checkArchiveIndex(deps.archive.entries, {
+        verified: new Set([image.digest, ...(image.index ? [image.index.digest] : [])]),
+        consulted: deps.archive.consulted,
+      });
     }
     // …but a crash between activation and the wrapper write may have left a wrapper missing or stale: restore it.
     const wrappers = await restoreWrappers(layout, previous, host);
@@ -447,7 +461,7 @@ export async function executeInstall(
     await checkWrapperSlot(layout, wrapperName, name);
   }
   // An artifact's file is chosen from the manifest (titles already checked); only that layer is downloaded.
-  const artifact = chooseFile(image, plan, previous, extraBins.length > 0, options.file, host);
+  const artifact = chooseFile(image, plan, previous, extraBins.length > 0, plan.file ?? undefined, host);
   const pulled: ResolvedImage = artifact
     ? { ...image, manifest: { ...image.manifest, layers: [artifact.layer] } }
     : image;
@@ -504,6 +518,8 @@ export async function executeInstall(
         unsigned: plan.trust.kind === "unsigned",
         now: deps.now(),
         trustedSigner,
+        servedBy: client.servedBy?.(image.repo, image.digest) ?? null,
+        crossChecked,
       });
       await commitVersion(layout, name, staging, metadata);
       committed = true;
@@ -539,6 +555,8 @@ export async function executeInstall(
       unsigned: plan.trust.kind === "unsigned",
       now: deps.now(),
       trustedSigner,
+      servedBy: client.servedBy?.(image.repo, image.digest) ?? null,
+      crossChecked,
     });
     const { version } = await commitVersion(layout, name, staging, metadata);
     committed = true;
@@ -554,6 +572,9 @@ export async function executeInstall(
     await removeStaleWrappers(layout, previous, shim);
     const pruned = await prune(layout, name, { keep: deps.config.keep_versions });
     return { status: "installed", metadata, ...(previous ? { previous } : {}), wrappers, pruned, dedupBytes };
+  } catch (err) {
+    // A gate refusing what a mirror served (signer change, downgrade, cooldown) names the mirror too.
+    throw blameMirrors(err, client, image.repo);
   } finally {
     if (!committed) {
       // Stop downloads still running for this failed install, then remove everything it left.

@@ -18,7 +18,8 @@
  * 6. downgrade: a candidate signed before the installed version is refused unless `--allow-downgrade`;
  * 7. cooldown: `min_release_age` (flag > registry > top level) against the verified signing time;
  * 8. attestation gates of the policy (provenance builder, vulnerability severity);
- * 9. archive index: every `index.json` entry of an archive points at a manifest verification used.
+ * 9. archive index: every `index.json` entry of an archive points at a manifest verification used;
+ * 10. cross-check: `--cross-check` / `cross_check:` only for an unsigned plan; every location must agree.
  *
  * Extension points: a mirror (issue 13) changes where bytes come from, never `source`/`trust` (it sets nothing
  * here); an artifact install (issue 14) is another `origin` with the same rules.
@@ -26,11 +27,13 @@
 import { DropzoneError } from "../errors.ts";
 import { type Digest, shortDigest } from "../oci/digest.ts";
 import { canonicalHost, type ResolvedReference, splitRegistryUrl } from "../oci/reference.ts";
+import { canonicalRegistryHost } from "../oci/registry_host.ts";
 import type { Config } from "../store/config.ts";
 import type { PackageMetadata } from "../store/metadata.ts";
 import { applyAttestationGates } from "../verify/attestations.ts";
 import type { CosignPolicy } from "../verify/types.ts";
 import { checkArchiveIndex, type IndexEntry } from "./archive_index.ts";
+import { crossCheckLocations } from "./cross_check.ts";
 import type { TrustDecision, Verification } from "./image.ts";
 import {
   checkProvenanceContinuity,
@@ -58,6 +61,10 @@ export interface PlanRequest {
   readonly ref: ResolvedReference;
   /** Package name (`--name`); default: the reference's last path segment. */
   readonly name?: string;
+  /** `--bin PATH[:NAME]` specs: extra binaries to expose (installs only). */
+  readonly bins?: readonly string[];
+  /** `--file TITLE`: for an OCI artifact, the file to install (default: chosen by name and platform). */
+  readonly file?: string;
   /** `--allow-unsigned` given on this command line. Nothing else a request carries can grant consent. */
   readonly allowUnsigned?: boolean;
   /** `--accept-new-signer`. */
@@ -68,6 +75,8 @@ export interface PlanRequest {
   readonly minAge?: string;
   /** `--locked`: what the lockfile entry expects. Its `allow_unsigned` is deliberately not here. */
   readonly locked?: { readonly file: string; readonly digest: Digest; readonly signer: LockedSigner | null };
+  /** `--cross-check` locations (default: the registry's `cross_check:`), for unsigned installs only. */
+  readonly crossCheck?: readonly string[];
 }
 
 /** What the store and config say, read by the caller. */
@@ -85,8 +94,15 @@ export interface InstallPlan {
   readonly origin: InstallOrigin;
   /** Package name (validated by the caller's reference rules). */
   readonly name: string;
+  /** `--bin PATH[:NAME]` specs to expose besides the entrypoint. */
+  readonly bins: readonly string[];
+  /** `--file TITLE` for an artifact, or null (chosen by name and platform). */
+  readonly file: string | null;
   readonly ref: ResolvedReference;
-  /** Canonical `host/repository` the bytes must come from (mirrors may serve them; this stays). */
+  /**
+   * `host/repository` the bytes must come from (mirrors may serve them; this stays). Shown in the address
+   * spelling; compared with {@linkcode sourceKey} (loopback spellings and Docker Hub aliases fold).
+   */
   readonly source: string;
   /** The configured registry (or the host for an ad-hoc one) whose policy applies. */
   readonly registry: { readonly name: string; readonly url: string };
@@ -113,15 +129,29 @@ export interface InstallPlan {
   readonly locked: PlanRequest["locked"] | null;
   /** Rule 8: the policy whose attestation gates apply (null when unsigned). */
   readonly attestationPolicy: CosignPolicy | null;
+  /**
+   * Rule 10: locations that must serve the same digest before an unsigned install ([] when none). Refused
+   * for a registry with a policy: a signature decides there (see cross_check.ts).
+   */
+  readonly crossCheck: readonly string[];
 }
 
-/** `host/repository` with the host in its canonical spelling. */
-export function sourceKey(host: string, repository: string): string {
+/** `host/repository` with the host in its address spelling (for messages and `plan.source`). */
+export function sourceName(host: string, repository: string): string {
   return `${canonicalHost(host)}/${repository}`;
 }
 
-/** The canonical source of an installed package. */
+/** The identity of a source: equal exactly when two spellings name the same repository of the same registry. */
+export function sourceKey(host: string, repository: string): string {
+  return `${canonicalRegistryHost(host)}/${repository}`;
+}
+
+/** The source of an installed package, as shown. */
 export function installedSource(meta: Pick<PackageMetadata, "registry" | "repository">): string {
+  return sourceName(splitRegistryUrl(meta.registry.url).host, meta.repository);
+}
+
+function installedSourceKey(meta: Pick<PackageMetadata, "registry" | "repository">): string {
   return sourceKey(splitRegistryUrl(meta.registry.url).host, meta.repository);
 }
 
@@ -187,9 +217,10 @@ function ownershipError(request: PlanRequest, name: string, installed: PackageMe
 export function planInstall(request: PlanRequest, facts: PlanFacts): InstallPlan {
   const { ref, origin } = request;
   const name = request.name ?? ref.packageName;
-  const source = sourceKey(ref.host, ref.repository);
+  const source = sourceName(ref.host, ref.repository);
   const installed = facts.installed;
-  const sameSource = installed !== null && installedSource(installed) === source;
+  const sameSource = installed !== null &&
+    installedSourceKey(installed) === sourceKey(ref.host, ref.repository);
   const replacing = origin !== "run" && origin !== "export" && origin !== "pull";
   if (installed && !sameSource && replacing) throw ownershipError(request, name, installed, source);
   const replaces = replacing && sameSource ? installed : null;
@@ -217,6 +248,8 @@ export function planInstall(request: PlanRequest, facts: PlanFacts): InstallPlan
   return {
     origin,
     name,
+    bins: request.bins ?? [],
+    file: request.file ?? null,
     ref,
     source,
     registry: { name: ref.registryName, url: ref.registryUrl },
@@ -236,6 +269,10 @@ export function planInstall(request: PlanRequest, facts: PlanFacts): InstallPlan
     cooldown,
     locked: request.locked ?? null,
     attestationPolicy: trust.kind === "verify" ? trust.policy : null,
+    // Archives install offline and export installs nothing: there is nothing to cross-check against.
+    crossCheck: origin === "archive" || origin === "export"
+      ? []
+      : crossCheckLocations(ref, trust, request.crossCheck ?? [], facts.config),
   };
 }
 

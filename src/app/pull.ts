@@ -14,7 +14,13 @@ import { removeTree } from "../store/atomic.ts";
 import { openBlobCache } from "../store/blob_cache.ts";
 import { signatureRecord } from "../store/metadata.ts";
 import { readCurrent } from "../store/packages.ts";
-import { type ResolvedImage, resolveImage, type Verification, verifyResolvedImage } from "./image.ts";
+import {
+  blameMirrors,
+  type ResolvedImage,
+  resolveImage,
+  type Verification,
+  verifyResolvedImage,
+} from "./image.ts";
 import { type InstallDeps, pullLayers, unpackLayers } from "./install.ts";
 import { discardFetchedLayers } from "./install_cleanup.ts";
 import { gateVerified, planInstall } from "./install_plan.ts";
@@ -188,7 +194,7 @@ export async function pullToDirectory(deps: InstallDeps, request: PullRequest): 
     controller.abort();
     await Promise.allSettled(downloads);
     await discardFetchedLayers(layout, cache, fetched).catch(() => []);
-    throw err;
+    throw blameMirrors(err, client, image.repo);
   }
   deps.onEvent?.(decision.kind === "unsigned" ? { type: "unsigned" } : { type: "verified", verification });
 

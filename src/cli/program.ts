@@ -74,6 +74,12 @@ export function buildProgram(
     .option("--min-age <age>", "refuse digests signed more recently than this (e.g. 3d, 12h)")
     .option("--platform <os/arch>", "install for this platform instead of the host (for testing)")
     .option("--file <title>", "for an OCI artifact: the file (layer title) to install as the binary")
+    .option(
+      "--cross-check <location>",
+      "unsigned installs: require this location to serve the same digest (repeatable)",
+      collect,
+      [] as string[],
+    )
     .addHelpText(
       "after",
       examples(
@@ -122,6 +128,15 @@ export function buildProgram(
     .option("--force", "remove even while packages installed from it exist")
     .addHelpText("after", examples("dz remove registry corp", "dz remove registry corp --force"))
     .action((name, _opts, cmd) => invoke((ctx) => h.removeRegistry(ctx, name, cmd.optsWithGlobals())));
+  remove.command("mirror")
+    .description("Remove a mirror prefix, or one of its locations")
+    .argument("<prefix>", "the upstream prefix, e.g. docker.io/chainguard")
+    .argument("[location]", "only this location (the prefix goes when its last location does)")
+    .addHelpText(
+      "after",
+      examples("dz remove mirror docker.io/chainguard", "dz remove mirror docker.io 127.0.0.1:5000"),
+    )
+    .action((prefix, location) => invoke((ctx) => h.removeMirror(ctx, prefix, location)));
 
   // list / list registries
   const list = program.command("list")
@@ -135,6 +150,11 @@ export function buildProgram(
     .addHelpText("after", examples("dz list registries", "dz list registries --json"))
     // `list` also has --json; commander gives it to the parent, so merge parent options in.
     .action((_opts, cmd) => invoke((ctx) => h.listRegistries(ctx, cmd.optsWithGlobals())));
+  list.command("mirrors")
+    .description("List registry mirrors, one row per location in the order they are tried")
+    .option("--json", "print JSON: [{prefix, location, pull_from_mirror, insecure}]")
+    .addHelpText("after", examples("dz list mirrors", "dz list mirrors --json"))
+    .action((_opts, cmd) => invoke((ctx) => h.listMirrors(ctx, cmd.optsWithGlobals())));
 
   program.command("info")
     .description("Show the provenance trail of an installed package")
@@ -183,6 +203,22 @@ export function buildProgram(
       ),
     )
     .action((name, url, opts) => invoke((ctx) => h.addRegistry(ctx, name, url, opts)));
+  add.command("mirror")
+    .description(
+      "Fetch images under a prefix from a mirror or pull-through cache first (verified as upstream)",
+    )
+    .argument("<prefix>", "upstream host or host/namespace, e.g. docker.io/chainguard")
+    .argument("<location>", "mirror host[:port][/namespace]; a second one for the same prefix is tried after")
+    .option("--digest-only", "ask the mirror only for content by digest; tags always resolve upstream")
+    .option("--insecure", "reach the mirror over plain HTTP (loopback hosts never need it)")
+    .addHelpText(
+      "after",
+      examples(
+        "dz add mirror docker.io/chainguard mirror.corp.example/hub-chainguard",
+        "dz add mirror docker.io 127.0.0.1:5000 --digest-only",
+      ),
+    )
+    .action((prefix, location, opts) => invoke((ctx) => h.addMirror(ctx, prefix, location, opts)));
 
   program.command("search")
     .description("Search a registry's catalog for images")

@@ -24,6 +24,8 @@ export interface RegistryEntry {
   readonly cosign_policy?: CosignPolicy;
   /** Skip digests signed more recently than this (e.g. "3d"); overrides the top-level setting. */
   readonly min_release_age?: string;
+  /** Locations (`host[/namespace]`) that must serve the same digest before an unsigned install (no policy). */
+  readonly cross_check?: readonly string[];
 }
 
 /** The lexical parts of a reference, before any registry lookup. */

@@ -73,6 +73,8 @@ export function recordingClient(inner: RegistryClient, cache: BlobCache, refs: R
     catalog: inner.catalog.bind(inner),
     getBlob: inner.getBlob.bind(inner),
     headManifest: inner.headManifest.bind(inner),
+    ...(inner.servedBy ? { servedBy: inner.servedBy.bind(inner) } : {}),
+    ...(inner.mirrorsUsed ? { mirrorsUsed: inner.mirrorsUsed.bind(inner) } : {}),
     async getManifest(repo, reference, options) {
       let fetched: FetchedManifest;
       try {

@@ -112,6 +112,16 @@ export interface PackageMetadata {
   installed_at: string;
   /** Total size of the compressed layers in bytes. */
   size_bytes: number;
+  /**
+   * The mirror location (`host[/namespace]`) that served the installed manifest, or null when the upstream did.
+   * Identity, policy and signer stay the upstream's either way. Absent before mirrors existed (read as null).
+   */
+  served_by: string | null;
+  /**
+   * Locations that resolved the same reference to the same digest before an unsigned install
+   * (`--cross-check`, `cross_check:`); [] when none. Absent in older metadata (read as []).
+   */
+  cross_checked: string[];
 }
 
 /**
@@ -360,6 +370,15 @@ function validate(value: unknown): PackageMetadata {
     config_digest: digest(o, "config_digest", ""),
     installed_at: isoDate(o, "installed_at", ""),
     size_bytes: num(o, "size_bytes", ""),
+    served_by: o.served_by === undefined ? null : strOrNull(o, "served_by", ""),
+    cross_checked: o.cross_checked === undefined || o.cross_checked === null
+      ? []
+      : arr(o, "cross_checked", "").map((l, i) => {
+        if (typeof l !== "string" || l === "") {
+          throw new FieldError(`cross_checked[${i}]`, "expected a location");
+        }
+        return l;
+      }),
   };
 }
 

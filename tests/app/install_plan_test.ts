@@ -226,6 +226,18 @@ Deno.test("planInstall(): one row per rule (policy, consent, ownership, cooldown
       expect: (p) => assert.notEqual(p.replaces, null),
     },
     {
+      rule: "3 ownership: loopback spellings of one registry are one source",
+      request: { origin: "update", ref: ref("localhost:5000/apps/cat:2"), name: "cat" },
+      facts: facts(await installed({})),
+      expect: (p) => assert.notEqual(p.replaces, null),
+    },
+    {
+      rule: "3 ownership: another port is another source",
+      request: { origin: "update", ref: ref("127.0.0.1:5001/apps/cat:2"), name: "cat" },
+      facts: facts(await installed({})),
+      expect: "SOURCE_MISMATCH",
+    },
+    {
       rule: "3 ownership: run of another source under an installed name replaces nothing and pins nothing",
       request: { origin: "run", ref: ref("hub/cat:1.1") },
       facts: facts(await installed({})),
@@ -280,6 +292,52 @@ Deno.test("planInstall(): one row per rule (policy, consent, ownership, cooldown
       request: { origin: "install", ref: ref("lab/cat:1.1"), minAge: "3x" },
       facts: facts(),
       expect: "INVALID_ARGUMENT",
+    },
+    {
+      rule: "10 cross-check: an unsigned install checks the --cross-check locations",
+      request: {
+        origin: "install",
+        ref: ref("open/cat:1.0"),
+        allowUnsigned: true,
+        crossCheck: ["b.example", "B.example", "c.example/apps"],
+      },
+      facts: facts(),
+      expect: (p) => assert.deepEqual(p.crossCheck, ["b.example", "c.example/apps"]),
+    },
+    {
+      rule: "10 cross-check: the registry's cross_check: applies to updates too",
+      request: { origin: "update", ref: ref("open/cat:1.1"), name: "cat" },
+      facts: {
+        config: {
+          always_allow_unsigned: false,
+          registries: REGISTRIES.map((r) => r.name === "open" ? { ...r, cross_check: ["b.example"] } : r),
+        },
+        installed: await installed({ url: "127.0.0.1:6000/apps", identity: null, allowUnsigned: true }),
+      },
+      expect: (p) => assert.deepEqual(p.crossCheck, ["b.example"]),
+    },
+    {
+      rule: "10 cross-check: refused for a registry with a policy (a signature decides there)",
+      request: { origin: "install", ref: ref("lab/cat:1.0"), crossCheck: ["b.example"] },
+      facts: facts(),
+      expect: "INVALID_ARGUMENT",
+    },
+    {
+      rule: "10 cross-check: never grants consent",
+      request: { origin: "install", ref: ref("open/cat:1.0"), crossCheck: ["b.example"] },
+      facts: facts(),
+      expect: "POLICY_MISSING",
+    },
+    {
+      rule: "10 cross-check: an archive installs offline, so nothing is cross-checked",
+      request: {
+        origin: "archive",
+        ref: ref("open/cat:1.0"),
+        allowUnsigned: true,
+        crossCheck: ["b.example"],
+      },
+      facts: facts(),
+      expect: (p) => assert.deepEqual(p.crossCheck, []),
     },
   ];
   for (const row of rows) {

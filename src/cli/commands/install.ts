@@ -27,6 +27,7 @@ export interface InstallOptions {
   minAge?: string;
   platform?: string;
   file?: string;
+  crossCheck?: string[];
 }
 
 /** Parses `--platform os/arch[/variant]`. */
@@ -87,6 +88,7 @@ export async function install(
       acceptNewSigner: opts.acceptNewSigner === true,
       allowDowngrade: opts.allowDowngrade === true,
       ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
+      crossCheck: opts.crossCheck ?? [],
     })).finally(progress.done);
   const m = outcome.metadata;
   if (outcome.status === "unchanged") {
@@ -104,6 +106,8 @@ export async function install(
     (outcome.previous ? `, replacing ${shortDigest(outcome.previous.digest)}` : ""),
     `  Registry:  ${m.registry.name} (${m.registry.url})`,
     `  Platform:  ${m.platform}`,
+    ...(m.served_by ? [`  Served by: mirror ${m.served_by} (verified as ${m.registry.url})`] : []),
+    ...(m.cross_checked.length > 0 ? [`  Cross-checked: ${m.cross_checked.join(", ")} (same digest)`] : []),
     m.kind === "artifact"
       ? `  Binary:    ${outcome.wrappers.join(", ")} -> ${m.artifact_file}${
         m.entrypoint.resolved === "/" + m.artifact_file ? "" : `:${m.entrypoint.resolved}`

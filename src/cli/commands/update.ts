@@ -85,7 +85,9 @@ export async function update(
     else ctx.log.info("No packages installed.");
     return EXIT.OK;
   }
-  const client = createClient(ctx, config);
+  // Tags resolve on the upstream when it is reachable, so a stale mirror cannot hide an update (or make one up);
+  // content addressed by digest still comes from the mirrors.
+  const client = createClient(ctx, config, { tagsUpstreamFirst: true });
   const rawChecks = await checkUpdates(packages, {
     client,
     registries: config.registries,
