@@ -3,22 +3,26 @@
  * install, update, verify and run. Tags are resolved once; everything after uses digests.
  */
 import { DropzoneError, EXIT, isDropzoneError } from "../errors.ts";
+import { type ArtifactFile, artifactFiles, isArtifactManifest, platformTag } from "../oci/artifact.ts";
 import { type Digest, shortDigest } from "../oci/digest.ts";
 import { type ImageConfig, type ImageIndex, type ImageManifest, parseImageConfig } from "../oci/manifest.ts";
 import { isSupportedLayerMediaType } from "../unpack/layer.ts";
-import { type ArtifactFile, artifactFiles, isArtifactManifest, platformTag } from "../oci/artifact.ts";
 import { formatPlatform, selectPlatform } from "../oci/platform.ts";
 import type { ResolvedReference } from "../oci/reference.ts";
 import type { RegistryClient, RepoRef } from "../registry/types.ts";
 import type { Host } from "../runtime.ts";
+import { ArtifactBudget } from "../verify/artifact_budget.ts";
 import { applyAttestationGates, collectAttestations } from "../verify/attestations.ts";
 import { verifyImageSignature } from "../verify/signatures.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { AttestationSummary, CosignPolicy, ProofKind, SignatureResult } from "../verify/types.ts";
 import { verifyProvenance } from "../verify/provenance.ts";
 
-/** An image resolved to its platform manifest, with everything needed to pull and verify it. */
-export interface ResolvedImage {
+/**
+ * An image resolved to its platform manifest: everything verification needs (signatures bind the manifest, so
+ * the config blob is not read).
+ */
+export interface ResolvedManifest {
   readonly ref: ResolvedReference;
   readonly repo: RepoRef;
   /** The multi-arch index the tag or digest pointed at, or null for a single-platform image. */
@@ -29,15 +33,21 @@ export interface ResolvedImage {
   readonly digest: Digest;
   readonly manifestBytes: Uint8Array;
   readonly manifest: ImageManifest;
-  readonly config: ImageConfig;
-  readonly configBytes: Uint8Array;
-  readonly platform: string;
+  /** "os/arch[/variant]" from the index entry, or null for a single-platform image (known from its config). */
+  readonly indexPlatform: string | null;
   /**
    * "image": a container image (rootfs layers, image config). "artifact": files as layers (an `artifactType` or
-   * an empty/unknown config); `config` is then empty and `files` lists the titled layers, every title checked.
+   * an empty/unknown config); `files` then lists the titled layers, every title checked.
    */
   readonly kind: "image" | "artifact";
   readonly files: readonly ArtifactFile[];
+}
+
+/** An image resolved to its platform manifest and config, with everything needed to pull and verify it. */
+export interface ResolvedImage extends ResolvedManifest {
+  readonly config: ImageConfig;
+  readonly configBytes: Uint8Array;
+  readonly platform: string;
 }
 
 /** How an install is trusted; decided only by `planInstall()` (install_plan.ts). */
@@ -60,12 +70,67 @@ export interface ResolveImageOptions {
 
 /** Resolves a reference to its platform manifest and config (one GET per manifest; the tag is read once). */
 export async function resolveImage(
-  requested: ResolvedReference,
+  ref: ResolvedReference,
   options: ResolveImageOptions,
 ): Promise<ResolvedImage> {
-  let ref = requested;
+  const image = await resolveManifest(ref, options);
   const { client, host, signal } = options;
-  const repo: RepoRef = { registry: ref.host, repository: ref.repository };
+  const { repo, index, manifest } = image;
+  const configBytes = await client.getBlobBytes(repo, manifest.config.digest, {
+    size: manifest.config.size,
+    ...(signal ? { signal } : {}),
+  });
+  if (image.kind === "artifact") {
+    // An artifact's config is empty or opaque: kept for export, never interpreted. Its platform is the index
+    // entry's, else the host's (the binary's own format is checked against the host before it is linked).
+    return {
+      ...image,
+      config: { config: {} },
+      configBytes,
+      platform: image.indexPlatform ?? formatPlatform(host),
+    };
+  }
+  let config: ImageConfig;
+  try {
+    config = parseImageConfig(configBytes);
+  } catch (err) {
+    throw new DropzoneError(
+      "REGISTRY_PROTOCOL",
+      `Image config of ${ref.input} is malformed: ${(err as Error).message}`,
+      {
+        hint: "The image is broken; report it to the publisher",
+        cause: err,
+      },
+    );
+  }
+  const os = config.os ?? host.os;
+  const arch = config.architecture ?? host.arch;
+  if (!index && (os !== host.os || arch !== host.arch)) {
+    throw new DropzoneError(
+      "NO_MATCHING_PLATFORM",
+      `Cannot install ${ref.input}: it is built for ${os}/${arch}, this machine is ${formatPlatform(host)}`,
+      { hint: `Use an image built for ${formatPlatform(host)} (or a multi-arch tag)` },
+    );
+  }
+  return {
+    ...image,
+    config,
+    configBytes,
+    platform: `${os}/${arch}${config.variant ? `/${config.variant}` : ""}`,
+  };
+}
+
+/**
+ * Resolves a reference to its platform manifest without reading the config blob (one GET per manifest; the tag
+ * is read once). An index is narrowed to the host's platform; a single-platform image is taken as it is.
+ */
+export async function resolveManifest(
+  requested: ResolvedReference,
+  options: ResolveImageOptions,
+): Promise<ResolvedManifest> {
+  const { client, host, signal } = options;
+  const repo: RepoRef = { registry: requested.host, repository: requested.repository };
+  let ref = requested;
   let top;
   try {
     top = await client.getManifest(repo, ref.digest ?? ref.tag ?? "latest", { signal });
@@ -94,9 +159,11 @@ export async function resolveImage(
   }
   let index: ResolvedImage["index"] = null;
   let platformManifest = top;
+  let indexPlatform: string | null = null;
   if (top.manifest.kind === "index") {
     index = { digest: top.digest, bytes: top.bytes, manifest: top.manifest };
     const descriptor = selectPlatform(top.manifest, host);
+    indexPlatform = formatPlatform(descriptor.platform!);
     platformManifest = await client.getManifest(repo, descriptor.digest, { signal });
     if (platformManifest.manifest.kind !== "manifest") {
       throw new DropzoneError(
@@ -109,10 +176,10 @@ export async function resolveImage(
     }
   }
   const manifest = platformManifest.manifest as ImageManifest;
-  if (isArtifactManifest(manifest)) {
-    return await resolveArtifact({ ref, repo, index, platformManifest, manifest, client, host, signal });
-  }
-  for (const layer of manifest.layers) {
+  // Artifact titles are checked here, before anything is downloaded or written.
+  const kind = isArtifactManifest(manifest) ? "artifact" : "image";
+  const files = kind === "artifact" ? artifactFiles(manifest, ref.input) : [];
+  for (const layer of kind === "image" ? manifest.layers : []) {
     if (!isSupportedLayerMediaType(layer.mediaType)) {
       throw new DropzoneError(
         "UNSUPPORTED_MEDIA_TYPE",
@@ -123,32 +190,6 @@ export async function resolveImage(
       );
     }
   }
-  const configBytes = await client.getBlobBytes(repo, manifest.config.digest, {
-    size: manifest.config.size,
-    ...(signal ? { signal } : {}),
-  });
-  let config: ImageConfig;
-  try {
-    config = parseImageConfig(configBytes);
-  } catch (err) {
-    throw new DropzoneError(
-      "REGISTRY_PROTOCOL",
-      `Image config of ${ref.input} is malformed: ${(err as Error).message}`,
-      {
-        hint: "The image is broken; report it to the publisher",
-        cause: err,
-      },
-    );
-  }
-  const os = config.os ?? host.os;
-  const arch = config.architecture ?? host.arch;
-  if (!index && (os !== host.os || arch !== host.arch)) {
-    throw new DropzoneError(
-      "NO_MATCHING_PLATFORM",
-      `Cannot install ${ref.input}: it is built for ${os}/${arch}, this machine is ${formatPlatform(host)}`,
-      { hint: `Use an image built for ${formatPlatform(host)} (or a multi-arch tag)` },
-    );
-  }
   return {
     ref,
     repo,
@@ -156,48 +197,8 @@ export async function resolveImage(
     digest: platformManifest.digest,
     manifestBytes: platformManifest.bytes,
     manifest,
-    config,
-    configBytes,
-    platform: `${os}/${arch}${config.variant ? `/${config.variant}` : ""}`,
-    kind: "image",
-    files: [],
-  };
-}
-
-/**
- * The artifact half of {@linkcode resolveImage}: titles are checked here, before anything is downloaded; the
- * config is fetched (for export) but not interpreted; the platform is the index entry's, else the host's (the
- * installed binary's own format is checked against the host before it is linked).
- */
-async function resolveArtifact(input: {
-  ref: ResolvedReference;
-  repo: RepoRef;
-  index: ResolvedImage["index"];
-  platformManifest: { digest: Digest; bytes: Uint8Array };
-  manifest: ImageManifest;
-  client: RegistryClient;
-  host: Host;
-  signal: AbortSignal | undefined;
-}): Promise<ResolvedImage> {
-  const { ref, repo, index, platformManifest, manifest, client, host, signal } = input;
-  const files = artifactFiles(manifest, ref.input);
-  const configBytes = await client.getBlobBytes(repo, manifest.config.digest, {
-    size: manifest.config.size,
-    ...(signal ? { signal } : {}),
-  });
-  const entry = index?.manifest.manifests.find((d) => d.digest === platformManifest.digest)?.platform;
-  const platform = entry ? formatPlatform(entry) : formatPlatform(host);
-  return {
-    ref,
-    repo,
-    index,
-    digest: platformManifest.digest,
-    manifestBytes: platformManifest.bytes,
-    manifest,
-    config: { config: {} },
-    configBytes,
-    platform,
-    kind: "artifact",
+    indexPlatform,
+    kind,
     files,
   };
 }
@@ -209,6 +210,22 @@ export interface VerifyResolvedOptions {
   readonly loadTrust: (policy: CosignPolicy) => Promise<TrustContext>;
   readonly now: Date;
   readonly signal?: AbortSignal;
+}
+
+/**
+ * A trust failure of content a mirror served names the mirror: the fault is the mirror's, and it is never a
+ * reason to try the next location. Other errors pass through unchanged.
+ */
+export function blameMirrors(err: unknown, client: RegistryClient, repo: RepoRef): unknown {
+  if (!(err instanceof DropzoneError) || err.exitCode !== EXIT.TRUST) return err;
+  const mirrors = client.mirrorsUsed?.(repo) ?? [];
+  if (mirrors.length === 0) return err;
+  return new DropzoneError(err.code, `${err.message} (content served by mirror ${mirrors.join(", ")})`, {
+    hint:
+      `Mirror ${mirrors[0]} serves content that does not verify as ${repo.registry}/${repo.repository}; ` +
+      `fix the mirror or remove it ("dz remove mirror <prefix> ${mirrors[0]}")`,
+    cause: err,
+  });
 }
 
 /**
@@ -245,25 +262,9 @@ async function verifyProof(
   }
 }
 
-/**
- * A trust failure of content a mirror served names the mirror: the fault is the mirror's, and it is never a
- * reason to try the next location. Other errors pass through unchanged.
- */
-export function blameMirrors(err: unknown, client: RegistryClient, repo: RepoRef): unknown {
-  if (!(err instanceof DropzoneError) || err.exitCode !== EXIT.TRUST) return err;
-  const mirrors = client.mirrorsUsed?.(repo) ?? [];
-  if (mirrors.length === 0) return err;
-  return new DropzoneError(err.code, `${err.message} (content served by mirror ${mirrors.join(", ")})`, {
-    hint:
-      `Mirror ${mirrors[0]} serves content that does not verify as ${repo.registry}/${repo.repository}; ` +
-      `fix the mirror or remove it ("dz remove mirror <prefix> ${mirrors[0]}")`,
-    cause: err,
-  });
-}
-
 /** Verifies the image's signature (and attestations) against the decision. Throws trust errors (exit 3). */
 export async function verifyResolvedImage(
-  image: ResolvedImage,
+  image: ResolvedManifest,
   options: VerifyResolvedOptions,
 ): Promise<Verification> {
   try {
@@ -273,11 +274,16 @@ export async function verifyResolvedImage(
   }
 }
 
-async function verifyResolved(image: ResolvedImage, options: VerifyResolvedOptions): Promise<Verification> {
+async function verifyResolved(
+  image: ResolvedManifest,
+  options: VerifyResolvedOptions,
+): Promise<Verification> {
   const { client, decision, loadTrust, now, signal } = options;
   if (decision.kind === "unsigned") return { signature: null, attestations: [] };
   const trust = await loadTrust(decision.policy);
-  const target = {
+  // One budget for everything read about this image's signatures and attestations.
+  const budget = new ArtifactBudget();
+  const signature = await verifyProof({
     client,
     repo: image.repo,
     digest: image.digest,
@@ -285,9 +291,9 @@ async function verifyResolved(image: ResolvedImage, options: VerifyResolvedOptio
     policy: decision.policy,
     trust,
     now,
+    budget,
     ...(signal ? { signal } : {}),
-  };
-  const signature = await verifyProof(target, decision.policy.accept ?? ["signature"]);
+  }, decision.policy.accept ?? ["signature"]);
   // Attestations are attached to the digest that was signed; look at both where they may differ.
   const attestationDigests = [...new Set([image.digest, signature.signedDigest])];
   const attestations = (await Promise.all(attestationDigests.map((digest) =>
@@ -297,6 +303,7 @@ async function verifyResolved(image: ResolvedImage, options: VerifyResolvedOptio
       digest,
       policy: decision.policy,
       trust,
+      budget,
       ...(signal ? { signal } : {}),
     }).catch(() => [] as AttestationSummary[])
   ))).flat();

@@ -5,8 +5,7 @@
  */
 import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
-import { type Digest, shortDigest } from "../oci/digest.ts";
-import type { Descriptor } from "../oci/manifest.ts";
+import type { Digest } from "../oci/digest.ts";
 import { validatePackageName } from "../oci/reference.ts";
 import { type ArtifactFile, chooseArtifactFile } from "../oci/artifact.ts";
 import type { LinkPlan } from "../shim/link.ts";
@@ -17,21 +16,18 @@ import { parseBinSpec, planShim, type ShimPlan } from "../shim/plan.ts";
 import { renderWrapper } from "../shim/wrapper.ts";
 import { binSlot, removeWrapper, writeWrapper } from "../shim/write.ts";
 import { removeTree } from "../store/atomic.ts";
-import { type BlobCache, openBlobCache } from "../store/blob_cache.ts";
+import { openBlobCache } from "../store/blob_cache.ts";
 import type { Config } from "../store/config.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { type PackageMetadata, signatureRecord } from "../store/metadata.ts";
 import {
   activate,
   commitVersion,
-  hardlinkDedup,
   makePackageStaging,
   prune,
   readCurrent,
   ROOTFS_DIR,
 } from "../store/packages.ts";
-import { applyLayer, createRootfsState, finalizeRootfs } from "../unpack/extract.ts";
-import { openLayer } from "../unpack/layer.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { CosignPolicy } from "../verify/types.ts";
 import { type Changelog, computeChangelog } from "./changelog.ts";
@@ -44,7 +40,8 @@ import {
 } from "./image.ts";
 import { crossCheck } from "./cross_check.ts";
 import { checkArchiveIndex, type IndexEntry } from "./archive_index.ts";
-import { discardFetchedLayers, removeEmptyPackageDir } from "./install_cleanup.ts";
+import { discardFetchedLayers, discardSnapshots, removeEmptyPackageDir } from "./install_cleanup.ts";
+import { fetchLayers, pullLayers, type RootfsBuild } from "./layers.ts";
 import {
   checkLockedDigest,
   gateUnchanged,
@@ -102,8 +99,8 @@ export interface InstallOutcome {
   /** Wrapper paths written. */
   readonly wrappers: string[];
   readonly pruned: Digest[];
-  /** Bytes saved by hardlinking files identical to the previous version. */
-  readonly dedupBytes: number;
+  /** Layer snapshots extracted for this install and reused from the snapshot store (absent when unchanged). */
+  readonly layers?: RootfsBuild;
 }
 
 async function checkWrapperSlot(
@@ -127,76 +124,6 @@ async function checkWrapperSlot(
       },
     );
   }
-}
-
-/**
- * Applies the image's layers in order into a new `rootfs` directory, each as soon as its download finished. Call
- * it only after verification passed.
- */
-export async function unpackLayers(input: {
-  image: ResolvedImage;
-  cache: BlobCache;
-  downloads: readonly Promise<void>[];
-  rootfs: string;
-  signal: AbortSignal;
-  onEvent?: (event: InstallEvent) => void;
-}): Promise<void> {
-  const { image, cache, downloads, rootfs, signal, onEvent } = input;
-  await Deno.mkdir(rootfs);
-  const state = createRootfsState();
-  const layers = image.manifest.layers;
-  for (let i = 0; i < layers.length; i++) {
-    const layer = layers[i]!;
-    await downloads[i];
-    signal.throwIfAborted();
-    onEvent?.({ type: "unpack", index: i, total: layers.length, digest: layer.digest });
-    const blob = await cache.open(layer.digest);
-    await applyLayer(openLayer(blob, layer.mediaType), rootfs, { state, label: shortDigest(layer.digest) });
-  }
-  await finalizeRootfs(rootfs, state);
-}
-
-/** Downloads every layer into the cache with bounded concurrency; returns a promise per layer. */
-export function pullLayers(
-  deps: Pick<InstallDeps, "config" | "client" | "onEvent">,
-  image: ResolvedImage,
-  cache: BlobCache,
-  signal: AbortSignal,
-  /** Receives the digest of every blob this call wrote into the cache (not those already there). */
-  fetched?: Set<Digest>,
-): Promise<void>[] {
-  const limit = Math.max(1, deps.config.concurrency);
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  const slot = async () => {
-    if (running >= limit) await new Promise<void>((r) => waiting.push(r));
-    running++;
-  };
-  const release = () => {
-    running--;
-    waiting.shift()?.();
-  };
-  return image.manifest.layers.map(async (layer: Descriptor) => {
-    if (await cache.has(layer.digest)) {
-      deps.onEvent?.({ type: "layer-start", digest: layer.digest, size: layer.size, cached: true });
-      deps.onEvent?.({ type: "layer-done", digest: layer.digest });
-      return;
-    }
-    await slot();
-    try {
-      signal.throwIfAborted();
-      deps.onEvent?.({ type: "layer-start", digest: layer.digest, size: layer.size, cached: false });
-      const stream = await deps.client.getBlob(image.repo, layer.digest, {
-        size: layer.size,
-        signal,
-        onProgress: (bytes) => deps.onEvent?.({ type: "layer-progress", digest: layer.digest, bytes }),
-      });
-      if (await cache.putStream(layer.digest, layer.size, stream)) fetched?.add(layer.digest);
-      deps.onEvent?.({ type: "layer-done", digest: layer.digest });
-    } finally {
-      release();
-    }
-  });
 }
 
 /** Builds metadata for a staged version. Pure. */
@@ -455,7 +382,7 @@ export async function executeInstall(
     }
     // …but a crash between activation and the wrapper write may have left a wrapper missing or stale: restore it.
     const wrappers = await restoreWrappers(layout, previous, host);
-    return { status: "unchanged", metadata: previous, previous, wrappers, pruned: [], dedupBytes: 0 };
+    return { status: "unchanged", metadata: previous, previous, wrappers, pruned: [] };
   }
   for (const wrapperName of [plan.name, ...extraBins.map((b) => b.name)]) {
     await checkWrapperSlot(layout, wrapperName, name);
@@ -470,9 +397,11 @@ export async function executeInstall(
   const controller = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, controller.signal]) : controller.signal;
   const fetched = new Set<Digest>();
-  const downloads = pullLayers(deps, pulled, cache, signal, fetched);
+  const layers = artifact ? undefined : await fetchLayers(deps, image, cache, signal, { fetched });
+  // An artifact's file is a plain blob, not a layer snapshot: download it into the cache as it is.
+  const artifactDownloads = artifact ? pullLayers(deps, pulled, cache, signal, { fetched }) : [];
   // Keep rejections handled while we wait for verification.
-  downloads.forEach((p) => p.catch(() => {}));
+  artifactDownloads.forEach((p) => p.catch(() => {}));
   let committed = false;
   let staging: string | undefined;
   try {
@@ -505,7 +434,7 @@ export async function executeInstall(
     staging = await makePackageStaging(layout, name);
     const rootfs = join(staging, ROOTFS_DIR);
     if (artifact) {
-      await Promise.all(downloads);
+      await Promise.all(artifactDownloads);
       signal.throwIfAborted();
       const link = await stageArtifact({ file: artifact, cache, rootfs, name: plan.name, host });
       await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
@@ -534,17 +463,9 @@ export async function executeInstall(
         ...(previous ? { previous } : {}),
         wrappers,
         pruned,
-        dedupBytes: 0,
       };
     }
-    await unpackLayers({
-      image,
-      cache,
-      downloads,
-      rootfs,
-      signal,
-      ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
-    });
+    const built = await layers!.build(rootfs, { scratch: staging, signal });
     await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
     const shim = await planShim({ rootfs, config: image.config, host, name: plan.name, extraBins });
     const metadata = buildMetadata({
@@ -558,20 +479,21 @@ export async function executeInstall(
       servedBy: client.servedBy?.(image.repo, image.digest) ?? null,
       crossChecked,
     });
-    const { version } = await commitVersion(layout, name, staging, metadata);
+    await commitVersion(layout, name, staging, metadata);
     committed = true;
     deps.onEvent?.({ type: "committed", digest: image.digest });
-    let dedupBytes = 0;
-    if (previous && previous.digest !== image.digest) {
-      const prevRootfs = join(layout.packages, name, previous.digest.replace(":", "-"), ROOTFS_DIR);
-      dedupBytes =
-        (await hardlinkDedup(prevRootfs, version.rootfs).catch(() => ({ bytesSaved: 0 }))).bytesSaved;
-    }
     await activate(layout, name, image.digest);
     const wrappers = await writeWrappers(layout, name, shim, image.digest);
     await removeStaleWrappers(layout, previous, shim);
     const pruned = await prune(layout, name, { keep: deps.config.keep_versions });
-    return { status: "installed", metadata, ...(previous ? { previous } : {}), wrappers, pruned, dedupBytes };
+    return {
+      status: "installed",
+      metadata,
+      ...(previous ? { previous } : {}),
+      wrappers,
+      pruned,
+      layers: built,
+    };
   } catch (err) {
     // A gate refusing what a mirror served (signer change, downgrade, cooldown) names the mirror too.
     throw blameMirrors(err, client, image.repo);
@@ -579,9 +501,11 @@ export async function executeInstall(
     if (!committed) {
       // Stop downloads still running for this failed install, then remove everything it left.
       controller.abort();
-      await Promise.allSettled(downloads);
+      await layers?.settle();
+      await Promise.allSettled(artifactDownloads);
       if (staging) await removeTree(staging).catch(() => {});
       await discardFetchedLayers(layout, cache, fetched).catch(() => []);
+      if (layers) await discardSnapshots(layout, layers.extracted).catch(() => []);
       if (!previous) await removeEmptyPackageDir(layout, name);
     }
   }

@@ -21,7 +21,12 @@ import {
   type Verification,
   verifyResolvedImage,
 } from "./image.ts";
-import { type InstallDeps, pullLayers, unpackLayers } from "./install.ts";
+import type { InstallDeps } from "./install.ts";
+import { pullLayers } from "./layers.ts";
+import { shortDigest } from "../oci/digest.ts";
+import type { BlobCache } from "../store/blob_cache.ts";
+import { applyLayer, createRootfsState, finalizeRootfs } from "../unpack/extract.ts";
+import { openLayer } from "../unpack/layer.ts";
 import { discardFetchedLayers } from "./install_cleanup.ts";
 import { gateVerified, planInstall } from "./install_plan.ts";
 
@@ -153,6 +158,32 @@ async function moveIntoPlace(staging: string, dir: string, force: boolean): Prom
   return written;
 }
 
+/**
+ * Unpacks the image's layers in order into `rootfs` with the safe unpacker, as independent files: a pulled
+ * rootfs leaves dz's home, so it never shares inodes with the layer snapshot store.
+ */
+async function unpackInto(
+  rootfs: string,
+  image: ResolvedImage,
+  cache: BlobCache,
+  downloads: readonly Promise<void>[],
+  signal: AbortSignal,
+  onEvent: InstallDeps["onEvent"],
+): Promise<void> {
+  await Deno.mkdir(rootfs);
+  const state = createRootfsState();
+  const layers = image.manifest.layers;
+  for (let i = 0; i < layers.length; i++) {
+    const layer = layers[i]!;
+    await downloads[i];
+    signal.throwIfAborted();
+    onEvent?.({ type: "unpack", index: i, total: layers.length, digest: layer.digest });
+    const tar = openLayer(await cache.open(layer.digest), layer.mediaType);
+    await applyLayer(tar, rootfs, { state, label: shortDigest(layer.digest), signal });
+  }
+  await finalizeRootfs(rootfs, state);
+}
+
 /** Resolves, verifies and writes `request.ref` into `request.dir`. Call it holding the store lock (blob cache). */
 export async function pullToDirectory(deps: InstallDeps, request: PullRequest): Promise<PullOutcome> {
   const { layout, client, host } = deps;
@@ -174,7 +205,7 @@ export async function pullToDirectory(deps: InstallDeps, request: PullRequest): 
   const controller = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, controller.signal]) : controller.signal;
   const fetched = new Set<Digest>();
-  const downloads = pullLayers(deps, image, cache, signal, fetched);
+  const downloads = pullLayers(deps, image, cache, signal, { fetched });
   downloads.forEach((p) => p.catch(() => {}));
   let verification: Verification;
   try {
@@ -214,14 +245,7 @@ export async function pullToDirectory(deps: InstallDeps, request: PullRequest): 
         await (await cache.open(file.layer.digest)).pipeTo(out.writable);
       }
     } else {
-      await unpackLayers({
-        image,
-        cache,
-        downloads,
-        rootfs: join(staging, "rootfs"),
-        signal,
-        ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
-      });
+      await unpackInto(join(staging, "rootfs"), image, cache, downloads, signal, deps.onEvent);
     }
     const record = buildRecord(image, verification, decision.kind === "unsigned", deps.now());
     await Deno.writeTextFile(join(staging, PULL_RECORD_FILE), JSON.stringify(record, null, 2) + "\n");

@@ -14,7 +14,8 @@ import { openBlobCache } from "../store/blob_cache.ts";
 import { exists, listPackages, readCurrent, ROOTFS_DIR } from "../store/packages.ts";
 import { resolveImage, verifyResolvedImage } from "./image.ts";
 import { gateVerified, planInstall } from "./install_plan.ts";
-import { IMAGE_CONFIG_FILE, type InstallDeps, pullLayers, unpackLayers } from "./install.ts";
+import { IMAGE_CONFIG_FILE, type InstallDeps } from "./install.ts";
+import { fetchLayers } from "./layers.ts";
 
 /** A runnable script for an image: the wrapper text plus where it came from. */
 export interface PreparedRun {
@@ -109,26 +110,18 @@ export async function prepareRun(deps: InstallDeps, request: RunRequest): Promis
     const cache = openBlobCache(layout.blobs);
     const controller = new AbortController();
     const signal = deps.signal ? AbortSignal.any([deps.signal, controller.signal]) : controller.signal;
-    const downloads = pullLayers(deps, image, cache, signal);
-    downloads.forEach((p) => p.catch(() => {}));
+    const layers = await fetchLayers(deps, image, cache, signal);
     await Deno.mkdir(join(base, dirName), { recursive: true });
     const staging = await Deno.makeTempDir({ dir: join(base, dirName), prefix: ".staging-" });
     try {
-      await unpackLayers({
-        image,
-        cache,
-        downloads,
-        rootfs: join(staging, ROOTFS_DIR),
-        signal,
-        ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
-      });
+      await layers.build(join(staging, ROOTFS_DIR), { scratch: staging, signal });
       // The config is written last: its presence marks a complete unpack.
       await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
       await removeTree(done);
       await Deno.rename(staging, done);
     } finally {
       controller.abort();
-      await Promise.allSettled(downloads);
+      await layers.settle();
       await removeTree(staging).catch(() => {});
     }
   }

@@ -8,8 +8,9 @@ import { writeFileAtomic } from "../store/atomic.ts";
 import type { LoadedConfig } from "../store/config.ts";
 import { SEED_TEXT } from "../store/config_seed.ts";
 import { resolveHome, type StoreLayout, storeLayout } from "../store/layout.ts";
+import { sanitizeTerminal } from "./sanitize.ts";
 
-/** Leveled logging to stderr. stdout is for data only. */
+/** Leveled logging to stderr (terminal-sanitised, see sanitize.ts). stdout is for data only. */
 export interface Logger {
   /** Progress and results that are not data (hidden by --quiet). */
   info(message: string): void;
@@ -31,7 +32,7 @@ export interface CliContext {
   readonly layout: StoreLayout;
   readonly options: GlobalOptions;
   readonly log: Logger;
-  /** Writes data to stdout. */
+  /** Writes data to stdout, terminal-sanitised (JSON from render.ts `json()` passes through unchanged). */
   out(text: string): void;
   /** Loads config.yaml, initialising the dz home on first run. */
   config(): Promise<LoadedConfig>;
@@ -48,13 +49,15 @@ export interface CliContext {
 export function createContext(runtime: Runtime, options: GlobalOptions): CliContext {
   const home = resolveHome(runtime.env, runtime.homeDir);
   const layout = storeLayout(home);
+  // The output sinks: every human-readable line dz prints passes here (see sanitize.ts for why).
+  const err = (text: string) => runtime.stderr.write(sanitizeTerminal(text));
   const log: Logger = {
     info: (m) => {
-      if (!options.quiet) runtime.stderr.write(m + "\n");
+      if (!options.quiet) err(m + "\n");
     },
-    warn: (m) => runtime.stderr.write(`warning: ${m}\n`),
+    warn: (m) => err(`warning: ${m}\n`),
     debug: (m) => {
-      if (options.verbose) runtime.stderr.write(`debug: ${m}\n`);
+      if (options.verbose) err(`debug: ${m}\n`);
     },
   };
   let loaded: Promise<LoadedConfig> | undefined;
@@ -82,7 +85,7 @@ export function createContext(runtime: Runtime, options: GlobalOptions): CliCont
     layout,
     options,
     log,
-    out: (text) => runtime.stdout.write(text),
+    out: (text) => runtime.stdout.write(sanitizeTerminal(text)),
     ensureHome() {
       ensured ??= doEnsureHome().catch((err) => {
         if (err instanceof Deno.errors.PermissionDenied) {

@@ -5,6 +5,7 @@ import type { Runtime } from "../runtime.ts";
 import { type CliContext, createContext } from "./context.ts";
 import { buildProgram, type Invoke } from "./program.ts";
 import { formatError } from "./render.ts";
+import { sanitizeTerminal } from "./sanitize.ts";
 
 /** Runs dz with `argv` (without the program name) and returns the process exit code. */
 export async function runCli(argv: readonly string[], runtime: Runtime): Promise<number> {
@@ -21,8 +22,9 @@ export async function runCli(argv: readonly string[], runtime: Runtime): Promise
     if (typeof code === "number") exitCode = code;
   };
   const program = buildProgram(invoke, {
-    out: (text) => runtime.stdout.write(text),
-    err: (text) => runtime.stderr.write(text),
+    // commander echoes arguments in its messages.
+    out: (text) => runtime.stdout.write(sanitizeTerminal(text)),
+    err: (text) => runtime.stderr.write(sanitizeTerminal(text)),
   });
   try {
     await program.parseAsync([...argv], { from: "user" });

@@ -294,9 +294,10 @@ export function buildProgram(
     .action((opts) => invoke((ctx) => h.doctor(ctx, opts), { init: false }));
 
   program.command("gc")
-    .description("Delete cached blobs no installed version references")
-    .addHelpText("after", examples("dz gc"))
-    .action(() => invoke((ctx) => h.gc(ctx)));
+    .description("Delete cached blobs and layer snapshots no installed version references")
+    .option("--dry-run", "only show what would be deleted and how much it frees")
+    .addHelpText("after", examples("dz gc", "dz gc --dry-run"))
+    .action((opts) => invoke((ctx) => h.gc(ctx, opts)));
 
   const path = program.command("path")
     .description("Show whether ~/.dropzone/bin is on PATH")

@@ -3,15 +3,11 @@
  * the cause chain only with --verbose; anything that is not a DropzoneError is reported as a bug.
  */
 import { DropzoneError } from "../errors.ts";
+import { sanitizeTerminal } from "./sanitize.ts";
 
-// Control characters from remote text (registry errors, tag names) must not reach the terminal.
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
-
-/** Removes control characters and credentials from text that may come from a remote. */
+/** Escapes control characters (see sanitize.ts) and removes credentials from text that may come from a remote. */
 export function sanitize(text: string): string {
-  return text
-    .replace(CONTROL, "")
+  return sanitizeTerminal(text)
     .replace(/(\/\/)[^/@\s:]+:[^/@\s]+@/g, "$1***@")
     .replace(/([?&](?:token|access_token|password|X-Amz-Signature|sig)=)[^&\s]+/gi, "$1***")
     .replace(/(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, "$1 ***");
@@ -44,15 +40,20 @@ export function formatError(err: unknown, options: { verbose: boolean }): string
 
 /** Renders an aligned table with a header row; two spaces between columns. */
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  // Sanitised before measuring, so escaped cells stay aligned.
+  const clean = rows.map((r) => r.map((c) => sanitize(c)));
+  const widths = headers.map((h, i) => Math.max(h.length, ...clean.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]) =>
     cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd();
-  return [line(headers), ...rows.map((r) => line(r.map((c) => sanitize(c))))].join("\n") + "\n";
+  return [line(headers), ...clean.map(line)].join("\n") + "\n";
 }
 
-/** Stable JSON for --json output: two-space indent and a trailing newline. */
+/**
+ * Stable JSON for --json output: two-space indent and a trailing newline. Values are exact; characters a
+ * terminal would interpret are written as `\uNNNN` escapes, so the stdout sanitiser leaves it unchanged.
+ */
 export function json(value: unknown): string {
-  return JSON.stringify(value, null, 2) + "\n";
+  return sanitizeTerminal(JSON.stringify(value, null, 2)) + "\n";
 }
 
 /** Human-readable byte counts. */

@@ -23,6 +23,8 @@ export interface BlobGcOptions {
   staleTempMs?: number;
   /** The clock, for tests. @default {Date.now} */
   now?: () => number;
+  /** Only report what would be removed. @default {false} */
+  dryRun?: boolean;
 }
 
 /** The blob cache API. */
@@ -70,7 +72,17 @@ interface BlobWriter {
   discard(): Promise<void>;
 }
 
-async function openWriter(dir: string, digest: Digest, size: number, persist: boolean): Promise<BlobWriter> {
+/**
+ * Opens a writer. `persist` "best-effort" keeps streaming when the cache cannot be written (teeInto: the cache
+ * is an optimisation there); "required" fails with the I/O error (disk full, read-only), naming the blob's
+ * size, because the caller reads the blob back from the cache (putStream).
+ */
+async function openWriter(
+  dir: string,
+  digest: Digest,
+  size: number,
+  persist: false | "best-effort" | "required",
+): Promise<BlobWriter> {
   const hex = digestHex(digest);
   const finalPath = join(dir, hex);
   const tmp = join(dir, `${TEMP_PREFIX}${hex}-${randomSuffix()}`);
@@ -82,7 +94,8 @@ async function openWriter(dir: string, digest: Digest, size: number, persist: bo
     try {
       await Deno.mkdir(dir, { recursive: true });
       file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
-    } catch (_err) {
+    } catch (err) {
+      if (persist === "required") throw ioError(`store blob ${digest} in`, dir, err, { needed: size });
       writeFailed = true; // the cache is an optimisation: keep streaming without it
     }
   }
@@ -105,9 +118,10 @@ async function openWriter(dir: string, digest: Digest, size: number, persist: bo
         try {
           let rest = chunk;
           while (rest.length > 0) rest = rest.subarray(await file.write(rest));
-        } catch (_err) {
+        } catch (err) {
           writeFailed = true;
           await dropFile();
+          if (persist === "required") throw ioError(`store blob ${digest} in`, dir, err, { needed: size });
         }
       }
     },
@@ -172,7 +186,7 @@ export function openBlobCache(dir: string): BlobCache {
         await stream.cancel();
         return false;
       }
-      const writer = await openWriter(dir, digest, size, true);
+      const writer = await openWriter(dir, digest, size, "required");
       const reader = stream.getReader();
       try {
         while (true) {
@@ -195,7 +209,7 @@ export function openBlobCache(dir: string): BlobCache {
       const reader = stream.getReader();
       return new ReadableStream<Uint8Array>({
         async start() {
-          writer = await openWriter(dir, digest, size, !(await has(digest)));
+          writer = await openWriter(dir, digest, size, (await has(digest)) ? false : "best-effort");
         },
         async pull(controller) {
           const w = writer!;
@@ -235,7 +249,7 @@ export function openBlobCache(dir: string): BlobCache {
       }
     },
     async gc(referenced, options = {}) {
-      const { staleTempMs = 15 * 60 * 1000, now = Date.now } = options;
+      const { staleTempMs = 15 * 60 * 1000, now = Date.now, dryRun = false } = options;
       const result: BlobGcResult = { bytesFreed: 0, removedBlobs: [], removedTemps: 0 };
       let entries: Deno.DirEntry[];
       try {
@@ -257,12 +271,12 @@ export function openBlobCache(dir: string): BlobCache {
         if (entry.name.startsWith(TEMP_PREFIX)) {
           const age = now() - (info.mtime?.getTime() ?? 0);
           if (age < staleTempMs) continue;
-          await Deno.remove(path).catch(() => undefined);
+          if (!dryRun) await Deno.remove(path).catch(() => undefined);
           result.removedTemps++;
           result.bytesFreed += info.size;
         } else if (isDigest(digest) && info.isFile && !referenced.has(digest)) {
           try {
-            await Deno.remove(path);
+            if (!dryRun) await Deno.remove(path);
           } catch (err) {
             if (err instanceof Deno.errors.NotFound) continue;
             throw ioError("remove", path, err);

@@ -26,6 +26,8 @@ export interface Config {
   readonly keep_versions: number;
   /** Concurrent requests per registry host. */
   readonly concurrency: number;
+  /** Share layer snapshots between versions and packages (cache/layers); false: independent copies. */
+  readonly layer_cache: boolean;
   /** Skip digests signed more recently than this (e.g. "3d", "12h"); optional. */
   readonly min_release_age?: string;
   /** Registry mirrors and pull-through caches (see registry/mirrors.ts); [] when none. */
@@ -64,6 +66,7 @@ const TOP_KEYS = new Set([
   "keep_versions",
   "concurrency",
   "min_release_age",
+  "layer_cache",
   "mirrors",
   // Accepted and ignored: written by the Go predecessor.
   "local_store_path",
@@ -282,6 +285,7 @@ export function validateConfig(raw: unknown, path: string): Config {
     registries,
     keep_versions: int(raw.keep_versions, "keep_versions", 2, 0, 100),
     concurrency: int(raw.concurrency, "concurrency", 4, 1, 32),
+    layer_cache: raw.layer_cache === undefined ? true : bool(raw.layer_cache, "layer_cache"),
     ...(minAge ? { min_release_age: minAge } : {}),
     mirrors,
   };

@@ -13,6 +13,7 @@ import { PREDICATE_TYPES, summariseStatement } from "./attestations.ts";
 import { describeExpected } from "./policy.ts";
 import { discoverBundles, indexListsDigest, peekBundlePredicateType } from "./signatures.ts";
 import type { CosignPolicy, SignatureResult } from "./types.ts";
+import type { ArtifactBudget } from "./artifact_budget.ts";
 import { type TrustContext, verifyCandidate } from "./verifier.ts";
 
 /** Options for {@linkcode verifyProvenance}. */
@@ -26,6 +27,8 @@ export interface VerifyProvenanceOptions {
   trust: TrustContext;
   now?: Date;
   signal?: AbortSignal;
+  /** The byte budget shared by everything read about this image's signatures and attestations. */
+  budget?: ArtifactBudget;
 }
 
 const FUTURE_SKEW_SECONDS = 300;
@@ -51,7 +54,7 @@ export async function verifyProvenance(options: VerifyProvenanceOptions): Promis
     if ((await indexListsDigest(options.index, digest)) === undefined) targets.push(options.index.digest);
   }
   const discoveries = await Promise.all(
-    targets.map((t) => discoverBundles(client, repo, t, "attestation", signal)),
+    targets.map((t) => discoverBundles(client, repo, t, "attestation", signal, options.budget)),
   );
   const failures: { label: string; code: string; message: string }[] = [];
   for (const candidate of discoveries.flatMap((d) => d.candidates)) {

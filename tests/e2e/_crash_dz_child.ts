@@ -5,7 +5,7 @@
  * Steps: any store crash point (`commit:before-metadata`, `commit:before-rename`, `commit:after-rename`,
  * `symlink:current`, `activate:after-flip`, `write:history.json`, …); `download` (the layer blob DZ_CRASH_BLOB
  * has delivered its first chunk to the cache); `unpack` (the second file is being created in the staging
- * rootfs); `wrapper` (a wrapper's temp file is written, before its rename into bin/).
+ * rootfs, written or linked from a layer snapshot); `wrapper` (a wrapper's temp file is written, before its rename into bin/).
  */
 import { basename, dirname } from "node:path";
 import { runCli } from "../../src/cli/mod.ts";
@@ -38,6 +38,7 @@ if (at === "unpack") {
   const inStaging = (p: string | URL) => String(p).includes("/.staging-") && String(p).includes("/rootfs/");
   const writeFile = Deno.writeFile;
   const open = Deno.open;
+  const link = Deno.link;
   const gate = async (p: string | URL) => {
     if (inStaging(p) && ++files === 2) await hang("unpack");
   };
@@ -49,6 +50,11 @@ if (at === "unpack") {
     open: async (p: string | URL, ...rest: unknown[]) => {
       await gate(p);
       return await (open as (...a: unknown[]) => Promise<Deno.FsFile>)(p, ...rest);
+    },
+    // A rootfs composed from layer snapshots gets its files by link(2).
+    link: async (from: string, to: string) => {
+      await gate(to);
+      return await link(from, to);
     },
   });
 }

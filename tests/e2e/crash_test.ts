@@ -209,3 +209,37 @@ Deno.test("Ctrl-C during an install cleans the staging dir at once and exits 130
   assert.equal(again.code, 0, again.stderr);
   assert.equal((await runWrapper(`${env.home}/bin/slow`)).stdout, "slow\n");
 });
+
+Deno.test("crash while extracting a layer snapshot or composing a rootfs from shared snapshots: the store stays consistent", async () => {
+  await using env = await startE2E();
+  await env.publish("keeper", "latest", "keeper\n");
+  assert.equal((await env.dz(["install", "lab/keeper"])).code, 0);
+  const layersDir = join(env.home, "cache", "layers");
+  for (const [i, step] of ["snapshot:before-rename", "compose:layer"].entries()) {
+    const name = `c${i}`;
+    await env.publish(name, "latest", `${name}\n`);
+    // The base layer's snapshot is shared with keeper; the top layer is new.
+    await killAt(env, ["install", `lab/${name}`], step);
+    assert.equal((await stagingDirs(env, name)).length, 1, `${step}: killed with a staging dir in flight`);
+    assert.ok(!(await listed(env)).includes(name), `${step}: not listed`);
+    assert.equal(
+      (await runWrapper(`${env.home}/bin/keeper`)).stdout,
+      "keeper\n",
+      `${step}: keeper still runs`,
+    );
+    // Every complete-looking snapshot is complete; anything else is a leftover that repair removes.
+    const findings = await scanStore(storeLayout(env.home));
+    for (const f of findings) {
+      if (f.kind === "leftover" && f.path.startsWith(layersDir)) {
+        assert.match(f.path, /\/\.staging-/, `${step}: only staging dirs are left in the snapshot store`);
+      }
+    }
+    await repair(env);
+    const r = await env.dz(["install", `lab/${name}`]);
+    assert.equal(r.code, 0, `${step}: ${r.stderr}`);
+    assert.equal((await runWrapper(`${env.home}/bin/${name}`)).stdout, `${name}\n`, step);
+  }
+  assert.equal((await runWrapper(`${env.home}/bin/keeper`)).stdout, "keeper\n");
+  const left = (await scanStore(storeLayout(env.home))).filter((f) => f.kind !== "unreferenced-blob");
+  assert.deepEqual(left, []);
+});

@@ -63,6 +63,8 @@ export interface FakeBehaviour {
   shortBlobs: number;
   /** Tag and catalog page size when the client sends no `n`. */
   pageSize: number | undefined;
+  /** Every pull request (manifests, blobs, tags, referrers, catalog) answers with this OCI error. */
+  failWith: { status: number; code: string; message: string } | undefined;
 }
 
 /** One request as the fake saw it. */
@@ -125,6 +127,7 @@ const DEFAULTS: FakeBehaviour = {
   stallBlobsOnce: 0,
   shortBlobs: 0,
   pageSize: undefined,
+  failWith: undefined,
 };
 
 function ociError(status: number, code: string, message: string, headers: HeadersInit = {}): Response {
@@ -350,6 +353,7 @@ export function startFakeRegistry(behaviour: Partial<FakeBehaviour> = {}): Promi
       if (!authorized(req, undefined)) return challenge(url, undefined);
       return Response.json({});
     }
+    if (b.failWith) return ociError(b.failWith.status, b.failWith.code, b.failWith.message);
     if (url.pathname === "/v2/_catalog") {
       const scope = "registry:catalog:*";
       if (!authorized(req, scope)) return challenge(url, scope);

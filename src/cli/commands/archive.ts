@@ -10,7 +10,7 @@ import type { ArchiveEvidence } from "../../app/install.ts";
 import type { Digest } from "../../oci/digest.ts";
 import { resolveImage, verifyResolvedImage } from "../../app/image.ts";
 import { gateVerified, planInstall } from "../../app/install_plan.ts";
-import { pullLayers } from "../../app/install.ts";
+import { pullLayers } from "../../app/layers.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import { splitRegistryUrl } from "../../oci/reference.ts";
 import { resolveReference } from "../../oci/reference.ts";

@@ -1,23 +1,36 @@
-/** `dz gc`: deletes cached blobs no installed version references. */
+/** `dz gc`: deletes cached blobs and layer snapshots no installed version references. */
 import { referencedBlobs } from "../../app/doctor.ts";
 import { openBlobCache } from "../../store/blob_cache.ts";
+import { gcSnapshots, openLayerStore } from "../../store/layer_store.ts";
 import type { CliContext } from "../context.ts";
 import { formatBytes } from "../render.ts";
 import { withStoreLock } from "./shared.ts";
 
-/** dz gc: under the store lock, keeps every blob of every complete version of every package; reports on stderr. */
-export async function gc(ctx: CliContext): Promise<void> {
-  const result = await withStoreLock(ctx, async () => {
+/**
+ * dz gc: under the store lock, keeps every blob and layer snapshot of every complete version of every package;
+ * with `dryRun` only reports what it would free. Reports on stderr.
+ */
+export async function gc(ctx: CliContext, opts: { dryRun?: boolean } = {}): Promise<void> {
+  const dryRun = opts.dryRun === true;
+  const { blobs, snapshots } = await withStoreLock(ctx, async () => {
     const referenced = await referencedBlobs(ctx.layout);
-    return await openBlobCache(ctx.layout.blobs).gc(referenced, { now: () => ctx.runtime.now().getTime() });
+    const now = () => ctx.runtime.now().getTime();
+    return {
+      blobs: await openBlobCache(ctx.layout.blobs).gc(referenced, { now, dryRun }),
+      snapshots: await gcSnapshots(openLayerStore(ctx.layout.layers), referenced, { dryRun }),
+    };
   });
-  const files = result.removedBlobs.length + result.removedTemps;
+  const files = blobs.removedBlobs.length + blobs.removedTemps + snapshots.removed.length;
+  const verb = dryRun ? "Would remove" : "Removed";
   ctx.log.info(
     files === 0
-      ? "Nothing to collect: every cached blob is used by an installed version"
-      : `Removed ${result.removedBlobs.length} blob(s)` +
-        (result.removedTemps > 0 ? ` and ${result.removedTemps} stale temp file(s)` : "") +
-        `, freed ${formatBytes(result.bytesFreed)}`,
+      ? "Nothing to collect: every cached blob and layer snapshot is used by an installed version"
+      : `${verb} ${blobs.removedBlobs.length} blob(s), ${snapshots.removed.length} layer snapshot(s)` +
+        (blobs.removedTemps > 0 ? ` and ${blobs.removedTemps} stale temp file(s)` : "") +
+        `, ${dryRun ? "freeing" : "freed"} ${formatBytes(blobs.bytesFreed + snapshots.bytesFreed)}`,
   );
-  for (const d of result.removedBlobs) ctx.log.debug(`removed ${d}`);
+  for (const d of blobs.removedBlobs) ctx.log.debug(`${dryRun ? "would remove" : "removed"} blob ${d}`);
+  for (const d of snapshots.removed) {
+    ctx.log.debug(`${dryRun ? "would remove" : "removed"} layer snapshot ${d}`);
+  }
 }

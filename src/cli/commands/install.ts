@@ -7,7 +7,7 @@ import { removeWrapper } from "../../shim/write.ts";
 import { removePackage } from "../../store/packages.ts";
 import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
-import { formatBytes, sanitize } from "../render.ts";
+import { sanitize } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
 import { installLocked } from "./lock.ts";
 import { openArchive } from "./archive.ts";
@@ -136,8 +136,9 @@ export async function install(
       lines.push(`  Vulns:     ${a.vuln.critical}C/${a.vuln.high}H/${a.vuln.medium}M/${a.vuln.low}L${label}`);
     }
   }
-  if (outcome.dedupBytes > 0) {
-    lines.push(`  Shared with the previous version: ${formatBytes(outcome.dedupBytes)}`);
+  if (outcome.layers !== undefined && outcome.layers.reused > 0) {
+    const { reused, extracted } = outcome.layers;
+    lines.push(`  Layers:    ${reused} reused from the layer cache, ${extracted} extracted`);
   }
   ctx.log.info(lines.join("\n"));
   const path = (ctx.runtime.env("PATH") ?? "").split(":").map((p) => p.replace(/\/+$/, ""));

@@ -52,6 +52,12 @@ export async function info(ctx: CliContext, name: string, opts: { json?: boolean
     ["Installed", meta.installed_at],
     ["Size", formatBytes(meta.size_bytes)],
   ];
+  const { versionDiskUsage } = await import("../../app/layers.ts");
+  const usage = await versionDiskUsage(ctx.layout, meta.name, meta.digest);
+  lines.push([
+    "Disk",
+    `${formatBytes(usage.own)} own, ${formatBytes(usage.shared)} shared with other layers/packages`,
+  ]);
   if (meta.signature) {
     const s = meta.signature;
     if (s.proof === "provenance") {

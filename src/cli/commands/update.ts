@@ -10,9 +10,12 @@
  *   the rebuilt same tag); `dz update --all --yes` does that for every package; `dz update --yes` alone
  *   applies same-tag rebuilds only, since moving to another tag needs the user to name the package or pass
  *   `--all`. `--all` without `--yes` asks on a terminal and refuses (exit 1, hint `--yes`) without one.
- * - Every apply is a full install (verification included). A failing package does not stop the others; the
+ * - Each available update's target is resolved and verified (no layers) to tell a downgrade (signed before the
+ *   installed version: `DOWNGRADE` in the table, `downgrade: true` in JSON) from a rebuild.
+ * - Every apply is a full install through the trust gate. A failing package does not stop the others; the
  *   command then exits 3 when any failure was a trust failure (bad or missing signature, changed signer
- *   without `--accept-new-signer`), else 1 (a release younger than `--min-age` is RELEASE_TOO_NEW, exit 1).
+ *   without `--accept-new-signer`, a downgrade without `--allow-downgrade`), else 1 (a release younger than
+ *   `--min-age` is RELEASE_TOO_NEW, exit 1).
  */
 import {
   type ApplyResult,
@@ -220,7 +223,11 @@ export async function update(
         ctx.log.info(
           `  Updated ${check.name} to ${m.tag ?? tag} (${shortDigest(m.digest)})` +
             (prev ? `, replacing ${shortDigest(prev.digest)}` : "") +
-            (result.outcome.pruned.length ? `; pruned ${result.outcome.pruned.length} old version(s)` : ""),
+            (result.outcome.pruned.length ? `; pruned ${result.outcome.pruned.length} old version(s)` : "") +
+            (result.outcome.layers
+              ? `; layers: ${result.outcome.layers.reused} reused from the layer cache, ` +
+                `${result.outcome.layers.extracted} extracted`
+              : ""),
         );
       }
     }
