@@ -217,15 +217,21 @@ export interface VerifyResolvedOptions {
  * reason to try the next location. Other errors pass through unchanged.
  */
 export function blameMirrors(err: unknown, client: RegistryClient, repo: RepoRef): unknown {
-  if (!(err instanceof DropzoneError) || err.exitCode !== EXIT.TRUST) return err;
+  if (!(err instanceof DropzoneError) || err.exitCode !== EXIT.TRUST || blamed.has(err)) return err;
   const mirrors = client.mirrorsUsed?.(repo) ?? [];
   if (mirrors.length === 0) return err;
-  return new DropzoneError(err.code, `${err.message} (content served by mirror ${mirrors.join(", ")})`, {
-    hint:
-      `Mirror ${mirrors[0]} serves content that does not verify as ${repo.registry}/${repo.repository}; ` +
-      `fix the mirror or remove it ("dz remove mirror <prefix> ${mirrors[0]}")`,
-    cause: err,
-  });
+  const named = new DropzoneError(
+    err.code,
+    `${err.message} (content served by mirror ${mirrors.join(", ")})`,
+    {
+      hint:
+        `Mirror ${mirrors[0]} serves content that does not verify as ${repo.registry}/${repo.repository}; ` +
+        `fix the mirror or remove it ("dz remove mirror <prefix> ${mirrors[0]}")`,
+      cause: err,
+    },
+  );
+  blamed.add(named);
+  return named;
 }
 
 /**
@@ -261,6 +267,9 @@ async function verifyProof(
     });
   }
 }
+
+/** Errors that already name their mirror: verification and the install gate both blame, once is enough. */
+const blamed = new WeakSet<DropzoneError>();
 
 /** Verifies the image's signature (and attestations) against the decision. Throws trust errors (exit 3). */
 export async function verifyResolvedImage(

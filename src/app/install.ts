@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
+import { onInterrupt } from "../interrupt.ts";
 import type { Digest } from "../oci/digest.ts";
 import { validatePackageName } from "../oci/reference.ts";
 import { type ArtifactFile, chooseArtifactFile } from "../oci/artifact.ts";
@@ -23,11 +24,16 @@ import { type PackageMetadata, signatureRecord } from "../store/metadata.ts";
 import {
   activate,
   commitVersion,
+  exists,
   makePackageStaging,
+  packageDir,
   prune,
   readCurrent,
+  readCurrentDigest,
   ROOTFS_DIR,
 } from "../store/packages.ts";
+import { manifestOfTree, writeFileManifest } from "../store/file_manifest.ts";
+import { rootfsProblem } from "../store/package_state.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { CosignPolicy } from "../verify/types.ts";
 import { type Changelog, computeChangelog } from "./changelog.ts";
@@ -101,6 +107,8 @@ export interface InstallOutcome {
   readonly pruned: Digest[];
   /** Layer snapshots extracted for this install and reused from the snapshot store (absent when unchanged). */
   readonly layers?: RootfsBuild;
+  /** Set when the same digest was installed but damaged (this problem) and has been unpacked again. */
+  readonly repaired?: string;
 }
 
 async function checkWrapperSlot(
@@ -323,6 +331,20 @@ function chooseFile(
   });
 }
 
+/**
+ * Removes a tree an interrupted command may still be writing into (the grace deadline cuts it short): a file
+ * created during the walk fails the remove, so try again a few times.
+ */
+export async function removeTreeRetrying(path: string): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      return await removeTree(path);
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
 /** Plans and executes an install. Call it holding the store lock. */
 export async function installPackage(
   deps: InstallDeps & { readonly archive?: ArchiveEvidence },
@@ -361,8 +383,10 @@ export async function executeInstall(
     signal: deps.signal,
   });
 
-  // Reinstalling what is already current is a no-op (the Go tool deleted the live directory here).
-  if (previous && previous.digest === image.digest && extraBins.length === 0) {
+  // Reinstalling what is already current is a no-op (the Go tool deleted the live directory here)…
+  // …unless its files are gone (a deleted rootfs): then it is unpacked again, from the cache or the registry.
+  const damage = previous && previous.digest === image.digest ? await rootfsProblem(layout, previous) : null;
+  if (previous && previous.digest === image.digest && extraBins.length === 0 && damage === null) {
     gateUnchanged(plan, previous);
     // An archive is judged as a whole even when its image is already installed: its index.json may have been
     // repointed, and "already installed" must not read as "this archive is fine".
@@ -404,6 +428,14 @@ export async function executeInstall(
   artifactDownloads.forEach((p) => p.catch(() => {}));
   let committed = false;
   let staging: string | undefined;
+  // Interrupted before the commit: remove the staging dir and, for a first install, the package dir too.
+  const firstInstall = !(await exists(packageDir(layout, name)));
+  using _cleanup = onInterrupt(async () => {
+    if (staging) await removeTreeRetrying(staging);
+    if (firstInstall && (await readCurrentDigest(layout, name).catch(() => undefined)) === undefined) {
+      await removeTreeRetrying(packageDir(layout, name));
+    }
+  });
   try {
     const verification = await verifyResolvedImage(image, {
       client,
@@ -437,6 +469,8 @@ export async function executeInstall(
       await Promise.all(artifactDownloads);
       signal.throwIfAborted();
       const link = await stageArtifact({ file: artifact, cache, rootfs, name: plan.name, host });
+      signal.throwIfAborted();
+      await writeFileManifest(staging, await manifestOfTree(rootfs));
       await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
       const metadata = buildArtifactMetadata({
         name,
@@ -450,7 +484,7 @@ export async function executeInstall(
         servedBy: client.servedBy?.(image.repo, image.digest) ?? null,
         crossChecked,
       });
-      await commitVersion(layout, name, staging, metadata);
+      await commitVersion(layout, name, staging, metadata, { replace: damage !== null });
       committed = true;
       deps.onEvent?.({ type: "committed", digest: image.digest });
       await activate(layout, name, image.digest);
@@ -463,9 +497,12 @@ export async function executeInstall(
         ...(previous ? { previous } : {}),
         wrappers,
         pruned,
+        ...(damage !== null ? { repaired: damage } : {}),
       };
     }
     const built = await layers!.build(rootfs, { scratch: staging, signal });
+    signal.throwIfAborted();
+    await writeFileManifest(staging, await manifestOfTree(rootfs));
     await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
     const shim = await planShim({ rootfs, config: image.config, host, name: plan.name, extraBins });
     const metadata = buildMetadata({
@@ -479,7 +516,8 @@ export async function executeInstall(
       servedBy: client.servedBy?.(image.repo, image.digest) ?? null,
       crossChecked,
     });
-    await commitVersion(layout, name, staging, metadata);
+    signal.throwIfAborted();
+    await commitVersion(layout, name, staging, metadata, { replace: damage !== null });
     committed = true;
     deps.onEvent?.({ type: "committed", digest: image.digest });
     await activate(layout, name, image.digest);
@@ -493,6 +531,7 @@ export async function executeInstall(
       wrappers,
       pruned,
       layers: built,
+      ...(damage !== null ? { repaired: damage } : {}),
     };
   } catch (err) {
     // A gate refusing what a mirror served (signer change, downgrade, cooldown) names the mirror too.

@@ -278,9 +278,15 @@ export function buildProgram(
     .argument("<ref|name>", "image reference, installed package name, or OCI archive")
     .option("--json", "print the verification result as JSON")
     .option("--offline", "do not refresh the trusted root")
+    .option("--files", "check an installed package's files against the sha256 manifest recorded at install")
     .addHelpText(
       "after",
-      examples("dz verify jq", "dz verify chainguard/python:latest --json", "dz verify jq.tar"),
+      examples(
+        "dz verify jq",
+        "dz verify chainguard/python:latest --json",
+        "dz verify jq.tar",
+        "dz verify jq --files",
+      ),
     )
     .action((target, opts) => invoke((ctx) => h.verify(ctx, target, opts)));
 

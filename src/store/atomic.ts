@@ -4,7 +4,7 @@
  * `scanStore()` finds and `repairStore()` deletes.
  */
 import { basename, dirname, join } from "node:path";
-import { DropzoneError } from "../errors.ts";
+import { DropzoneError, ioFailureHint } from "../errors.ts";
 import { crashPoint } from "./_crash_points.ts";
 
 /** Prefix of temp files written by {@linkcode writeFileAtomic} and {@linkcode replaceSymlinkAtomic}. */
@@ -68,7 +68,11 @@ export function ioError(
       cause: err,
     });
   }
-  return new DropzoneError("IO", `Cannot ${action} "${path}": ${detail}`, { cause: err });
+  const hint = ioFailureHint(err);
+  return new DropzoneError("IO", `Cannot ${action} "${path}": ${detail}`, {
+    ...(hint ? { hint } : {}),
+    cause: err,
+  });
 }
 
 function formatSize(n: number): string {

@@ -355,6 +355,16 @@ export function removeRegistryFromDoc(doc: Document, name: string): boolean {
   return true;
 }
 
+/** True when a document value names the same `host[/namespace]` as `text` (a hand-written spelling counts). */
+function sameHostPath(value: unknown, text: string): boolean {
+  if (typeof value !== "string") return false;
+  try {
+    return hostPathKey(value, "mirror") === hostPathKey(text, "mirror");
+  } catch {
+    return false;
+  }
+}
+
 function mirrorsSeq(doc: Document): YAMLSeq {
   let seq = doc.get("mirrors");
   if (!isSeq(seq)) {
@@ -378,7 +388,7 @@ export function addMirrorToDoc(
   },
 ): boolean {
   const seq = mirrorsSeq(doc);
-  const existing = seq.items.find((item) => isMap(item) && item.get("prefix") === entry.prefix);
+  const existing = seq.items.find((item) => isMap(item) && sameHostPath(item.get("prefix"), entry.prefix));
   if (!isMap(existing)) {
     const plain: Record<string, unknown> = { prefix: entry.prefix, locations: [entry.location] };
     if (entry.pull_from_mirror !== "all") plain.pull_from_mirror = entry.pull_from_mirror;
@@ -392,7 +402,9 @@ export function addMirrorToDoc(
     locations = existing.get("locations");
   }
   const list = locations as YAMLSeq;
-  if (list.items.some((item) => (isScalar(item) ? item.value : item) === entry.location)) return false;
+  if (list.items.some((item) => sameHostPath(isScalar(item) ? item.value : item, entry.location))) {
+    return false;
+  }
   list.add(doc.createNode(entry.location));
   if (entry.pull_from_mirror !== "all") existing.set("pull_from_mirror", entry.pull_from_mirror);
   if (entry.insecure) existing.set("insecure", true);
@@ -405,7 +417,7 @@ export function addMirrorToDoc(
  */
 export function removeMirrorFromDoc(doc: Document, prefix: string, location?: string): boolean {
   const seq = mirrorsSeq(doc);
-  const index = seq.items.findIndex((item) => isMap(item) && item.get("prefix") === prefix);
+  const index = seq.items.findIndex((item) => isMap(item) && sameHostPath(item.get("prefix"), prefix));
   if (index < 0) return false;
   const entry = seq.items[index];
   if (location === undefined || !isMap(entry)) {
@@ -414,7 +426,7 @@ export function removeMirrorFromDoc(doc: Document, prefix: string, location?: st
   }
   const locations = entry.get("locations");
   if (!isSeq(locations)) return false;
-  const at = locations.items.findIndex((item) => (isScalar(item) ? item.value : item) === location);
+  const at = locations.items.findIndex((item) => sameHostPath(isScalar(item) ? item.value : item, location));
   if (at < 0) return false;
   locations.delete(at);
   if (locations.items.length === 0) seq.delete(index);
