@@ -105,6 +105,7 @@ Deno.test("layer_cache: false installs independent copies and keeps no snapshots
   assert.equal((await Deno.lstat(join(rootfs, "usr/bin/echo"))).nlink, 1);
   const versionDir = await Deno.realPath(join(env.home, "packages", "solo", "current"));
   assert.deepEqual((await Array.fromAsync(Deno.readDir(versionDir), (e) => e.name)).sort(), [
+    "files.json", // the file manifest (dz verify --files)
     "image-config.json",
     "metadata.json",
     "rootfs",
