@@ -6,6 +6,8 @@ import { Argument, Command, Option } from "@commander-js/extra-typings";
 import { VERSION } from "../version.ts";
 import type { CliContext } from "./context.ts";
 import * as h from "./commands/handlers.ts";
+import { ageFlag, platformFlag } from "./flags.ts";
+import { type CommandShape, usageError } from "./usage.ts";
 
 /** Runs a handler with the invocation's context and records its exit code. */
 export type Invoke = (
@@ -34,9 +36,8 @@ export function buildProgram(
     .version(VERSION, "-V, --version", "print the dz version")
     .option("-v, --verbose", "show details and error causes on stderr")
     .option("-q, --quiet", "show only errors on stderr")
-    .showHelpAfterError("(run with --help for usage)")
-    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: (s, write) => write(s) })
-    .exitOverride()
+    // commander's own error text is replaced by dz's `error:` + `hint:` (see usage.ts and exitOverrides).
+    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} })
     .addHelpText(
       "after",
       examples(
@@ -70,8 +71,12 @@ export function buildProgram(
     .option("--offline", "install from the local blob cache only; no network")
     .option("--locked [file]", "install exactly the digests and signers recorded in a dz.lock file")
     .option("--accept-new-signer", "accept a signer that differs from the one recorded at first install")
-    .option("--min-age <age>", "refuse digests signed more recently than this (e.g. 3d, 12h)")
-    .option("--platform <os/arch>", "install for this platform instead of the host (for testing)")
+    .option("--min-age <age>", "refuse digests signed more recently than this (e.g. 3d, 12h)", ageFlag)
+    .option(
+      "--platform <os/arch>",
+      "install for this platform instead of the host (for testing)",
+      platformFlag,
+    )
     .addHelpText(
       "after",
       examples(
@@ -86,7 +91,7 @@ export function buildProgram(
     .action((ref, opts) => invoke((ctx) => h.install(ctx, ref, opts)));
 
   // remove / remove registry
-  const remove = program.command("remove")
+  const remove = program.command("remove").aliases(["rm", "uninstall"])
     .description("Remove an installed package (wrapper first, then its files)")
     .argument("<name>", "installed package name")
     .option("-y, --yes", "do not ask for confirmation")
@@ -100,7 +105,7 @@ export function buildProgram(
     .action((name, _opts, cmd) => invoke((ctx) => h.removeRegistry(ctx, name, cmd.optsWithGlobals())));
 
   // list / list registries
-  const list = program.command("list")
+  const list = program.command("list").alias("ls")
     .description("List installed packages")
     .option("--json", "print JSON (schema in README)")
     .addHelpText("after", examples("dz list", "dz list --json", "dz list registries"))
@@ -173,7 +178,7 @@ export function buildProgram(
     .addHelpText("after", examples("dz tags jq", "dz tags ghcr.io/corp/tool --all", "dz tags python --json"))
     .action((image, opts) => invoke((ctx) => h.tags(ctx, image, opts)));
 
-  program.command("update")
+  program.command("update").alias("upgrade")
     .description("Check installed packages for same-tag rebuilds and newer tags; apply with --yes")
     .argument("[name]", "only this package")
     .option("--check", "only check; exit 100 when updates are available")
@@ -183,7 +188,7 @@ export function buildProgram(
     .option("--changelog", "verify each available update's attestations and show what it changes (uses GETs)")
     .option("--allow-unsigned", "allow updating packages installed with --allow-unsigned")
     .option("--accept-new-signer", "accept a signer that differs from the recorded one")
-    .option("--min-age <age>", "skip digests signed more recently than this (e.g. 3d)")
+    .option("--min-age <age>", "skip digests signed more recently than this (e.g. 3d)", ageFlag)
     .addHelpText(
       "after",
       examples(
@@ -196,6 +201,14 @@ export function buildProgram(
       ),
     )
     .action((name, opts) => invoke((ctx) => h.update(ctx, name, opts)));
+
+  program.command("outdated")
+    .description("List available updates; the same as: dz update --check (exit 100 when there are any)")
+    .argument("[name]", "only this package")
+    .option("--json", "print the check results as JSON")
+    .option("--changelog", "verify each available update's attestations and show what it changes (uses GETs)")
+    .addHelpText("after", examples("dz outdated", "dz outdated --json"))
+    .action((name, opts) => invoke((ctx) => h.update(ctx, name, { ...opts, check: true })));
 
   program.command("rollback")
     .description("Switch a package back to a previously installed digest")
@@ -282,7 +295,7 @@ export function buildProgram(
     .description("Write an OCI image-layout archive with the image, its signatures and the trusted root")
     .argument("<ref|name>", "image reference or installed package name")
     .requiredOption("-o, --output <file>", "archive to write (.tar)")
-    .option("--platform <os/arch>", "platform to export (default: the host)")
+    .option("--platform <os/arch>", "platform to export (default: the host)", platformFlag)
     .addHelpText(
       "after",
       examples("dz export jq -o jq.tar", "dz install jq.tar   # on the air-gapped machine"),
@@ -319,5 +332,20 @@ export function buildProgram(
     .argument("<kind>", "packages | registries")
     .action((kind) => invoke((ctx) => h.completeNames(ctx, kind), { init: false }));
 
+  exitOverrides(program as unknown as CommandShape & AnyCommand);
   return program;
+}
+
+// deno-lint-ignore no-explicit-any
+type AnyCommand = Command<any, any, any>;
+
+/**
+ * Every command throws dz's usage error instead of commander's (the callback is per command, so the error
+ * knows which command's flags and subcommands to suggest from). Help and --version pass through as exit 0.
+ */
+function exitOverrides(cmd: CommandShape & AnyCommand): void {
+  cmd.exitOverride((err) => {
+    throw usageError(cmd, err) ?? err;
+  });
+  for (const sub of cmd.commands) exitOverrides(sub as unknown as CommandShape & AnyCommand);
 }

@@ -13,16 +13,7 @@ import type { CliContext } from "../context.ts";
 import { formatBytes } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
 import { withStoreLock } from "./shared.ts";
-
-function parsePlatform(value: string | undefined, ctx: CliContext) {
-  if (!value) return ctx.runtime.host;
-  const [os, arch, variant] = value.split("/");
-  return {
-    os: os ?? ctx.runtime.host.os,
-    arch: arch ?? ctx.runtime.host.arch,
-    ...(variant ? { variant } : {}),
-  };
-}
+import { parsePlatformFlag } from "../flags.ts";
 
 /** dz export */
 export async function exportImage(
@@ -42,7 +33,7 @@ export async function exportImage(
   const ref = resolveReference(input, resolveOpts);
   const cache = openBlobCache(ctx.layout.blobs);
   const { client, refs } = capturingClient(createClient(ctx, config), cache);
-  const host = parsePlatform(opts.platform, ctx);
+  const host = opts.platform ? parsePlatformFlag(opts.platform) : ctx.runtime.host;
   await withStoreLock(ctx, async () => {
     const image = await resolveImage(ref, { client, host });
     let trustedRoot: unknown;

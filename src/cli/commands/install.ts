@@ -13,6 +13,7 @@ import { installLocked } from "./lock.ts";
 import { openArchive } from "./archive.ts";
 import { isArchivePath } from "../../app/archive.ts";
 import { confirm, requireInstalled, withStoreLock } from "./shared.ts";
+import { parsePlatformFlag } from "../flags.ts";
 
 /** Options of `dz install`. */
 export interface InstallOptions {
@@ -25,16 +26,6 @@ export interface InstallOptions {
   acceptNewSigner?: boolean;
   minAge?: string;
   platform?: string;
-}
-
-function parsePlatformFlag(value: string): { os: string; arch: string; variant?: string } {
-  const [os, arch, variant] = value.split("/");
-  if (!os || !arch) {
-    throw new DropzoneError("INVALID_ARGUMENT", `Invalid --platform "${value}"`, {
-      hint: 'Use "os/arch", e.g. linux/arm64',
-    });
-  }
-  return { os, arch, ...(variant ? { variant } : {}) };
 }
 
 /** dz install */
@@ -50,7 +41,9 @@ export async function install(
     return await installLocked(ctx, typeof opts.locked === "string" ? opts.locked : input ?? "dz.lock", opts);
   }
   if (input === undefined) {
-    throw new DropzoneError("USAGE", "missing required argument 'ref'", { hint: 'Try "dz install jq"' });
+    throw new DropzoneError("USAGE", "Missing required argument 'ref'", {
+      hint: 'Try "dz install jq", or "dz install --locked dz.lock"',
+    });
   }
   const { config } = await ctx.config();
   // An OCI archive from `dz export` installs through the offline client: same policy, local trust root.
