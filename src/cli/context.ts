@@ -3,7 +3,7 @@
  * initialisation of the home. Commands get everything from here; nothing below src/cli reads the environment.
  */
 import { DropzoneError } from "../errors.ts";
-import type { Runtime } from "../runtime.ts";
+import type { Runtime, Sink } from "../runtime.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
 import type { LoadedConfig } from "../store/config.ts";
 import { SEED_TEXT } from "../store/config_seed.ts";
@@ -33,6 +33,10 @@ export interface CliContext {
   readonly log: Logger;
   /** Writes data to stdout. */
   out(text: string): void;
+  /** stdout's width when it is a terminal (tables fit it); undefined when piped (full width). */
+  terminalWidth(): number | undefined;
+  /** stderr's width when it is a terminal (progress lines fit it); undefined otherwise. */
+  stderrWidth(): number | undefined;
   /** Loads config.yaml, initialising the dz home on first run. */
   config(): Promise<LoadedConfig>;
   /**
@@ -42,6 +46,15 @@ export interface CliContext {
   init(): Promise<void>;
   /** Creates the home directories (idempotent); returns true on first run. */
   ensureHome(): Promise<boolean>;
+}
+
+/** A terminal sink's width: its size, else $COLUMNS, else 80; undefined when the sink is not a terminal. */
+export function sinkWidth(sink: Sink, env: (name: string) => string | undefined): number | undefined {
+  if (!sink.isTerminal) return undefined;
+  const size = sink.columns?.();
+  if (size !== undefined && size > 0) return size;
+  const fromEnv = Number(env("COLUMNS"));
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 80;
 }
 
 /** Builds the context for one invocation. */
@@ -83,6 +96,8 @@ export function createContext(runtime: Runtime, options: GlobalOptions): CliCont
     options,
     log,
     out: (text) => runtime.stdout.write(text),
+    terminalWidth: () => sinkWidth(runtime.stdout, runtime.env),
+    stderrWidth: () => sinkWidth(runtime.stderr, runtime.env),
     ensureHome() {
       ensured ??= doEnsureHome().catch((err) => {
         if (err instanceof Deno.errors.PermissionDenied) {

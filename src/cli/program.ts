@@ -95,7 +95,11 @@ export function buildProgram(
     .description("Remove an installed package (wrapper first, then its files)")
     .argument("<name>", "installed package name")
     .option("-y, --yes", "do not ask for confirmation")
-    .addHelpText("after", examples("dz remove jq", "dz remove jq --yes", "dz remove registry corp"))
+    .option("--dry-run", "say what would be removed; change nothing")
+    .addHelpText(
+      "after",
+      examples("dz remove jq", "dz remove jq --yes", "dz remove jq --dry-run", "dz remove registry corp"),
+    )
     .action((name, opts) => invoke((ctx) => h.remove(ctx, name, opts)));
   remove.command("registry")
     .description("Remove a configured registry")
@@ -189,10 +193,12 @@ export function buildProgram(
     .option("--allow-unsigned", "allow updating packages installed with --allow-unsigned")
     .option("--accept-new-signer", "accept a signer that differs from the recorded one")
     .option("--min-age <age>", "skip digests signed more recently than this (e.g. 3d)", ageFlag)
+    .option("--dry-run", "say what would be updated; change nothing")
     .addHelpText(
       "after",
       examples(
         "dz update",
+        "dz update --all --dry-run",
         "dz update --check",
         "dz update jq --yes",
         "dz update --all --yes",
@@ -242,8 +248,21 @@ export function buildProgram(
 
   program.command("gc")
     .description("Delete cached blobs no installed version references")
-    .addHelpText("after", examples("dz gc"))
-    .action(() => invoke((ctx) => h.gc(ctx)));
+    .option("--dry-run", "say what would be deleted; change nothing")
+    .addHelpText("after", examples("dz gc", "dz gc --dry-run"))
+    .action((opts) => invoke((ctx) => h.gc(ctx, opts)));
+
+  program.command("pin")
+    .description("Keep a package at its current version: dz update --all and --yes skip it")
+    .argument("<name>", "installed package name")
+    .addHelpText("after", examples("dz pin jq", "dz unpin jq"))
+    .action((name) => invoke((ctx) => h.pin(ctx, name)));
+
+  program.command("unpin")
+    .description("Let dz update a pinned package again")
+    .argument("<name>", "installed package name")
+    .addHelpText("after", examples("dz unpin jq"))
+    .action((name) => invoke((ctx) => h.unpin(ctx, name)));
 
   const path = program.command("path")
     .description("Show whether ~/.dropzone/bin is on PATH")
@@ -281,7 +300,8 @@ export function buildProgram(
   program.command("purge")
     .description("Delete the dz home (packages, wrappers, cache, config)")
     .option("-y, --yes", "do not ask for confirmation")
-    .addHelpText("after", examples("dz purge", "dz purge --yes"))
+    .option("--dry-run", "say what would be deleted; change nothing")
+    .addHelpText("after", examples("dz purge", "dz purge --yes", "dz purge --dry-run"))
     .action((opts) => invoke((ctx) => h.purge(ctx, opts), { init: false }));
 
   program.command("lock")

@@ -42,12 +42,60 @@ export function formatError(err: unknown, options: { verbose: boolean }): string
   return out;
 }
 
-/** Renders an aligned table with a header row; two spaces between columns. */
-export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: readonly string[]) =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd();
-  return [line(headers), ...rows.map((r) => line(r.map((c) => sanitize(c))))].join("\n") + "\n";
+/** Options for {@linkcode table}. */
+export interface TableOptions {
+  /** Terminal width; undefined (piped output) renders every cell in full. */
+  width?: number | undefined;
+  /**
+   * Columns that may be truncated (with "…") to fit `width`, most expendable first. The last column is always
+   * cut to what is left, so no line is ever wider than `width`.
+   */
+  shrink?: readonly number[];
+}
+
+/** The narrowest a shrinkable column gets (its header, or this many characters). */
+const MIN_COLUMN = 8;
+
+/** `text` cut to `width` characters, ending in "…" when it was cut. */
+export function truncate(text: string, width: number): string {
+  const chars = [...text];
+  if (chars.length <= width) return text;
+  if (width <= 0) return "";
+  return chars.slice(0, width - 1).join("") + "…";
+}
+
+/** Renders an aligned table with a header row; two spaces between columns; fits `width` when given. */
+export function table(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  options: TableOptions = {},
+): string {
+  const clean = rows.map((r) => headers.map((_, i) => sanitize(r[i] ?? "")));
+  const len = (s: string) => [...s].length;
+  const widths = headers.map((h, i) => Math.max(len(h), ...clean.map((r) => len(r[i]!))));
+  const { width } = options;
+  if (width !== undefined) {
+    const total = () => widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
+    for (const col of options.shrink ?? []) {
+      const excess = total() - width;
+      if (excess <= 0) break;
+      const floor = Math.max(len(headers[col] ?? ""), MIN_COLUMN);
+      widths[col] = Math.max(floor, widths[col]! - excess);
+    }
+    // Whatever is still too wide comes off the last column (never below one character).
+    const last = widths.length - 1;
+    const excess = total() - width;
+    if (excess > 0) widths[last] = Math.max(1, widths[last]! - excess);
+  }
+  const line = (cells: readonly string[]) => {
+    const text = cells.map((c, i) => {
+      const cut = truncate(c, widths[i]!);
+      return i === cells.length - 1 ? cut : cut.padEnd(widths[i]! + (cut.length - len(cut)));
+    }).join("  ").trimEnd();
+    // A column wider than the terminal (tiny widths) is still cut: a table line never wraps.
+    return width !== undefined ? truncate(text, width) : text;
+  };
+  return [line(headers), ...clean.map(line)].join("\n") + "\n";
 }
 
 /** Stable JSON for --json output: two-space indent and a trailing newline. */
@@ -71,4 +119,9 @@ export function formatBytes(bytes: number): string {
 export function formatTime(iso: string | undefined): string {
   if (!iso) return "-";
   return iso.replace("T", " ").slice(0, 16);
+}
+
+/** "1 update", "2 updates". */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }

@@ -23,6 +23,8 @@ export interface BlobGcOptions {
   staleTempMs?: number;
   /** The clock, for tests. @default {Date.now} */
   now?: () => number;
+  /** Only report what would be removed (`dz gc --dry-run`). */
+  dryRun?: boolean;
 }
 
 /** The blob cache API. */
@@ -224,7 +226,7 @@ export function openBlobCache(dir: string): BlobCache {
       }, { highWaterMark: 0 });
     },
     async gc(referenced, options = {}) {
-      const { staleTempMs = 15 * 60 * 1000, now = Date.now } = options;
+      const { staleTempMs = 15 * 60 * 1000, now = Date.now, dryRun = false } = options;
       const result: BlobGcResult = { bytesFreed: 0, removedBlobs: [], removedTemps: 0 };
       let entries: Deno.DirEntry[];
       try {
@@ -246,12 +248,12 @@ export function openBlobCache(dir: string): BlobCache {
         if (entry.name.startsWith(TEMP_PREFIX)) {
           const age = now() - (info.mtime?.getTime() ?? 0);
           if (age < staleTempMs) continue;
-          await Deno.remove(path).catch(() => undefined);
+          if (!dryRun) await Deno.remove(path).catch(() => undefined);
           result.removedTemps++;
           result.bytesFreed += info.size;
         } else if (isDigest(digest) && info.isFile && !referenced.has(digest)) {
           try {
-            await Deno.remove(path);
+            if (!dryRun) await Deno.remove(path);
           } catch (err) {
             if (err instanceof Deno.errors.NotFound) continue;
             throw ioError("remove", path, err);

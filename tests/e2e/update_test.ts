@@ -31,6 +31,7 @@ Deno.test("dz update: same-tag rebuild is detected by index digest, applied, the
     newer_tags: [],
     target_tag: "latest",
     error: null,
+    pinned: false,
   }]);
 
   // Plain `dz update` only reports and hints --yes.

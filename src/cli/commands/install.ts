@@ -4,7 +4,8 @@ import { DropzoneError } from "../../errors.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import { resolveReference } from "../../oci/reference.ts";
 import { removeWrapper } from "../../shim/write.ts";
-import { removePackage } from "../../store/packages.ts";
+import { listVersions, removePackage } from "../../store/packages.ts";
+import { join } from "node:path";
 import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
 import { formatBytes } from "../render.ts";
@@ -119,8 +120,23 @@ export async function install(
 }
 
 /** dz remove */
-export async function remove(ctx: CliContext, name: string, opts: { yes?: boolean }): Promise<void> {
+export async function remove(
+  ctx: CliContext,
+  name: string,
+  opts: { yes?: boolean; dryRun?: boolean },
+): Promise<void> {
   const meta = await requireInstalled(ctx, name);
+  if (opts.dryRun) {
+    const versions = await listVersions(ctx.layout, name);
+    const older = versions.length - 1;
+    ctx.log.info(
+      `Would remove ${name} (${shortDigest(meta.digest)})` +
+        (older > 0 ? ` and ${older} previous version(s)` : "") +
+        `, and the wrapper(s) ${meta.bins.map((b) => join(ctx.layout.bin, b.name)).join(", ")}`,
+    );
+    ctx.log.info("Dry run: nothing was changed");
+    return;
+  }
   if (ctx.runtime.stdinIsTerminal) {
     await confirm(ctx, `Remove ${name} (${shortDigest(meta.digest)}) and its previous versions?`, opts.yes);
   }

@@ -1,6 +1,7 @@
 /** `dz list` and `dz info`. Reading commands never take the store lock. */
 import { shortDigest } from "../../oci/digest.ts";
 import { toListEntry } from "../../store/metadata.ts";
+import { pinnedNames } from "../../store/pins.ts";
 import type { CliContext } from "../context.ts";
 import { formatBytes, formatTime, json, table } from "../render.ts";
 import { installedPackages, requireInstalled } from "./shared.ts";
@@ -8,8 +9,9 @@ import { installedPackages, requireInstalled } from "./shared.ts";
 /** dz list */
 export async function list(ctx: CliContext, opts: { json?: boolean }): Promise<void> {
   const packages = await installedPackages(ctx);
+  const pinned = await pinnedNames(ctx.layout, packages.map((p) => p.name));
   if (opts.json) {
-    ctx.out(json(packages.map(toListEntry)));
+    ctx.out(json(packages.map((p) => ({ ...toListEntry(p), pinned: pinned.has(p.name) }))));
     return;
   }
   if (packages.length === 0) {
@@ -20,12 +22,14 @@ export async function list(ctx: CliContext, opts: { json?: boolean }): Promise<v
     ["NAME", "TAG", "DIGEST", "SOURCE", "SIGNED", "INSTALLED"],
     packages.map((p) => [
       p.name,
-      p.tag ?? "-",
+      (p.tag ?? "-") + (pinned.has(p.name) ? " (pinned)" : ""),
       shortDigest(p.digest),
       `${p.registry.name}:${p.repository}`,
       p.signature ? "yes" : p.allow_unsigned ? "no (allowed)" : "no",
       formatTime(p.installed_at),
     ]),
+    // On a terminal the table fits its width: sources, then digests and tags give way; piped it is complete.
+    { width: ctx.terminalWidth(), shrink: [3, 2, 1] },
   ));
 }
 

@@ -248,5 +248,6 @@ export async function listRegistries(ctx: CliContext, opts: { json?: boolean }):
       r.cosign_policy?.issuer ?? (r.cosign_policy?.issuer_regex ? `/${r.cosign_policy.issuer_regex}/` : "-"),
       policySummary(r),
     ]),
+    { width: ctx.terminalWidth(), shrink: [4, 3, 1] },
   ));
 }
