@@ -1,7 +1,7 @@
 /** Services behind `dz login`, `dz logout`, `dz tags` and `dz search`. They return data; the CLI renders it. */
 import { DropzoneError, isDropzoneError } from "../errors.ts";
 import { removeCredential, saveCredential } from "../registry/credentials.ts";
-import { sortTags } from "../registry/tag_order.ts";
+import { sortTagsNewestFirst } from "../registry/tag_order.ts";
 import type { RegistryClient, RepoRef } from "../registry/types.ts";
 
 /** Options for {@linkcode login}. */
@@ -55,14 +55,14 @@ export async function logout(options: { authFile: string; host: string }): Promi
   return { removed: await removeCredential(options.authFile, options.host) };
 }
 
-/** Lists a repository's tags in display order (see tag_order.ts); sidecar tags are hidden unless `all`. */
+/** Lists a repository's tags newest first (see tag_order.ts); sidecar tags are hidden unless `all`. */
 export async function listTagsSorted(
   client: RegistryClient,
   repo: RepoRef,
   options: { all?: boolean; signal?: AbortSignal } = {},
 ): Promise<{ tags: string[]; hiddenSidecars: string[] }> {
   const tags = await client.listTags(repo, options.signal ? { signal: options.signal } : {});
-  return sortTags(tags, { all: options.all ?? false });
+  return sortTagsNewestFirst(tags, { all: options.all ?? false });
 }
 
 /** Options for {@linkcode searchCatalog}. */

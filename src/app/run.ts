@@ -12,7 +12,10 @@ import { removeTree } from "../store/atomic.ts";
 import { openBlobCache } from "../store/blob_cache.ts";
 import { exists, listPackages, ROOTFS_DIR } from "../store/packages.ts";
 import { decideTrust, resolveImage, verifyResolvedImage } from "./image.ts";
-import { IMAGE_CONFIG_FILE, type InstallDeps, pullLayers, unpackLayers } from "./install.ts";
+import { IMAGE_CONFIG_FILE, type InstallDeps, planForVersion, pullLayers, unpackLayers } from "./install.ts";
+import type { PackageMetadata } from "../store/metadata.ts";
+import type { StoreLayout } from "../store/layout.ts";
+import type { Host } from "../runtime.ts";
 
 /** A runnable script for an image: the wrapper text plus where it came from. */
 export interface PreparedRun {
@@ -25,6 +28,23 @@ export interface PreparedRun {
 /** Where `dz run` keeps unpacked images: cache/run/sha256-<hex>/current/{rootfs,image-config.json}. */
 export function runCacheDir(cacheDir: string): string {
   return join(cacheDir, "run");
+}
+
+/**
+ * The script that runs an installed package's current version, exactly as its wrapper would: no network, no
+ * re-verification (it was verified when installed), nothing written.
+ */
+export async function prepareInstalledRun(
+  layout: StoreLayout,
+  meta: PackageMetadata,
+  host: Host,
+): Promise<PreparedRun> {
+  const plan = await planForVersion(layout, meta, host);
+  return {
+    script: renderWrapper(plan, { packagesDir: layout.packages, name: meta.name, digest: meta.digest }),
+    source: "installed",
+    digest: meta.digest,
+  };
 }
 
 /** Resolves, verifies and unpacks (or reuses) an image and returns the wrapper script that runs it. */

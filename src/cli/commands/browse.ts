@@ -16,6 +16,8 @@ export async function tags(
   const { config } = await ctx.config();
   const resolveOpts = { registries: config.registries, defaultRegistry: config.default_registry };
   let repo: { registry: string; repository: string };
+  /** The configured registry's name, or null for a host that is not configured. */
+  let registryName: string | null;
   let installed = undefined;
   if (!opts.registry && /^[a-z0-9][a-z0-9._-]*$/.test(image)) {
     installed = await readCurrent(ctx.layout, image).catch(() => undefined);
@@ -23,17 +25,22 @@ export async function tags(
   if (installed) {
     const url = installed.metadata.registry.url;
     repo = { registry: splitRegistryUrl(url).host, repository: installed.metadata.repository };
+    registryName = installed.metadata.registry.name;
   } else {
     const ref: ResolvedReference = resolveReference(
       opts.registry ? `${opts.registry}/${image}` : image,
       resolveOpts,
     );
     repo = { registry: ref.host, repository: ref.repository };
+    registryName = ref.adHoc ? null : ref.registryName;
   }
   const result = await listTagsSorted(createClient(ctx, config), repo, { all: opts.all === true });
   if (opts.json) {
     ctx.out(json({
+      // `registry` is the host (kept as it was); registry_host and registry_name say which is which.
       registry: repo.registry,
+      registry_host: repo.registry,
+      registry_name: registryName,
       repository: repo.repository,
       tags: result.tags,
       hidden_sidecars: result.hiddenSidecars.length,
@@ -78,7 +85,14 @@ export async function search(
       now: ctx.runtime.now,
     });
     if (opts.json) {
-      ctx.out(json({ registry: entry.name, repositories: result.repositories, cached: result.fromCache }));
+      // `registry` is the configured name (kept as it was); registry_name and registry_host say which is which.
+      ctx.out(json({
+        registry: entry.name,
+        registry_name: entry.name,
+        registry_host: host,
+        repositories: result.repositories,
+        cached: result.fromCache,
+      }));
       return;
     }
     if (result.repositories.length === 0) {
