@@ -54,6 +54,10 @@ export type InstallEvent =
   | { readonly type: "layer-progress"; readonly digest: Digest; readonly bytes: number }
   | { readonly type: "layer-done"; readonly digest: Digest }
   | { readonly type: "unpack"; readonly index: number; readonly total: number; readonly digest: Digest }
+  /** Bytes of a layer blob read by the unpacker so far in this call (the unpack phase's movement). */
+  | { readonly type: "unpack-progress"; readonly digest: Digest; readonly bytes: number }
+  /** Every layer is applied to the rootfs. */
+  | { readonly type: "unpacked"; readonly layers: number }
   | { readonly type: "committed"; readonly digest: Digest }
   /** What changes against the installed version (after verification, before anything is unpacked). */
   | { readonly type: "changelog"; readonly changelog: Changelog; readonly from: Digest; readonly to: Digest };
@@ -164,9 +168,28 @@ export async function unpackLayers(input: {
     signal.throwIfAborted();
     onEvent?.({ type: "unpack", index: i, total: layers.length, digest: layer.digest });
     const blob = await cache.open(layer.digest);
-    await applyLayer(openLayer(blob, layer.mediaType), rootfs, { state, label: shortDigest(layer.digest) });
+    const counted = onEvent
+      ? blob.pipeThrough(
+        countBytes((bytes) => onEvent({ type: "unpack-progress", digest: layer.digest, bytes })),
+      )
+      : blob;
+    await applyLayer(openLayer(counted, layer.mediaType), rootfs, {
+      state,
+      label: shortDigest(layer.digest),
+    });
   }
   await finalizeRootfs(rootfs, state);
+  onEvent?.({ type: "unpacked", layers: layers.length });
+}
+
+/** Passes bytes through, reporting each chunk's size. */
+function countBytes(report: (bytes: number) => void): TransformStream<Uint8Array, Uint8Array> {
+  return new TransformStream({
+    transform(chunk, controller) {
+      report(chunk.byteLength);
+      controller.enqueue(chunk);
+    },
+  });
 }
 
 /** Downloads every layer into the cache with bounded concurrency; returns a promise per layer. */

@@ -8,6 +8,7 @@ import { writeFileAtomic } from "../store/atomic.ts";
 import type { LoadedConfig } from "../store/config.ts";
 import { SEED_TEXT } from "../store/config_seed.ts";
 import { resolveHome, type StoreLayout, storeLayout } from "../store/layout.ts";
+import { fold } from "./render.ts";
 
 /** Leveled logging to stderr. stdout is for data only. */
 export interface Logger {
@@ -61,11 +62,16 @@ export function sinkWidth(sink: Sink, env: (name: string) => string | undefined)
 export function createContext(runtime: Runtime, options: GlobalOptions): CliContext {
   const home = resolveHome(runtime.env, runtime.homeDir);
   const layout = storeLayout(home);
+  // On a terminal, messages are folded to its width so that the terminal never wraps them mid-word.
+  const fit = (m: string) => {
+    const width = runtime.env("TERM") === "dumb" ? undefined : sinkWidth(runtime.stderr, runtime.env);
+    return width === undefined ? m : fold(m, width);
+  };
   const log: Logger = {
     info: (m) => {
-      if (!options.quiet) runtime.stderr.write(m + "\n");
+      if (!options.quiet) runtime.stderr.write(fit(m) + "\n");
     },
-    warn: (m) => runtime.stderr.write(`warning: ${m}\n`),
+    warn: (m) => runtime.stderr.write(fit(`warning: ${m}`) + "\n"),
     debug: (m) => {
       if (options.verbose) runtime.stderr.write(`debug: ${m}\n`);
     },

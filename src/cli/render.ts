@@ -44,7 +44,7 @@ export function formatError(err: unknown, options: { verbose: boolean }): string
 
 /** Options for {@linkcode table}. */
 export interface TableOptions {
-  /** Terminal width; undefined (piped output) renders every cell in full. */
+  /** Terminal width (lines stay below it); undefined (piped output) renders every cell in full. */
   width?: number | undefined;
   /**
    * Columns that may be truncated (with "…") to fit `width`, most expendable first. The last column is always
@@ -73,7 +73,8 @@ export function table(
   const clean = rows.map((r) => headers.map((_, i) => sanitize(r[i] ?? "")));
   const len = (s: string) => [...s].length;
   const widths = headers.map((h, i) => Math.max(len(h), ...clean.map((r) => len(r[i]!))));
-  const { width } = options;
+  // A line never reaches the terminal's last column (where some terminals wrap).
+  const width = options.width === undefined ? undefined : Math.max(1, options.width - 1);
   if (width !== undefined) {
     const total = () => widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
     for (const col of options.shrink ?? []) {
@@ -124,4 +125,56 @@ export function formatTime(iso: string | undefined): string {
 /** "1 update", "2 updates". */
 export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+/**
+ * Folds a message at spaces so that no line reaches `width` columns; continuation lines are indented by two
+ * spaces. A word longer than a line (a signer URL) is broken after a "/" or "@" (or, failing that, anywhere),
+ * never cut short: every character is still shown.
+ */
+export function fold(text: string, width: number): string {
+  const max = Math.max(8, width - 1);
+  return text.split("\n").map((whole) => {
+    if (whole.length <= max) return whole;
+    // A line's own indentation is kept; its continuation lines are indented two more.
+    const lead = /^ */.exec(whole)![0].slice(0, max - 4);
+    const indent = lead + "  ";
+    const line = whole.slice(lead.length);
+    const out: string[] = [];
+    let current = lead;
+    const push = () => {
+      out.push(current);
+      current = indent;
+    };
+    for (const word of line.split(" ")) {
+      const sep = current === lead || current === indent ? "" : " ";
+      if ((current + sep + word).length <= max) {
+        current += sep + word;
+        continue;
+      }
+      if (current.trim() !== "" && indent.length + word.length <= max) {
+        push();
+        current += word;
+        continue;
+      }
+      // The word does not fit on any line: break it, preferably after a "/" or "@".
+      let rest = sep ? " " + word : word;
+      while ((current + rest).length > max) {
+        const room = max - current.length;
+        const slice = rest.slice(0, room);
+        const cut = Math.max(slice.lastIndexOf("/"), slice.lastIndexOf("@"));
+        const at = cut > 0 ? cut + 1 : room;
+        if (at <= 0) {
+          push();
+          continue;
+        }
+        current += rest.slice(0, at);
+        rest = rest.slice(at).replace(/^ /, "");
+        push();
+      }
+      current += rest;
+    }
+    if (current.trim() !== "") out.push(current);
+    return out.join("\n");
+  }).join("\n");
 }

@@ -57,6 +57,8 @@ export interface FakeBehaviour {
   stallBlobs: boolean;
   /** Tag and catalog page size when the client sends no `n`. */
   pageSize: number | undefined;
+  /** Blob GET bodies are sent at about this many bytes per second (in 32 KiB chunks); undefined = at once. */
+  blobBytesPerSecond: number | undefined;
 }
 
 /** One request as the fake saw it. */
@@ -116,6 +118,7 @@ const DEFAULTS: FakeBehaviour = {
   hang: false,
   stallBlobs: false,
   pageSize: undefined,
+  blobBytesPerSecond: undefined,
 };
 
 function ociError(status: number, code: string, message: string, headers: HeadersInit = {}): Response {
@@ -434,6 +437,22 @@ export function startFakeRegistry(behaviour: Partial<FakeBehaviour> = {}): Promi
         },
       });
       return new Response(stalled, { headers: { "Content-Length": String(served.length) } });
+    }
+    const rate = b.blobBytesPerSecond;
+    if (rate !== undefined && req.method === "GET" && !req.headers.has("range")) {
+      const chunk = 32 * 1024;
+      let offset = 0;
+      const throttled = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          if (offset >= served.length) return c.close();
+          await new Promise((r) => setTimeout(r, (chunk / rate) * 1000));
+          c.enqueue(served.slice(offset, offset + chunk));
+          offset += chunk;
+        },
+      });
+      return new Response(throttled, {
+        headers: { "Content-Type": "application/octet-stream", "Content-Length": String(served.length) },
+      });
     }
     if (b.resetBlobs > 0 && !req.headers.has("range") && req.method === "GET") {
       b.resetBlobs--;
