@@ -79,6 +79,20 @@ export interface VerifyDeps {
   readonly now: Date;
   readonly loadTrust: (policy: CosignPolicy) => Promise<TrustContext>;
   readonly signal?: AbortSignal;
+  /**
+   * A policy given on the command line (`--certificate-identity …`, like `cosign verify`): it replaces the
+   * registry's identity/key rules for this check only (the registry's private trusted root is kept unless a
+   * key is given). Nothing is stored; installs always use the configured policy.
+   */
+  readonly policyOverride?: CosignPolicy;
+}
+
+/** `ref` with the command line's policy, when there is one. */
+function withOverride(ref: ResolvedReference, override: CosignPolicy | undefined): ResolvedReference {
+  if (!override) return ref;
+  const keepRoot = ref.policy?.trusted_root !== undefined && override.public_key === undefined &&
+    override.trusted_root === undefined;
+  return { ...ref, policy: { ...(keepRoot ? { trusted_root: ref.policy!.trusted_root } : {}), ...override } };
 }
 
 /** The outcome: the report, plus the error to raise (exit code from its DropzoneError code) when it failed. */
@@ -193,14 +207,17 @@ export async function verifyTarget(deps: VerifyDeps, target: string): Promise<Ve
   try {
     if (meta) {
       const r = await resolveInstalled(deps, meta, host);
-      ref = r.ref;
+      ref = withOverride(r.ref, deps.policyOverride);
       image = r.image;
     } else {
       parseReference(target);
-      ref = resolveReference(target, {
-        registries: deps.config.registries,
-        defaultRegistry: deps.config.default_registry,
-      });
+      ref = withOverride(
+        resolveReference(target, {
+          registries: deps.config.registries,
+          defaultRegistry: deps.config.default_registry,
+        }),
+        deps.policyOverride,
+      );
       if (!ref.policy) {
         report = baseReport(target, ref);
         const error = noPolicy(ref);

@@ -69,3 +69,55 @@ export function platformFlag(value: string): string {
   parsePlatformFlag(value);
   return value;
 }
+
+/** Policy flags in dz's spelling. */
+export interface PolicyFlags {
+  issuer?: string;
+  issuerRegex?: string;
+  identity?: string;
+  identityRegex?: string;
+  publicKey?: string;
+}
+
+/** The same flags in cosign's spelling (`cosign verify --certificate-identity …`), accepted as aliases. */
+export interface CosignSpellings {
+  certificateIdentity?: string;
+  certificateIdentityRegexp?: string;
+  certificateOidcIssuer?: string;
+  certificateOidcIssuerRegexp?: string;
+  key?: string;
+}
+
+/** dz flag ← cosign flag. */
+export const COSIGN_SPELLINGS = [
+  ["identity", "certificateIdentity", "--identity", "--certificate-identity"],
+  ["identityRegex", "certificateIdentityRegexp", "--identity-regex", "--certificate-identity-regexp"],
+  ["issuer", "certificateOidcIssuer", "--issuer", "--certificate-oidc-issuer"],
+  ["issuerRegex", "certificateOidcIssuerRegexp", "--issuer-regex", "--certificate-oidc-issuer-regexp"],
+  ["publicKey", "key", "--public-key", "--key"],
+] as const;
+
+/**
+ * Folds cosign's spellings into dz's; the same flag given both ways with different values is a usage error.
+ * Pure.
+ */
+export function withCosignSpellings<T extends PolicyFlags & CosignSpellings>(opts: T): T {
+  const out: T = { ...opts };
+  for (const [dz, cosign, dzFlag, cosignFlag] of COSIGN_SPELLINGS) {
+    const alias = opts[cosign];
+    if (alias === undefined) continue;
+    if (opts[dz] !== undefined && opts[dz] !== alias) {
+      throw new DropzoneError("INVALID_ARGUMENT", `${dzFlag} and ${cosignFlag} give different values`, {
+        hint: `${cosignFlag} is cosign's spelling of ${dzFlag}; give one of them`,
+      });
+    }
+    out[dz] = alias;
+    delete out[cosign];
+  }
+  return out;
+}
+
+/** True when any policy flag (either spelling) was given. */
+export function hasPolicyFlags(opts: PolicyFlags & CosignSpellings): boolean {
+  return COSIGN_SPELLINGS.some(([dz, cosign]) => opts[dz] !== undefined || opts[cosign] !== undefined);
+}

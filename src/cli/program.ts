@@ -2,7 +2,7 @@
  * The dz command tree (commander). Help text, completion scripts and the README's command list all come from
  * this one tree. Actions only parse arguments and call a handler in ./commands; handlers do the work.
  */
-import { Argument, Command, Option } from "@commander-js/extra-typings";
+import { Argument, Command, Option, type OptionValues } from "@commander-js/extra-typings";
 import { VERSION } from "../version.ts";
 import type { CliContext } from "./context.ts";
 import * as h from "./commands/handlers.ts";
@@ -17,6 +17,19 @@ export type Invoke = (
 
 function examples(...lines: string[]): string {
   return "\nExamples:\n" + lines.map((l) => `  $ ${l}`).join("\n") + "\n";
+}
+
+/** cosign's spellings of the policy flags, as aliases of dz's (see flags.ts#withCosignSpellings). */
+// deno-lint-ignore no-explicit-any
+function addCosignSpellings<A extends any[], O extends OptionValues, G extends OptionValues>(
+  cmd: Command<A, O, G>,
+) {
+  return cmd
+    .option("--certificate-identity <san>", "cosign's spelling of --identity")
+    .option("--certificate-identity-regexp <re>", "cosign's spelling of --identity-regex")
+    .option("--certificate-oidc-issuer <url>", "cosign's spelling of --issuer")
+    .option("--certificate-oidc-issuer-regexp <re>", "cosign's spelling of --issuer-regex")
+    .option("--key <pemfile>", "cosign's spelling of --public-key");
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -130,8 +143,8 @@ export function buildProgram(
 
   // add registry
   const add = program.command("add").description("Add configuration entries (see: dz add registry --help)");
-  add.command("registry")
-    .description("Add a registry with a signature policy")
+  const addRegistry = add.command("registry")
+    .description("Add a registry with a signature policy (or change it with --replace)")
     .argument("<name>", "registry name (a-z, 0-9, '_' and '-')")
     .argument("<url>", "host with optional namespace, e.g. ghcr.io/my-org or localhost:5000")
     .addOption(
@@ -151,6 +164,7 @@ export function buildProgram(
     )
     .option("--public-key <pemfile>", "verify with this cosign public key instead of a keyless identity")
     .option("--trusted-root <jsonfile>", "trusted_root.json of a private Sigstore deployment")
+    .option("--replace", "change the policy of an existing registry in place and re-check installed packages")
     .option("--insecure", "allow plain HTTP to this registry (loopback hosts never need it)")
     .option("--default", "make it the default registry for short names")
     .addHelpText(
@@ -160,8 +174,11 @@ export function buildProgram(
         "dz add registry cg cgr.dev/chainguard --template chainguard --default",
         "dz add registry keyed registry.example.com/team --public-key cosign.pub",
         "dz add registry lab localhost:5000",
+        "dz add registry corp ghcr.io/corp --certificate-oidc-issuer https://token.actions.githubusercontent.com \\\n" +
+          "      --certificate-identity-regexp 'https://github\\.com/corp/.+' --replace",
       ),
-    )
+    );
+  addCosignSpellings(addRegistry)
     .action((name, url, opts) => invoke((ctx) => h.addRegistry(ctx, name, url, opts)));
 
   program.command("search")
@@ -226,15 +243,27 @@ export function buildProgram(
     )
     .action((name, opts) => invoke((ctx) => h.rollback(ctx, name, opts)));
 
-  program.command("verify")
+  const verify = program.command("verify")
     .description("Verify an image's signature (without pulling layers) or re-verify an installed package")
     .argument("<ref|name>", "image reference, installed package name, or OCI archive")
     .option("--json", "print the verification result as JSON")
     .option("--offline", "do not refresh the trusted root")
+    .option("--issuer <url>", "check against this OIDC issuer instead of the registry's policy (exact)")
+    .option("--issuer-regex <re>", "OIDC issuer as an anchored regular expression")
+    .option("--identity <san>", "check against this signer identity instead of the registry's policy (exact)")
+    .option("--identity-regex <re>", "signer identity as an anchored regular expression")
+    .option("--public-key <pemfile>", "check against this cosign public key instead of the registry's policy")
     .addHelpText(
       "after",
-      examples("dz verify jq", "dz verify chainguard/python:latest --json", "dz verify jq.tar"),
-    )
+      examples(
+        "dz verify jq",
+        "dz verify chainguard/python:latest --json",
+        "dz verify jq.tar",
+        "dz verify ghcr.io/corp/tool:v1 --certificate-identity-regexp 'https://github\\.com/corp/.+' \\\n" +
+          "      --certificate-oidc-issuer https://token.actions.githubusercontent.com",
+      ),
+    );
+  addCosignSpellings(verify)
     .action((target, opts) => invoke((ctx) => h.verify(ctx, target, opts)));
 
   program.command("doctor")

@@ -6,9 +6,11 @@ import { json } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
 import { isArchivePath } from "../../app/archive.ts";
 import { openArchive } from "./archive.ts";
+import { type CosignSpellings, hasPolicyFlags, type PolicyFlags, withCosignSpellings } from "../flags.ts";
+import { buildPolicy, checkReadable } from "./registry.ts";
 
 /** Options of `dz verify`. */
-export interface VerifyOptions {
+export interface VerifyOptions extends PolicyFlags, CosignSpellings {
   json?: boolean;
   offline?: boolean;
 }
@@ -18,7 +20,11 @@ export interface VerifyOptions {
  * Exit 0 when verified; on failure the report is still printed, the error goes to stderr, and the exit code is
  * the error's (3 for any trust failure, including a registry without a policy).
  */
-export async function verify(ctx: CliContext, target: string, opts: VerifyOptions): Promise<number> {
+export async function verify(ctx: CliContext, target: string, flags: VerifyOptions): Promise<number> {
+  const opts = withCosignSpellings(flags);
+  // Identity or key flags (cosign's spellings too) check against that policy for this run only.
+  const policyOverride = hasPolicyFlags(opts) ? buildPolicy(opts, Deno.cwd()) : undefined;
+  if (policyOverride?.public_key) await checkReadable(policyOverride.public_key, "public key");
   const { config } = await ctx.config();
   // An archive from `dz export` is verified offline from its own contents, against the local policy and root.
   const archive = (await isArchivePath(target)) ? await openArchive(ctx, target) : undefined;
@@ -30,6 +36,7 @@ export async function verify(ctx: CliContext, target: string, opts: VerifyOption
     now: ctx.runtime.now(),
     loadTrust: createTrustLoader(ctx, { offline: opts.offline === true || archive !== undefined }),
     ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
+    ...(policyOverride ? { policyOverride } : {}),
   }, archive ? archive.reference : target);
   const report = outcome.report;
   if (outcome.error === undefined) {
