@@ -6,8 +6,8 @@ import {
   fix,
   isHealthy,
   quotaFindings,
-  renderReport,
 } from "../../app/doctor.ts";
+import { renderReport } from "../doctor_render.ts";
 import { loadConfig } from "../../store/config.ts";
 import { loadTrustedRoot } from "../../verify/trusted_root.ts";
 import { createClient } from "../services.ts";
