@@ -80,6 +80,11 @@ export interface SearchOptions {
   refresh?: boolean;
   now?: () => number | Date;
   signal?: AbortSignal;
+  /**
+   * Lists the registry's repositories instead of `/v2/_catalog` (Docker Hub, which has none, lists a
+   * namespace through its web API).
+   */
+  listRepositories?: (signal?: AbortSignal) => Promise<string[]>;
 }
 
 /** Result of {@linkcode searchCatalog}. */
@@ -136,7 +141,9 @@ export async function searchCatalog(client: RegistryClient, options: SearchOptio
   let cache = refresh ? undefined : await readCache(path, registry);
   const fromCache = cache !== undefined && now - cache.fetchedAt < ttlMs && now >= cache.fetchedAt;
   if (!fromCache) {
-    const repositories = await client.catalog(registry, signal ? { signal } : {});
+    const repositories = options.listRepositories
+      ? await options.listRepositories(signal)
+      : await client.catalog(registry, signal ? { signal } : {});
     cache = { version: 1, registry, fetchedAt: now, repositories };
     await writeCache(path, cache);
   }

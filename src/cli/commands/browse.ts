@@ -6,6 +6,9 @@ import { readCurrent } from "../../store/packages.ts";
 import type { CliContext } from "../context.ts";
 import { json } from "../render.ts";
 import { createClient } from "../services.ts";
+import { isDockerHub } from "../../registry/hosts.ts";
+import { listHubRepositories } from "../../registry/hub_catalog.ts";
+import { USER_AGENT } from "../../version.ts";
 
 /** dz tags */
 export async function tags(
@@ -75,8 +78,31 @@ export async function search(
     );
   }
   const { host, prefix } = splitRegistryUrl(entry.url);
+  // Docker Hub has no /v2/_catalog: its web API lists one namespace's repositories.
+  const hub = isDockerHub(host);
+  if (hub && !prefix) {
+    throw new DropzoneError("CATALOG_UNAVAILABLE", `Registry "${entry.name}" is all of Docker Hub`, {
+      hint: "Docker Hub can only be searched per namespace: give the registry one, e.g. docker.io/chainguard",
+    });
+  }
+  const timeout = Number(ctx.runtime.env("DZ_HTTP_TIMEOUT_MS") ?? "30000");
   try {
     const result = await searchCatalog(createClient(ctx, config), {
+      ...(hub
+        ? {
+          listRepositories: (signal?: AbortSignal) =>
+            listHubRepositories({
+              fetch: ctx.runtime.fetch,
+              namespace: prefix!.replace(/\/+$/, ""),
+              userAgent: USER_AGENT,
+              signal: signal ??
+                AbortSignal.timeout(Number.isFinite(timeout) && timeout > 0 ? timeout : 30_000),
+              ...(ctx.runtime.env("DZ_DOCKER_HUB_API")
+                ? { baseUrl: ctx.runtime.env("DZ_DOCKER_HUB_API") }
+                : {}),
+            }),
+        }
+        : {}),
       registry: host,
       ...(prefix ? { namespacePrefix: prefix } : {}),
       term: term ?? "",
@@ -100,13 +126,14 @@ export async function search(
     }
     for (const r of result.repositories) ctx.out(r + "\n");
   } catch (err) {
-    if (isDropzoneError(err, "CATALOG_UNAVAILABLE")) {
+    // Docker Hub's listing errors already say what failed.
+    if (!hub && isDropzoneError(err, "CATALOG_UNAVAILABLE")) {
       throw new DropzoneError(
         "CATALOG_UNAVAILABLE",
         `Registry "${entry.name}" (${host}) does not offer a catalog`,
         {
-          hint:
-            `Docker Hub and GHCR have no /v2/_catalog; list an image's tags with "dz tags ${entry.name}/<image>"`,
+          hint: `GHCR and some other registries have no /v2/_catalog; list an image's tags with ` +
+            `"dz tags ${entry.name}/<image>"`,
           cause: err,
         },
       );
