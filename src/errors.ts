@@ -51,6 +51,8 @@ export type ErrorCode =
   | "TRUSTED_ROOT_INVALID"
   | "SIGNER_CHANGED"
   | "ATTESTATION_POLICY"
+  | "SOURCE_MISMATCH"
+  | "DOWNGRADE"
   // unpack and install
   | "UNSAFE_LAYER"
   | "LAYER_LIMIT"
@@ -70,6 +72,8 @@ const TRUST_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "TRUSTED_ROOT_INVALID",
   "SIGNER_CHANGED",
   "ATTESTATION_POLICY",
+  "SOURCE_MISMATCH",
+  "DOWNGRADE",
 ]);
 
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([

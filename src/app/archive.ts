@@ -18,6 +18,7 @@ import { offlineClient, recordingClient, type RefStore } from "../registry/cachi
 import type { RegistryClient } from "../registry/types.ts";
 import type { BlobCache } from "../store/blob_cache.ts";
 import { decodeTar } from "../unpack/tar_stream.ts";
+import type { IndexEntry } from "./archive_index.ts";
 import type { ResolvedImage } from "./image.ts";
 
 /** dz/export.json */
@@ -196,14 +197,25 @@ export async function writeArchive(input: {
   return { blobs: blobs.size, bytes };
 }
 
-/** True when `input` names an existing archive file rather than an image reference. */
-export async function isArchivePath(input: string): Promise<boolean> {
-  if (!/\.(tar|oci)$/i.test(input) && !input.includes("/") && !input.startsWith(".")) return false;
-  try {
-    return (await Deno.stat(input)).isFile;
-  } catch {
-    return false;
-  }
+/**
+ * True when a command-line argument names an archive file rather than an image reference: it starts with `/`,
+ * `./` or `../`, or ends in `.tar`. Never decided by what exists on disk, so a local file can never stand in for
+ * a registry reference (`lab/tool` is always a reference, even with a `./lab/tool` file present). Pure.
+ */
+export function isArchiveArgument(input: string): boolean {
+  return /^(?:\/|\.\/|\.\.\/)/.test(input) || /\.tar$/i.test(input);
+}
+
+/** Wraps a client so every manifest digest it serves lands in `consulted` (the archive's index check uses it). */
+export function consultingClient(inner: RegistryClient, consulted: Set<Digest>): RegistryClient {
+  return {
+    ...inner,
+    getManifest: async (repo, reference, options) => {
+      const fetched = await inner.getManifest(repo, reference, options);
+      consulted.add(fetched.digest);
+      return fetched;
+    },
+  };
 }
 
 /**
@@ -213,12 +225,18 @@ export async function isArchivePath(input: string): Promise<boolean> {
 export async function importArchive(
   path: string,
   cache: BlobCache,
-): Promise<{ info: ExportInfo; client: RegistryClient }> {
+): Promise<{ info: ExportInfo; client: RegistryClient; entries: IndexEntry[] }> {
   let info: ExportInfo | undefined;
+  let entriesOfIndex: IndexEntry[] | undefined;
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path);
   } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new DropzoneError("INVALID_ARGUMENT", `Archive ${path} does not exist`, {
+        hint: "Check the path; a registry reference must not start with /, ./ or ../ nor end in .tar",
+      });
+    }
     throw new DropzoneError("INVALID_ARGUMENT", `Cannot open archive ${path}`, {
       hint: "Check the path",
       cause: err,
@@ -241,6 +259,14 @@ export async function importArchive(
         });
       }
       info = parsed;
+    } else if (name === "index.json") {
+      // Tools disagree on which of two index.json entries wins; an archive with two is not one dz wrote.
+      if (entriesOfIndex) {
+        throw new DropzoneError("INVALID_ARGUMENT", `${path} has more than one index.json`, {
+          hint: "Re-create the archive with dz export",
+        });
+      }
+      entriesOfIndex = parseIndexEntries(await new Response(entry.body).text(), path);
     } else {
       await entry.body.cancel();
     }
@@ -250,7 +276,31 @@ export async function importArchive(
       hint: "Create it with dz export <ref> -o FILE.tar",
     });
   }
-  return { info, client: offlineClient(cache, memoryRefStore(info.records)) };
+  if (!entriesOfIndex) {
+    throw new DropzoneError("INVALID_ARGUMENT", `${path} has no index.json`, {
+      hint: "Re-create the archive with dz export",
+    });
+  }
+  return { info, client: offlineClient(cache, memoryRefStore(info.records)), entries: entriesOfIndex };
+}
+
+function parseIndexEntries(text: string, path: string): IndexEntry[] {
+  const unreadable = () =>
+    new DropzoneError("INVALID_ARGUMENT", `${path} has an unreadable index.json`, {
+      hint: "Re-create the archive with dz export",
+    });
+  let doc: { manifests?: unknown };
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw unreadable();
+  }
+  if (!Array.isArray(doc?.manifests)) throw unreadable();
+  return doc.manifests.map((m: { digest?: unknown; annotations?: Record<string, unknown> }) => {
+    if (typeof m?.digest !== "string" || !isDigest(m.digest)) throw unreadable();
+    const name = m.annotations?.[REF_NAME];
+    return { digest: m.digest, ...(typeof name === "string" ? { name } : {}) };
+  });
 }
 
 /** The reference to install from an imported archive (tag when it had one, else the digest). */

@@ -47,7 +47,8 @@ export type FindingKind =
   | "path"
   | "trusted-root"
   | "auth-permissions"
-  | "rate-limit";
+  | "rate-limit"
+  | "mirror-unreachable";
 
 /**
  * One thing doctor found. JSON field of `dz doctor --json`.
@@ -106,6 +107,8 @@ export interface DoctorDeps {
   readonly now: Date;
   /** Probes registries' pull quotas (see {@linkcode quotaFindings}); skipped when absent. */
   readonly probeQuota?: () => Promise<Finding[]>;
+  /** Pings every mirror location (see doctor_mirrors.ts); skipped when absent. */
+  readonly probeMirrors?: () => Promise<Finding[]>;
   /**
    * Refreshes the public-good trusted root through TUF (`dz doctor --fix`); absent when dz must not go online
    * (DZ_OFFLINE, DZ_NO_TUF).
@@ -579,6 +582,7 @@ export async function diagnose(deps: DoctorDeps, host: Host): Promise<Finding[]>
   const auth = authPermissionFinding(layout.authFile, await authMode(layout.authFile));
   if (auth) findings.push(auth);
   if (deps.probeQuota) findings.push(...await deps.probeQuota());
+  if (deps.probeMirrors) findings.push(...await deps.probeMirrors());
   return sortFindings(findings);
 }
 

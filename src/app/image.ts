@@ -2,7 +2,7 @@
  * Resolving an image to exact digests, deciding whether and how it must be verified, and verifying it. Shared by
  * install, update, verify and run. Tags are resolved once; everything after uses digests.
  */
-import { DropzoneError } from "../errors.ts";
+import { DropzoneError, EXIT } from "../errors.ts";
 import { type Digest, shortDigest } from "../oci/digest.ts";
 import { type ImageConfig, type ImageIndex, type ImageManifest, parseImageConfig } from "../oci/manifest.ts";
 import { isSupportedLayerMediaType } from "../unpack/layer.ts";
@@ -10,7 +10,6 @@ import { formatPlatform, selectPlatform } from "../oci/platform.ts";
 import type { ResolvedReference } from "../oci/reference.ts";
 import type { RegistryClient, RepoRef } from "../registry/types.ts";
 import type { Host } from "../runtime.ts";
-import type { Config } from "../store/config.ts";
 import { applyAttestationGates, collectAttestations } from "../verify/attestations.ts";
 import { verifyImageSignature } from "../verify/signatures.ts";
 import type { TrustContext } from "../verify/verifier.ts";
@@ -33,7 +32,7 @@ export interface ResolvedImage {
   readonly platform: string;
 }
 
-/** How an install is trusted. */
+/** How an install is trusted; decided only by `planInstall()` (install_plan.ts). */
 export type TrustDecision =
   | { readonly kind: "verify"; readonly policy: CosignPolicy }
   | { readonly kind: "unsigned" };
@@ -42,28 +41,6 @@ export type TrustDecision =
 export interface Verification {
   readonly signature: SignatureResult | null;
   readonly attestations: AttestationSummary[];
-}
-
-/**
- * Decides whether an install must verify. A registry with a policy always verifies; without one, only an explicit
- * --allow-unsigned (or always_allow_unsigned) lets it through. Pure.
- */
-export function decideTrust(
-  ref: ResolvedReference,
-  options: { allowUnsigned: boolean; config: Pick<Config, "always_allow_unsigned"> },
-): TrustDecision {
-  if (ref.policy) return { kind: "verify", policy: ref.policy };
-  if (options.allowUnsigned || options.config.always_allow_unsigned) return { kind: "unsigned" };
-  const hint = ref.adHoc
-    ? `Add the registry with a policy ("dz add registry <name> ${ref.host} --template github --identity …") ` +
-      `so dz can verify it, or pass --allow-unsigned to install without verification`
-    : `Add a cosign_policy to registry "${ref.registryName}" ("dz remove registry ${ref.registryName}" and ` +
-      `"dz add registry … --identity …"), or pass --allow-unsigned to install without verification`;
-  throw new DropzoneError(
-    "POLICY_MISSING",
-    `Cannot install "${ref.input}": registry "${ref.registryName}" has no signature policy`,
-    { hint },
-  );
 }
 
 /** Options for {@linkcode resolveImage}. */
@@ -167,11 +144,35 @@ export interface VerifyResolvedOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * A trust failure of content a mirror served names the mirror: the fault is the mirror's, and it is never a
+ * reason to try the next location. Other errors pass through unchanged.
+ */
+export function blameMirrors(err: unknown, client: RegistryClient, repo: RepoRef): unknown {
+  if (!(err instanceof DropzoneError) || err.exitCode !== EXIT.TRUST) return err;
+  const mirrors = client.mirrorsUsed?.(repo) ?? [];
+  if (mirrors.length === 0) return err;
+  return new DropzoneError(err.code, `${err.message} (content served by mirror ${mirrors.join(", ")})`, {
+    hint:
+      `Mirror ${mirrors[0]} serves content that does not verify as ${repo.registry}/${repo.repository}; ` +
+      `fix the mirror or remove it ("dz remove mirror <prefix> ${mirrors[0]}")`,
+    cause: err,
+  });
+}
+
 /** Verifies the image's signature (and attestations) against the decision. Throws trust errors (exit 3). */
 export async function verifyResolvedImage(
   image: ResolvedImage,
   options: VerifyResolvedOptions,
 ): Promise<Verification> {
+  try {
+    return await verifyResolved(image, options);
+  } catch (err) {
+    throw blameMirrors(err, options.client, image.repo);
+  }
+}
+
+async function verifyResolved(image: ResolvedImage, options: VerifyResolvedOptions): Promise<Verification> {
   const { client, decision, loadTrust, now, signal } = options;
   if (decision.kind === "unsigned") return { signature: null, attestations: [] };
   const trust = await loadTrust(decision.policy);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import { type Digest, shortDigest } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
-import { type ResolvedReference, validatePackageName } from "../oci/reference.ts";
+import { validatePackageName } from "../oci/reference.ts";
 import type { RegistryClient } from "../registry/types.ts";
 import type { Host } from "../runtime.ts";
 import { parseBinSpec, planShim, type ShimPlan } from "../shim/plan.ts";
@@ -32,15 +32,24 @@ import { openLayer } from "../unpack/layer.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { CosignPolicy } from "../verify/types.ts";
 import { type Changelog, computeChangelog } from "./changelog.ts";
-import { checkReleaseAge, checkSignerContinuity, parseAge, signerFingerprint } from "./trust_history.ts";
 import {
-  decideTrust,
+  blameMirrors,
   type ResolvedImage,
   resolveImage,
-  type TrustDecision,
   type Verification,
   verifyResolvedImage,
 } from "./image.ts";
+import { crossCheck } from "./cross_check.ts";
+import { checkArchiveIndex, type IndexEntry } from "./archive_index.ts";
+import { discardFetchedLayers, removeEmptyPackageDir } from "./install_cleanup.ts";
+import {
+  checkLockedDigest,
+  gateUnchanged,
+  gateVerified,
+  type InstallPlan,
+  planInstall,
+  type PlanRequest,
+} from "./install_plan.ts";
 
 /** The image config is kept next to the rootfs so wrappers can be regenerated (rollback, doctor). */
 export const IMAGE_CONFIG_FILE = "image-config.json";
@@ -74,27 +83,16 @@ export interface InstallDeps {
   readonly onEvent?: (event: InstallEvent) => void;
 }
 
-/** One install. */
-export interface InstallRequest {
-  readonly ref: ResolvedReference;
-  /** Package name; default: the last path segment. */
-  readonly name?: string;
-  readonly allowUnsigned?: boolean;
-  /** `--bin PATH[:NAME]` specs. */
-  readonly bins?: readonly string[];
-  /** When updating, the name must already belong to this package (no conflict check). */
-  readonly updating?: boolean;
-  /** Keep the recorded allow_unsigned choice on update. */
-  readonly recordedAllowUnsigned?: boolean;
-  /** Accept a signer that differs from the package's recorded one. */
-  readonly acceptNewSigner?: boolean;
-  /** Minimum release age ("3d"); overrides the registry's and the config's min_release_age. */
-  readonly minAge?: string;
-  /** From a lockfile: the platform digest and signer that must be installed, checked before unpacking. */
-  readonly expect?: {
-    readonly digest: Digest;
-    readonly signer: { identity: string; issuer: string | null } | null;
-  };
+/**
+ * One install: the plan request (see install_plan.ts for what each field may decide). Every entry point that
+ * installs (`install REF`, `install FILE.tar`, `install --locked`, `update`) builds one.
+ */
+export type InstallRequest = PlanRequest;
+
+/** Archive evidence for the gate: `index.json` entries, and every manifest verification read (filled live). */
+export interface ArchiveEvidence {
+  readonly entries: readonly IndexEntry[];
+  readonly consulted: ReadonlySet<Digest>;
 }
 
 /** The result of an install. */
@@ -107,15 +105,6 @@ export interface InstallOutcome {
   readonly pruned: Digest[];
   /** Bytes saved by hardlinking files identical to the previous version. */
   readonly dedupBytes: number;
-}
-
-function conflict(name: string, existing: PackageMetadata, ref: ResolvedReference): DropzoneError {
-  return new DropzoneError(
-    "NAME_CONFLICT",
-    `Cannot install ${ref.input} as "${name}": "${name}" is already installed from ` +
-      `${existing.registry.name}:${existing.repository}`,
-    { hint: `Pick another name with --name, or "dz remove ${name}" first` },
-  );
 }
 
 async function checkWrapperSlot(
@@ -198,6 +187,8 @@ export function pullLayers(
   image: ResolvedImage,
   cache: BlobCache,
   signal: AbortSignal,
+  /** Receives the digest of every blob this call wrote into the cache (not those already there). */
+  fetched?: Set<Digest>,
 ): Promise<void>[] {
   const limit = Math.max(1, deps.config.concurrency);
   let running = 0;
@@ -225,7 +216,7 @@ export function pullLayers(
         signal,
         onProgress: (bytes) => deps.onEvent?.({ type: "layer-progress", digest: layer.digest, bytes }),
       });
-      await cache.putStream(layer.digest, layer.size, stream);
+      if (await cache.putStream(layer.digest, layer.size, stream)) fetched?.add(layer.digest);
       deps.onEvent?.({ type: "layer-done", digest: layer.digest });
     } finally {
       release();
@@ -239,9 +230,12 @@ export function buildMetadata(input: {
   image: ResolvedImage;
   plan: ShimPlan;
   verification: Verification;
-  decision: TrustDecision;
+  unsigned: boolean;
   now: Date;
   trustedSigner: PackageMetadata["trusted_signer"];
+  /** The mirror location that served the manifest, or null for the upstream. */
+  servedBy?: string | null;
+  crossChecked?: readonly string[];
 }): PackageMetadata {
   const { name, image, plan, verification, now } = input;
   return {
@@ -262,12 +256,14 @@ export function buildMetadata(input: {
     ],
     signature: verification.signature ? signatureRecord(verification.signature, now) : null,
     trusted_signer: input.trustedSigner,
-    allow_unsigned: input.decision.kind === "unsigned",
+    allow_unsigned: input.unsigned,
     attestations: verification.attestations,
     layers: image.manifest.layers.map((l) => l.digest),
     config_digest: image.manifest.config.digest,
     installed_at: now.toISOString(),
     size_bytes: image.manifest.layers.reduce((sum, l) => sum + l.size, 0),
+    served_by: input.servedBy ?? null,
+    cross_checked: [...(input.crossChecked ?? [])],
   };
 }
 
@@ -341,124 +337,108 @@ export async function planForVersion(
   });
 }
 
-/** Installs (or re-installs, or updates) a package. Call it holding the store lock. */
-export async function installPackage(deps: InstallDeps, request: InstallRequest): Promise<InstallOutcome> {
+/** Plans and executes an install. Call it holding the store lock. */
+export async function installPackage(
+  deps: InstallDeps & { readonly archive?: ArchiveEvidence },
+  request: InstallRequest,
+): Promise<InstallOutcome> {
+  const name = validatePackageName(request.name ?? request.ref.packageName);
+  const installed = (await readCurrent(deps.layout, name))?.metadata ?? null;
+  const plan = planInstall({ ...request, name }, { config: deps.config, installed });
+  return await executeInstall(plan, deps);
+}
+
+/**
+ * Executes a plan: resolve, verify while layers download, gate, unpack, commit, wrappers. A refusal or failure
+ * before the commit leaves nothing behind (staging, the layer blobs it fetched, an empty package directory).
+ * Call it holding the store lock.
+ */
+export async function executeInstall(
+  plan: InstallPlan,
+  deps: InstallDeps & { readonly archive?: ArchiveEvidence },
+): Promise<InstallOutcome> {
   const { layout, client, host } = deps;
-  const ref = request.ref;
-  const name = validatePackageName(request.name ?? ref.packageName);
-  const extraBins = (request.bins ?? []).map(parseBinSpec);
-  const previous = (await readCurrent(layout, name))?.metadata;
-  if (previous && !request.updating) {
-    const sameSource = previous.registry.name === ref.registryName && previous.repository === ref.repository;
-    if (!sameSource) throw conflict(name, previous, ref);
-  }
-  const decision = decideTrust(ref, {
-    allowUnsigned: request.allowUnsigned === true || request.recordedAllowUnsigned === true,
-    config: deps.config,
-  });
+  const { ref, name } = plan;
+  const extraBins = plan.bins.map(parseBinSpec);
+  const previous = plan.replaces ?? undefined;
   const cache = openBlobCache(layout.blobs);
   const image = await resolveImage(ref, { client, host, ...(deps.signal ? { signal: deps.signal } : {}) });
   deps.onEvent?.({ type: "resolved", image });
-  if (request.expect && image.digest !== request.expect.digest) {
-    throw new DropzoneError(
-      "DIGEST_MISMATCH",
-      `Cannot install ${ref.input} as locked: it resolves to ${
-        shortDigest(image.digest)
-      }, the lockfile says ` +
-        shortDigest(request.expect.digest),
-      {
-        hint:
-          "The lockfile and the registry disagree; regenerate the lockfile with dz lock if this is intended",
-      },
-    );
-  }
+  // A lockfile's digest is known before anything is pulled: refuse early.
+  checkLockedDigest(plan, image.digest);
+  const top = image.index?.digest ?? image.digest;
+  const crossChecked = await crossCheck({
+    client,
+    ref,
+    digest: top,
+    locations: plan.crossCheck,
+    signal: deps.signal,
+  });
 
   // Reinstalling what is already current is a no-op (the Go tool deleted the live directory here).
   if (previous && previous.digest === image.digest && extraBins.length === 0) {
+    gateUnchanged(plan, previous);
+    // An archive is judged as a whole even when its image is already installed: its index.json may have been
+    // repointed, and "already installed" must not read as "this archive is fine".
+    // Only the archive's own rule applies here: nothing is replaced, so continuity and cooldown have nothing new.
+    if (deps.archive) {
+      await verifyResolvedImage(image, {
+        client,
+        decision: plan.trust,
+        loadTrust: deps.loadTrust,
+        now: deps.now(),
+        ...(deps.signal ? { signal: deps.signal } : {}),
+      });
+      checkArchiveIndex(deps.archive.entries, {
+        verified: new Set([image.digest, ...(image.index ? [image.index.digest] : [])]),
+        consulted: deps.archive.consulted,
+      });
+    }
     // …but a crash between activation and the wrapper write may have left a wrapper missing or stale: restore it.
     const wrappers = await restoreWrappers(layout, previous, host);
     return { status: "unchanged", metadata: previous, previous, wrappers, pruned: [], dedupBytes: 0 };
   }
-  for (const wrapperName of [request.name ?? ref.packageName, ...extraBins.map((b) => b.name)]) {
+  for (const wrapperName of [plan.name, ...extraBins.map((b) => b.name)]) {
     await checkWrapperSlot(layout, wrapperName, name);
   }
 
-  // Verification and layer downloads run together; unpacking waits for verification.
+  // Verification and layer downloads run together; unpacking waits for verification and the gate.
   const controller = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, controller.signal]) : controller.signal;
-  const downloads = pullLayers(deps, image, cache, signal);
+  const fetched = new Set<Digest>();
+  const downloads = pullLayers(deps, image, cache, signal, fetched);
   // Keep rejections handled while we wait for verification.
   downloads.forEach((p) => p.catch(() => {}));
-  let verification: Verification;
+  let committed = false;
+  let staging: string | undefined;
   try {
-    verification = await verifyResolvedImage(image, {
+    const verification = await verifyResolvedImage(image, {
       client,
-      decision,
+      decision: plan.trust,
       loadTrust: deps.loadTrust,
       now: deps.now(),
       signal,
     });
-  } catch (err) {
-    controller.abort();
-    await Promise.allSettled(downloads);
-    throw err;
-  }
-  deps.onEvent?.(decision.kind === "unsigned" ? { type: "unsigned" } : { type: "verified", verification });
+    deps.onEvent?.(
+      plan.trust.kind === "unsigned" ? { type: "unsigned" } : { type: "verified", verification },
+    );
+    const { trustedSigner } = gateVerified(plan, {
+      digest: image.digest,
+      indexDigest: image.index?.digest ?? null,
+      verification,
+      ...(deps.archive ? { archive: deps.archive } : {}),
+    }, deps.now());
 
-  // History-dependent trust: the signer must be the one this package was first verified with, and the release
-  // must be old enough when a cooldown is configured.
-  let trustedSigner = previous?.trusted_signer ?? null;
-  try {
-    if (verification.signature) {
-      const fingerprint = signerFingerprint(verification.signature);
-      checkSignerContinuity(name, trustedSigner, fingerprint, request.acceptNewSigner === true);
-      if (!trustedSigner || request.acceptNewSigner) trustedSigner = fingerprint;
-    }
-    if (request.expect) {
-      const got = verification.signature
-        ? { identity: verification.signature.identity, issuer: verification.signature.issuer ?? null }
-        : null;
-      if (JSON.stringify(got) !== JSON.stringify(request.expect.signer)) {
-        throw new DropzoneError(
-          "SIGNER_CHANGED",
-          `Cannot install ${ref.input} as locked: signed by ${
-            got?.identity ?? "nobody"
-          }, the lockfile says ` +
-            `${request.expect.signer?.identity ?? "unsigned"}`,
-          { hint: "Do not trust this image until you know why its signer changed" },
-        );
-      }
-    }
-    const minAgeText = request.minAge ??
-      deps.config.registries.find((r) => r.name === ref.registryName)?.min_release_age ??
-      deps.config.min_release_age;
-    if (minAgeText !== undefined) {
-      checkReleaseAge({
-        signedAt: verification.signature?.integratedTime,
-        minAgeSeconds: parseAge(minAgeText),
-        now: deps.now(),
-        what: `${ref.input} (${shortDigest(image.digest)})`,
-        minAgeText,
+    if (previous && previous.digest !== image.digest) {
+      deps.onEvent?.({
+        type: "changelog",
+        changelog: computeChangelog(previous.attestations, verification.attestations),
+        from: previous.digest,
+        to: image.digest,
       });
     }
-  } catch (err) {
-    controller.abort();
-    await Promise.allSettled(downloads);
-    throw err;
-  }
 
-  if (previous && previous.digest !== image.digest) {
-    deps.onEvent?.({
-      type: "changelog",
-      changelog: computeChangelog(previous.attestations, verification.attestations),
-      from: previous.digest,
-      to: image.digest,
-    });
-  }
-
-  const staging = await makePackageStaging(layout, name);
-  let committed = false;
-  try {
+    staging = await makePackageStaging(layout, name);
     const rootfs = join(staging, ROOTFS_DIR);
     await unpackLayers({
       image,
@@ -469,21 +449,17 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
       ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
     });
     await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
-    const plan = await planShim({
-      rootfs,
-      config: image.config,
-      host,
-      name: request.name ?? ref.packageName,
-      extraBins,
-    });
+    const shim = await planShim({ rootfs, config: image.config, host, name: plan.name, extraBins });
     const metadata = buildMetadata({
       name,
       image,
-      plan,
+      plan: shim,
       verification,
-      decision,
+      unsigned: plan.trust.kind === "unsigned",
       now: deps.now(),
       trustedSigner,
+      servedBy: client.servedBy?.(image.repo, image.digest) ?? null,
+      crossChecked,
     });
     const { version } = await commitVersion(layout, name, staging, metadata);
     committed = true;
@@ -495,16 +471,21 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
         (await hardlinkDedup(prevRootfs, version.rootfs).catch(() => ({ bytesSaved: 0 }))).bytesSaved;
     }
     await activate(layout, name, image.digest);
-    const wrappers = await writeWrappers(layout, name, plan, image.digest);
-    await removeStaleWrappers(layout, previous, plan);
+    const wrappers = await writeWrappers(layout, name, shim, image.digest);
+    await removeStaleWrappers(layout, previous, shim);
     const pruned = await prune(layout, name, { keep: deps.config.keep_versions });
     return { status: "installed", metadata, ...(previous ? { previous } : {}), wrappers, pruned, dedupBytes };
+  } catch (err) {
+    // A gate refusing what a mirror served (signer change, downgrade, cooldown) names the mirror too.
+    throw blameMirrors(err, client, image.repo);
   } finally {
     if (!committed) {
-      // Stop downloads still running for this failed install before removing its staging dir.
+      // Stop downloads still running for this failed install, then remove everything it left.
       controller.abort();
       await Promise.allSettled(downloads);
-      await removeTree(staging).catch(() => {});
+      if (staging) await removeTree(staging).catch(() => {});
+      await discardFetchedLayers(layout, cache, fetched).catch(() => []);
+      if (!previous) await removeEmptyPackageDir(layout, name);
     }
   }
 }

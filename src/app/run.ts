@@ -10,8 +10,9 @@ import { planShim } from "../shim/plan.ts";
 import { renderWrapper } from "../shim/wrapper.ts";
 import { removeTree } from "../store/atomic.ts";
 import { openBlobCache } from "../store/blob_cache.ts";
-import { exists, listPackages, ROOTFS_DIR } from "../store/packages.ts";
-import { decideTrust, resolveImage, verifyResolvedImage } from "./image.ts";
+import { exists, listPackages, readCurrent, ROOTFS_DIR } from "../store/packages.ts";
+import { resolveImage, verifyResolvedImage } from "./image.ts";
+import { gateVerified, planInstall } from "./install_plan.ts";
 import { IMAGE_CONFIG_FILE, type InstallDeps, planForVersion, pullLayers, unpackLayers } from "./install.ts";
 import type { PackageMetadata } from "../store/metadata.ts";
 import type { StoreLayout } from "../store/layout.ts";
@@ -47,16 +48,32 @@ export async function prepareInstalledRun(
   };
 }
 
-/** Resolves, verifies and unpacks (or reuses) an image and returns the wrapper script that runs it. */
-export async function prepareRun(
-  deps: InstallDeps,
-  request: { ref: ResolvedReference; allowUnsigned?: boolean },
-): Promise<PreparedRun> {
+/** What `dz run` was asked: the reference and the flags that feed the plan. */
+export interface RunRequest {
+  readonly ref: ResolvedReference;
+  readonly allowUnsigned?: boolean;
+  readonly acceptNewSigner?: boolean;
+  readonly minAge?: string;
+}
+
+/**
+ * Resolves, verifies and unpacks (or reuses) an image and returns the wrapper script that runs it. It goes
+ * through the install plan and gate (origin "run"): policy and consent, attestation gates, `min_release_age`,
+ * and the signer pin of an installed package of the same name and source.
+ */
+export async function prepareRun(deps: InstallDeps, request: RunRequest): Promise<PreparedRun> {
   const { layout, client, host } = deps;
-  const decision = decideTrust(request.ref, {
+  const name = request.ref.packageName;
+  const related = (await readCurrent(layout, name).catch(() => undefined))?.metadata ?? null;
+  const trustPlan = planInstall({
+    origin: "run",
+    ref: request.ref,
+    name,
     allowUnsigned: request.allowUnsigned === true,
-    config: deps.config,
-  });
+    acceptNewSigner: request.acceptNewSigner === true,
+    ...(request.minAge !== undefined ? { minAge: request.minAge } : {}),
+  }, { config: deps.config, installed: related });
+  const decision = trustPlan.trust;
   const image = await resolveImage(request.ref, {
     client,
     host,
@@ -71,8 +88,12 @@ export async function prepareRun(
     now: deps.now(),
     ...(deps.signal ? { signal: deps.signal } : {}),
   });
+  gateVerified(
+    trustPlan,
+    { digest: image.digest, indexDigest: image.index?.digest ?? null, verification },
+    deps.now(),
+  );
   deps.onEvent?.(decision.kind === "unsigned" ? { type: "unsigned" } : { type: "verified", verification });
-  const name = request.ref.packageName;
 
   const installed = (await listPackages(layout)).find((v) => v.digest === image.digest);
   if (installed) {

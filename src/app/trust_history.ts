@@ -1,7 +1,8 @@
 /**
  * Trust that depends on history, beyond the registry policy: signer continuity (a package keeps being signed by
- * the workflow that signed its first verified install) and a release cooldown (refuse digests signed too
- * recently). Pure.
+ * the workflow, and the kind of git ref, that signed its first verified install), rollback protection (refuse a
+ * candidate signed before the installed version) and a release cooldown (refuse digests signed too recently).
+ * Pure.
  */
 import { DropzoneError } from "../errors.ts";
 import type { SignatureResult } from "../verify/types.ts";
@@ -13,6 +14,27 @@ export interface SignerFingerprint {
   readonly repository: string | null;
   /** The signing workflow or identity without its ref (`…/release.yml`, not `…@refs/tags/v2`). */
   readonly workflow: string;
+  /**
+   * The kind of git ref the workflow ran for: "tags" for every `refs/tags/*` (so tag v1 → tag v2 is one
+   * signer), "heads/<branch>" for a branch, the ref without `refs/` otherwise (`pull/12/merge`), null when the
+   * signature names no ref. Undefined only in a fingerprint recorded before dz pinned it (unknown): such a
+   * record is completed on the next install instead of being compared (see {@linkcode pinnedSigner}).
+   */
+  readonly git_ref?: string | null;
+}
+
+/** The pinned kind of a git ref (`refs/tags/v1` → "tags", `refs/heads/main` → "heads/main"). */
+export function gitRefKind(ref: string): string {
+  const bare = ref.replace(/^refs\//, "");
+  return bare.startsWith("tags/") ? "tags" : bare;
+}
+
+function gitRefOf(result: Pick<SignatureResult, "identity" | "extensions">): string | null {
+  const at = /@(refs\/.+)$/.exec(result.identity);
+  if (at && result.identity.includes("://")) return gitRefKind(at[1]!);
+  const ext = result.extensions ?? {};
+  const ref = ext.sourceRepositoryRef ?? ext.githubWorkflowRef;
+  return ref ? gitRefKind(ref) : null;
 }
 
 function repositoryFromSan(san: string): string | null {
@@ -32,7 +54,7 @@ export function signerFingerprint(
   const workflow = result.identity.includes("://")
     ? result.identity.replace(/@[^@/]*(\/[^@]*)?$/, "")
     : result.identity;
-  return { issuer: result.issuer ?? null, repository: repo ?? null, workflow };
+  return { issuer: result.issuer ?? null, repository: repo ?? null, workflow, git_ref: gitRefOf(result) };
 }
 
 /** Differences between a recorded signer and a new one, as "field: old → new" lines. */
@@ -45,7 +67,37 @@ export function signerDifferences(recorded: SignerFingerprint, next: SignerFinge
     out.push(`repository: ${recorded.repository ?? "(unknown)"} → ${next.repository ?? "(unknown)"}`);
   }
   if (recorded.workflow !== next.workflow) out.push(`workflow: ${recorded.workflow} → ${next.workflow}`);
+  // An unknown (pre-pinning) ref is not a difference; pinnedSigner() records it from this install on.
+  if (recorded.git_ref !== undefined && recorded.git_ref !== (next.git_ref ?? null)) {
+    out.push(`git ref: ${recorded.git_ref ?? "(none)"} → ${next.git_ref ?? "(none)"}`);
+  }
   return out;
+}
+
+/**
+ * The signer to record after `next` passed continuity against `recorded`: the recorded pin (completed with the
+ * git ref when it predates ref pinning), or `next` for a first signed install or an accepted change.
+ */
+export function pinnedSigner(
+  recorded: SignerFingerprint | null,
+  next: SignerFingerprint,
+  accepted: boolean,
+): SignerFingerprint {
+  if (!recorded || accepted) return next;
+  if (recorded.git_ref === undefined) return { ...recorded, git_ref: next.git_ref ?? null };
+  return recorded;
+}
+
+/**
+ * True when a candidate was signed strictly before the installed version, both times verified (Rekor
+ * integrated time or RFC 3161). Unknown times are never a downgrade: there is nothing verified to compare.
+ */
+export function isDowngrade(
+  installedSignedAt: number | null | undefined,
+  candidateSignedAt: number | null | undefined,
+): boolean {
+  return typeof installedSignedAt === "number" && typeof candidateSignedAt === "number" &&
+    candidateSignedAt < installedSignedAt;
 }
 
 /** Throws SIGNER_CHANGED (exit 3) unless the new signer matches the recorded one or the user accepted it. */

@@ -21,12 +21,6 @@ import type { RegistryClient } from "../registry/types.ts";
 import { type PackageMetadata, writeMetadata } from "../store/metadata.ts";
 import { METADATA_FILE, readCurrent, versionDir } from "../store/packages.ts";
 import { type InstallDeps, type InstallOutcome, installPackage } from "./install.ts";
-import { type Changelog, computeChangelog } from "./changelog.ts";
-import { decideTrust, resolveImage, verifyResolvedImage } from "./image.ts";
-import type { Host } from "../runtime.ts";
-import type { Config } from "../store/config.ts";
-import type { CosignPolicy } from "../verify/types.ts";
-import type { TrustContext } from "../verify/verifier.ts";
 
 /**
  * The result of checking one package, and one element of `dz update --json` (an array, sorted by name):
@@ -41,6 +35,9 @@ import type { TrustContext } from "../verify/verifier.ts";
  *   "rebuild": true,                      // the tag now points at other content (same-tag rebuild)
  *   "newer_tags": ["1.8", "1.10"],        // newer tags in the same track, ascending (never -dev, never from latest)
  *   "target_tag": "1.10",                 // what `dz update jq --yes` / `--all --yes` installs; null = nothing
+ *   "downgrade": false,                   // target signed before the installed version (refused without
+ *                                         // --allow-downgrade); null when unknown (nothing to apply, unsigned,
+ *                                         // or the target could not be verified)
  *   "error": null                         // why the check could not run (registry unreachable, not configured…)
  * }]
  * ```
@@ -54,6 +51,7 @@ export interface UpdateCheck {
   readonly rebuild: boolean;
   readonly newer_tags: string[];
   readonly target_tag: string | null;
+  readonly downgrade: boolean | null;
   readonly error: string | null;
 }
 
@@ -135,7 +133,7 @@ export async function checkPackage(meta: PackageMetadata, deps: CheckDeps): Prom
     installed_digest: meta.digest,
     installed_index_digest: meta.index_digest,
   };
-  const empty = { current_digest: null, rebuild: false, newer_tags: [], target_tag: null };
+  const empty = { current_digest: null, rebuild: false, newer_tags: [], target_tag: null, downgrade: null };
   if (meta.tag === null) return { ...base, ...empty, error: null };
   const tag = meta.tag;
   let ref: ResolvedReference;
@@ -176,6 +174,8 @@ export async function checkPackage(meta: PackageMetadata, deps: CheckDeps): Prom
     rebuild,
     newer_tags: newer,
     target_tag: error === null ? targetTag(partial) : null,
+    // Known only after verifying the target (see update_preview.ts).
+    downgrade: null,
     error,
   };
 }
@@ -198,44 +198,6 @@ export async function checkUpdates(
   return results;
 }
 
-/** The result of {@linkcode previewChangelog}: the changelog, or why it could not be computed. */
-export interface ChangelogPreview {
-  readonly changelog: Changelog | null;
-  readonly error: string | null;
-}
-
-/**
- * What updating `meta` to `check.target_tag` would change, from the verified attestations of both versions
- * (`dz update --changelog`). It resolves and verifies the new digest without pulling layers, which costs
- * manifest GETs (Docker Hub counts those against the pull quota; plain checks use HEAD only).
- */
-export async function previewChangelog(
-  meta: PackageMetadata,
-  check: UpdateCheck,
-  deps: CheckDeps & {
-    host: Host;
-    config: Pick<Config, "always_allow_unsigned">;
-    loadTrust: (policy: CosignPolicy) => Promise<TrustContext>;
-    now: Date;
-  },
-): Promise<ChangelogPreview> {
-  if (check.target_tag === null) return { changelog: null, error: null };
-  try {
-    const ref = updateReference(meta, check.target_tag, deps.registries);
-    const decision = decideTrust(ref, { allowUnsigned: meta.allow_unsigned, config: deps.config });
-    const image = await resolveImage(ref, { client: deps.client, host: deps.host });
-    const verification = await verifyResolvedImage(image, {
-      client: deps.client,
-      decision,
-      loadTrust: deps.loadTrust,
-      now: deps.now,
-    });
-    return { changelog: computeChangelog(meta.attestations, verification.attestations), error: null };
-  } catch (err) {
-    return { changelog: null, error: reason(err) };
-  }
-}
-
 /** The exit code of `dz update --check`: 100 when any update was found, else 1 when a check failed, else 0. */
 export function checkExitCode(checks: readonly UpdateCheck[]): number {
   if (checks.some(hasUpdate)) return 100;
@@ -251,6 +213,8 @@ export interface ApplyOptions {
   readonly acceptNewSigner?: boolean;
   /** `--min-age`: refuse digests signed more recently than this (overrides the configured cooldown). */
   readonly minAge?: string;
+  /** `--allow-downgrade`: accept a candidate signed before the installed version. */
+  readonly allowDowngrade?: boolean;
   readonly registries: readonly RegistryEntry[];
 }
 
@@ -289,13 +253,13 @@ export async function applyUpdate(
       deps.onEvent?.(event);
     },
   }, {
+    origin: "update",
     ref,
     name: meta.name,
     bins: meta.bins.slice(1).map((b) => `${b.path}:${b.name}`),
-    updating: true,
-    recordedAllowUnsigned: meta.allow_unsigned,
     allowUnsigned: options.allowUnsigned === true,
     acceptNewSigner: options.acceptNewSigner === true,
+    allowDowngrade: options.allowDowngrade === true,
     ...(options.minAge !== undefined ? { minAge: options.minAge } : {}),
   });
   let indexRefreshed = false;

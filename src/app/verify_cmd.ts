@@ -4,6 +4,7 @@
  */
 import { DropzoneError, isDropzoneError } from "../errors.ts";
 import type { Digest } from "../oci/digest.ts";
+import { sameRegistryHost } from "../oci/registry_host.ts";
 import {
   formatReference,
   parseReference,
@@ -19,6 +20,7 @@ import type { PackageMetadata } from "../store/metadata.ts";
 import { readCurrent } from "../store/packages.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { AttestationSummary, CosignPolicy } from "../verify/types.ts";
+import { checkArchiveIndex, type IndexEntry } from "./archive_index.ts";
 import { hostFromPlatform } from "./doctor.ts";
 import { type ResolvedImage, resolveImage, verifyResolvedImage } from "./image.ts";
 
@@ -85,6 +87,11 @@ export interface VerifyDeps {
    * key is given). Nothing is stored; installs always use the configured policy.
    */
   readonly policyOverride?: CosignPolicy;
+  /** Verifying an archive: its index.json entries and the manifests the archive client served. */
+  readonly archive?: {
+    readonly entries: readonly IndexEntry[];
+    readonly consulted: ReadonlySet<Digest>;
+  };
 }
 
 /** `ref` with the command line's policy, when there is one. */
@@ -137,7 +144,7 @@ export function installedReference(meta: PackageMetadata, config: Config, digest
     return resolveReference(`${host}/${meta.repository}@${digest}`, { registries: [] });
   }
   const { host: entryHost, prefix } = splitRegistryUrl(entry.url);
-  if (entryHost !== host || (prefix !== "" && !meta.repository.startsWith(prefix + "/"))) {
+  if (!sameRegistryHost(entryHost, host) || (prefix !== "" && !meta.repository.startsWith(prefix + "/"))) {
     throw new DropzoneError(
       "REGISTRY_NOT_FOUND",
       `Cannot re-verify "${meta.name}": registry "${entry.name}" now points at ${entry.url}, ` +
@@ -283,6 +290,13 @@ export async function verifyTarget(deps: VerifyDeps, target: string): Promise<Ve
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
     const s = v.signature!;
+    // An archive is verified as a whole: what skopeo/umoci would import (index.json) must be what verified.
+    if (deps.archive) {
+      checkArchiveIndex(deps.archive.entries, {
+        verified: new Set([image.digest, ...(image.index ? [image.index.digest] : [])]),
+        consulted: deps.archive.consulted,
+      });
+    }
     report = {
       ...report,
       verified: true,

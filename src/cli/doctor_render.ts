@@ -6,7 +6,15 @@ import type { DoctorReport, FindingKind } from "../app/doctor.ts";
 import { plural } from "./render.ts";
 
 /** Report sections, in print order. */
-const SECTIONS = ["Configuration", "Packages", "Wrappers", "Cache", "Registries", "Environment"] as const;
+const SECTIONS = [
+  "Configuration",
+  "Packages",
+  "Wrappers",
+  "Cache",
+  "Registries",
+  "Environment",
+  "Mirrors",
+] as const;
 type Section = typeof SECTIONS[number];
 
 /** Where each kind of finding is shown. */
@@ -28,6 +36,7 @@ export const SECTION_OF: Readonly<Record<FindingKind, Section>> = {
   "rate-limit": "Registries",
   "path": "Environment",
   "trusted-root": "Environment",
+  "mirror-unreachable": "Mirrors",
 };
 
 /** Renders the report as grouped human text (the command's stdout). */

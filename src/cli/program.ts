@@ -84,11 +84,18 @@ export function buildProgram(
     .option("--offline", "install from the local blob cache only; no network")
     .option("--locked [file]", "install exactly the digests and signers recorded in a dz.lock file")
     .option("--accept-new-signer", "accept a signer that differs from the one recorded at first install")
+    .option("--allow-downgrade", "accept a version signed before the installed one (see also dz rollback)")
     .option("--min-age <age>", "refuse digests signed more recently than this (e.g. 3d, 12h)", ageFlag)
     .option(
       "--platform <os/arch>",
       "install for this platform instead of the host (for testing)",
       platformFlag,
+    )
+    .option(
+      "--cross-check <location>",
+      "unsigned installs: require this location to serve the same digest (repeatable)",
+      collect,
+      [] as string[],
     )
     .addHelpText(
       "after",
@@ -120,6 +127,15 @@ export function buildProgram(
     .option("--force", "remove even while packages installed from it exist")
     .addHelpText("after", examples("dz remove registry corp", "dz remove registry corp --force"))
     .action((name, _opts, cmd) => invoke((ctx) => h.removeRegistry(ctx, name, cmd.optsWithGlobals())));
+  remove.command("mirror")
+    .description("Remove a mirror prefix, or one of its locations")
+    .argument("<prefix>", "the upstream prefix, e.g. docker.io/chainguard")
+    .argument("[location]", "only this location (the prefix goes when its last location does)")
+    .addHelpText(
+      "after",
+      examples("dz remove mirror docker.io/chainguard", "dz remove mirror docker.io 127.0.0.1:5000"),
+    )
+    .action((prefix, location) => invoke((ctx) => h.removeMirror(ctx, prefix, location)));
 
   // list / list registries
   const list = program.command("list").alias("ls")
@@ -133,6 +149,11 @@ export function buildProgram(
     .addHelpText("after", examples("dz list registries", "dz list registries --json"))
     // `list` also has --json; commander gives it to the parent, so merge parent options in.
     .action((_opts, cmd) => invoke((ctx) => h.listRegistries(ctx, cmd.optsWithGlobals())));
+  list.command("mirrors")
+    .description("List registry mirrors, one row per location in the order they are tried")
+    .option("--json", "print JSON: [{prefix, location, pull_from_mirror, insecure}]")
+    .addHelpText("after", examples("dz list mirrors", "dz list mirrors --json"))
+    .action((_opts, cmd) => invoke((ctx) => h.listMirrors(ctx, cmd.optsWithGlobals())));
 
   program.command("info")
     .description("Show the provenance trail of an installed package")
@@ -180,6 +201,22 @@ export function buildProgram(
     );
   addCosignSpellings(addRegistry)
     .action((name, url, opts) => invoke((ctx) => h.addRegistry(ctx, name, url, opts)));
+  add.command("mirror")
+    .description(
+      "Fetch images under a prefix from a mirror or pull-through cache first (verified as upstream)",
+    )
+    .argument("<prefix>", "upstream host or host/namespace, e.g. docker.io/chainguard")
+    .argument("<location>", "mirror host[:port][/namespace]; a second one for the same prefix is tried after")
+    .option("--digest-only", "ask the mirror only for content by digest; tags always resolve upstream")
+    .option("--insecure", "reach the mirror over plain HTTP (loopback hosts never need it)")
+    .addHelpText(
+      "after",
+      examples(
+        "dz add mirror docker.io/chainguard mirror.corp.example/hub-chainguard",
+        "dz add mirror docker.io 127.0.0.1:5000 --digest-only",
+      ),
+    )
+    .action((prefix, location, opts) => invoke((ctx) => h.addMirror(ctx, prefix, location, opts)));
 
   program.command("search")
     .description("Search a registry's catalog for images")
@@ -209,6 +246,7 @@ export function buildProgram(
     .option("--changelog", "verify each available update's attestations and show what it changes (uses GETs)")
     .option("--allow-unsigned", "allow updating packages installed with --allow-unsigned")
     .option("--accept-new-signer", "accept a signer that differs from the recorded one")
+    .option("--allow-downgrade", "apply updates signed before the installed version (a moved-back tag)")
     .option("--min-age <age>", "skip digests signed more recently than this (e.g. 3d)", ageFlag)
     .option("--dry-run", "say what would be updated; change nothing")
     .addHelpText(
@@ -356,6 +394,8 @@ export function buildProgram(
     .argument("<ref>", "image reference")
     .argument("[args...]", "arguments for the tool (put them after --)")
     .option("--allow-unsigned", "allow a registry without a signature policy")
+    .option("--accept-new-signer", "accept a signer that differs from the installed package's recorded one")
+    .option("--min-age <age>", "refuse digests signed more recently than this (e.g. 3d, 12h)", ageFlag)
     .addHelpText(
       "after",
       examples("dz run jq -- --version", "dz run chainguard/curl -- -sI https://example.com"),

@@ -1,10 +1,12 @@
 /** Builds the registry client and trust loader for a command from the context and config. */
 import { join } from "node:path";
 import { splitRegistryUrl } from "../oci/reference.ts";
+import { canonicalRegistryHost } from "../oci/registry_host.ts";
 import { fileRefStore, offlineClient, recordingClient } from "../registry/caching_client.ts";
 import { openBlobCache } from "../store/blob_cache.ts";
 import { createCredentialLookup } from "../registry/credentials.ts";
 import { createRegistryClient } from "../registry/client.ts";
+import { createMirrorClient, parseHostPath } from "../registry/mirrors.ts";
 import type { RegistryClient } from "../registry/types.ts";
 import type { Config } from "../store/config.ts";
 import { loadTrustContext } from "../verify/trusted_root.ts";
@@ -20,17 +22,34 @@ import type { CliContext } from "./context.ts";
 export function createClient(
   ctx: CliContext,
   config: Config,
-  options: { offline?: boolean } = {},
+  options: { offline?: boolean; tagsUpstreamFirst?: boolean } = {},
 ): RegistryClient {
   const cache = openBlobCache(ctx.layout.blobs);
   const refs = fileRefStore(join(ctx.layout.cache, "refs"));
   if (options.offline || ctx.runtime.env("DZ_OFFLINE") === "1") return offlineClient(cache, refs);
-  const insecureHosts = new Set(
-    config.registries.filter((r) => r.insecure).map((r) => splitRegistryUrl(r.url).host),
-  );
+  const insecureHosts = new Set([
+    ...config.registries.filter((r) => r.insecure).map((r) =>
+      canonicalRegistryHost(splitRegistryUrl(r.url).host)
+    ),
+    ...config.mirrors.filter((m) => m.insecure).flatMap((m) =>
+      m.locations.map((l) => canonicalRegistryHost(parseHostPath(l, "mirror location").host))
+    ),
+  ]);
   const timeout = Number(ctx.runtime.env("DZ_HTTP_TIMEOUT_MS") ?? "30000");
+  // Mirrors sit below the recording client, so the cache records content under the upstream name.
+  const transport = (inner: RegistryClient): RegistryClient =>
+    config.mirrors.length === 0 ? inner : createMirrorClient(inner, {
+      mirrors: config.mirrors,
+      ...(options.tagsUpstreamFirst ? { tagsUpstreamFirst: true } : {}),
+      onSkip: (s) => {
+        const what = `mirror ${s.location} for ${s.upstream.registry}/${s.upstream.repository}`;
+        if (s.reason === "unreachable") {
+          ctx.log.warn(`${what} is unreachable, trying the next location: ${s.message}`);
+        } else ctx.log.debug(`${what}: not found there, trying the next location`);
+      },
+    });
   return recordingClient(
-    createRegistryClient({
+    transport(createRegistryClient({
       fetch: ctx.runtime.fetch,
       userAgent: USER_AGENT,
       credentials: createCredentialLookup({
@@ -38,10 +57,10 @@ export function createClient(
         env: ctx.runtime.env,
         homeDir: ctx.runtime.homeDir,
       }),
-      isInsecure: (host) => insecureHosts.has(host),
+      isInsecure: (host) => insecureHosts.has(canonicalRegistryHost(host)),
       concurrencyPerHost: config.concurrency,
       timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 30_000,
-    }),
+    })),
     cache,
     refs,
   );

@@ -61,6 +61,16 @@ export interface ImageConfig {
   readonly rootfs?: { readonly type: string; readonly diff_ids: readonly string[] };
 }
 
+/** A well-formed document whose media type is not an image manifest or index dz reads. */
+export class UnsupportedMediaTypeError extends TypeError {
+  readonly mediaType: string | undefined;
+  constructor(mediaType: string | undefined) {
+    super(`unsupported manifest media type "${mediaType ?? "(none)"}"`);
+    this.name = "UnsupportedMediaTypeError";
+    this.mediaType = mediaType;
+  }
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -157,7 +167,7 @@ export function parseManifest(bytes: Uint8Array, contentType?: string): AnyManif
       ...(annotations ? { annotations } : {}),
     };
   }
-  throw new TypeError(`unsupported manifest media type "${mediaType ?? "(none)"}"`);
+  throw new UnsupportedMediaTypeError(mediaType);
 }
 
 /** Parses an image config blob. */

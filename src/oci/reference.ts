@@ -12,6 +12,9 @@
 import { DropzoneError } from "../errors.ts";
 import type { CosignPolicy } from "../verify/types.ts";
 import { type Digest, isDigest } from "./digest.ts";
+import { isLoopbackHost, normalizeRegistryHost, sameRegistryHost } from "./registry_host.ts";
+
+export { isLoopbackHost };
 
 /** A registry as configured (see store/config.ts). */
 export interface RegistryEntry {
@@ -21,6 +24,8 @@ export interface RegistryEntry {
   readonly cosign_policy?: CosignPolicy;
   /** Skip digests signed more recently than this (e.g. "3d"); overrides the top-level setting. */
   readonly min_release_age?: string;
+  /** Locations (`host[/namespace]`) that must serve the same digest before an unsigned install (no policy). */
+  readonly cross_check?: readonly string[];
 }
 
 /** The lexical parts of a reference, before any registry lookup. */
@@ -61,7 +66,6 @@ const PATH_COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const HOST =
   /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
-const DOCKER_HUB_ALIASES = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 const REGISTRY_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
@@ -71,21 +75,17 @@ function invalid(input: string, why: string, hint?: string): DropzoneError {
   });
 }
 
-/** Maps Docker Hub aliases to "docker.io" and lower-cases the host. */
+/**
+ * The address spelling of a host: Docker Hub aliases as "docker.io", lower case, default port dropped (see
+ * oci/registry_host.ts; compare hosts with `sameRegistryHost`, which also folds loopback spellings).
+ */
 export function canonicalHost(host: string): string {
-  const lower = host.toLowerCase();
-  return DOCKER_HUB_ALIASES.has(lower) ? "docker.io" : lower;
+  return normalizeRegistryHost(host);
 }
 
 /** True when a first path segment names a host rather than a repository component. */
 function looksLikeHost(segment: string): boolean {
   return segment.includes(".") || segment.includes(":") || segment.startsWith("[") || segment === "localhost";
-}
-
-/** True for hosts dz may reach over plain HTTP without --insecure. */
-export function isLoopbackHost(host: string): boolean {
-  const bare = host.startsWith("[") ? host.slice(1, host.indexOf("]")) : host.replace(/:\d+$/, "");
-  return bare === "localhost" || bare === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
 }
 
 /** Lexical parse of a reference. Throws INVALID_REFERENCE with a hint. */
@@ -137,9 +137,12 @@ export function parseReference(input: string): ParsedReference {
 
 /** Splits a registry URL ("docker.io/chainguard", "https://ghcr.io/org/") into host and namespace prefix. */
 export function splitRegistryUrl(url: string): { host: string; prefix: string } {
+  const scheme = /^(https?):\/\//i.exec(url.trim())?.[1]?.toLowerCase();
   const stripped = url.trim().replace(/^[a-z]+:\/\//i, "").replace(/\/+$/, "");
   const slash = stripped.indexOf("/");
-  const host = canonicalHost(slash < 0 ? stripped : stripped.slice(0, slash));
+  const host = normalizeRegistryHost(slash < 0 ? stripped : stripped.slice(0, slash), {
+    ...(scheme ? { scheme: `${scheme}:` as "http:" | "https:" } : {}),
+  });
   const prefix = slash < 0 ? "" : stripped.slice(slash + 1);
   return { host, prefix };
 }
@@ -185,20 +188,22 @@ export function resolveReference(input: string, options: ResolveOptions): Resolv
   const parsed = parseReference(input);
   const { registries, defaultRegistry } = options;
   if (parsed.host) {
-    // Longest configured URL prefix wins, so a policy always applies when the user spells out its host.
-    let best: { entry: RegistryEntry; prefix: string } | undefined;
+    // Longest configured URL prefix wins, so a policy always applies when the user spells out its host, under
+    // any spelling of it (Docker Hub aliases, default ports, loopback names: see registry_host.ts).
+    let best: { entry: RegistryEntry; prefix: string; host: string } | undefined;
     for (const entry of registries) {
       const { host, prefix } = splitRegistryUrl(entry.url);
-      if (host !== parsed.host) continue;
+      if (!sameRegistryHost(host, parsed.host)) continue;
       const matches = prefix === "" || parsed.path === prefix || parsed.path.startsWith(prefix + "/");
       if (matches && parsed.path !== prefix && (!best || prefix.length > best.prefix.length)) {
-        best = { entry, prefix };
+        best = { entry, prefix, host };
       }
     }
     const repository = normaliseRepository(parsed.host, parsed.path);
     if (best) {
+      // The configured spelling is the one dz connects to and records, whatever alias the user typed.
       const image = best.prefix === "" ? parsed.path : parsed.path.slice(best.prefix.length + 1);
-      return resolved(input, best.entry, parsed.host, repository, image, parsed);
+      return resolved(input, best.entry, best.host, repository, image, parsed);
     }
     return resolved(input, undefined, parsed.host, repository, parsed.path, parsed);
   }

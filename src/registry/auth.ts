@@ -88,8 +88,11 @@ export interface TokenRequest {
   readonly credential?: Credential;
   readonly now: number;
   readonly signal?: AbortSignal;
-  /** Allow credentials to a plain-http realm (the registry itself is reached over http). @default {false} */
-  readonly allowHttp?: boolean;
+  /**
+   * The registry's API origin (`https://ghcr.io`). A realm outside it must not lead from a public registry
+   * into private address space, the same rule as for redirects.
+   */
+  readonly registryOrigin?: string;
 }
 
 const DEFAULT_TOKEN_SECONDS = 60;
@@ -100,7 +103,7 @@ const MAX_TOKEN_BYTES = 64 * 1024;
  * Username/password go to the realm as Basic auth (GET); an identity token is a refresh token (POST).
  */
 export async function requestToken(transport: Transport, request: TokenRequest): Promise<Token> {
-  const { registry, realm, service, scopes, credential, now, signal, allowHttp = false } = request;
+  const { registry, realm, service, scopes, credential, now, signal, registryOrigin } = request;
   let url: URL;
   try {
     url = new URL(realm);
@@ -116,12 +119,23 @@ export async function requestToken(transport: Transport, request: TokenRequest):
       `Registry "${registry}" sent an unsupported token realm scheme`,
     );
   }
-  if (credential && url.protocol === "http:" && !allowHttp && !isLoopbackHost(url.host)) {
+  // Credentials travel to a realm over https only; plain http is fine for a realm on this machine.
+  if (credential && url.protocol === "http:" && !isLoopbackHost(url.host)) {
     throw new DropzoneError(
       "REGISTRY_AUTH",
       `Registry "${registry}" asks for credentials over plain http (${redactUrl(url)}); refused`,
       { hint: "Report this to the registry operator; dz sends credentials over https only" },
     );
+  }
+  if (registryOrigin !== undefined && url.origin !== registryOrigin) {
+    const registryHost = new URL(registryOrigin).host;
+    if (!(await transport.isPrivateHost(registryHost)) && await transport.isPrivateHost(url.host)) {
+      throw new DropzoneError(
+        "REGISTRY_PROTOCOL",
+        `Registry "${registry}" sent a token realm in private address space (${redactUrl(url)}); refused`,
+        { hint: "A public registry may not direct dz into the local network; report this to its operator" },
+      );
+    }
   }
   const headers = new Headers();
   let method = "GET";

@@ -73,8 +73,19 @@ export function recordingClient(inner: RegistryClient, cache: BlobCache, refs: R
     catalog: inner.catalog.bind(inner),
     getBlob: inner.getBlob.bind(inner),
     headManifest: inner.headManifest.bind(inner),
+    ...(inner.servedBy ? { servedBy: inner.servedBy.bind(inner) } : {}),
+    ...(inner.mirrorsUsed ? { mirrorsUsed: inner.mirrorsUsed.bind(inner) } : {}),
     async getManifest(repo, reference, options) {
-      const fetched = await inner.getManifest(repo, reference, options);
+      let fetched: FetchedManifest;
+      try {
+        fetched = await inner.getManifest(repo, reference, options);
+      } catch (err) {
+        // Record a cosign tag's absence, so offline "looked, none there" differs from "never looked".
+        if (isDropzoneError(err, "MANIFEST_UNKNOWN") && cosignTag(reference)) {
+          await refs.put({ key: tagKey(repo, reference), at: new Date().toISOString() }).catch(() => {});
+        }
+        throw err;
+      }
       await store(cache, fetched.digest, fetched.bytes);
       if (!isDigest(reference)) {
         await refs.put({
@@ -130,10 +141,11 @@ export function offlineClient(cache: BlobCache, refs: RefStore): RegistryClient 
       if (isDigest(reference)) return await manifestByDigest(reference, reference);
       const record = await refs.get(tagKey(repo, reference));
       if (!record?.digest) {
-        if (cosignTag(reference)) {
-          // Recorded as absent (or never looked up): behave like the registry's 404.
+        if (cosignTag(reference) && record !== undefined) {
+          // Recorded as absent when online: behave like the registry's 404.
           throw new DropzoneError("MANIFEST_UNKNOWN", `No ${reference} in the offline cache`);
         }
+        // Never looked up: unknown, so "not cached" (exit 1), not "unsigned" (exit 3).
         throw offlineMiss(`${repo.registry}/${repo.repository}:${reference}`);
       }
       return await manifestByDigest(record.digest, `${repo.repository}:${reference}`);

@@ -6,11 +6,16 @@
  */
 import { DropzoneError } from "../errors.ts";
 import { type Digest, digestHex, isDigest, sha256Digest } from "../oci/digest.ts";
-import { type AnyManifest, type Descriptor, parseManifest } from "../oci/manifest.ts";
+import {
+  type AnyManifest,
+  type Descriptor,
+  parseManifest,
+  UnsupportedMediaTypeError,
+} from "../oci/manifest.ts";
 import { MANIFEST_ACCEPT, MEDIA_TYPES } from "../oci/media_types.ts";
 import { basicAuthorization, type Challenge, parseChallenge, requestToken, type Token } from "./auth.ts";
-import { apiHost, schemeFor } from "./hosts.ts";
-import { errorFromResponse, formatBytes, readCapped, redactUrl } from "./registry_error.ts";
+import { apiHost, canonicalRegistryHost, type HostResolver, schemeFor } from "./hosts.ts";
+import { errorFromResponse, formatBytes, readCapped, redactUrl, RegistryError } from "./registry_error.ts";
 import { createTransport, isConnectionError } from "./transport.ts";
 import type {
   BlobOptions,
@@ -52,6 +57,8 @@ export interface RegistryClientOptions {
   now?: () => number | Date;
   /** @default {4 MiB} */
   maxManifestBytes?: number;
+  /** Resolves names for the private-address guard. @default {Deno.resolveDns} */
+  resolveHost?: HostResolver;
 }
 
 type AuthMode =
@@ -98,6 +105,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ...(options.maxRetryAfterMs === undefined ? {} : { maxRetryAfterMs: options.maxRetryAfterMs }),
     ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
+    ...(options.resolveHost === undefined ? {} : { resolveHost: options.resolveHost }),
   });
   const modes = new Map<string, AuthMode>();
   const tokens = new Map<string, Token>();
@@ -110,7 +118,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   }
 
   function credentialFor(registry: string, repository?: string): Promise<Credential | undefined> {
-    const key = `${registry} ${repository ?? ""}`;
+    const key = `${canonicalRegistryHost(registry)} ${repository ?? ""}`;
     let p = lookups.get(key);
     if (!p) lookups.set(key, p = credentials(registry, repository));
     return p;
@@ -130,7 +138,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       return basicAuthorization(credential.username, credential.password);
     }
     const scope = req.scope ?? challengeScope;
-    const key = `${req.registry} ${scope ?? ""}`;
+    const key = `${canonicalRegistryHost(req.registry)} ${scope ?? ""}`;
     const cacheable = req.credential === undefined;
     const cached = cacheable ? tokens.get(key) : undefined;
     if (cached && !fresh && cached.expiresAt > nowMs()) return `Bearer ${cached.token}`;
@@ -141,7 +149,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       scopes: scope ? [scope] : [],
       ...(credential ? { credential } : {}),
       now: nowMs(),
-      allowHttp: originFor(req.registry).startsWith("http:"),
+      registryOrigin: originFor(req.registry),
       ...(req.signal ? { signal: req.signal } : {}),
     });
     if (cacheable) tokens.set(key, token);
@@ -168,7 +176,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       method: req.method ?? "GET",
       ...(req.signal ? { signal: req.signal } : {}),
     };
-    const known = modes.get(req.registry);
+    const known = modes.get(canonicalRegistryHost(req.registry));
     const headers = new Headers(req.headers);
     const first = known ? await authorization(known, req, false) : undefined;
     if (first) headers.set("Authorization", first);
@@ -178,7 +186,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     const mode = modeFrom(challenges);
     if (!mode) return res;
     await res.body?.cancel();
-    modes.set(req.registry, mode);
+    modes.set(canonicalRegistryHost(req.registry), mode);
     const challengeScope = challenges.find((c) => c.scheme === "bearer")?.params.scope;
     const second = await authorization(mode, req, true, challengeScope);
     if (!second) {
@@ -260,7 +268,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       manifest = parseManifest(bytes, contentType);
     } catch (cause) {
       const message = cause instanceof Error ? cause.message : String(cause);
-      const unsupported = message.startsWith("unsupported manifest media type");
+      const unsupported = cause instanceof UnsupportedMediaTypeError;
       throw new DropzoneError(
         unsupported ? "UNSUPPORTED_MEDIA_TYPE" : "REGISTRY_PROTOCOL",
         `Cannot read manifest "${name}" from registry "${repo.registry}": ${message.split("\n")[0]}`,
@@ -336,66 +344,73 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     let reader: ReadableStreamDefaultReader<Uint8Array> = res.body.getReader();
     let received = 0;
     let resumes = 0;
+    // A transfer fault (connection lost, a stalled body, a body shorter than the descriptor says) is resumed
+    // with Range up to `retries` times, then reported as REGISTRY_UNREACHABLE (exit 1). Only bytes that
+    // arrive and hash wrong, or more bytes than the descriptor says, are a trust failure (digestVerifier).
+    const lost = (detail: string, cause?: unknown) =>
+      new RegistryError("REGISTRY_UNREACHABLE", `Cannot download ${what}: ${detail}`, {
+        hint: "Check the network and try again",
+        retryable: true,
+        ...(cause === undefined ? {} : { cause }),
+      });
+    /** Opens a Range resume at `received`; an error to report, or undefined when `reader` was replaced. */
+    async function resume(): Promise<unknown> {
+      resumes++;
+      const again = await send({ ...request, headers: { Range: `bytes=${received}-` } }).catch((e) => e);
+      if (again instanceof Error) return again;
+      const resumed = again as Response;
+      if (resumed.status === 206 && resumed.body) {
+        const start = /^bytes (\d+)-/.exec(resumed.headers.get("content-range") ?? "")?.[1];
+        if (start !== undefined && Number(start) !== received) {
+          await resumed.body.cancel();
+          return new DropzoneError(
+            "REGISTRY_PROTOCOL",
+            `Registry "${repo.registry}" resumed ${digest} at the wrong offset`,
+          );
+        }
+        reader = resumed.body.getReader();
+        return undefined;
+      }
+      if (resumed.status === 200 && resumed.body) {
+        reader = resumed.body.pipeThrough(skipBytes(received)).getReader();
+        return undefined;
+      }
+      return await errorFromResponse(resumed, { registry: repo.registry, action: `resume blob ${digest}` });
+    }
     const source = new ReadableStream<Uint8Array>({
       async pull(controller) {
         while (true) {
+          let fault: unknown;
           try {
             const { done, value } = await reader.read();
-            if (done) {
+            if (!done) {
+              received += value.byteLength;
+              onProgress?.(value.byteLength);
+              controller.enqueue(value);
+              return;
+            }
+            if (size === undefined || received >= size) {
               controller.close();
               return;
             }
-            received += value.byteLength;
-            onProgress?.(value.byteLength);
-            controller.enqueue(value);
-            return;
+            fault = lost(`the registry sent ${formatBytes(received)} of ${formatBytes(size)}`);
           } catch (err) {
-            if (!isConnectionError(err) || resumes >= retries || signal?.aborted) {
-              controller.error(
-                isConnectionError(err)
-                  ? new DropzoneError(
-                    "REGISTRY_UNREACHABLE",
-                    `Cannot download ${what}: connection lost after ${formatBytes(received)}`,
-                    { hint: "Check the network and try again", cause: err },
-                  )
-                  : err,
-              );
+            if (!isConnectionError(err) || signal?.aborted) {
+              controller.error(err);
               return;
             }
-            resumes++;
-            // Resume where the connection dropped; the verifier hashes across both parts.
-            const again = await send({ ...request, headers: { Range: `bytes=${received}-` } }).catch((e) =>
-              e
-            );
-            if (again instanceof Error) {
-              controller.error(again);
-              return;
-            }
-            const resumed = again as Response;
-            if (resumed.status === 206 && resumed.body) {
-              const start = /^bytes (\d+)-/.exec(resumed.headers.get("content-range") ?? "")?.[1];
-              if (start !== undefined && Number(start) !== received) {
-                await resumed.body.cancel();
-                controller.error(
-                  new DropzoneError(
-                    "REGISTRY_PROTOCOL",
-                    `Registry "${repo.registry}" resumed ${digest} at the wrong offset`,
-                  ),
-                );
-                return;
-              }
-              reader = resumed.body.getReader();
-            } else if (resumed.status === 200 && resumed.body) {
-              reader = resumed.body.pipeThrough(skipBytes(received)).getReader();
-            } else {
-              controller.error(
-                await errorFromResponse(resumed, {
-                  registry: repo.registry,
-                  action: `resume blob ${digest}`,
-                }),
-              );
-              return;
-            }
+            fault = err instanceof RegistryError
+              ? err
+              : lost(`connection lost after ${formatBytes(received)}`, err);
+          }
+          if (resumes >= retries) {
+            controller.error(fault);
+            return;
+          }
+          const failed = await resume();
+          if (failed !== undefined) {
+            controller.error(failed);
+            return;
           }
         }
       },

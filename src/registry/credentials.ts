@@ -8,7 +8,7 @@
  * longest path-segment prefix.
  */
 import { DropzoneError } from "../errors.ts";
-import { isDockerHub } from "./hosts.ts";
+import { canonicalRegistryHost, normalizeRegistryHost } from "./hosts.ts";
 import type { Credential, CredentialLookup } from "./types.ts";
 
 /** A parsed config.json / auth.json. */
@@ -28,9 +28,16 @@ export function normalizeRegistryKey(key: string): string {
   let k = key.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, "");
   k = k.replace(/\/+$/, "").replace(/\/v[12]$/, "").replace(/\/+$/, "");
   const slash = k.indexOf("/");
-  const host = (slash < 0 ? k : k.slice(0, slash)).toLowerCase();
+  const host = slash < 0 ? k : k.slice(0, slash);
   const path = slash < 0 ? "" : k.slice(slash);
-  return (isDockerHub(host) ? "docker.io" : host) + path;
+  return normalizeRegistryHost(host) + path;
+}
+
+/** A normalised key with its host as an identity key, so `localhost:5000` and `127.0.0.1:5000` match. */
+function identityKey(normalizedKey: string): string {
+  const slash = normalizedKey.indexOf("/");
+  const host = slash < 0 ? normalizedKey : normalizedKey.slice(0, slash);
+  return canonicalRegistryHost(host) + (slash < 0 ? "" : normalizedKey.slice(slash));
 }
 
 function decodeBase64(text: string): string {
@@ -113,9 +120,10 @@ export function selectCredential(
   host: string,
   repository?: string,
 ): Credential | undefined {
-  const target = normalizeRegistryKey(repository ? `${host}/${repository}` : host);
+  const target = identityKey(normalizeRegistryKey(repository ? `${host}/${repository}` : host));
   let best: { key: string; credential: Credential } | undefined;
-  for (const [key, credential] of auths) {
+  for (const [stored, credential] of auths) {
+    const key = identityKey(stored);
     if (target === key || target.startsWith(key + "/")) {
       if (!best || key.length > best.key.length) best = { key, credential };
     }
@@ -203,7 +211,8 @@ export function createCredentialLookup(options: CredentialLookupOptions): Creden
     if (fromOwn) return fromOwn;
     const docker = await readConfig(`${dockerDir}/config.json`);
     if (docker) {
-      const helper = docker.credHelpers.get(canonical);
+      const helper = docker.credHelpers.get(canonical) ??
+        [...docker.credHelpers].find(([key]) => identityKey(key) === identityKey(canonical))?.[1];
       if (helper) {
         const c = await runHelper(helper, helperServerUrl(canonical));
         if (c) return c;
@@ -264,7 +273,7 @@ function withoutHost(auths: unknown, key: string): { rest: Record<string, unknow
   let removed = false;
   if (typeof auths === "object" && auths !== null) {
     for (const [k, v] of Object.entries(auths)) {
-      if (normalizeRegistryKey(k) === key) removed = true;
+      if (identityKey(normalizeRegistryKey(k)) === identityKey(key)) removed = true;
       else rest[k] = v;
     }
   }

@@ -1,22 +1,22 @@
-/** Registry host names: API host mapping, scheme choice and address classes (pure). */
+/**
+ * Registry host names on the HTTP side: API host mapping, scheme choice, and the private-address check that
+ * resolves names (the pure identity and address classes live in oci/registry_host.ts).
+ */
+import { isDockerHub, isIpLiteral, isLoopbackHost, isPrivateAddress } from "../oci/registry_host.ts";
 
-/** The canonical name of Docker Hub, as references and credentials use it. */
-export const DOCKER_HUB = "docker.io";
-
-const DOCKER_HUB_ALIASES = new Set([
-  "docker.io",
-  "index.docker.io",
-  "registry-1.docker.io",
-  "registry.hub.docker.com",
-]);
-
-/** True for any of Docker Hub's host names. */
-export function isDockerHub(host: string): boolean {
-  return DOCKER_HUB_ALIASES.has(host.toLowerCase());
-}
+export {
+  canonicalRegistryHost,
+  DOCKER_HUB,
+  hostName,
+  isDockerHub,
+  isLoopbackHost,
+  isPrivateAddress,
+  normalizeRegistryHost,
+  sameRegistryHost,
+} from "../oci/registry_host.ts";
 
 /**
- * The host that serves the Distribution API for a canonical registry name: Docker Hub's API lives on
+ * The host that serves the Distribution API for a registry name: Docker Hub's API lives on
  * registry-1.docker.io. Repositories are passed through untouched: callers normalise `alpine` to
  * `library/alpine` (the reference parser does) before asking the client.
  */
@@ -24,43 +24,38 @@ export function apiHost(registry: string): string {
   return isDockerHub(registry) ? "registry-1.docker.io" : registry.toLowerCase();
 }
 
-/** Splits `host[:port]` / `[v6]:port` into the bare host name (brackets removed). */
-export function hostName(host: string): string {
-  if (host.startsWith("[")) {
-    const end = host.indexOf("]");
-    return end < 0 ? host : host.slice(1, end);
-  }
-  const colon = host.lastIndexOf(":");
-  return colon >= 0 && host.indexOf(":") === colon ? host.slice(0, colon) : host;
-}
-
-function ipv4(name: string): number[] | undefined {
-  const parts = name.split(".");
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) return undefined;
-  return parts.map(Number);
-}
-
-/** True for `localhost`, `*.localhost`, 127.0.0.0/8 and ::1 (with or without a port). */
-export function isLoopbackHost(host: string): boolean {
-  const name = hostName(host).toLowerCase();
-  if (name === "localhost" || name.endsWith(".localhost") || name === "::1") return true;
-  return ipv4(name)?.[0] === 127;
-}
-
-/** True for loopback, RFC 1918, link-local and unique-local address literals (redirect SSRF guard). */
-export function isPrivateAddress(host: string): boolean {
-  if (isLoopbackHost(host)) return true;
-  const name = hostName(host).toLowerCase();
-  const v4 = ipv4(name);
-  if (v4) {
-    const [a, b] = v4 as [number, number];
-    return a === 10 || a === 0 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) ||
-      (a === 169 && b === 254);
-  }
-  return name.includes(":") && (/^f[cd]/.test(name) || name.startsWith("fe80:"));
-}
-
 /** `https:` except plain `http:` for loopback hosts and hosts the user marked insecure. */
 export function schemeFor(host: string, isInsecure?: (host: string) => boolean): "http:" | "https:" {
   return isLoopbackHost(host) || (isInsecure?.(host) ?? false) ? "http:" : "https:";
+}
+
+/** Resolves a name to its addresses (A and AAAA); injectable so tests need no DNS. */
+export type HostResolver = (name: string) => Promise<readonly string[]>;
+
+const RESOLVE_TIMEOUT_MS = 5_000;
+
+/** The real resolver: `Deno.resolveDns` A and AAAA; a name that does not resolve has no addresses. */
+export async function resolveWithDns(name: string): Promise<readonly string[]> {
+  const lookup = (type: "A" | "AAAA") =>
+    Deno.resolveDns(name, type, { signal: AbortSignal.timeout(RESOLVE_TIMEOUT_MS) }).catch(() =>
+      [] as string[]
+    );
+  const [a, aaaa] = await Promise.all([lookup("A"), lookup("AAAA")]);
+  return [...a, ...aaaa];
+}
+
+/**
+ * True when `host` is a private address literal, or a name any of whose addresses is private (a public
+ * registry must not steer dz, or dz's credentials, into the local network by naming `metadata.internal` or a
+ * rebinding name). A name that does not resolve is not private here: the request then fails on its own.
+ */
+export async function resolvesPrivate(
+  host: string,
+  resolve: HostResolver = resolveWithDns,
+): Promise<boolean> {
+  if (isPrivateAddress(host)) return true;
+  if (isIpLiteral(host)) return false;
+  const name = new URL(`http://${host}/`).hostname;
+  const addresses = await resolve(name);
+  return addresses.some((address) => isPrivateAddress(address.includes(":") ? `[${address}]` : address));
 }

@@ -2,7 +2,51 @@
  * Turning registry responses into one-line DropzoneErrors, and keeping secrets out of them: URLs lose their
  * userinfo and query values (pre-signed CDN URLs carry tokens), remote text loses control characters.
  */
-import { DropzoneError, type ErrorCode } from "../errors.ts";
+import { DropzoneError, type DropzoneErrorOptions, type ErrorCode } from "../errors.ts";
+
+/** Options for {@linkcode RegistryError}. */
+export interface RegistryErrorOptions extends DropzoneErrorOptions {
+  /** The HTTP status that caused it, when there was one. */
+  status?: number;
+  /** True when the same request may succeed if sent again (connection lost, stall, 429, 5xx). */
+  retryable?: boolean;
+}
+
+/**
+ * A registry failure with its facts attached, so callers decide by type and field, never by message text:
+ * `status` (HTTP), `retryable`, and the code. Every RegistryError is about reaching or talking to the
+ * registry, never about whether content can be trusted (those are DIGEST_MISMATCH and the signature codes).
+ */
+export class RegistryError extends DropzoneError {
+  readonly status: number | undefined;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: RegistryErrorOptions = {}) {
+    super(code, message, options);
+    this.name = "RegistryError";
+    this.status = options.status;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** Codes that say the bytes could not be obtained (as opposed to: they arrived and were wrong). */
+const TRANSFER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "REGISTRY_UNREACHABLE",
+  "REGISTRY_HTTP",
+  "REGISTRY_AUTH",
+  "RATE_LIMITED",
+  "OFFLINE_MISS",
+  "MANIFEST_UNKNOWN",
+]);
+
+/**
+ * True when `err` means something could not be fetched (network down, reset, stall, truncated body, an HTTP
+ * error answer, missing credentials, not cached offline): a failure to look, which must never be reported as
+ * a trust verdict about what was not seen.
+ */
+export function isTransferFailure(err: unknown): boolean {
+  return err instanceof DropzoneError && TRANSFER_CODES.has(err.code);
+}
 
 /** Error bodies are read up to this many bytes. */
 export const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -114,7 +158,7 @@ export interface ErrorContext {
 }
 
 /** Maps a non-success response to a DropzoneError, consuming (at most 64 KiB of) its body. */
-export async function errorFromResponse(res: Response, context: ErrorContext): Promise<DropzoneError> {
+export async function errorFromResponse(res: Response, context: ErrorContext): Promise<RegistryError> {
   const { registry, action, notFoundCode = "REGISTRY_HTTP" } = context;
   let detail: string | undefined;
   try {
@@ -132,47 +176,50 @@ export async function errorFromResponse(res: Response, context: ErrorContext): P
       remaining ? `RateLimit-Remaining: ${sanitizeRemoteText(remaining, 40)}` : "",
       retryAfter ? `retry after ${sanitizeRemoteText(retryAfter, 40)}` : "",
     ].filter(Boolean).join(", ");
-    return new DropzoneError(
+    return new RegistryError(
       "RATE_LIMITED",
       `Cannot ${action}: registry "${registry}" is rate limiting requests (429${extra ? `; ${extra}` : ""})`,
-      { hint: `Wait and try again, or run "dz login ${registry}" for a higher limit` },
-    );
-  }
-  if (status === 401) {
-    return new DropzoneError(
-      "REGISTRY_AUTH",
-      `Cannot ${action}: registry "${registry}" requires authentication (401)${suffix}`,
       {
-        hint: `Run "dz login ${registry}"`,
+        hint: `Wait and try again, or run "dz login ${registry}" for a higher limit`,
+        status,
+        retryable: true,
       },
     );
   }
+  if (status === 401) {
+    return new RegistryError(
+      "REGISTRY_AUTH",
+      `Cannot ${action}: registry "${registry}" requires authentication (401)${suffix}`,
+      { hint: `Run "dz login ${registry}"`, status },
+    );
+  }
   if (status === 403) {
-    return new DropzoneError(
+    return new RegistryError(
       "REGISTRY_AUTH",
       `Cannot ${action}: registry "${registry}" denied access (403)${suffix}`,
       {
         hint:
           `Check that your account on "${registry}" may pull this repository, or run "dz login ${registry}"`,
+        status,
       },
     );
   }
   if (status === 404) {
-    return new DropzoneError(
+    return new RegistryError(
       notFoundCode,
       `Cannot ${action}: not found on registry "${registry}" (404)${suffix}`,
-      {
-        hint: "Check the repository name and tag",
-      },
+      { hint: "Check the repository name and tag", status },
     );
   }
-  return new DropzoneError(
+  return new RegistryError(
     "REGISTRY_HTTP",
     `Cannot ${action}: registry "${registry}" answered ${status}${suffix}`,
     {
       hint: status >= 500
         ? "The registry has a problem; try again later"
         : "Check the reference and your dz version",
+      status,
+      retryable: status >= 500 || status === 408,
     },
   );
 }

@@ -1,14 +1,15 @@
 /**
  * The one function that sends registry HTTP requests, and so owns the policy: manual redirects with a hop
  * limit, `Authorization` only to the origin it was meant for (blob redirects to a CDN are normal), no
- * https→http downgrade, no redirect from a public host into private address space, retries with jittered
+ * https→http downgrade, no redirect from a public host into private address space (literals, IPv4-mapped
+ * IPv6, and names that resolve there), retries with jittered
  * backoff for 429/5xx/connection errors honouring a bounded `Retry-After`, a timeout for the response headers
  * and an idle timeout for the body, a per-host concurrency limit held until the body is consumed, and a
  * `User-Agent`.
  */
 import { DropzoneError } from "../errors.ts";
-import { isPrivateAddress } from "./hosts.ts";
-import { redactUrl, sanitizeRemoteText } from "./registry_error.ts";
+import { canonicalRegistryHost, type HostResolver, resolvesPrivate, resolveWithDns } from "./hosts.ts";
+import { redactUrl, RegistryError, sanitizeRemoteText } from "./registry_error.ts";
 
 /** Options for {@linkcode createTransport}. */
 export interface TransportOptions {
@@ -26,6 +27,8 @@ export interface TransportOptions {
   sleep?: (ms: number) => Promise<void>;
   /** @default {Math.random} */
   random?: () => number;
+  /** Resolves names for the private-address guard (A and AAAA). @default {Deno.resolveDns} */
+  resolveHost?: HostResolver;
 }
 
 /** Per-request options for {@linkcode Transport.send}. */
@@ -46,20 +49,37 @@ export interface Transport {
    * unreachable hosts). The body must be consumed or cancelled: it holds a concurrency slot until then.
    */
   send(url: URL, options: SendOptions): Promise<Response>;
+  /**
+   * True when `host` is in private address space: a literal (IPv4-mapped IPv6 and `[::]` included) or a name
+   * that resolves there. The guard for redirects and token realms from a public registry; cached per host.
+   */
+  isPrivateHost(host: string): Promise<boolean>;
 }
 
 const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
-/** True for errors that mean the connection failed (worth a retry or a Range resume), not an abort. */
+const CONNECTION_ERRORS = [
+  Deno.errors.ConnectionReset,
+  Deno.errors.ConnectionAborted,
+  Deno.errors.ConnectionRefused,
+  Deno.errors.UnexpectedEof,
+  Deno.errors.BrokenPipe,
+  Deno.errors.NotConnected,
+  Deno.errors.TimedOut,
+  Deno.errors.Http,
+];
+
+/**
+ * True for errors that mean the connection failed (worth a retry or a Range resume), not an abort: fetch's
+ * TypeError (Deno reports refused, reset and closed connections that way), Deno's connection errors, and a
+ * RegistryError marked retryable (a stalled body). Decided by type, never by message text.
+ */
 export function isConnectionError(err: unknown): boolean {
-  if (err instanceof DropzoneError) return false;
-  if (err instanceof DOMException) return false;
-  return err instanceof TypeError || err instanceof Deno.errors.ConnectionReset ||
-    err instanceof Deno.errors.ConnectionAborted || err instanceof Deno.errors.UnexpectedEof ||
-    err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.ConnectionRefused ||
-    (err instanceof Error && /connection|body|reset|eof/i.test(err.message) && err.name !== "AbortError");
+  if (err instanceof RegistryError) return err.retryable && err.status === undefined;
+  if (err instanceof DropzoneError || err instanceof DOMException) return false;
+  return err instanceof TypeError || CONNECTION_ERRORS.some((type) => err instanceof type);
 }
 
 /** Parses `Retry-After` (seconds or an HTTP date) into milliseconds. */
@@ -135,7 +155,16 @@ export function createTransport(options: TransportOptions): Transport {
     maxRetryAfterMs = 60_000,
     sleep = defaultSleep,
     random = Math.random,
+    resolveHost = resolveWithDns,
   } = options;
+  // One lookup per host and process: the guard runs on redirects only, but a registry redirects every blob.
+  const privateHosts = new Map<string, Promise<boolean>>();
+  const isPrivate = (host: string) => {
+    const key = canonicalRegistryHost(host);
+    let p = privateHosts.get(key);
+    if (!p) privateHosts.set(key, p = resolvesPrivate(host, resolveHost));
+    return p;
+  };
   const limits = new Map<string, ReturnType<typeof semaphore>>();
   const limitFor = (host: string) => {
     let s = limits.get(host);
@@ -144,13 +173,10 @@ export function createTransport(options: TransportOptions): Transport {
   };
 
   const unreachable = (registry: string, url: URL, detail: string, cause: unknown) =>
-    new DropzoneError(
+    new RegistryError(
       "REGISTRY_UNREACHABLE",
       `Cannot reach registry "${registry}" (${redactUrl(url)}): ${detail}`,
-      {
-        hint: "Check the network and the registry address, then try again",
-        cause,
-      },
+      { hint: "Check the network and the registry address, then try again", cause, retryable: true },
     );
 
   /** One attempt including redirects. Returns the response and the deadline guarding its body. */
@@ -164,7 +190,6 @@ export function createTransport(options: TransportOptions): Transport {
     const headers = new Headers(options.headers);
     headers.set("User-Agent", userAgent);
     const origin = url.origin;
-    const originPublic = !isPrivateAddress(url.host);
     let current = url;
     for (let hop = 0;; hop++) {
       const deadline = new Deadline(timeoutMs);
@@ -218,7 +243,7 @@ export function createTransport(options: TransportOptions): Transport {
           { hint: "Report this to the registry operator" },
         );
       }
-      if (originPublic && isPrivateAddress(next.host)) {
+      if (next.origin !== origin && !(await isPrivate(url.host)) && await isPrivate(next.host)) {
         throw new DropzoneError(
           "REGISTRY_PROTOCOL",
           `Registry "${registry}" redirected to a private address (${redactUrl(next)}); refused`,
@@ -275,10 +300,10 @@ export function createTransport(options: TransportOptions): Transport {
           finish();
           controller.error(
             timedOut
-              ? new DropzoneError(
+              ? new RegistryError(
                 "REGISTRY_UNREACHABLE",
                 `Registry "${registry}" stalled: no data for ${timeoutMs / 1000} s (${redactUrl(finalUrl)})`,
-                { hint: "Check the network and try again", cause: err },
+                { hint: "Check the network and try again", cause: err, retryable: true },
               )
               : err,
           );
@@ -299,9 +324,10 @@ export function createTransport(options: TransportOptions): Transport {
   }
 
   return {
+    isPrivateHost: isPrivate,
     async send(url, sendOptions) {
       const { registry, signal } = sendOptions;
-      const release = await limitFor(url.host).acquire();
+      const release = await limitFor(canonicalRegistryHost(url.host)).acquire();
       let handedOver = false;
       try {
         for (let n = 0;; n++) {

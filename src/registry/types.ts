@@ -98,4 +98,11 @@ export interface RegistryClient {
   ): Promise<
     Descriptor[]
   >;
+  /**
+   * Only on clients with mirrors (registry/mirrors.ts): the mirror location that served `digest` of upstream
+   * `repo`, null when the upstream did, undefined when it was not fetched.
+   */
+  servedBy?(repo: RepoRef, digest: Digest): string | null | undefined;
+  /** Only on clients with mirrors: every mirror location that served anything for upstream `repo`. */
+  mirrorsUsed?(repo: RepoRef): string[];
 }

@@ -50,6 +50,8 @@ export interface BlobCache {
    * cache (disk full) does not disturb the pass-through: the blob is simply not cached.
    */
   teeInto(digest: Digest, size: number, stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array>;
+  /** Removes one blob; false when it was not there. Call it holding the store lock. */
+  remove(digest: Digest): Promise<boolean>;
   /** Removes blobs not in `referenced` and stale temp files. Call it holding the store lock. */
   gc(referenced: ReadonlySet<Digest>, options?: BlobGcOptions): Promise<BlobGcResult>;
 }
@@ -224,6 +226,15 @@ export function openBlobCache(dir: string): BlobCache {
           await reader.cancel(reason);
         },
       }, { highWaterMark: 0 });
+    },
+    async remove(digest) {
+      try {
+        await Deno.remove(pathOf(digest));
+        return true;
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) return false;
+        throw ioError("remove", pathOf(digest), err);
+      }
     },
     async gc(referenced, options = {}) {
       const { staleTempMs = 15 * 60 * 1000, now = Date.now, dryRun = false } = options;

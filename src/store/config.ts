@@ -2,9 +2,11 @@
  * config.yaml: versioned, validated on load with errors that name the bad field, and edited through the `yaml`
  * Document API so that a user's comments and ordering survive every change dz makes.
  */
-import { Document, isMap, isSeq, parseDocument, type YAMLSeq } from "yaml";
+import { dirname, isAbsolute, join } from "node:path";
+import { Document, isMap, isScalar, isSeq, parseDocument, type YAMLSeq } from "yaml";
 import { DropzoneError } from "../errors.ts";
 import type { RegistryEntry } from "../oci/reference.ts";
+import { formatHostPath, hostPathKey, type MirrorEntry, parseHostPath } from "../registry/mirrors.ts";
 import type { CosignPolicy } from "../verify/types.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import { CHAINGUARD_POLICY, SEED_REGISTRY, SEED_TEXT } from "./config_seed.ts";
@@ -26,6 +28,8 @@ export interface Config {
   readonly concurrency: number;
   /** Skip digests signed more recently than this (e.g. "3d", "12h"); optional. */
   readonly min_release_age?: string;
+  /** Registry mirrors and pull-through caches (see registry/mirrors.ts); [] when none. */
+  readonly mirrors: readonly MirrorEntry[];
 }
 
 /** A loaded config: the validated values plus the document that keeps comments for edits. */
@@ -47,7 +51,8 @@ const POLICY_KEYS = new Set([
   "require_provenance_builder",
   "max_vulnerability_severity",
 ]);
-const REGISTRY_KEYS = new Set(["name", "url", "insecure", "cosign_policy", "min_release_age"]);
+const REGISTRY_KEYS = new Set(["name", "url", "insecure", "cosign_policy", "min_release_age", "cross_check"]);
+const MIRROR_KEYS = new Set(["prefix", "locations", "pull_from_mirror", "insecure"]);
 const TOP_KEYS = new Set([
   "version",
   "default_registry",
@@ -56,6 +61,7 @@ const TOP_KEYS = new Set([
   "keep_versions",
   "concurrency",
   "min_release_age",
+  "mirrors",
   // Accepted and ignored: written by the Go predecessor.
   "local_store_path",
 ]);
@@ -115,6 +121,20 @@ export function validateConfig(raw: unknown, path: string): Config {
     }
     return v;
   };
+  /** A list of `host[/namespace]` strings, normalised; [] when absent. */
+  const hostPathList = (v: unknown, f: string, what: string): string[] => {
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) throw bad(path, f, "must be a list");
+    return v.map((item, i) => {
+      const text = str(item, `${f}[${i}]`);
+      if (text === undefined) throw bad(path, `${f}[${i}]`, "must be a non-empty string");
+      try {
+        return formatHostPath(parseHostPath(text, what));
+      } catch {
+        throw bad(path, `${f}[${i}]`, 'must be a host with an optional namespace, e.g. "mirror.example/hub"');
+      }
+    });
+  };
   const registriesRaw = raw.registries ?? [];
   if (!Array.isArray(registriesRaw)) throw bad(path, "registries", "must be a list");
   const names = new Set<string>();
@@ -159,6 +179,11 @@ export function validateConfig(raw: unknown, path: string): Config {
           throw bad(path, `${pf}.identity`, "is required (or public_key)");
         }
       }
+      // Key and root files are trust anchors: a relative path names a file next to config.yaml, never one in
+      // the current directory (a hostile checkout's cosign.pub must not verify its own images).
+      for (const k of ["public_key", "trusted_root"] as const) {
+        if (out[k] !== undefined && !isAbsolute(out[k]!)) out[k] = join(dirname(path), out[k]!);
+      }
       if (out.max_vulnerability_severity && !SEVERITIES.has(out.max_vulnerability_severity)) {
         throw bad(path, `${pf}.max_vulnerability_severity`, "must be critical, high, medium, low or none");
       }
@@ -169,12 +194,21 @@ export function validateConfig(raw: unknown, path: string): Config {
     if (regMinAge !== undefined && !/^\d+[smhdw]$/.test(regMinAge.trim())) {
       throw bad(path, `${f}.min_release_age`, 'must look like "3d", "12h" or "30m"');
     }
+    const crossCheck = hostPathList(r.cross_check, `${f}.cross_check`, "cross-check location");
+    if (crossCheck.length > 0 && policy) {
+      throw bad(
+        path,
+        `${f}.cross_check`,
+        "is only for registries without a cosign_policy (unsigned installs)",
+      );
+    }
     return {
       name,
       url,
       ...(insecure ? { insecure } : {}),
       ...(policy ? { cosign_policy: policy } : {}),
       ...(regMinAge ? { min_release_age: regMinAge.trim() } : {}),
+      ...(crossCheck.length > 0 ? { cross_check: crossCheck } : {}),
     };
   });
   const defaultRegistry = str(raw.default_registry, "default_registry");
@@ -185,6 +219,41 @@ export function validateConfig(raw: unknown, path: string): Config {
   if (minAge !== undefined && !/^\d+[smhdw]$/.test(minAge.trim())) {
     throw bad(path, "min_release_age", 'must look like "3d", "12h" or "30m"');
   }
+  const mirrorsRaw = raw.mirrors ?? [];
+  if (!Array.isArray(mirrorsRaw)) throw bad(path, "mirrors", "must be a list");
+  const prefixes = new Set<string>();
+  const mirrors = mirrorsRaw.map((m, i): MirrorEntry => {
+    const f = `mirrors[${i}]`;
+    if (!isObject(m)) throw bad(path, f, "must be a mapping");
+    for (const k of Object.keys(m)) {
+      if (!MIRROR_KEYS.has(k)) throw bad(path, `${f}.${k}`, "is not a known setting");
+    }
+    const prefixText = str(m.prefix, `${f}.prefix`);
+    if (!prefixText) throw bad(path, `${f}.prefix`, "is required");
+    let prefix: string;
+    try {
+      prefix = formatHostPath(parseHostPath(prefixText, "mirror prefix"));
+    } catch {
+      throw bad(
+        path,
+        `${f}.prefix`,
+        'must be a host with an optional namespace, e.g. "docker.io/chainguard"',
+      );
+    }
+    const key = hostPathKey(prefix, "mirror prefix");
+    if (prefixes.has(key)) throw bad(path, `${f}.prefix`, `"${prefix}" is used twice`);
+    prefixes.add(key);
+    const locations = hostPathList(m.locations, `${f}.locations`, "mirror location");
+    if (locations.length === 0) throw bad(path, `${f}.locations`, "must list at least one location");
+    if (locations.some((l) => hostPathKey(l, "mirror location") === key)) {
+      throw bad(path, `${f}.locations`, "must not include the prefix itself");
+    }
+    const mode = m.pull_from_mirror ?? "all";
+    if (mode !== "all" && mode !== "digest-only") {
+      throw bad(path, `${f}.pull_from_mirror`, "must be all or digest-only");
+    }
+    return { prefix, locations, pull_from_mirror: mode, insecure: bool(m.insecure, `${f}.insecure`) };
+  });
   return {
     version,
     ...(defaultRegistry ? { default_registry: defaultRegistry } : {}),
@@ -193,6 +262,7 @@ export function validateConfig(raw: unknown, path: string): Config {
     keep_versions: int(raw.keep_versions, "keep_versions", 2, 0, 100),
     concurrency: int(raw.concurrency, "concurrency", 4, 1, 32),
     ...(minAge ? { min_release_age: minAge } : {}),
+    mirrors,
   };
 }
 
@@ -272,6 +342,72 @@ export function removeRegistryFromDoc(doc: Document, name: string): boolean {
   if (index < 0) return false;
   seq.delete(index);
   if (doc.get("default_registry") === name) doc.delete("default_registry");
+  return true;
+}
+
+function mirrorsSeq(doc: Document): YAMLSeq {
+  let seq = doc.get("mirrors");
+  if (!isSeq(seq)) {
+    doc.set("mirrors", doc.createNode([]));
+    seq = doc.get("mirrors");
+  }
+  return seq as YAMLSeq;
+}
+
+/**
+ * Adds a mirror location: appended to the entry for `prefix` when there is one (its mode and insecure flag are
+ * updated), otherwise a new entry. Returns false when the location was already listed. Pure edit.
+ */
+export function addMirrorToDoc(
+  doc: Document,
+  entry: {
+    prefix: string;
+    location: string;
+    pull_from_mirror: MirrorEntry["pull_from_mirror"];
+    insecure: boolean;
+  },
+): boolean {
+  const seq = mirrorsSeq(doc);
+  const existing = seq.items.find((item) => isMap(item) && item.get("prefix") === entry.prefix);
+  if (!isMap(existing)) {
+    const plain: Record<string, unknown> = { prefix: entry.prefix, locations: [entry.location] };
+    if (entry.pull_from_mirror !== "all") plain.pull_from_mirror = entry.pull_from_mirror;
+    if (entry.insecure) plain.insecure = true;
+    seq.add(doc.createNode(plain));
+    return true;
+  }
+  let locations = existing.get("locations");
+  if (!isSeq(locations)) {
+    existing.set("locations", doc.createNode([]));
+    locations = existing.get("locations");
+  }
+  const list = locations as YAMLSeq;
+  if (list.items.some((item) => (isScalar(item) ? item.value : item) === entry.location)) return false;
+  list.add(doc.createNode(entry.location));
+  if (entry.pull_from_mirror !== "all") existing.set("pull_from_mirror", entry.pull_from_mirror);
+  if (entry.insecure) existing.set("insecure", true);
+  return true;
+}
+
+/**
+ * Removes a mirror entry (or one of its locations; the entry goes when its last location does). Returns false
+ * when nothing matched. Pure edit.
+ */
+export function removeMirrorFromDoc(doc: Document, prefix: string, location?: string): boolean {
+  const seq = mirrorsSeq(doc);
+  const index = seq.items.findIndex((item) => isMap(item) && item.get("prefix") === prefix);
+  if (index < 0) return false;
+  const entry = seq.items[index];
+  if (location === undefined || !isMap(entry)) {
+    seq.delete(index);
+    return true;
+  }
+  const locations = entry.get("locations");
+  if (!isSeq(locations)) return false;
+  const at = locations.items.findIndex((item) => (isScalar(item) ? item.value : item) === location);
+  if (at < 0) return false;
+  locations.delete(at);
+  if (locations.items.length === 0) seq.delete(index);
   return true;
 }
 

@@ -70,8 +70,17 @@ export interface PackageMetadata {
    * The signer this package is pinned to: recorded at its first verified install and carried across updates;
    * a different issuer, repository or workflow is refused until accepted (--accept-new-signer). Null until a
    * signed version is installed. Absent in metadata written before dz 0.1 (read as null).
+   *
+   * `git_ref` pins the kind of git ref the workflow ran for: "tags" for any `refs/tags/*` (tag releases of one
+   * workflow stay one signer), "heads/<branch>" for a branch, the full ref otherwise, null when the signature
+   * names none. Absent (undefined) in metadata written before it existed: unknown, pinned on the next install.
    */
-  trusted_signer: { issuer: string | null; repository: string | null; workflow: string } | null;
+  trusted_signer: {
+    issuer: string | null;
+    repository: string | null;
+    workflow: string;
+    git_ref?: string | null;
+  } | null;
   /** The user allowed an unsigned install; remembered so update does not need the flag again. */
   allow_unsigned: boolean;
   /** Attestation summaries (verified or labelled unverified) found at install time. */
@@ -84,6 +93,16 @@ export interface PackageMetadata {
   installed_at: string;
   /** Total size of the compressed layers in bytes. */
   size_bytes: number;
+  /**
+   * The mirror location (`host[/namespace]`) that served the installed manifest, or null when the upstream did.
+   * Identity, policy and signer stay the upstream's either way. Absent before mirrors existed (read as null).
+   */
+  served_by: string | null;
+  /**
+   * Locations that resolved the same reference to the same digest before an unsigned install
+   * (`--cross-check`, `cross_check:`); [] when none. Absent in older metadata (read as []).
+   */
+  cross_checked: string[];
 }
 
 /**
@@ -241,6 +260,7 @@ function parseTrustedSigner(value: unknown): PackageMetadata["trusted_signer"] {
     issuer: strOrNull(s, "issuer", p),
     repository: strOrNull(s, "repository", p),
     workflow: str(s, "workflow", p),
+    ...(s.git_ref !== undefined ? { git_ref: strOrNull(s, "git_ref", p) } : {}),
   };
 }
 
@@ -293,6 +313,15 @@ function validate(value: unknown): PackageMetadata {
     config_digest: digest(o, "config_digest", ""),
     installed_at: isoDate(o, "installed_at", ""),
     size_bytes: num(o, "size_bytes", ""),
+    served_by: o.served_by === undefined ? null : strOrNull(o, "served_by", ""),
+    cross_checked: o.cross_checked === undefined || o.cross_checked === null
+      ? []
+      : arr(o, "cross_checked", "").map((l, i) => {
+        if (typeof l !== "string" || l === "") {
+          throw new FieldError(`cross_checked[${i}]`, "expected a location");
+        }
+        return l;
+      }),
   };
 }
 

@@ -8,6 +8,7 @@ import { DropzoneError, isDropzoneError } from "../errors.ts";
 import { type Digest, digestHex, sha256Digest, shortDigest } from "../oci/digest.ts";
 import { type ImageIndex, parseManifest } from "../oci/manifest.ts";
 import { isSigstoreBundleMediaType, MEDIA_TYPES } from "../oci/media_types.ts";
+import { isTransferFailure } from "../registry/registry_error.ts";
 import type { RegistryClient, RepoRef } from "../registry/types.ts";
 import type { CosignPolicy, SignatureResult } from "./types.ts";
 import { type Candidate, type TrustContext, verifyCandidate } from "./verifier.ts";
@@ -108,7 +109,13 @@ export async function discoverLegacy(
         label,
       });
     } catch (err) {
-      out.broken.push({ label, code: "SIGNATURE_INVALID", message: `Cannot fetch layer: ${message(err)}` });
+      // Not fetched (network, 5xx, not cached offline) says nothing about the signature: not a trust verdict.
+      if (isTransferFailure(err)) out.errors.push(err);
+      else {out.broken.push({
+          label,
+          code: "SIGNATURE_INVALID",
+          message: `Cannot fetch layer: ${message(err)}`,
+        });}
     }
   }));
   out.candidates.sort((a, b) => a.label.localeCompare(b.label, "en", { numeric: true }));
@@ -193,7 +200,8 @@ export async function discoverBundles(
         }
         out.candidates.push({ kind: "bundle", signedDigest: digest, bundle, purpose, label });
       } catch (err) {
-        out.broken.push({ label, code: "SIGNATURE_INVALID", message: message(err) });
+        if (isTransferFailure(err)) out.errors.push(err);
+        else out.broken.push({ label, code: "SIGNATURE_INVALID", message: message(err) });
       }
     }),
   );
@@ -235,6 +243,25 @@ async function indexLists(index: { digest: Digest; manifest: ImageIndex | Uint8A
   return manifest.manifests.some((d) => d.digest === digest)
     ? undefined
     : `index ${shortDigest(index.digest)} does not list ${shortDigest(digest)}`;
+}
+
+/** The error for signature artifacts that could not be fetched: the first failure's code and hint. */
+function fetchFailure(
+  where: string,
+  errors: readonly unknown[],
+  others: readonly CandidateFailure[],
+): unknown {
+  const first = errors[0];
+  if (!isDropzoneError(first)) return first;
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : "";
+  const seen = others.length
+    ? `; of the signatures that could be read, none verified:${formatFailures(others)}`
+    : "";
+  return new DropzoneError(
+    first.code,
+    `Cannot check the signatures of "${where}": ${first.message}${more}${seen}`,
+    { ...(first.hint === undefined ? {} : { hint: first.hint }), cause: first },
+  );
 }
 
 function formatFailures(failures: readonly CandidateFailure[]): string {
@@ -309,11 +336,9 @@ export async function verifyImageSignature(options: VerifyImageSignatureOptions)
   const all = [...broken, ...failures];
   const where = `${repo.registry}/${repo.repository}@${digest}`;
   const errors = discoveries.flatMap((d) => d.errors);
-  // A registry failure must not read as "unsigned": surface it when it may have hidden the signature.
-  if (all.length === 0 && errors.length > 0) throw errors[0];
-  all.push(
-    ...errors.map((e) => ({ label: "registry", code: "SIGNATURE_INVALID" as const, message: message(e) })),
-  );
+  // A signature artifact that could not be fetched may be the valid one: the outcome is "could not check"
+  // (exit 1, with the network or offline hint), never "unsigned" or "tampered with" (exit 3).
+  if (errors.length > 0) throw fetchFailure(where, errors, all);
   if (all.length === 0) {
     throw new DropzoneError("SIGNATURE_MISSING", `No signature found for "${where}"`, {
       hint:

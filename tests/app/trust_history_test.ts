@@ -77,3 +77,14 @@ Deno.test("checkReleaseAge() skips digests signed too recently and explains why"
   );
   checkReleaseAge({ signedAt: undefined, minAgeSeconds: 0, now, what: "jq", minAgeText: "0" });
 });
+
+Deno.test("signerFingerprint() pins the git ref kind: every tag is one kind, each branch its own", () => {
+  const fp = (identity: string, extensions?: Record<string, string>) =>
+    signerFingerprint({ identity, issuer: GH, ...(extensions ? { extensions } : {}) }).git_ref;
+  assert.equal(fp("https://github.com/o/r/.github/workflows/rel.yml@refs/tags/v1"), "tags");
+  assert.equal(fp("https://github.com/o/r/.github/workflows/rel.yml@refs/heads/main"), "heads/main");
+  assert.equal(fp("https://github.com/o/r/.github/workflows/rel.yml@refs/heads/pr-1234"), "heads/pr-1234");
+  assert.equal(fp("https://github.com/o/r/.github/workflows/rel.yml@refs/pull/7/merge"), "pull/7/merge");
+  assert.equal(fp("me@example.com", { sourceRepositoryRef: "refs/tags/v3" }), "tags");
+  assert.equal(fp("me@example.com"), null);
+});

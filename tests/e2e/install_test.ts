@@ -115,6 +115,26 @@ Deno.test("dz install of an ad-hoc host needs --allow-unsigned, and records that
   assert.equal((await runWrapper(`${env.home}/bin/adhoc`)).stdout, "ad hoc\n");
 });
 
+Deno.test("dz install gives a policy registry's policy to every spelling of its host (exit 3 when unsigned)", async () => {
+  await using env = await startE2E();
+  await env.publish("unsigned", "latest", "x\n", { sign: "none" });
+  await env.publish("signed", "latest", "signed\n");
+  const port = env.registry.host.split(":")[1];
+  // The registry is configured as 127.0.0.1:PORT/apps; these spell the same registry another way.
+  for (const host of [`localhost:${port}`, `[::1]:${port}`, `LOCALHOST:${port}`]) {
+    const r = await env.dz(["install", `${host}/apps/unsigned`, "--allow-unsigned"]);
+    assert.equal(r.code, 3, `${host}: ${r.stderr}`);
+    assert.match(r.stderr, /^error: .*signature/m, host);
+    assert.doesNotMatch(r.stderr, /WITHOUT signature verification/, host);
+  }
+  assert.deepEqual([...Deno.readDirSync(`${env.home}/packages`)], [], "nothing was installed");
+  const signed = await env.dz(["install", `localhost:${port}/apps/signed`]);
+  assert.equal(signed.code, 0, signed.stderr);
+  const [listed] = JSON.parse((await env.dz(["list", "--json"])).stdout);
+  assert.equal(listed.signed, true);
+  assert.equal(listed.registry, "lab");
+});
+
 Deno.test("dz install refuses a name owned by another source unless --name picks another", async () => {
   await using env = await startE2E();
   await env.publish("cat", "latest", "one\n");

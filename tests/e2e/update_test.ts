@@ -30,6 +30,7 @@ Deno.test("dz update: same-tag rebuild is detected by index digest, applied, the
     rebuild: true,
     newer_tags: [],
     target_tag: "latest",
+    downgrade: false,
     error: null,
     pinned: false,
   }]);

@@ -133,6 +133,53 @@ Deno.test("resolveReference() carries the matched registry's policy", () => {
   assert.deepEqual(r.policy, CHAINGUARD.cosign_policy);
 });
 
+Deno.test("resolveReference() gives a registry's policy to every alias spelling of its host", async (t) => {
+  const GHCR: RegistryEntry = {
+    name: "gh",
+    url: "ghcr.io/acme",
+    cosign_policy: { issuer: "https://token.actions.githubusercontent.com", identity: "gh" },
+  };
+  const LOOP_V4: RegistryEntry = {
+    name: "loop4",
+    url: "127.0.0.1:5123",
+    cosign_policy: { issuer: "https://issuer.example", identity: "loop4" },
+  };
+  const LOOP_NAME: RegistryEntry = {
+    name: "loopname",
+    url: "localhost:5124",
+    cosign_policy: { issuer: "https://issuer.example", identity: "loopname" },
+  };
+  const registries = [CHAINGUARD, GHCR, LOOP_V4, LOOP_NAME];
+  const cases: [string, RegistryEntry, string][] = [
+    ["registry.hub.docker.com/chainguard/jq", CHAINGUARD, "docker.io"],
+    ["Registry.Hub.Docker.com/chainguard/jq:1", CHAINGUARD, "docker.io"],
+    ["docker.io:443/chainguard/jq", CHAINGUARD, "docker.io"],
+    ["registry-1.docker.io/chainguard/jq", CHAINGUARD, "docker.io"],
+    ["ghcr.io:443/acme/tool", GHCR, "ghcr.io"],
+    ["GHCR.io/acme/tool", GHCR, "ghcr.io"],
+    ["localhost:5123/app", LOOP_V4, "127.0.0.1:5123"],
+    ["[::1]:5123/app", LOOP_V4, "127.0.0.1:5123"],
+    ["127.0.0.1:5124/app", LOOP_NAME, "localhost:5124"],
+    ["[::1]:5124/app", LOOP_NAME, "localhost:5124"],
+  ];
+  for (const [input, entry, host] of cases) {
+    await t.step(`${input} → ${entry.name}`, () => {
+      const got = resolveReference(input, { registries });
+      assert.equal(got.registryName, entry.name);
+      assert.equal(got.adHoc, false);
+      assert.deepEqual(got.policy, entry.cosign_policy);
+      // The configured spelling is what dz connects to and records.
+      assert.equal(got.host, host);
+    });
+  }
+  for (const input of ["localhost:5125/app", "ghcr.io:8443/acme/tool", "ghcr.io/other/tool"]) {
+    await t.step(
+      `${input} stays ad hoc`,
+      () => assert.equal(resolveReference(input, { registries }).adHoc, true),
+    );
+  }
+});
+
 Deno.test("resolveReference() explains unknown registries and a missing default", () => {
   assert.throws(
     () => resolveReference("nope/jq", { registries: REGISTRIES, defaultRegistry: "chainguard" }),

@@ -159,6 +159,74 @@ Deno.test("getBlob() resumes with Range after a connection reset and verifies ac
   assert.match(ranges[2]!, /^bytes=\d+-$/);
 });
 
+Deno.test("getBlob() treats a stalled or short body as a transfer fault: resumes with Range, else exit 1", async (t) => {
+  const { reg, image, repo } = await seeded();
+  await using _ = reg;
+  const layer = image.layers[0]!;
+  const size = layer.bytes.length;
+  const blobRequests = () => reg.requests.filter((r) => r.path.endsWith(layer.digest) && r.method === "GET");
+  await t.step("a body that stalls mid-transfer times out after the idle limit and resumes", async () => {
+    reg.behaviour.stallBlobsOnce = 1;
+    const before = blobRequests().length;
+    const started = Date.now();
+    const bytes = await readAll(
+      await testClient({ timeoutMs: 300 }).client.getBlob(repo, layer.digest, { size }),
+    );
+    assert.deepEqual(bytes, layer.bytes);
+    assert.ok(Date.now() - started < 3000, "the stall was cut off at the idle limit");
+    const ranges = blobRequests().slice(before).map((r) => r.range);
+    assert.equal(ranges.length, 2);
+    assert.match(ranges[1]!, /^bytes=[1-9]\d*-$/);
+  });
+  await t.step("a body shorter than the descriptor (lying Content-Length) resumes", async () => {
+    reg.behaviour.shortBlobs = 1;
+    const before = blobRequests().length;
+    const bytes = await readAll(await testClient().client.getBlob(repo, layer.digest, { size }));
+    assert.deepEqual(bytes, layer.bytes);
+    assert.equal(blobRequests().slice(before)[1]?.range, `bytes=${Math.ceil(size / 2)}-`);
+  });
+  await t.step(
+    "when every resume stalls too, the error is REGISTRY_UNREACHABLE, not a digest mismatch",
+    async () => {
+      reg.behaviour.stallBlobs = true;
+      const err = await assertRegistryError(
+        testClient({ timeoutMs: 200, retries: 1 }).client.getBlob(repo, layer.digest, { size }).then(readAll),
+        "REGISTRY_UNREACHABLE",
+        reg.host,
+        ["stalled"],
+      );
+      assert.equal(err.exitCode, 1);
+      reg.behaviour.stallBlobs = false;
+    },
+  );
+  await t.step(
+    "when the registry keeps sending short bodies, the error is exit 1 and names the shortfall",
+    async () => {
+      reg.behaviour.shortBlobs = 10;
+      const { client } = testClient({ retries: 2 });
+      // Range resumes are served in full by the fake, so make them short too: a registry that ignores Range.
+      const err = await assertRegistryError(
+        client.getBlob(repo, layer.digest, { size: size * 2 }).then(readAll),
+        "REGISTRY_UNREACHABLE",
+        reg.host,
+      );
+      assert.equal(err.exitCode, 1);
+      assert.match(err.message, /sent .* of /);
+      reg.behaviour.shortBlobs = 0;
+    },
+  );
+  await t.step("bytes that arrive and hash wrong stay a trust failure (exit 3)", async () => {
+    reg.behaviour.wrongDigest = true;
+    const err = await assertRegistryError(
+      testClient().client.getBlob(repo, layer.digest, { size }).then(readAll),
+      "DIGEST_MISMATCH",
+      reg.host,
+    );
+    assert.equal(err.exitCode, 3);
+    reg.behaviour.wrongDigest = false;
+  });
+});
+
 Deno.test("getBlob() follows a redirect to another origin without sending Authorization there", async () => {
   const { reg, image, repo } = await seeded({ auth: "bearer", redirectBlobs: true });
   await using _ = reg;

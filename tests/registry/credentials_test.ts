@@ -62,6 +62,8 @@ Deno.test("selectCredential() prefers exact hosts and the longest namespace pref
     ["registry.example/team", c("team")],
     ["registry.example/team/sub", c("sub")],
     ["docker.io", c("hub")],
+    ["localhost:5000", c("loop")],
+    ["ghcr.io", c("gh")],
   ]);
   const cases: [string, string | undefined, string | undefined][] = [
     ["registry.example", undefined, "host"],
@@ -70,6 +72,12 @@ Deno.test("selectCredential() prefers exact hosts and the longest namespace pref
     ["registry.example", "teams/app", "host"],
     ["index.docker.io", "library/alpine", "hub"],
     ["other.example", "x", undefined],
+    // One registry identity: aliases, default ports and loopback spellings find the same entry.
+    ["registry.hub.docker.com", "library/alpine", "hub"],
+    ["ghcr.io:443", "o/r", "gh"],
+    ["127.0.0.1:5000", "x", "loop"],
+    ["[::1]:5000", "x", "loop"],
+    ["127.0.0.1:5001", "x", undefined],
   ];
   for (const [host, repo, expected] of cases) {
     await t.step(`${host} ${repo ?? ""}`, () => {

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
-import { createTransport, parseRetryAfter } from "../../src/registry/transport.ts";
-import { errorFromResponse, readCapped, redactUrl } from "../../src/registry/registry_error.ts";
+import { DropzoneError } from "../../src/errors.ts";
+import { createTransport, isConnectionError, parseRetryAfter } from "../../src/registry/transport.ts";
+import {
+  errorFromResponse,
+  isTransferFailure,
+  readCapped,
+  redactUrl,
+  RegistryError,
+} from "../../src/registry/registry_error.ts";
 import { apiHost, isLoopbackHost, isPrivateAddress, schemeFor } from "../../src/registry/hosts.ts";
 import { assertRegistryError } from "./_helpers.ts";
 
@@ -166,4 +173,95 @@ Deno.test("hosts: API host mapping, loopback and private detection, scheme choic
   assert.equal(schemeFor("localhost:5000"), "http:");
   assert.equal(schemeFor("reg.lan:5000", (h) => h === "reg.lan:5000"), "http:");
   assert.equal(schemeFor("ghcr.io"), "https:");
+});
+
+Deno.test("isConnectionError() decides by error type, never by message text", async (t) => {
+  const cases: [string, unknown, boolean][] = [
+    ["fetch TypeError", new TypeError("error sending request"), true],
+    ["Deno ConnectionReset", new Deno.errors.ConnectionReset("x"), true],
+    ["Deno UnexpectedEof", new Deno.errors.UnexpectedEof("x"), true],
+    ["plain Error mentioning a reset", new Error("connection reset by peer"), false],
+    ["abort", new DOMException("aborted", "AbortError"), false],
+    [
+      "stalled body (retryable, no status)",
+      new RegistryError("REGISTRY_UNREACHABLE", "stalled", { retryable: true }),
+      true,
+    ],
+    ["HTTP 503 answer", new RegistryError("REGISTRY_HTTP", "503", { status: 503, retryable: true }), false],
+    ["trust failure", new DropzoneError("DIGEST_MISMATCH", "connection reset"), false],
+  ];
+  for (const [name, err, want] of cases) {
+    await t.step(name, () => assert.equal(isConnectionError(err), want));
+  }
+});
+
+Deno.test("errorFromResponse() returns a RegistryError carrying status and retryable", async (t) => {
+  const cases: [number, string, boolean][] = [
+    [404, "REGISTRY_HTTP", false],
+    [401, "REGISTRY_AUTH", false],
+    [429, "RATE_LIMITED", true],
+    [500, "REGISTRY_HTTP", true],
+    [503, "REGISTRY_HTTP", true],
+    [400, "REGISTRY_HTTP", false],
+  ];
+  for (const [status, code, retryable] of cases) {
+    await t.step(String(status), async () => {
+      const err = await errorFromResponse(new Response("{}", { status }), { registry: "r", action: "x" });
+      assert.ok(err instanceof RegistryError);
+      assert.equal(err.code, code);
+      assert.equal(err.status, status);
+      assert.equal(err.retryable, retryable);
+      assert.equal(isTransferFailure(err), true, "an HTTP answer is a failure to fetch, not a trust verdict");
+    });
+  }
+  assert.equal(isTransferFailure(new DropzoneError("DIGEST_MISMATCH", "x")), false);
+  assert.equal(isTransferFailure(new DropzoneError("SIGNATURE_INVALID", "x")), false);
+});
+
+Deno.test("Transport.send() refuses redirects from a public registry into private space, however it is spelled", async (t) => {
+  const dns: Record<string, string[]> = {
+    "reg.example": ["93.184.216.34"],
+    "cdn.example": ["151.101.1.1", "2a04:4e42::1"],
+    "rebind.example": ["93.184.216.35", "10.0.0.7"],
+    "v6rebind.example": ["::ffff:127.0.0.1"],
+    "registry.corp": ["10.0.0.5"],
+    "cdn.corp": ["10.0.0.6"],
+  };
+  const resolveHost = (name: string) => Promise.resolve(dns[name] ?? []);
+  const targets: [string, boolean][] = [
+    ["https://[::ffff:127.0.0.1]/x", false],
+    ["https://[::ffff:169.254.169.254]/latest/meta-data", false],
+    ["https://[::ffff:7f00:1]/x", false],
+    ["https://0.0.0.0/x", false],
+    ["https://[::]/x", false],
+    ["https://169.254.169.254/x", false],
+    ["https://rebind.example/x", false],
+    ["https://v6rebind.example/x", false],
+    ["https://localhost/x", false],
+    ["https://cdn.example/x", true],
+    ["https://unresolvable.example/x", true],
+  ];
+  for (const [target, allowed] of targets) {
+    await t.step(`${target} → ${allowed ? "followed" : "refused"}`, async () => {
+      const { fetch, seen } = stubFetch((url) =>
+        url.host === "reg.example" ? redirect(target) : new Response("ok")
+      );
+      const transport = createTransport({ fetch, userAgent: "dz/test", sleep: noSleep, resolveHost });
+      const sent = transport.send(new URL("https://reg.example/blob"), { registry: "reg.example" });
+      if (allowed) {
+        assert.equal(await (await sent).text(), "ok");
+      } else {
+        await assertRegistryError(sent, "REGISTRY_PROTOCOL", "reg.example", ["private address"]);
+        assert.equal(seen.length, 1, "the private target was never fetched");
+      }
+    });
+  }
+  await t.step("a registry that is itself private may redirect within the private network", async () => {
+    const { fetch } = stubFetch((url) =>
+      url.host === "registry.corp" ? redirect("https://cdn.corp/b") : new Response("ok")
+    );
+    const transport = createTransport({ fetch, userAgent: "dz/test", sleep: noSleep, resolveHost });
+    const res = await transport.send(new URL("https://registry.corp/blob"), { registry: "registry.corp" });
+    assert.equal(await res.text(), "ok");
+  });
 });

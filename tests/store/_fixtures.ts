@@ -52,6 +52,8 @@ export async function sampleMetadata(
     installed_at: new Date(Date.UTC(2026, 0, 1) + version.length * 1000 + version.charCodeAt(0) * 60_000)
       .toISOString(),
     size_bytes: 1024,
+    served_by: null,
+    cross_checked: [],
     ...overrides,
   };
 }

@@ -104,3 +104,24 @@ Deno.test("removeRegistryFromDoc() clears the default and the last registry stay
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("relative public_key and trusted_root paths resolve against the config directory, never the cwd", () => {
+  const text = [
+    "version: 1",
+    "registries:",
+    "  - name: corp",
+    "    url: ghcr.io/corp",
+    "    cosign_policy:",
+    "      public_key: cosign.pub",
+    "      trusted_root: ../roots/root.json",
+    "  - name: abs",
+    "    url: ghcr.io/abs",
+    "    cosign_policy:",
+    "      public_key: /etc/keys/abs.pub",
+    "",
+  ].join("\n");
+  const { config } = parseConfigText(text, "/home/u/.dropzone/config/config.yaml");
+  assert.equal(config.registries[0]!.cosign_policy!.public_key, "/home/u/.dropzone/config/cosign.pub");
+  assert.equal(config.registries[0]!.cosign_policy!.trusted_root, "/home/u/.dropzone/roots/root.json");
+  assert.equal(config.registries[1]!.cosign_policy!.public_key, "/etc/keys/abs.pub");
+});

@@ -112,3 +112,19 @@ Deno.test("signatureRecord() persists a verifier result with nulls for absent fi
     verified_at: "2026-11-22T00:00:00.000Z",
   });
 });
+
+Deno.test("parseMetadata() reads served_by and cross_checked, and metadata written before them as null and []", async () => {
+  const meta = await sampleMetadata("jq", "1.7", {
+    served_by: "mirror.corp.example/hub",
+    cross_checked: ["a.example", "b.example/ns"],
+  });
+  assert.deepEqual(parseMetadata(JSON.stringify(meta), "m.json"), meta);
+  const { served_by: _s, cross_checked: _c, ...older } = meta;
+  const read = parseMetadata(JSON.stringify(older), "m.json");
+  assert.equal(read.served_by, null);
+  assert.deepEqual(read.cross_checked, []);
+  assert.throws(
+    () => parseMetadata(JSON.stringify({ ...meta, cross_checked: [""] }), "m.json"),
+    (err) => isDropzoneError(err, "IO") && err.message.includes("cross_checked[0]"),
+  );
+});

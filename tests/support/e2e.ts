@@ -10,6 +10,7 @@ import { runDz } from "./cli_harness.ts";
 import { attestImageLegacy, httpStore, signImageBundle, signImageLegacy } from "./cosign_signer.ts";
 import { buildImage, type BuiltImage, type BuiltIndex, pushIndex, type TarEntry } from "./image_builder.ts";
 import { type LaunchedRegistry, launchRegistry } from "./registry_launcher.ts";
+import type { PushTarget } from "./oci_push.ts";
 import { createTestPki, type TestPki, type TestSigner } from "./test_pki.ts";
 
 export const ISSUER = "https://token.actions.githubusercontent.com";
@@ -94,6 +95,10 @@ export interface PublishOptions {
   binary?: string;
   /** Attestations to attach (legacy .att) to the platform digest, signed by the same signer. */
   attest?: { predicateType: string; predicate: unknown }[];
+  /** Push to this registry instead of the environment's (a mirror serving something else). */
+  registry?: PushTarget;
+  /** Repository namespace. @default {"apps"} */
+  namespace?: string;
 }
 
 /** A published image. */
@@ -104,14 +109,14 @@ export interface Published {
   readonly digest: Digest;
 }
 
-/** Starts the environment. */
-export async function startE2E(): Promise<E2E> {
-  const registry = await launchRegistry();
+/** Starts the environment; `accessLog` keeps the registry's access log (`env.registry.requests()`). */
+export async function startE2E(options: { accessLog?: boolean } = {}): Promise<E2E> {
+  const registry = await launchRegistry(options.accessLog ? { accessLog: true } : {});
   const pki = await createTestPki();
   const home = await Deno.makeTempDir({ prefix: "dz-e2e-" });
   const trustedRootPath = `${home}-trusted_root.json`;
   await Deno.writeTextFile(trustedRootPath, pki.trustedRootText);
-  const store = httpStore(registry);
+  const defaultStore = httpStore(registry);
   const base = await hostBinaryEntries("/usr/bin/echo", "echo");
   // DZ_NO_TUF: no test may reach the public TUF mirror (doctor --fix would refresh the embedded root).
   const env = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", DZ_NO_TUF: "1" };
@@ -155,8 +160,10 @@ export async function startE2E(): Promise<E2E> {
         },
         platform: { os: "linux", architecture: OCI_ARCH },
       });
-      const repository = `apps/${repo}`;
-      const index = await pushIndex(registry, repository, tag, [image]);
+      const repository = `${options.namespace ?? "apps"}/${repo}`;
+      const target = options.registry ?? registry;
+      const store = options.registry ? httpStore(options.registry) : defaultStore;
+      const index = await pushIndex(target, repository, tag, [image]);
       const mode = options.sign ?? "legacy";
       const s = options.signer ?? (mode === "none" ? undefined : await signer());
       if (s && mode === "legacy") {

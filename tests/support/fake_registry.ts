@@ -25,6 +25,8 @@ export interface FakeBehaviour {
   anonymousPull: boolean;
   /** expires_in of issued tokens (omitted when undefined). */
   tokenExpiresIn: number | undefined;
+  /** The realm bearer challenges name. @default {"<this server's origin>/token"} */
+  realm: string | undefined;
   /** The token endpoint answers 200 with non-JSON. */
   garbageToken: boolean;
   /** Blob GETs redirect (307) to a second server (another origin) with a query token. */
@@ -55,6 +57,10 @@ export interface FakeBehaviour {
   hang: boolean;
   /** Blob GETs send half the bytes, then stall until the registry is disposed. */
   stallBlobs: boolean;
+  /** The next N blob GETs (not Range resumes) send half the bytes, then stall until disposed. */
+  stallBlobsOnce: number;
+  /** The next N blob GETs (Range resumes included) end cleanly after half the bytes asked for (a lying size). */
+  shortBlobs: number;
   /** Tag and catalog page size when the client sends no `n`. */
   pageSize: number | undefined;
   /** Blob GET bodies are sent at about this many bytes per second (in 32 KiB chunks); undefined = at once. */
@@ -103,6 +109,7 @@ const DEFAULTS: FakeBehaviour = {
   anonymousPull: true,
   tokenExpiresIn: 300,
   garbageToken: false,
+  realm: undefined,
   redirectBlobs: false,
   rateLimit: undefined,
   quota: undefined,
@@ -117,6 +124,8 @@ const DEFAULTS: FakeBehaviour = {
   redirectLoop: false,
   hang: false,
   stallBlobs: false,
+  stallBlobsOnce: 0,
+  shortBlobs: 0,
   pageSize: undefined,
   blobBytesPerSecond: undefined,
 };
@@ -262,7 +271,9 @@ export function startFakeRegistry(behaviour: Partial<FakeBehaviour> = {}): Promi
   function challenge(url: URL, scope: string | undefined): Response {
     const header = b.auth === "basic"
       ? `Basic realm="fake registry"`
-      : `Bearer realm="${url.origin}/token",service="fake-registry"${scope ? `,scope="${scope}"` : ""}`;
+      : `Bearer realm="${b.realm ?? `${url.origin}/token`}",service="fake-registry"${
+        scope ? `,scope="${scope}"` : ""
+      }`;
     return ociError(401, "UNAUTHORIZED", "authentication required", { "WWW-Authenticate": header });
   }
 
@@ -423,7 +434,18 @@ export function startFakeRegistry(behaviour: Partial<FakeBehaviour> = {}): Promi
       if (served.length) served[served.length - 1] = served[served.length - 1]! ^ 0xff;
       else served = new Uint8Array([1]);
     }
-    if (b.stallBlobs && req.method === "GET") {
+    const fresh = req.method === "GET" && !req.headers.has("range");
+    if (b.shortBlobs > 0 && req.method === "GET") {
+      b.shortBlobs--;
+      const start = Number(/^bytes=(\d+)-$/.exec(req.headers.get("range") ?? "")?.[1] ?? "0");
+      const half = served.slice(start, start + Math.ceil((served.length - start) / 2));
+      const headers: Record<string, string> = { "Content-Length": String(half.length) };
+      if (start > 0) headers["Content-Range"] = `bytes ${start}-${served.length - 1}/${served.length}`;
+      return new Response(half as BodyInit, { status: start > 0 ? 206 : 200, headers });
+    }
+    const stallOnce = b.stallBlobsOnce > 0 && fresh;
+    if (stallOnce) b.stallBlobsOnce--;
+    if ((b.stallBlobs && req.method === "GET") || stallOnce) {
       let sent = false;
       const stalled = new ReadableStream<Uint8Array>({
         async pull(c) {

@@ -1,6 +1,7 @@
 /**
  * Starts Debian's CNCF distribution registry (`docker-registry serve config.yml`) on 127.0.0.1 on a free port,
- * with its own storage, optionally behind htpasswd basic auth. Use with `await using`.
+ * with its own storage, optionally behind htpasswd basic auth, optionally as a pull-through cache (`proxy:`
+ * mode) of another registry, optionally keeping its access log. Use with `await using`.
  */
 
 /** A running registry. */
@@ -11,13 +12,38 @@ export interface LaunchedRegistry extends AsyncDisposable {
   readonly url: string;
   readonly dir: string;
   readonly credentials?: { username: string; password: string };
+  /** With `accessLog`: every request served so far, in order (parsed from the Combined Log Format). */
+  requests(): LoggedRequest[];
   stop(): Promise<void>;
+}
+
+/** One access-log line. */
+export interface LoggedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly userAgent: string;
 }
 
 /** Options for {@linkcode launchRegistry}. */
 export interface LaunchOptions {
   /** Protect the registry with htpasswd basic auth for this user. */
   auth?: { username: string; password: string };
+  /** Run as a pull-through cache of this registry URL (`proxy: remoteurl:`); it must already be up. */
+  proxy?: { remoteUrl: string };
+  /** Keep the access log (Combined Log Format on stdout) for {@linkcode LaunchedRegistry.requests}. */
+  accessLog?: boolean;
+}
+
+/** Appends each line of `stream` to `lines` until it ends. */
+async function collectLines(stream: ReadableStream<Uint8Array>, lines: string[]): Promise<void> {
+  let rest = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    const parts = (rest + chunk).split("\n");
+    rest = parts.pop() ?? "";
+    lines.push(...parts);
+  }
+  if (rest) lines.push(rest);
 }
 
 function freePort(): number {
@@ -53,16 +79,19 @@ export async function launchRegistry(options: LaunchOptions = {}): Promise<Launc
       );
       authBlock = `auth:\n  htpasswd:\n    realm: dz-test\n    path: ${dir}/htpasswd\n`;
     }
-    const config = `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n` +
-      `  filesystem:\n    rootdirectory: ${dir}/data\n  delete:\n    enabled: true\n` +
-      `http:\n  addr: ${host}\n${authBlock}`;
+    const proxyBlock = options.proxy ? `proxy:\n  remoteurl: ${options.proxy.remoteUrl}\n` : "";
+    const config = `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: ${!options.accessLog}\n` +
+      `storage:\n  filesystem:\n    rootdirectory: ${dir}/data\n  delete:\n    enabled: true\n` +
+      `http:\n  addr: ${host}\n${authBlock}${proxyBlock}`;
     await Deno.writeTextFile(`${dir}/config.yml`, config);
     const child = new Deno.Command("docker-registry", {
       args: ["serve", `${dir}/config.yml`],
-      stdout: "null",
+      stdout: options.accessLog ? "piped" : "null",
       stderr: "piped",
     }).spawn();
     const stderrText = new Response(child.stderr).text();
+    const logLines: string[] = [];
+    const stdoutDone = options.accessLog ? collectLines(child.stdout, logLines) : Promise.resolve();
     const deadline = Date.now() + 10_000;
     let up = false;
     while (Date.now() < deadline) {
@@ -83,6 +112,7 @@ export async function launchRegistry(options: LaunchOptions = {}): Promise<Launc
         child.kill("SIGKILL");
       } catch { /* already gone */ }
       await child.status;
+      await stdoutDone;
       lastError = new Error(`registry did not start on ${host}: ${await stderrText}`);
       continue;
     }
@@ -95,6 +125,7 @@ export async function launchRegistry(options: LaunchOptions = {}): Promise<Launc
       } catch { /* already gone */ }
       await child.status;
       await stderrText;
+      await stdoutDone;
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     };
     return {
@@ -102,6 +133,11 @@ export async function launchRegistry(options: LaunchOptions = {}): Promise<Launc
       url: `http://${host}`,
       dir,
       ...(options.auth ? { credentials: options.auth } : {}),
+      requests: () =>
+        logLines.flatMap((line) => {
+          const m = /"([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3}) \S+ "[^"]*" "([^"]*)"/.exec(line);
+          return m ? [{ method: m[1]!, path: m[2]!, status: Number(m[3]), userAgent: m[4]! }] : [];
+        }),
       stop,
       [Symbol.asyncDispose]: stop,
     };

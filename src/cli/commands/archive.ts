@@ -1,8 +1,16 @@
 /** `dz export <ref|name> -o FILE.tar` and the archive side of `dz install FILE.tar` / `dz verify FILE.tar`. */
-import { archiveReference, capturingClient, importArchive, writeArchive } from "../../app/archive.ts";
-import { decideTrust, resolveImage, verifyResolvedImage } from "../../app/image.ts";
+import {
+  archiveReference,
+  capturingClient,
+  consultingClient,
+  importArchive,
+  writeArchive,
+} from "../../app/archive.ts";
+import type { ArchiveEvidence } from "../../app/install.ts";
+import type { Digest } from "../../oci/digest.ts";
+import { resolveImage, verifyResolvedImage } from "../../app/image.ts";
+import { gateVerified, planInstall } from "../../app/install_plan.ts";
 import { pullLayers } from "../../app/install.ts";
-import { isDropzoneError } from "../../errors.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import { splitRegistryUrl } from "../../oci/reference.ts";
 import { resolveReference } from "../../oci/reference.ts";
@@ -35,21 +43,30 @@ export async function exportImage(
   const { client, refs } = capturingClient(createClient(ctx, config), cache);
   const host = opts.platform ? parsePlatformFlag(opts.platform) : ctx.runtime.host;
   await withStoreLock(ctx, async () => {
+    // The same plan and gate as an install: policy, cooldown-free (the importer applies its own), the pin of
+    // an installed package of this name and source, attestation gates. A policy-less registry exports
+    // unverified with a warning; the archive grants nothing (installing it needs its own consent).
+    const name = installed?.name ?? ref.packageName;
+    const related = (await readCurrent(ctx.layout, name).catch(() => undefined))?.metadata ?? null;
+    const plan = planInstall({ origin: "export", ref, name }, { config, installed: related });
     const image = await resolveImage(ref, { client, host });
+    const loadTrust = createTrustLoader(ctx);
+    const verification = await verifyResolvedImage(image, {
+      client,
+      decision: plan.trust,
+      loadTrust,
+      now: ctx.runtime.now(),
+    });
+    gateVerified(plan, {
+      digest: image.digest,
+      indexDigest: image.index?.digest ?? null,
+      verification,
+    }, ctx.runtime.now());
     let trustedRoot: unknown;
-    try {
-      const decision = decideTrust(ref, { allowUnsigned: false, config: { always_allow_unsigned: false } });
-      const loadTrust = createTrustLoader(ctx);
-      const verification = await verifyResolvedImage(image, {
-        client,
-        decision,
-        loadTrust,
-        now: ctx.runtime.now(),
-      });
-      if (decision.kind === "verify") trustedRoot = (await loadTrust(decision.policy)).trustedRoot;
+    if (plan.trust.kind === "verify") {
+      trustedRoot = (await loadTrust(plan.trust.policy)).trustedRoot;
       ctx.log.info(`Verified signature: ${verification.signature?.identity}`);
-    } catch (err) {
-      if (!isDropzoneError(err, "POLICY_MISSING")) throw err;
+    } else {
       ctx.log.warn(`registry "${ref.registryName}" has no policy: exporting without signature verification`);
     }
     const downloads = pullLayers({ config, client }, image, cache, new AbortController().signal);
@@ -71,15 +88,22 @@ export async function exportImage(
   });
 }
 
+/** An imported archive: the offline client to install or verify from, and the evidence the gate checks. */
+export interface OpenedArchive {
+  readonly client: RegistryClient;
+  readonly reference: string;
+  /** index.json entries, and the manifest digests the client served (filled while verifying). */
+  readonly evidence: ArchiveEvidence & { readonly consulted: Set<Digest> };
+}
+
 /** Imports an archive into the cache and returns the client and reference to install or verify from it. */
-export async function openArchive(
-  ctx: CliContext,
-  path: string,
-): Promise<{ client: RegistryClient; reference: string }> {
+export async function openArchive(ctx: CliContext, path: string): Promise<OpenedArchive> {
   const cache = openBlobCache(ctx.layout.blobs);
-  const { info, client } = await importArchive(path, cache);
+  const { info, client: inner, entries } = await importArchive(path, cache);
+  const consulted = new Set<Digest>();
+  const client = consultingClient(inner, consulted);
   ctx.log.info(
     `Loaded ${path}: ${info.source} ${info.tag ?? ""} (${info.platform}, ${shortDigest(info.digest)})`,
   );
-  return { client, reference: archiveReference(info) };
+  return { client, reference: archiveReference(info), evidence: { entries, consulted } };
 }

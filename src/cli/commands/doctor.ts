@@ -8,6 +8,7 @@ import {
   quotaFindings,
 } from "../../app/doctor.ts";
 import { renderReport } from "../doctor_render.ts";
+import { mirrorFindings } from "../../app/doctor_mirrors.ts";
 import { loadConfig } from "../../store/config.ts";
 import { loadTrustedRoot } from "../../verify/trusted_root.ts";
 import { createClient } from "../services.ts";
@@ -43,6 +44,16 @@ function deps(ctx: CliContext): DoctorDeps {
       }
       const packages = await installedPackages(ctx).catch(() => []);
       return await quotaFindings(createClient(ctx, config), packages);
+    },
+    async probeMirrors() {
+      let config;
+      try {
+        config = (await loadConfig(ctx.layout.configFile)).config;
+      } catch {
+        return [];
+      }
+      if (config.mirrors.length === 0 || ctx.runtime.env("DZ_OFFLINE") === "1") return [];
+      return await mirrorFindings(createClient(ctx, config), config.mirrors);
     },
   };
 }

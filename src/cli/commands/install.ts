@@ -12,7 +12,7 @@ import { formatBytes } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
 import { installLocked } from "./lock.ts";
 import { openArchive } from "./archive.ts";
-import { isArchivePath } from "../../app/archive.ts";
+import { isArchiveArgument } from "../../app/archive.ts";
 import { confirm, requireInstalled, withStoreLock } from "./shared.ts";
 import { parsePlatformFlag } from "../flags.ts";
 
@@ -25,8 +25,10 @@ export interface InstallOptions {
   offline?: boolean;
   locked?: string | boolean;
   acceptNewSigner?: boolean;
+  allowDowngrade?: boolean;
   minAge?: string;
   platform?: string;
+  crossCheck?: string[];
 }
 
 /** dz install */
@@ -48,7 +50,8 @@ export async function install(
   }
   const { config } = await ctx.config();
   // An OCI archive from `dz export` installs through the offline client: same policy, local trust root.
-  const archive = (await isArchivePath(input)) ? await openArchive(ctx, input) : undefined;
+  // Decided by the argument's spelling alone, never by what exists on disk (issue 9 finding 2).
+  const archive = isArchiveArgument(input) ? await openArchive(ctx, input) : undefined;
   const ref = resolveReference(archive ? archive.reference : input, {
     registries: config.registries,
     defaultRegistry: config.default_registry,
@@ -66,13 +69,17 @@ export async function install(
       loadTrust: createTrustLoader(ctx, { offline: opts.offline === true || archive !== undefined }),
       ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
       onEvent: progress.onEvent,
+      ...(archive ? { archive: archive.evidence } : {}),
     }, {
+      origin: archive ? "archive" : "install",
       ref,
       ...(opts.name ? { name: opts.name } : {}),
       allowUnsigned: opts.allowUnsigned === true,
       bins: opts.bin ?? [],
       acceptNewSigner: opts.acceptNewSigner === true,
+      allowDowngrade: opts.allowDowngrade === true,
       ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
+      crossCheck: opts.crossCheck ?? [],
     })).finally(progress.done);
   const m = outcome.metadata;
   if (outcome.status === "unchanged") {
@@ -90,6 +97,8 @@ export async function install(
     (outcome.previous ? `, replacing ${shortDigest(outcome.previous.digest)}` : ""),
     `  Registry:  ${m.registry.name} (${m.registry.url})`,
     `  Platform:  ${m.platform}`,
+    ...(m.served_by ? [`  Served by: mirror ${m.served_by} (verified as ${m.registry.url})`] : []),
+    ...(m.cross_checked.length > 0 ? [`  Cross-checked: ${m.cross_checked.join(", ")} (same digest)`] : []),
     `  Binary:    ${outcome.wrappers.join(", ")}`,
     m.signature
       ? `  Signed by: ${m.signature.identity}\n  Issuer:    ${m.signature.issuer ?? "(key)"}` +

@@ -49,6 +49,7 @@ export async function info(ctx: CliContext, name: string, opts: { json?: boolean
     ["Digest", meta.digest],
     ["Index digest", meta.index_digest ?? "-"],
     ["Platform", meta.platform],
+    ["Served by", meta.served_by ? `mirror ${meta.served_by}` : "upstream"],
     ["Entrypoint", `${meta.entrypoint.raw.join(" ")} → ${meta.entrypoint.resolved}`],
     ["Loader", meta.loader ?? "(static)"],
     ["Binaries", meta.bins.map((b) => `${b.name} → ${b.path}`).join(", ")],
@@ -70,6 +71,9 @@ export async function info(ctx: CliContext, name: string, opts: { json?: boolean
       "Signature",
       meta.allow_unsigned ? "NOT VERIFIED (installed with --allow-unsigned)" : "none",
     ]);
+    if (meta.cross_checked.length > 0) {
+      lines.push(["Cross-checked", `${meta.cross_checked.join(", ")} served the same digest`]);
+    }
   }
   for (const a of meta.attestations) {
     const tag = a.verified ? "verified" : "UNVERIFIED";

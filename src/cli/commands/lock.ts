@@ -53,7 +53,7 @@ export async function lock(ctx: CliContext, file: string, opts: { check?: boolea
 export async function installLocked(
   ctx: CliContext,
   file: string,
-  opts: { offline?: boolean },
+  opts: { offline?: boolean; allowUnsigned?: boolean; acceptNewSigner?: boolean; allowDowngrade?: boolean },
 ): Promise<number> {
   const lockfile = await readLock(file);
   const { config } = await ctx.config();
@@ -70,7 +70,8 @@ export async function installLocked(
             `Regenerate the lockfile on a machine that installed it, or from an image offering ${platform}`,
         });
       }
-      const ref = resolveReference(`${p.source}@${p.index_digest ?? digest}`, {
+      // The tag is kept (informational: the digest decides) so list, update --check and the next dz lock see it.
+      const ref = resolveReference(`${p.source}${p.tag ? `:${p.tag}` : ""}@${p.index_digest ?? digest}`, {
         registries: config.registries,
         defaultRegistry: config.default_registry,
       });
@@ -85,11 +86,14 @@ export async function installLocked(
         ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
         onEvent: progress.onEvent,
       }, {
+        origin: "locked",
         ref,
         name: p.name,
-        allowUnsigned: p.allow_unsigned,
-        updating: true,
-        expect: { digest, signer: p.signer },
+        // Never p.allow_unsigned: a lockfile cannot grant consent, only this command line can.
+        allowUnsigned: opts.allowUnsigned === true,
+        acceptNewSigner: opts.acceptNewSigner === true,
+        allowDowngrade: opts.allowDowngrade === true,
+        locked: { file, digest, signer: p.signer },
       }).finally(progress.done);
       installed++;
       ctx.log.info(

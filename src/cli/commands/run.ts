@@ -13,7 +13,7 @@ export async function runOnce(
   ctx: CliContext,
   input: string,
   args: string[],
-  opts: { allowUnsigned?: boolean },
+  opts: { allowUnsigned?: boolean; acceptNewSigner?: boolean; minAge?: string },
 ): Promise<number> {
   const prepared = await prepare(ctx, input, opts).catch((err) => {
     throw forRun(err);
@@ -42,7 +42,7 @@ export async function runOnce(
 async function prepare(
   ctx: CliContext,
   input: string,
-  opts: { allowUnsigned?: boolean },
+  opts: { allowUnsigned?: boolean; acceptNewSigner?: boolean; minAge?: string },
 ): Promise<PreparedRun> {
   const installed = /^[a-z0-9][a-z0-9._-]*$/.test(input)
     ? await readCurrent(ctx.layout, input).catch(() => undefined)
@@ -65,7 +65,12 @@ async function prepare(
       loadTrust: createTrustLoader(ctx),
       ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
       onEvent: progress.onEvent,
-    }, { ref, allowUnsigned: opts.allowUnsigned === true })).finally(progress.done);
+    }, {
+      ref,
+      allowUnsigned: opts.allowUnsigned === true,
+      acceptNewSigner: opts.acceptNewSigner === true,
+      ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
+    })).finally(progress.done);
 }
 
 /** The install pipeline's errors say "Cannot install …"; for `dz run` they say "Cannot run …". */

@@ -17,16 +17,15 @@
 import {
   type ApplyResult,
   applyUpdate,
-  type ChangelogPreview,
   checkExitCode,
   checkUpdates,
-  previewChangelog,
   type UpdateCheck,
 } from "../../app/update.ts";
 import { selectUpdates } from "../../app/update_plan.ts";
 import { pinnedError } from "../../app/pin.ts";
 import { pinnedNames } from "../../store/pins.ts";
 import { renderChangelog } from "../../app/changelog.ts";
+import { previewUpdate, type UpdatePreview } from "../../app/update_preview.ts";
 import { EXIT, exitCodeFor } from "../../errors.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import type { PackageMetadata } from "../../store/metadata.ts";
@@ -47,6 +46,7 @@ export interface UpdateOptions {
   changelog?: boolean;
   allowUnsigned?: boolean;
   acceptNewSigner?: boolean;
+  allowDowngrade?: boolean;
   minAge?: string;
   /** Say what would be updated; change nothing. */
   dryRun?: boolean;
@@ -74,6 +74,7 @@ function rowCells(check: UpdateCheck): string[] {
     if (!check.rebuild) available = check.newer_tags.join(", ");
     reasons.push(check.rebuild ? `newer tags: ${check.newer_tags.join(", ")}` : "newer tag");
   }
+  if (check.downgrade === true) reasons.push("DOWNGRADE: signed before the installed version");
   if (check.error !== null) reasons.push(check.error);
   return [check.name, installed, available, reasons.length ? reasons.join(", ") : "-"];
 }
@@ -97,33 +98,35 @@ export async function update(
   const applying = !opts.check && (opts.yes === true || opts.dryRun === true || opts.all === true);
   // Refused before any network access: a pinned package named for an update stays as it is.
   if (name !== undefined && applying && pinned.has(name)) throw pinnedError(name);
-  const client = createClient(ctx, config);
-  const checks = await checkUpdates(packages, {
+  // Tags resolve on the upstream when it is reachable, so a stale mirror cannot hide an update (or make one up);
+  // content addressed by digest still comes from the mirrors.
+  const client = createClient(ctx, config, { tagsUpstreamFirst: true });
+  const rawChecks = await checkUpdates(packages, {
     client,
     registries: config.registries,
     concurrency: config.concurrency,
     ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
   });
-  // With --changelog each available update is resolved and verified (no layers) to say what it changes.
-  const previews = new Map<string, ChangelogPreview>();
-  if (opts.changelog) {
-    const loadTrust = createTrustLoader(ctx);
-    for (const [i, c] of checks.entries()) {
-      if (c.target_tag === null) continue;
-      previews.set(
-        c.name,
-        await previewChangelog(packages[i]!, c, {
-          client,
-          registries: config.registries,
-          concurrency: config.concurrency,
-          host: ctx.runtime.host,
-          config,
-          loadTrust,
-          now: ctx.runtime.now(),
-        }),
-      );
-    }
+  // Each available update is resolved and verified (no layers): that tells a downgrade (a tag moved back to an
+  // older signed digest) from a rebuild, and gives the --changelog.
+  const previews = new Map<string, UpdatePreview>();
+  const loadTrust = createTrustLoader(ctx);
+  for (const [i, c] of rawChecks.entries()) {
+    if (c.target_tag === null || c.error !== null) continue;
+    previews.set(
+      c.name,
+      await previewUpdate(packages[i]!, c, {
+        client,
+        registries: config.registries,
+        host: ctx.runtime.host,
+        config,
+        loadTrust,
+        now: ctx.runtime.now(),
+        ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
+      }),
+    );
   }
+  const checks = rawChecks.map((c) => ({ ...c, downgrade: previews.get(c.name)?.downgrade ?? null }));
   if (opts.json) {
     ctx.out(json(checks.map((c) => ({
       ...c,
@@ -141,7 +144,7 @@ export async function update(
       checks.map((c) => row(c, pinned.has(c.name))),
       { width: ctx.terminalWidth(), shrink: [3, 2] },
     ));
-    for (const [pkg, p] of previews) {
+    for (const [pkg, p] of opts.changelog ? previews : []) {
       const lines = p.changelog ? renderChangelog(p.changelog) : [`changelog unavailable: ${p.error}`];
       ctx.out(`\n${pkg}:\n  ${lines.join("\n  ")}\n`);
     }
@@ -244,6 +247,7 @@ export async function update(
           {
             allowUnsigned: opts.allowUnsigned === true,
             acceptNewSigner: opts.acceptNewSigner === true,
+            allowDowngrade: opts.allowDowngrade === true,
             ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
             registries: config.registries,
           },

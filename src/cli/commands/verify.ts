@@ -4,7 +4,7 @@ import { DropzoneError, exitCodeFor } from "../../errors.ts";
 import type { CliContext } from "../context.ts";
 import { json } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
-import { isArchivePath } from "../../app/archive.ts";
+import { isArchiveArgument } from "../../app/archive.ts";
 import { openArchive } from "./archive.ts";
 import { type CosignSpellings, hasPolicyFlags, type PolicyFlags, withCosignSpellings } from "../flags.ts";
 import { buildPolicy, checkReadable } from "./registry.ts";
@@ -27,7 +27,7 @@ export async function verify(ctx: CliContext, target: string, flags: VerifyOptio
   if (policyOverride?.public_key) await checkReadable(policyOverride.public_key, "public key");
   const { config } = await ctx.config();
   // An archive from `dz export` is verified offline from its own contents, against the local policy and root.
-  const archive = (await isArchivePath(target)) ? await openArchive(ctx, target) : undefined;
+  const archive = isArchiveArgument(target) ? await openArchive(ctx, target) : undefined;
   const outcome = await verifyTarget({
     layout: ctx.layout,
     config,
@@ -37,6 +37,7 @@ export async function verify(ctx: CliContext, target: string, flags: VerifyOptio
     loadTrust: createTrustLoader(ctx, { offline: opts.offline === true || archive !== undefined }),
     ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
     ...(policyOverride ? { policyOverride } : {}),
+    ...(archive ? { archive: archive.evidence } : {}),
   }, archive ? archive.reference : target);
   const report = outcome.report;
   if (outcome.error === undefined) {

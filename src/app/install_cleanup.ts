@@ -1,0 +1,48 @@
+/**
+ * What a refused or failed install leaves behind, removed: the layer blobs it downloaded (unless an installed
+ * version references them) and, for a first install, the empty `packages/<name>/` directory. Call it holding
+ * the store lock, after every download settled.
+ */
+import type { Digest } from "../oci/digest.ts";
+import type { BlobCache } from "../store/blob_cache.ts";
+import type { StoreLayout } from "../store/layout.ts";
+import { listVersions, packageDir } from "../store/packages.ts";
+
+async function referencedLayers(layout: StoreLayout): Promise<Set<Digest>> {
+  const referenced = new Set<Digest>();
+  let names: string[];
+  try {
+    names = (await Array.fromAsync(Deno.readDir(layout.packages)))
+      .filter((e) => e.isDirectory && !e.name.startsWith("."))
+      .map((e) => e.name);
+  } catch {
+    return referenced;
+  }
+  for (const name of names) {
+    const versions = await listVersions(layout, name).catch(() => []);
+    for (const v of versions) for (const d of v.metadata?.layers ?? []) referenced.add(d);
+  }
+  return referenced;
+}
+
+/** Removes the blobs in `fetched` (written by this install) that no installed version references. */
+export async function discardFetchedLayers(
+  layout: StoreLayout,
+  cache: BlobCache,
+  fetched: ReadonlySet<Digest>,
+): Promise<Digest[]> {
+  if (fetched.size === 0) return [];
+  const referenced = await referencedLayers(layout);
+  const removed: Digest[] = [];
+  for (const digest of fetched) {
+    if (referenced.has(digest)) continue;
+    if (await cache.remove(digest).catch(() => false)) removed.push(digest);
+  }
+  return removed;
+}
+
+/** Removes `packages/<name>/` when it is empty (a failed first install); keeps it otherwise. */
+export async function removeEmptyPackageDir(layout: StoreLayout, name: string): Promise<void> {
+  // Deno.remove without `recursive` refuses a non-empty directory, which is exactly the guard we want.
+  await Deno.remove(packageDir(layout, name)).catch(() => {});
+}
