@@ -140,3 +140,19 @@ Deno.test("closest suggests within a small edit distance, by prefix, and nothing
   assert.equal(editDistance("ab", "ba"), 1);
   assert.equal(editDistance("kitten", "sitting"), 3);
 });
+
+Deno.test("a missing archive path says the archive does not exist, not that '.' is a bad registry host", async () => {
+  const home = await Deno.makeTempDir({ prefix: "dz-usage-" });
+  try {
+    for (const argv of [["install", "./nosuch.tar"], ["verify", "./nosuch.tar"]]) {
+      const net = noNetwork();
+      const r = await runDz(argv, { home, fetch: net.fetch });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /^error: Archive \.\/nosuch\.tar does not exist$/m);
+      assert.doesNotMatch(r.stderr, /registry host/);
+      assert.deepEqual(net.calls, []);
+    }
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
