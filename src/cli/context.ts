@@ -9,6 +9,7 @@ import type { LoadedConfig } from "../store/config.ts";
 import { SEED_TEXT } from "../store/config_seed.ts";
 import { resolveHome, type StoreLayout, storeLayout } from "../store/layout.ts";
 import { fold } from "./render.ts";
+import { readSettings, type Settings } from "./settings.ts";
 
 /** Leveled logging to stderr. stdout is for data only. */
 export interface Logger {
@@ -31,6 +32,8 @@ export interface CliContext {
   readonly runtime: Runtime;
   readonly layout: StoreLayout;
   readonly options: GlobalOptions;
+  /** DZ_* and terminal settings from the environment, parsed once. */
+  readonly settings: Settings;
   readonly log: Logger;
   /** Writes data to stdout. */
   out(text: string): void;
@@ -50,21 +53,21 @@ export interface CliContext {
 }
 
 /** A terminal sink's width: its size, else $COLUMNS, else 80; undefined when the sink is not a terminal. */
-export function sinkWidth(sink: Sink, env: (name: string) => string | undefined): number | undefined {
+export function sinkWidth(sink: Sink, settings: Pick<Settings, "columns">): number | undefined {
   if (!sink.isTerminal) return undefined;
   const size = sink.columns?.();
   if (size !== undefined && size > 0) return size;
-  const fromEnv = Number(env("COLUMNS"));
-  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 80;
+  return settings.columns ?? 80;
 }
 
 /** Builds the context for one invocation. */
 export function createContext(runtime: Runtime, options: GlobalOptions): CliContext {
   const home = resolveHome(runtime.env, runtime.homeDir);
   const layout = storeLayout(home);
+  const settings = readSettings(runtime.env);
   // On a terminal, messages are folded to its width so that the terminal never wraps them mid-word.
   const fit = (m: string) => {
-    const width = runtime.env("TERM") === "dumb" ? undefined : sinkWidth(runtime.stderr, runtime.env);
+    const width = settings.dumbTerminal ? undefined : sinkWidth(runtime.stderr, settings);
     return width === undefined ? m : fold(m, width);
   };
   const log: Logger = {
@@ -100,10 +103,11 @@ export function createContext(runtime: Runtime, options: GlobalOptions): CliCont
     runtime,
     layout,
     options,
+    settings,
     log,
     out: (text) => runtime.stdout.write(text),
-    terminalWidth: () => sinkWidth(runtime.stdout, runtime.env),
-    stderrWidth: () => sinkWidth(runtime.stderr, runtime.env),
+    terminalWidth: () => sinkWidth(runtime.stdout, settings),
+    stderrWidth: () => sinkWidth(runtime.stderr, settings),
     ensureHome() {
       ensured ??= doEnsureHome().catch((err) => {
         if (err instanceof Deno.errors.PermissionDenied) {

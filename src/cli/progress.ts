@@ -26,11 +26,8 @@ export interface ProgressMode {
 
 /** The progress mode for stderr: live on a terminal unless TERM=dumb; colour unless NO_COLOR or TERM=dumb. */
 export function progressMode(ctx: CliContext): ProgressMode {
-  const env = ctx.runtime.env;
-  const dumb = env("TERM") === "dumb";
-  const live = ctx.runtime.stderr.isTerminal && !dumb;
-  const noColor = (env("NO_COLOR") ?? "") !== "";
-  return { live, color: live && !noColor, width: ctx.stderrWidth() ?? 80 };
+  const live = ctx.runtime.stderr.isTerminal && !ctx.settings.dumbTerminal;
+  return { live, color: live && !ctx.settings.noColor, width: ctx.stderrWidth() ?? 80 };
 }
 
 interface Layer {

@@ -85,7 +85,6 @@ export async function search(
       hint: "Docker Hub can only be searched per namespace: give the registry one, e.g. docker.io/chainguard",
     });
   }
-  const timeout = Number(ctx.runtime.env("DZ_HTTP_TIMEOUT_MS") ?? "30000");
   try {
     const result = await searchCatalog(createClient(ctx, config), {
       ...(hub
@@ -95,11 +94,8 @@ export async function search(
               fetch: ctx.runtime.fetch,
               namespace: prefix!.replace(/\/+$/, ""),
               userAgent: USER_AGENT,
-              signal: signal ??
-                AbortSignal.timeout(Number.isFinite(timeout) && timeout > 0 ? timeout : 30_000),
-              ...(ctx.runtime.env("DZ_DOCKER_HUB_API")
-                ? { baseUrl: ctx.runtime.env("DZ_DOCKER_HUB_API") }
-                : {}),
+              signal: signal ?? AbortSignal.timeout(ctx.settings.httpTimeoutMs),
+              ...(ctx.settings.dockerHubApi ? { baseUrl: ctx.settings.dockerHubApi } : {}),
             }),
         }
         : {}),
