@@ -4,7 +4,7 @@
  * then one summary line. Piped, or with TERM=dumb: one plain line per phase. NO_COLOR: no colour. --quiet:
  * nothing.
  */
-import { renderChangelog } from "../app/changelog.ts";
+import { renderChangelog } from "./changelog_render.ts";
 import type { InstallEvent } from "../app/install.ts";
 import { shortDigest } from "../oci/digest.ts";
 import type { CliContext } from "./context.ts";

@@ -24,7 +24,7 @@ import {
 import { selectUpdates } from "../../app/update_plan.ts";
 import { pinnedError } from "../../app/pin.ts";
 import { pinnedNames } from "../../store/pins.ts";
-import { renderChangelog } from "../../app/changelog.ts";
+import { renderChangelog } from "../changelog_render.ts";
 import { previewUpdate, type UpdatePreview } from "../../app/update_preview.ts";
 import { EXIT, exitCodeFor } from "../../errors.ts";
 import { shortDigest } from "../../oci/digest.ts";

@@ -1,5 +1,6 @@
 /** `dz verify <ref|name> [--json] [--offline]`. */
-import { renderVerifyReport, verifyTarget } from "../../app/verify_cmd.ts";
+import { verifyTarget } from "../../app/verify_cmd.ts";
+import { renderVerifyReport } from "../verify_render.ts";
 import { DropzoneError, exitCodeFor } from "../../errors.ts";
 import type { CliContext } from "../context.ts";
 import { json } from "../render.ts";
