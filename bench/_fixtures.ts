@@ -120,6 +120,8 @@ export interface BulkSpec {
 /** What the bulk image holds. */
 export interface BulkImage {
   readonly image: BuiltImage;
+  /** Entries of the first (small, entrypoint) layer, to build variants that change only that layer. */
+  readonly firstLayer: TarEntry[];
   readonly files: number;
   readonly dirs: number;
   readonly tarBytes: number;
@@ -245,6 +247,7 @@ export async function buildBulkImage(spec: BulkSpec = {}): Promise<BulkImage> {
   });
   return {
     image,
+    firstLayer: layer1,
     files,
     dirs,
     tarBytes: image.layers.reduce((n, l) => n + l.tar.length, 0),

@@ -2,12 +2,13 @@
  * All dz benchmarks in one run (issue 5), printed as a table of figures and ratios with the machine info.
  * A script, never a timed test: `deno task bench` (see deno.json).
  *
- *   deno task bench [--reps 3] [--no-pull] [--no-profile] [--workdir DIR]
+ *   deno task bench [--reps 3] [--no-pull] [--no-profile] [--workdir DIR] [--legacy] [--startup-runs 30]
  *
  * --workdir puts dz homes, the blob cache and skopeo/umoci output under DIR (default: system tmp), e.g. a tmpfs
  * mount to take the disk's per-file create cost out of the comparison (Deno refuses /dev/shm without -A).
  *
- * Runs bench/install_bench.ts scenarios (cold/warm install vs skopeo+umoci, update --check over 20 packages,
+ * First runs bench/snapshot_bench.ts (issue 12's target table: both image profiles, reuse, floor, start-up) and
+ * prints its table; with --legacy also the older bench/install_bench.ts scenarios (cold/warm install vs skopeo+umoci, update --check over 20 packages,
  * list over 100 packages) and, when present, bench/pull_bench.ts as a child process. Every registry and child
  * is stopped and every temp dir removed before it exits.
  */
@@ -15,6 +16,7 @@
 import { parseArgs } from "node:util";
 import { median, sec, timeChild, versionOf } from "./_fixtures.ts";
 import { type InstallBenchResult, runInstallBench } from "./install_bench.ts";
+import { renderSnapshotBench, runSnapshotBench } from "./snapshot_bench.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -23,6 +25,8 @@ const { values } = parseArgs({
     "no-pull": { type: "boolean" },
     "no-profile": { type: "boolean" },
     workdir: { type: "string" },
+    legacy: { type: "boolean" },
+    "startup-runs": { type: "string" },
   },
 });
 const reps = values.reps ? Number(values.reps) : 3;
@@ -205,12 +209,20 @@ async function pullBench(): Promise<string> {
 
 const info = await machineInfo();
 console.error(`dz benchmarks: ${reps} repetitions; progress on stderr, report on stdout`);
-const result = await runInstallBench({
+const snapshots = await runSnapshotBench({
   reps,
-  profile: !values["no-profile"],
   log: (l) => console.error(l),
   ...(values.workdir ? { workdir: values.workdir } : {}),
+  ...(values["startup-runs"] ? { startupRuns: Number(values["startup-runs"]) } : {}),
 });
+const result = values.legacy
+  ? await runInstallBench({
+    reps,
+    profile: !values["no-profile"],
+    log: (l) => console.error(l),
+    ...(values.workdir ? { workdir: values.workdir } : {}),
+  })
+  : undefined;
 const pull = values["no-pull"] ? "pull_bench skipped (--no-pull)." : await pullBench();
 
 console.log("=== dz benchmarks (bench/run.ts) ===");
@@ -218,7 +230,11 @@ console.log(
   table(["machine", ""], [...info, ["workdir", values.workdir ?? "system tmp (Deno.makeTempDir)"]]),
 );
 console.log("");
-console.log(report(result));
+console.log(renderSnapshotBench(snapshots));
+if (result !== undefined) {
+  console.log("");
+  console.log(report(result));
+}
 console.log("");
 console.log(pull);
 console.log(`\nTotal wall time of the benchmark run: ${sec(performance.now() - started)} s`);

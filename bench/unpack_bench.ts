@@ -9,7 +9,8 @@
  * writeback dominate; use `--dir /dev/shm` (tmpfs) to measure dz itself.
  */
 import { parseArgs } from "node:util";
-import { applyLayer, createRootfsState, finalizeRootfs, removeTree } from "../src/unpack/extract.ts";
+import { applyLayer, createRootfsState, finalizeRootfs } from "../src/unpack/extract.ts";
+import { removeTree } from "../src/store/atomic.ts";
 import { openLayer } from "../src/unpack/layer.ts";
 import { MEDIA_TYPES } from "../src/oci/media_types.ts";
 import { tarHeader } from "../tests/support/tar_writer.ts";

@@ -4,8 +4,9 @@
  *   verify-bundle --bundle FILE (--certificate-identity ID --certificate-oidc-issuer URL | --key PEM)
  *                 [--trusted-root FILE] FILE_OR_DIGEST
  *
- * FILE_OR_DIGEST is a path, or `sha256:<hex>` when no such path exists. Exits 0 iff the bundle verifies.
- * Without --trusted-root the public-good root embedded in @sigstore/tuf is used (no network).
+ * FILE_OR_DIGEST is a path, or `sha256:<hex>` when no such path exists (message signatures are then verified
+ * against the digest itself, pre-hashed). Exits 0 iff the bundle verifies. Without --trusted-root the
+ * public-good root embedded in @sigstore/tuf is used (no network).
  */
 // deno-lint-ignore-file no-console
 import { isDigest } from "../src/oci/digest.ts";
@@ -25,12 +26,25 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** What one adapter run produced: the exit code and the line it prints (stdout for 0, stderr otherwise). */
+export interface AdapterResult {
+  readonly code: number;
+  readonly message: string;
+}
+
 /** Runs the adapter; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
+  const { code, message } = await verifyBundleCommand(args);
+  if (code === 0) console.log(message);
+  else console.error(message);
+  return code;
+}
+
+/** The adapter without I/O on stdout/stderr (tests run it in-process over the whole suite). */
+export async function verifyBundleCommand(args: string[]): Promise<AdapterResult> {
   const [command, ...rest] = args;
   if (command !== "verify-bundle") {
-    console.error(`unsupported command "${command ?? ""}"\n${USAGE}`);
-    return 2;
+    return { code: 2, message: `unsupported command "${command ?? ""}"\n${USAGE}` };
   }
   const flags: Record<string, string> = {};
   const positional: string[] = [];
@@ -38,10 +52,7 @@ export async function main(args: string[]): Promise<number> {
     const arg = rest[i]!;
     if (arg.startsWith("--")) {
       const value = rest[++i];
-      if (value === undefined) {
-        console.error(`missing value for ${arg}\n${USAGE}`);
-        return 2;
-      }
+      if (value === undefined) return { code: 2, message: `missing value for ${arg}\n${USAGE}` };
       flags[arg.slice(2)] = value;
     } else {
       positional.push(arg);
@@ -49,10 +60,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const bundlePath = flags["bundle"];
   const target = positional[0];
-  if (!bundlePath || !target || positional.length !== 1) {
-    console.error(USAGE);
-    return 2;
-  }
+  if (!bundlePath || !target || positional.length !== 1) return { code: 2, message: USAGE };
   const policy: CosignPolicy = {};
   let publicKeyPem: string | undefined;
   if (flags["key"]) {
@@ -62,8 +70,7 @@ export async function main(args: string[]): Promise<number> {
     policy.identity = flags["certificate-identity"];
     policy.issuer = flags["certificate-oidc-issuer"];
   } else {
-    console.error(USAGE);
-    return 2;
+    return { code: 2, message: USAGE };
   }
   try {
     const trustedRoot = flags["trusted-root"]
@@ -92,11 +99,9 @@ export async function main(args: string[]): Promise<number> {
       policy,
       { trustedRoot, ...(publicKeyPem !== undefined ? { publicKeyPem } : {}) },
     );
-    console.log(`verified: ${result.identity}${result.issuer ? ` (${result.issuer})` : ""}`);
-    return 0;
+    return { code: 0, message: `verified: ${result.identity}${result.issuer ? ` (${result.issuer})` : ""}` };
   } catch (err) {
-    console.error(`verification failed: ${err instanceof Error ? err.message : String(err)}`);
-    return 1;
+    return { code: 1, message: `verification failed: ${err instanceof Error ? err.message : String(err)}` };
   }
 }
 

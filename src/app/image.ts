@@ -10,13 +10,17 @@ import { formatPlatform, selectPlatform } from "../oci/platform.ts";
 import type { ResolvedReference } from "../oci/reference.ts";
 import type { RegistryClient, RepoRef } from "../registry/types.ts";
 import type { Host } from "../runtime.ts";
+import { ArtifactBudget } from "../verify/artifact_budget.ts";
 import { applyAttestationGates, collectAttestations } from "../verify/attestations.ts";
 import { verifyImageSignature } from "../verify/signatures.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { AttestationSummary, CosignPolicy, SignatureResult } from "../verify/types.ts";
 
-/** An image resolved to its platform manifest, with everything needed to pull and verify it. */
-export interface ResolvedImage {
+/**
+ * An image resolved to its platform manifest: everything verification needs (signatures bind the manifest, so
+ * the config blob is not read).
+ */
+export interface ResolvedManifest {
   readonly ref: ResolvedReference;
   readonly repo: RepoRef;
   /** The multi-arch index the tag or digest pointed at, or null for a single-platform image. */
@@ -27,6 +31,12 @@ export interface ResolvedImage {
   readonly digest: Digest;
   readonly manifestBytes: Uint8Array;
   readonly manifest: ImageManifest;
+  /** "os/arch[/variant]" from the index entry, or null for a single-platform image (known from its config). */
+  readonly indexPlatform: string | null;
+}
+
+/** An image resolved to its platform manifest and config, with everything needed to pull and verify it. */
+export interface ResolvedImage extends ResolvedManifest {
   readonly config: ImageConfig;
   readonly configBytes: Uint8Array;
   readonly platform: string;
@@ -55,46 +65,9 @@ export async function resolveImage(
   ref: ResolvedReference,
   options: ResolveImageOptions,
 ): Promise<ResolvedImage> {
+  const image = await resolveManifest(ref, options);
   const { client, host, signal } = options;
-  const repo: RepoRef = { registry: ref.host, repository: ref.repository };
-  const top = await client.getManifest(repo, ref.digest ?? ref.tag ?? "latest", { signal });
-  if (ref.digest && top.digest !== ref.digest) {
-    throw new DropzoneError(
-      "DIGEST_MISMATCH",
-      `Registry ${ref.host} returned ${top.digest} for ${ref.digest}`,
-      {
-        hint: "The registry or a proxy served the wrong content; do not install it",
-      },
-    );
-  }
-  let index: ResolvedImage["index"] = null;
-  let platformManifest = top;
-  if (top.manifest.kind === "index") {
-    index = { digest: top.digest, bytes: top.bytes, manifest: top.manifest };
-    const descriptor = selectPlatform(top.manifest, host);
-    platformManifest = await client.getManifest(repo, descriptor.digest, { signal });
-    if (platformManifest.manifest.kind !== "manifest") {
-      throw new DropzoneError(
-        "REGISTRY_PROTOCOL",
-        `Index entry ${descriptor.digest} in ${ref.host} is not an image`,
-        {
-          hint: "The image index is malformed; report it to the publisher",
-        },
-      );
-    }
-  }
-  const manifest = platformManifest.manifest as ImageManifest;
-  for (const layer of manifest.layers) {
-    if (!isSupportedLayerMediaType(layer.mediaType)) {
-      throw new DropzoneError(
-        "UNSUPPORTED_MEDIA_TYPE",
-        `Cannot install ${ref.input}: layer ${shortDigest(layer.digest)} has media type "${layer.mediaType}"`,
-        {
-          hint: "dz unpacks tar, tar+gzip and tar+zstd layers; this image is not a runnable container image",
-        },
-      );
-    }
-  }
+  const { repo, index, manifest } = image;
   const configBytes = await client.getBlobBytes(repo, manifest.config.digest, {
     size: manifest.config.size,
     ...(signal ? { signal } : {}),
@@ -123,15 +96,71 @@ export async function resolveImage(
     );
   }
   return {
+    ...image,
+    config,
+    configBytes,
+    platform: `${os}/${arch}${config.variant ? `/${config.variant}` : ""}`,
+  };
+}
+
+/**
+ * Resolves a reference to its platform manifest without reading the config blob (one GET per manifest; the tag
+ * is read once). An index is narrowed to the host's platform; a single-platform image is taken as it is.
+ */
+export async function resolveManifest(
+  ref: ResolvedReference,
+  options: ResolveImageOptions,
+): Promise<ResolvedManifest> {
+  const { client, host, signal } = options;
+  const repo: RepoRef = { registry: ref.host, repository: ref.repository };
+  const top = await client.getManifest(repo, ref.digest ?? ref.tag ?? "latest", { signal });
+  if (ref.digest && top.digest !== ref.digest) {
+    throw new DropzoneError(
+      "DIGEST_MISMATCH",
+      `Registry ${ref.host} returned ${top.digest} for ${ref.digest}`,
+      {
+        hint: "The registry or a proxy served the wrong content; do not install it",
+      },
+    );
+  }
+  let index: ResolvedImage["index"] = null;
+  let platformManifest = top;
+  let indexPlatform: string | null = null;
+  if (top.manifest.kind === "index") {
+    index = { digest: top.digest, bytes: top.bytes, manifest: top.manifest };
+    const descriptor = selectPlatform(top.manifest, host);
+    indexPlatform = formatPlatform(descriptor.platform!);
+    platformManifest = await client.getManifest(repo, descriptor.digest, { signal });
+    if (platformManifest.manifest.kind !== "manifest") {
+      throw new DropzoneError(
+        "REGISTRY_PROTOCOL",
+        `Index entry ${descriptor.digest} in ${ref.host} is not an image`,
+        {
+          hint: "The image index is malformed; report it to the publisher",
+        },
+      );
+    }
+  }
+  const manifest = platformManifest.manifest as ImageManifest;
+  for (const layer of manifest.layers) {
+    if (!isSupportedLayerMediaType(layer.mediaType)) {
+      throw new DropzoneError(
+        "UNSUPPORTED_MEDIA_TYPE",
+        `Cannot install ${ref.input}: layer ${shortDigest(layer.digest)} has media type "${layer.mediaType}"`,
+        {
+          hint: "dz unpacks tar, tar+gzip and tar+zstd layers; this image is not a runnable container image",
+        },
+      );
+    }
+  }
+  return {
     ref,
     repo,
     index,
     digest: platformManifest.digest,
     manifestBytes: platformManifest.bytes,
     manifest,
-    config,
-    configBytes,
-    platform: `${os}/${arch}${config.variant ? `/${config.variant}` : ""}`,
+    indexPlatform,
   };
 }
 
@@ -149,20 +178,29 @@ export interface VerifyResolvedOptions {
  * reason to try the next location. Other errors pass through unchanged.
  */
 export function blameMirrors(err: unknown, client: RegistryClient, repo: RepoRef): unknown {
-  if (!(err instanceof DropzoneError) || err.exitCode !== EXIT.TRUST) return err;
+  if (!(err instanceof DropzoneError) || err.exitCode !== EXIT.TRUST || blamed.has(err)) return err;
   const mirrors = client.mirrorsUsed?.(repo) ?? [];
   if (mirrors.length === 0) return err;
-  return new DropzoneError(err.code, `${err.message} (content served by mirror ${mirrors.join(", ")})`, {
-    hint:
-      `Mirror ${mirrors[0]} serves content that does not verify as ${repo.registry}/${repo.repository}; ` +
-      `fix the mirror or remove it ("dz remove mirror <prefix> ${mirrors[0]}")`,
-    cause: err,
-  });
+  const named = new DropzoneError(
+    err.code,
+    `${err.message} (content served by mirror ${mirrors.join(", ")})`,
+    {
+      hint:
+        `Mirror ${mirrors[0]} serves content that does not verify as ${repo.registry}/${repo.repository}; ` +
+        `fix the mirror or remove it ("dz remove mirror <prefix> ${mirrors[0]}")`,
+      cause: err,
+    },
+  );
+  blamed.add(named);
+  return named;
 }
+
+/** Errors that already name their mirror: verification and the install gate both blame, once is enough. */
+const blamed = new WeakSet<DropzoneError>();
 
 /** Verifies the image's signature (and attestations) against the decision. Throws trust errors (exit 3). */
 export async function verifyResolvedImage(
-  image: ResolvedImage,
+  image: ResolvedManifest,
   options: VerifyResolvedOptions,
 ): Promise<Verification> {
   try {
@@ -172,10 +210,15 @@ export async function verifyResolvedImage(
   }
 }
 
-async function verifyResolved(image: ResolvedImage, options: VerifyResolvedOptions): Promise<Verification> {
+async function verifyResolved(
+  image: ResolvedManifest,
+  options: VerifyResolvedOptions,
+): Promise<Verification> {
   const { client, decision, loadTrust, now, signal } = options;
   if (decision.kind === "unsigned") return { signature: null, attestations: [] };
   const trust = await loadTrust(decision.policy);
+  // One budget for everything read about this image's signatures and attestations.
+  const budget = new ArtifactBudget();
   const signature = await verifyImageSignature({
     client,
     repo: image.repo,
@@ -184,6 +227,7 @@ async function verifyResolved(image: ResolvedImage, options: VerifyResolvedOptio
     policy: decision.policy,
     trust,
     now,
+    budget,
     ...(signal ? { signal } : {}),
   });
   // Attestations are attached to the digest that was signed; look at both where they may differ.
@@ -195,6 +239,7 @@ async function verifyResolved(image: ResolvedImage, options: VerifyResolvedOptio
       digest,
       policy: decision.policy,
       trust,
+      budget,
       ...(signal ? { signal } : {}),
     }).catch(() => [] as AttestationSummary[])
   ))).flat();

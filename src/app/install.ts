@@ -5,8 +5,8 @@
  */
 import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
-import { type Digest, shortDigest } from "../oci/digest.ts";
-import type { Descriptor } from "../oci/manifest.ts";
+import { onInterrupt } from "../interrupt.ts";
+import type { Digest } from "../oci/digest.ts";
 import { validatePackageName } from "../oci/reference.ts";
 import type { RegistryClient } from "../registry/types.ts";
 import type { Host } from "../runtime.ts";
@@ -14,21 +14,23 @@ import { parseBinSpec, planShim, type ShimPlan } from "../shim/plan.ts";
 import { isDzWrapper, readWrapperMeta, renderWrapper } from "../shim/wrapper.ts";
 import { removeWrapper, writeWrapper } from "../shim/write.ts";
 import { removeTree } from "../store/atomic.ts";
-import { type BlobCache, openBlobCache } from "../store/blob_cache.ts";
+import { openBlobCache } from "../store/blob_cache.ts";
 import type { Config } from "../store/config.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { type PackageMetadata, signatureRecord } from "../store/metadata.ts";
 import {
   activate,
   commitVersion,
-  hardlinkDedup,
+  exists,
   makePackageStaging,
+  packageDir,
   prune,
   readCurrent,
+  readCurrentDigest,
   ROOTFS_DIR,
 } from "../store/packages.ts";
-import { applyLayer, createRootfsState, finalizeRootfs } from "../unpack/extract.ts";
-import { openLayer } from "../unpack/layer.ts";
+import { manifestOfTree, writeFileManifest } from "../store/file_manifest.ts";
+import { rootfsProblem } from "../store/package_state.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { CosignPolicy } from "../verify/types.ts";
 import { type Changelog, computeChangelog } from "./changelog.ts";
@@ -41,7 +43,8 @@ import {
 } from "./image.ts";
 import { crossCheck } from "./cross_check.ts";
 import { checkArchiveIndex, type IndexEntry } from "./archive_index.ts";
-import { discardFetchedLayers, removeEmptyPackageDir } from "./install_cleanup.ts";
+import { discardFetchedLayers, discardSnapshots, removeEmptyPackageDir } from "./install_cleanup.ts";
+import { fetchLayers, type RootfsBuild } from "./layers.ts";
 import {
   checkLockedDigest,
   gateUnchanged,
@@ -103,8 +106,10 @@ export interface InstallOutcome {
   /** Wrapper paths written. */
   readonly wrappers: string[];
   readonly pruned: Digest[];
-  /** Bytes saved by hardlinking files identical to the previous version. */
-  readonly dedupBytes: number;
+  /** Layer snapshots extracted for this install and reused from the snapshot store (absent when unchanged). */
+  readonly layers?: RootfsBuild;
+  /** Set when the same digest was installed but damaged (this problem) and has been unpacked again. */
+  readonly repaired?: string;
 }
 
 async function checkWrapperSlot(
@@ -133,95 +138,6 @@ async function checkWrapperSlot(
       hint: `Pick another binary name (--bin PATH:NAME or --name)`,
     });
   }
-}
-
-/**
- * Applies the image's layers in order into a new `rootfs` directory, each as soon as its download finished. Call
- * it only after verification passed.
- */
-export async function unpackLayers(input: {
-  image: ResolvedImage;
-  cache: BlobCache;
-  downloads: readonly Promise<void>[];
-  rootfs: string;
-  signal: AbortSignal;
-  onEvent?: (event: InstallEvent) => void;
-}): Promise<void> {
-  const { image, cache, downloads, rootfs, signal, onEvent } = input;
-  await Deno.mkdir(rootfs);
-  const state = createRootfsState();
-  const layers = image.manifest.layers;
-  for (let i = 0; i < layers.length; i++) {
-    const layer = layers[i]!;
-    await downloads[i];
-    signal.throwIfAborted();
-    onEvent?.({ type: "unpack", index: i, total: layers.length, digest: layer.digest });
-    const blob = await cache.open(layer.digest);
-    const counted = onEvent
-      ? blob.pipeThrough(
-        countBytes((bytes) => onEvent({ type: "unpack-progress", digest: layer.digest, bytes })),
-      )
-      : blob;
-    await applyLayer(openLayer(counted, layer.mediaType), rootfs, {
-      state,
-      label: shortDigest(layer.digest),
-    });
-  }
-  await finalizeRootfs(rootfs, state);
-  onEvent?.({ type: "unpacked", layers: layers.length });
-}
-
-/** Passes bytes through, reporting each chunk's size. */
-function countBytes(report: (bytes: number) => void): TransformStream<Uint8Array, Uint8Array> {
-  return new TransformStream({
-    transform(chunk, controller) {
-      report(chunk.byteLength);
-      controller.enqueue(chunk);
-    },
-  });
-}
-
-/** Downloads every layer into the cache with bounded concurrency; returns a promise per layer. */
-export function pullLayers(
-  deps: Pick<InstallDeps, "config" | "client" | "onEvent">,
-  image: ResolvedImage,
-  cache: BlobCache,
-  signal: AbortSignal,
-  /** Receives the digest of every blob this call wrote into the cache (not those already there). */
-  fetched?: Set<Digest>,
-): Promise<void>[] {
-  const limit = Math.max(1, deps.config.concurrency);
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  const slot = async () => {
-    if (running >= limit) await new Promise<void>((r) => waiting.push(r));
-    running++;
-  };
-  const release = () => {
-    running--;
-    waiting.shift()?.();
-  };
-  return image.manifest.layers.map(async (layer: Descriptor) => {
-    if (await cache.has(layer.digest)) {
-      deps.onEvent?.({ type: "layer-start", digest: layer.digest, size: layer.size, cached: true });
-      deps.onEvent?.({ type: "layer-done", digest: layer.digest });
-      return;
-    }
-    await slot();
-    try {
-      signal.throwIfAborted();
-      deps.onEvent?.({ type: "layer-start", digest: layer.digest, size: layer.size, cached: false });
-      const stream = await deps.client.getBlob(image.repo, layer.digest, {
-        size: layer.size,
-        signal,
-        onProgress: (bytes) => deps.onEvent?.({ type: "layer-progress", digest: layer.digest, bytes }),
-      });
-      if (await cache.putStream(layer.digest, layer.size, stream)) fetched?.add(layer.digest);
-      deps.onEvent?.({ type: "layer-done", digest: layer.digest });
-    } finally {
-      release();
-    }
-  });
 }
 
 /** Builds metadata for a staged version. Pure. */
@@ -337,6 +253,20 @@ export async function planForVersion(
   });
 }
 
+/**
+ * Removes a tree an interrupted command may still be writing into (the grace deadline cuts it short): a file
+ * created during the walk fails the remove, so try again a few times.
+ */
+export async function removeTreeRetrying(path: string): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      return await removeTree(path);
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
 /** Plans and executes an install. Call it holding the store lock. */
 export async function installPackage(
   deps: InstallDeps & { readonly archive?: ArchiveEvidence },
@@ -375,8 +305,10 @@ export async function executeInstall(
     signal: deps.signal,
   });
 
-  // Reinstalling what is already current is a no-op (the Go tool deleted the live directory here).
-  if (previous && previous.digest === image.digest && extraBins.length === 0) {
+  // Reinstalling what is already current is a no-op (the Go tool deleted the live directory here)…
+  // …unless its files are gone (a deleted rootfs): then it is unpacked again, from the cache or the registry.
+  const damage = previous && previous.digest === image.digest ? await rootfsProblem(layout, previous) : null;
+  if (previous && previous.digest === image.digest && extraBins.length === 0 && damage === null) {
     gateUnchanged(plan, previous);
     // An archive is judged as a whole even when its image is already installed: its index.json may have been
     // repointed, and "already installed" must not read as "this archive is fine".
@@ -396,7 +328,7 @@ export async function executeInstall(
     }
     // …but a crash between activation and the wrapper write may have left a wrapper missing or stale: restore it.
     const wrappers = await restoreWrappers(layout, previous, host);
-    return { status: "unchanged", metadata: previous, previous, wrappers, pruned: [], dedupBytes: 0 };
+    return { status: "unchanged", metadata: previous, previous, wrappers, pruned: [] };
   }
   for (const wrapperName of [plan.name, ...extraBins.map((b) => b.name)]) {
     await checkWrapperSlot(layout, wrapperName, name);
@@ -406,11 +338,17 @@ export async function executeInstall(
   const controller = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, controller.signal]) : controller.signal;
   const fetched = new Set<Digest>();
-  const downloads = pullLayers(deps, image, cache, signal, fetched);
-  // Keep rejections handled while we wait for verification.
-  downloads.forEach((p) => p.catch(() => {}));
+  const layers = await fetchLayers(deps, image, cache, signal, { fetched });
   let committed = false;
   let staging: string | undefined;
+  // Interrupted before the commit: remove the staging dir and, for a first install, the package dir too.
+  const firstInstall = !(await exists(packageDir(layout, name)));
+  using _cleanup = onInterrupt(async () => {
+    if (staging) await removeTreeRetrying(staging);
+    if (firstInstall && (await readCurrentDigest(layout, name).catch(() => undefined)) === undefined) {
+      await removeTreeRetrying(packageDir(layout, name));
+    }
+  });
   try {
     const verification = await verifyResolvedImage(image, {
       client,
@@ -440,14 +378,9 @@ export async function executeInstall(
 
     staging = await makePackageStaging(layout, name);
     const rootfs = join(staging, ROOTFS_DIR);
-    await unpackLayers({
-      image,
-      cache,
-      downloads,
-      rootfs,
-      signal,
-      ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
-    });
+    const built = await layers.build(rootfs, { scratch: staging, signal });
+    signal.throwIfAborted();
+    await writeFileManifest(staging, await manifestOfTree(rootfs));
     await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
     const shim = await planShim({ rootfs, config: image.config, host, name: plan.name, extraBins });
     const metadata = buildMetadata({
@@ -461,20 +394,23 @@ export async function executeInstall(
       servedBy: client.servedBy?.(image.repo, image.digest) ?? null,
       crossChecked,
     });
-    const { version } = await commitVersion(layout, name, staging, metadata);
+    signal.throwIfAborted();
+    await commitVersion(layout, name, staging, metadata, { replace: damage !== null });
     committed = true;
     deps.onEvent?.({ type: "committed", digest: image.digest });
-    let dedupBytes = 0;
-    if (previous && previous.digest !== image.digest) {
-      const prevRootfs = join(layout.packages, name, previous.digest.replace(":", "-"), ROOTFS_DIR);
-      dedupBytes =
-        (await hardlinkDedup(prevRootfs, version.rootfs).catch(() => ({ bytesSaved: 0 }))).bytesSaved;
-    }
     await activate(layout, name, image.digest);
     const wrappers = await writeWrappers(layout, name, shim, image.digest);
     await removeStaleWrappers(layout, previous, shim);
     const pruned = await prune(layout, name, { keep: deps.config.keep_versions });
-    return { status: "installed", metadata, ...(previous ? { previous } : {}), wrappers, pruned, dedupBytes };
+    return {
+      status: "installed",
+      metadata,
+      ...(previous ? { previous } : {}),
+      wrappers,
+      pruned,
+      layers: built,
+      ...(damage !== null ? { repaired: damage } : {}),
+    };
   } catch (err) {
     // A gate refusing what a mirror served (signer change, downgrade, cooldown) names the mirror too.
     throw blameMirrors(err, client, image.repo);
@@ -482,9 +418,10 @@ export async function executeInstall(
     if (!committed) {
       // Stop downloads still running for this failed install, then remove everything it left.
       controller.abort();
-      await Promise.allSettled(downloads);
+      await layers.settle();
       if (staging) await removeTree(staging).catch(() => {});
       await discardFetchedLayers(layout, cache, fetched).catch(() => []);
+      await discardSnapshots(layout, layers.extracted).catch(() => []);
       if (!previous) await removeEmptyPackageDir(layout, name);
     }
   }

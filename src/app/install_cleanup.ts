@@ -1,10 +1,11 @@
 /**
- * What a refused or failed install leaves behind, removed: the layer blobs it downloaded (unless an installed
- * version references them) and, for a first install, the empty `packages/<name>/` directory. Call it holding
+ * What a refused or failed install leaves behind, removed: the layer blobs it downloaded and the layer snapshots
+ * it extracted (unless an installed version references them) and, for a first install, the empty `packages/<name>/` directory. Call it holding
  * the store lock, after every download settled.
  */
 import type { Digest } from "../oci/digest.ts";
 import type { BlobCache } from "../store/blob_cache.ts";
+import { openLayerStore } from "../store/layer_store.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { listVersions, packageDir } from "../store/packages.ts";
 
@@ -37,6 +38,23 @@ export async function discardFetchedLayers(
   for (const digest of fetched) {
     if (referenced.has(digest)) continue;
     if (await cache.remove(digest).catch(() => false)) removed.push(digest);
+  }
+  return removed;
+}
+
+/** Removes the layer snapshots in `extracted` (made by this install) that no installed version references. */
+export async function discardSnapshots(
+  layout: StoreLayout,
+  extracted: ReadonlySet<Digest>,
+): Promise<Digest[]> {
+  if (extracted.size === 0) return [];
+  const referenced = await referencedLayers(layout);
+  const store = openLayerStore(layout.layers);
+  const removed: Digest[] = [];
+  for (const digest of extracted) {
+    if (referenced.has(digest)) continue;
+    await store.remove(digest);
+    removed.push(digest);
   }
   return removed;
 }

@@ -23,6 +23,7 @@ import { formatPlatform } from "../oci/platform.ts";
 import { splitRegistryUrl } from "../oci/reference.ts";
 import type { RegistryClient } from "../registry/types.ts";
 import type { PackageMetadata } from "../store/metadata.ts";
+import { sameLockedSigner, sourceKey } from "./install_plan.ts";
 
 /** Platforms a lockfile records. */
 export const LOCK_PLATFORMS: readonly string[] = [
@@ -140,6 +141,15 @@ export async function lockEntry(client: RegistryClient, meta: PackageMetadata): 
   };
 }
 
+/** True when two `host/repository` strings name one source (host spellings fold, see registry_host.ts). */
+function sameSource(a: string, b: string): boolean {
+  const split = (s: string) => {
+    const i = s.indexOf("/");
+    return i < 0 ? s : sourceKey(s.slice(0, i), s.slice(i + 1));
+  };
+  return split(a) === split(b);
+}
+
 /** Differences between a lockfile and what is installed for `platform`, one line each. Pure. */
 export function lockDrift(lock: Lockfile, installed: readonly PackageMetadata[], platform: string): string[] {
   const out: string[] = [];
@@ -152,7 +162,7 @@ export function lockDrift(lock: Lockfile, installed: readonly PackageMetadata[],
       continue;
     }
     byName.delete(p.name);
-    if (sourceOf(meta) !== p.source) {
+    if (!sameSource(sourceOf(meta), p.source)) {
       out.push(`${p.name}: installed from ${sourceOf(meta)}, locked to ${p.source}`);
     }
     if (!want) out.push(`${p.name}: the lockfile has no digest for ${platform}`);
@@ -162,7 +172,7 @@ export function lockDrift(lock: Lockfile, installed: readonly PackageMetadata[],
     const signer = meta.signature
       ? { identity: meta.signature.identity, issuer: meta.signature.issuer }
       : null;
-    if (JSON.stringify(signer) !== JSON.stringify(p.signer)) {
+    if (!sameLockedSigner(signer, p.signer)) {
       out.push(
         `${p.name}: signed by ${signer?.identity ?? "nobody"}, locked to ${p.signer?.identity ?? "unsigned"}`,
       );

@@ -1,9 +1,11 @@
 /**
  * `dz verify`: checks an image's signature and attestations against its registry's current policy without
- * pulling layers (manifests and the config blob only), or re-verifies the digest an installed package runs.
+ * pulling layers (manifests and signature artifacts; the config blob only to name a single-platform image's
+ * platform, best effort), or re-verifies the digest an installed package runs.
  */
 import { DropzoneError, isDropzoneError } from "../errors.ts";
 import type { Digest } from "../oci/digest.ts";
+import { parseImageConfig } from "../oci/manifest.ts";
 import { sameRegistryHost } from "../oci/registry_host.ts";
 import {
   formatReference,
@@ -22,7 +24,7 @@ import type { TrustContext } from "../verify/verifier.ts";
 import type { AttestationSummary, CosignPolicy } from "../verify/types.ts";
 import { checkArchiveIndex, type IndexEntry } from "./archive_index.ts";
 import { hostFromPlatform } from "./doctor.ts";
-import { type ResolvedImage, resolveImage, verifyResolvedImage } from "./image.ts";
+import { type ResolvedManifest, resolveManifest, verifyResolvedImage } from "./image.ts";
 
 /**
  * The `dz verify --json` document (also printed, with `verified: false` and `error`, when verification fails).
@@ -31,7 +33,8 @@ import { type ResolvedImage, resolveImage, verifyResolvedImage } from "./image.t
  * - `package`: the installed package name (installed mode only).
  * - `reference`: host/repository[:tag]@digest that was verified; `registry`: `{name, url}`.
  * - `digest`: platform manifest digest; `index_digest`: the index the tag or digest resolved through, or null.
- * - `platform`: "os/arch[/variant]".
+ * - `platform`: "os/arch[/variant]" (from the index entry, or the image config), or null when unknown: a
+ *   single-platform image whose config blob cannot be read still verifies (signatures bind the manifest).
  * - `verified`: true only when the signature verified against the policy and the attestation gates passed.
  * - `policy`: the registry's cosign policy, or null ("no policy": exit 3).
  * - `signature`: `{identity, issuer, signed_digest, source, rekor_log_index, integrated_time,
@@ -184,19 +187,39 @@ async function resolveInstalled(
   deps: VerifyDeps,
   meta: PackageMetadata,
   host: Host,
-): Promise<{ ref: ResolvedReference; image: ResolvedImage }> {
+): Promise<{ ref: ResolvedReference; image: ResolvedManifest }> {
   const opts = { client: deps.client, host, ...(deps.signal ? { signal: deps.signal } : {}) };
   if (meta.index_digest !== null) {
     const ref = installedReference(meta, deps.config, meta.index_digest);
     try {
-      const image = await resolveImage(ref, opts);
+      const image = await resolveManifest(ref, opts);
       if (image.digest === meta.digest) return { ref, image };
     } catch (err) {
       if (!isDropzoneError(err, "MANIFEST_UNKNOWN")) throw err;
     }
   }
   const ref = installedReference(meta, deps.config, meta.digest);
-  return { ref, image: await resolveImage(ref, opts) };
+  return { ref, image: await resolveManifest(ref, opts) };
+}
+
+/**
+ * The platform of a resolved manifest: from the index entry, else from the image config, read best effort (a
+ * config that cannot be fetched or parsed leaves the platform unknown, null; verification does not need it).
+ */
+async function platformOf(deps: VerifyDeps, image: ResolvedManifest): Promise<string | null> {
+  if (image.indexPlatform !== null) return image.indexPlatform;
+  try {
+    const bytes = await deps.client.getBlobBytes(image.repo, image.manifest.config.digest, {
+      size: image.manifest.config.size,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
+    const config = parseImageConfig(bytes);
+    if (!config.os || !config.architecture) return null;
+    return `${config.os}/${config.architecture}${config.variant ? `/${config.variant}` : ""}`;
+  } catch (err) {
+    if (deps.signal?.aborted) throw err;
+    return null;
+  }
 }
 
 /**
@@ -210,7 +233,7 @@ export async function verifyTarget(deps: VerifyDeps, target: string): Promise<Ve
   let ref: ResolvedReference;
   const host = meta ? hostFromPlatform(meta.platform, deps.host) : deps.host;
   let report: VerifyReport;
-  let image: ResolvedImage;
+  let image: ResolvedManifest;
   try {
     if (meta) {
       const r = await resolveInstalled(deps, meta, host);
@@ -230,7 +253,7 @@ export async function verifyTarget(deps: VerifyDeps, target: string): Promise<Ve
         const error = noPolicy(ref);
         return { report: { ...report, error: errorInfo(error) }, error };
       }
-      image = await resolveImage(ref, {
+      image = await resolveManifest(ref, {
         client: deps.client,
         host,
         ...(deps.signal ? { signal: deps.signal } : {}),
@@ -267,7 +290,7 @@ export async function verifyTarget(deps: VerifyDeps, target: string): Promise<Ve
     }),
     digest: image.digest,
     index_digest: image.index?.digest ?? null,
-    platform: image.platform,
+    platform: await platformOf(deps, image) ?? meta?.platform ?? null,
     ...(meta ? { recorded_signer: meta.signature?.identity ?? null } : {}),
   };
   if (!ref.policy) {

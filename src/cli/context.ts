@@ -2,7 +2,8 @@
  * Per-invocation context: the runtime, the dz home, logging to stderr, lazily loaded config and the first-run
  * initialisation of the home. Commands get everything from here; nothing below src/cli reads the environment.
  */
-import { DropzoneError } from "../errors.ts";
+import { resolve } from "node:path";
+import { DropzoneError, ioFailureHint } from "../errors.ts";
 import type { Runtime, Sink } from "../runtime.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
 import type { LoadedConfig } from "../store/config.ts";
@@ -10,8 +11,9 @@ import { SEED_TEXT } from "../store/config_seed.ts";
 import { resolveHome, type StoreLayout, storeLayout } from "../store/layout.ts";
 import { fold } from "./render.ts";
 import { readSettings, type Settings } from "./settings.ts";
+import { sanitizeTerminal } from "./sanitize.ts";
 
-/** Leveled logging to stderr. stdout is for data only. */
+/** Leveled logging to stderr (terminal-sanitised, see sanitize.ts). stdout is for data only. */
 export interface Logger {
   /** Progress and results that are not data (hidden by --quiet). */
   info(message: string): void;
@@ -35,7 +37,7 @@ export interface CliContext {
   /** DZ_* and terminal settings from the environment, parsed once. */
   readonly settings: Settings;
   readonly log: Logger;
-  /** Writes data to stdout. */
+  /** Writes data to stdout, terminal-sanitised (JSON from render.ts `json()` passes through unchanged). */
   out(text: string): void;
   /** stdout's width when it is a terminal (tables fit it); undefined when piped (full width). */
   terminalWidth(): number | undefined;
@@ -50,6 +52,44 @@ export interface CliContext {
   init(): Promise<void>;
   /** Creates the home directories (idempotent); returns true on first run. */
   ensureHome(): Promise<boolean>;
+  /**
+   * The directory relative paths on the command line are meant against: `INIT_CWD` when set (`deno task dz …`
+   * runs in the checkout, and sets it to where the user typed the command), else the process's working directory.
+   */
+  cwd(): string;
+  /** A path the user typed, made absolute against {@linkcode CliContext.cwd}. */
+  userPath(path: string): string;
+}
+
+/** The names in `dir` (empty when it does not exist). */
+async function existingEntries(dir: string): Promise<string[]> {
+  try {
+    return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    if (err instanceof Deno.errors.NotADirectory) {
+      throw new DropzoneError("NOT_A_DZ_HOME", `Cannot use ${dir} as the dz home: it is a file`, {
+        hint: "Set DROPZONE_HOME to a new or empty directory",
+      });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Throws NOT_A_DZ_HOME when `layout.home` holds files but no home marker: dz neither writes into nor (with
+ * `purge`) deletes a directory it did not create. An absent or empty directory is fine.
+ */
+export async function refuseForeignHome(layout: StoreLayout): Promise<void> {
+  if (await Deno.lstat(layout.marker).then(() => true, () => false)) return;
+  const foreign = await existingEntries(layout.home);
+  if (foreign.length === 0) return;
+  const shown = foreign.slice(0, 3).join(", ") + (foreign.length > 3 ? ", …" : "");
+  throw new DropzoneError(
+    "NOT_A_DZ_HOME",
+    `Cannot use ${layout.home} as the dz home: it is not empty and was not created by dz (${shown})`,
+    { hint: "Set DROPZONE_HOME to a new or empty directory (dz creates it), or move those files elsewhere" },
+  );
 }
 
 /** A terminal sink's width: its size, else $COLUMNS, else 80; undefined when the sink is not a terminal. */
@@ -65,23 +105,30 @@ export function createContext(runtime: Runtime, options: GlobalOptions): CliCont
   const home = resolveHome(runtime.env, runtime.homeDir);
   const layout = storeLayout(home);
   const settings = readSettings(runtime.env);
-  // On a terminal, messages are folded to its width so that the terminal never wraps them mid-word.
+  // The output sinks: every human-readable line dz prints passes here (see sanitize.ts for why).
+  const err = (text: string) => runtime.stderr.write(sanitizeTerminal(text));
+  // On a terminal, messages are folded to its width so that the terminal never wraps them mid-word
+  // (sanitised first, so the folding measures what is printed).
   const fit = (m: string) => {
     const width = settings.dumbTerminal ? undefined : sinkWidth(runtime.stderr, settings);
-    return width === undefined ? m : fold(m, width);
+    return width === undefined ? m : fold(sanitizeTerminal(m), width);
   };
   const log: Logger = {
     info: (m) => {
-      if (!options.quiet) runtime.stderr.write(fit(m) + "\n");
+      if (!options.quiet) err(fit(m) + "\n");
     },
-    warn: (m) => runtime.stderr.write(fit(`warning: ${m}`) + "\n"),
+    warn: (m) => err(fit(`warning: ${m}`) + "\n"),
     debug: (m) => {
-      if (options.verbose) runtime.stderr.write(`debug: ${m}\n`);
+      if (options.verbose) err(`debug: ${m}\n`);
     },
   };
   let loaded: Promise<LoadedConfig> | undefined;
   let ensured: Promise<boolean> | undefined;
 
+  /**
+   * dz takes a directory as its home only when it creates it or finds it empty (then it writes the marker); a
+   * non-empty directory without the marker is refused, so `dz purge` can never delete what dz did not create.
+   */
   async function doEnsureHome(): Promise<boolean> {
     let first = false;
     try {
@@ -90,6 +137,7 @@ export function createContext(runtime: Runtime, options: GlobalOptions): CliCont
       if (!(err instanceof Deno.errors.NotFound)) throw err;
       first = true;
     }
+    if (first) await refuseForeignHome(layout);
     for (const dir of [layout.home, layout.bin, layout.packages, layout.cache, layout.configDir]) {
       await Deno.mkdir(dir, { recursive: true });
     }
@@ -105,14 +153,23 @@ export function createContext(runtime: Runtime, options: GlobalOptions): CliCont
     options,
     settings,
     log,
-    out: (text) => runtime.stdout.write(text),
+    out: (text) => runtime.stdout.write(sanitizeTerminal(text)),
     terminalWidth: () => sinkWidth(runtime.stdout, settings),
     stderrWidth: () => sinkWidth(runtime.stderr, settings),
+    cwd: () => runtime.env("INIT_CWD") || Deno.cwd(),
+    userPath: (path) => resolve(ctx.cwd(), path),
     ensureHome() {
       ensured ??= doEnsureHome().catch((err) => {
         if (err instanceof Deno.errors.PermissionDenied) {
           throw new DropzoneError("PERMISSION", `Cannot create the dz home ${home}: permission denied`, {
             hint: "Set DROPZONE_HOME to a directory you can write",
+            cause: err,
+          });
+        }
+        const hint = ioFailureHint(err);
+        if (hint !== undefined) {
+          throw new DropzoneError("IO", `Cannot set up the dz home ${home}: ${(err as Error).message}`, {
+            hint,
             cause: err,
           });
         }

@@ -25,6 +25,7 @@ export const SECTION_OF: Readonly<Record<FindingKind, Section>> = {
   "broken-current": "Packages",
   "incomplete-version": "Packages",
   "corrupt-metadata": "Packages",
+  "damaged-rootfs": "Packages",
   "leftover": "Packages",
   "missing-wrapper": "Wrappers",
   "stale-wrapper": "Wrappers",

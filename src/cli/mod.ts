@@ -1,10 +1,12 @@
 /** runCli(argv, runtime) → exit code. The single place where errors become exit codes and stderr text. */
 import { CommanderError } from "commander";
 import { EXIT, exitCodeFor } from "../errors.ts";
+import { EXIT_INTERRUPTED, reportInterrupted, runInterruptCleanups } from "../interrupt.ts";
 import type { Runtime } from "../runtime.ts";
 import { type CliContext, createContext } from "./context.ts";
 import { buildProgram, type Invoke } from "./program.ts";
 import { formatError } from "./render.ts";
+import { sanitizeTerminal } from "./sanitize.ts";
 
 /** Runs dz with `argv` (without the program name) and returns the process exit code. */
 export async function runCli(argv: readonly string[], runtime: Runtime): Promise<number> {
@@ -21,8 +23,9 @@ export async function runCli(argv: readonly string[], runtime: Runtime): Promise
     if (typeof code === "number") exitCode = code;
   };
   const program = buildProgram(invoke, {
-    out: (text) => runtime.stdout.write(text),
-    err: (text) => runtime.stderr.write(text),
+    // commander echoes arguments in its messages.
+    out: (text) => runtime.stdout.write(sanitizeTerminal(text)),
+    err: (text) => runtime.stderr.write(sanitizeTerminal(text)),
   });
   try {
     await program.parseAsync([...argv], { from: "user" });
@@ -33,8 +36,13 @@ export async function runCli(argv: readonly string[], runtime: Runtime): Promise
       return (err as CommanderError).exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
     if (runtime.signal?.aborted) {
-      runtime.stderr.write("error: interrupted; partial work was cleaned up\n");
-      return 130;
+      await runInterruptCleanups();
+      const reason = runtime.signal.reason;
+      reportInterrupted(
+        (t) => runtime.stderr.write(t),
+        reason instanceof DOMException && reason.message === "Terminated" ? "terminated" : "interrupted",
+      );
+      return EXIT_INTERRUPTED;
     }
     runtime.stderr.write(formatError(err, { verbose: context?.options.verbose ?? verbose }));
     return exitCodeFor(err);

@@ -286,6 +286,7 @@ export function buildProgram(
     .argument("<ref|name>", "image reference, installed package name, or OCI archive")
     .option("--json", "print the verification result as JSON")
     .option("--offline", "do not refresh the trusted root")
+    .option("--files", "check an installed package's files against the sha256 manifest recorded at install")
     .option("--issuer <url>", "check against this OIDC issuer instead of the registry's policy (exact)")
     .option("--issuer-regex <re>", "OIDC issuer as an anchored regular expression")
     .option("--identity <san>", "check against this signer identity instead of the registry's policy (exact)")
@@ -297,6 +298,7 @@ export function buildProgram(
         "dz verify jq",
         "dz verify chainguard/python:latest --json",
         "dz verify jq.tar",
+        "dz verify jq --files",
         "dz verify ghcr.io/corp/tool:v1 --certificate-identity-regexp 'https://github\\.com/corp/.+' \\\n" +
           "      --certificate-oidc-issuer https://token.actions.githubusercontent.com",
       ),
@@ -314,8 +316,8 @@ export function buildProgram(
     .action((opts) => invoke((ctx) => h.doctor(ctx, opts), { init: false }));
 
   program.command("gc")
-    .description("Delete cached blobs no installed version references")
-    .option("--dry-run", "say what would be deleted; change nothing")
+    .description("Delete cached blobs and layer snapshots no installed version references")
+    .option("--dry-run", "only show what would be deleted and how much it frees")
     .addHelpText("after", examples("dz gc", "dz gc --dry-run"))
     .action((opts) => invoke((ctx) => h.gc(ctx, opts)));
 

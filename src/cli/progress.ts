@@ -58,6 +58,15 @@ export function installProgress(ctx: CliContext): { onEvent: (e: InstallEvent) =
   let announcedUnpack = false;
   let summarised = false;
   const samples: { t: number; bytes: number }[] = [];
+  const composed: string[] = [];
+  /** Layers whose composition started: everything composed before them is complete. */
+  const markComposed = (digest: string) => {
+    for (const d of composed) {
+      const l = layers.get(d);
+      if (l) l.unpacked = Math.max(l.unpacked, l.size);
+    }
+    composed.push(digest);
+  };
 
   const downloaded = () =>
     [...layers.values()].reduce((s, l) => s + (l.cached ? 0 : Math.min(l.got, l.size)), 0);
@@ -170,6 +179,8 @@ export function installProgress(ctx: CliContext): { onEvent: (e: InstallEvent) =
         }
         case "unpack":
           unpackIndex = e.index + 1;
+          // Composing layer i means the layers before it are in the rootfs (also when their snapshot was reused).
+          markComposed(e.digest);
           unpackStart ??= now();
           // Unpacking shows once every layer is downloaded; until then the download is the slower part.
           if (downloadEnd !== undefined || [...layers.values()].every((x) => x.done)) phase = "unpack";
@@ -187,6 +198,7 @@ export function installProgress(ctx: CliContext): { onEvent: (e: InstallEvent) =
           break;
         }
         case "unpacked":
+          for (const l of layers.values()) l.unpacked = Math.max(l.unpacked, l.size);
           summarise();
           break;
         case "committed":

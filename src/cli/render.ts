@@ -2,16 +2,12 @@
  * Everything that turns data and errors into text. Errors: `error: <message>` and `hint: <hint>` on stderr,
  * the cause chain only with --verbose; anything that is not a DropzoneError is reported as a bug.
  */
-import { DropzoneError } from "../errors.ts";
+import { DropzoneError, ioFailureHint } from "../errors.ts";
+import { sanitizeTerminal } from "./sanitize.ts";
 
-// Control characters from remote text (registry errors, tag names) must not reach the terminal.
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
-
-/** Removes control characters and credentials from text that may come from a remote. */
+/** Escapes control characters (see sanitize.ts) and removes credentials from text that may come from a remote. */
 export function sanitize(text: string): string {
-  return text
-    .replace(CONTROL, "")
+  return sanitizeTerminal(text)
     .replace(/(\/\/)[^/@\s:]+:[^/@\s]+@/g, "$1***@")
     .replace(/([?&](?:token|access_token|password|X-Amz-Signature|sig)=)[^&\s]+/gi, "$1***")
     .replace(/(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, "$1 ***");
@@ -36,6 +32,8 @@ export function formatError(err: unknown, options: { verbose: boolean }): string
       "hint: this is a build defect; report it with the output of `dz --version`\n";
   }
   const message = err instanceof Error ? err.message : String(err);
+  const ioHint = ioFailureHint(err);
+  if (ioHint !== undefined) return `error: ${sanitize(message)}\nhint: ${ioHint}\n`;
   let out = `error: unexpected failure (this is a bug in dz): ${sanitize(message)}\n`;
   if (options.verbose && err instanceof Error && err.stack) out += sanitize(err.stack) + "\n";
   else out += "hint: run again with --verbose for details, and report it\n";
@@ -99,9 +97,12 @@ export function table(
   return [line(headers), ...clean.map(line)].join("\n") + "\n";
 }
 
-/** Stable JSON for --json output: two-space indent and a trailing newline. */
+/**
+ * Stable JSON for --json output: two-space indent and a trailing newline. Values are exact; characters a
+ * terminal would interpret are written as `\uNNNN` escapes, so the stdout sanitiser leaves it unchanged.
+ */
 export function json(value: unknown): string {
-  return JSON.stringify(value, null, 2) + "\n";
+  return sanitizeTerminal(JSON.stringify(value, null, 2)) + "\n";
 }
 
 /** Human-readable byte counts. */

@@ -10,6 +10,7 @@ export function renderVerifyReport(r: VerifyReport): string {
   if (r.digest) lines.push(`  Digest:      ${r.digest}`);
   if (r.index_digest) lines.push(`  Index:       ${r.index_digest}`);
   if (r.platform) lines.push(`  Platform:    ${r.platform}`);
+  else if (r.digest) lines.push(`  Platform:    unknown (the image config could not be read)`);
   if (r.policy === null && r.error?.code === "POLICY_MISSING") lines.push(`  Policy:      no policy`);
   const s = r.signature;
   if (s) {

@@ -283,30 +283,43 @@ export function createTransport(options: TransportOptions): Transport {
       deadline.clear();
       release();
     };
-    deadline.reset(); // idle timeout while reading the body
+    // Idle timeout while reading the body: each read waits at most timeoutMs for data. Enforced here rather
+    // than through the fetch's abort signal, which does not reliably interrupt a body read that is already
+    // waiting (a stall mid-body then hung forever); and only while dz waits, so a slow consumer is no stall.
+    deadline.clear();
+    const stalled = () =>
+      new RegistryError(
+        "REGISTRY_UNREACHABLE",
+        `Registry "${registry}" stalled: no data for ${timeoutMs / 1000} s (${redactUrl(finalUrl)})`,
+        { hint: "Check the network and try again", retryable: true },
+      );
     const stream = new ReadableStream<Uint8Array>({
       async pull(controller) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const idle = new Promise<"stalled">((resolve) =>
+          timer = setTimeout(() => resolve("stalled"), timeoutMs)
+        );
         try {
-          const { done, value } = await reader.read();
-          if (done) {
+          const result = await Promise.race([reader.read(), idle]);
+          if (result === "stalled") {
+            finish();
+            // Drop the connection: the pending read and the socket go with it.
+            deadline.controller.abort(new DOMException("stalled", "TimeoutError"));
+            reader.cancel().catch(() => {});
+            controller.error(stalled());
+            return;
+          }
+          if (result.done) {
             finish();
             controller.close();
             return;
           }
-          deadline.reset();
-          controller.enqueue(value);
+          controller.enqueue(result.value);
         } catch (err) {
-          const timedOut = deadline.timedOut;
           finish();
-          controller.error(
-            timedOut
-              ? new RegistryError(
-                "REGISTRY_UNREACHABLE",
-                `Registry "${registry}" stalled: no data for ${timeoutMs / 1000} s (${redactUrl(finalUrl)})`,
-                { hint: "Check the network and try again", cause: err, retryable: true },
-              )
-              : err,
-          );
+          controller.error(err);
+        } finally {
+          clearTimeout(timer);
         }
       },
       async cancel(reason) {

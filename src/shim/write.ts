@@ -122,3 +122,25 @@ export async function removeWrapper(binDir: string, name: string): Promise<boole
   }
   return true;
 }
+
+/**
+ * Removes every dz wrapper in `binDir` whose marker names `packageName` (for a damaged package whose metadata no
+ * longer lists its bins). Returns the names removed.
+ */
+export async function removeWrappersOf(binDir: string, packageName: string): Promise<string[]> {
+  const removed: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(binDir));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return removed;
+    throw err;
+  }
+  for (const entry of entries) {
+    if (entry.name.startsWith(".")) continue;
+    const head = await readFileHead(join(binDir, entry.name));
+    if (head === null || !isDzWrapper(head) || readWrapperMeta(head)?.package !== packageName) continue;
+    if (await removeWrapper(binDir, entry.name)) removed.push(entry.name);
+  }
+  return removed;
+}

@@ -4,7 +4,7 @@
  * `scanStore()` finds and `repairStore()` deletes.
  */
 import { basename, dirname, join } from "node:path";
-import { DropzoneError } from "../errors.ts";
+import { DropzoneError, ioFailureHint } from "../errors.ts";
 import { crashPoint } from "./_crash_points.ts";
 
 /** Prefix of temp files written by {@linkcode writeFileAtomic} and {@linkcode replaceSymlinkAtomic}. */
@@ -28,9 +28,34 @@ export function randomSuffix(): string {
 }
 
 /** Wraps a low-level file-system error into a DropzoneError that names the path. */
-export function ioError(action: string, path: string, err: unknown): DropzoneError {
+export function ioError(
+  action: string,
+  path: string,
+  err: unknown,
+  options: { needed?: number } = {},
+): DropzoneError {
   if (err instanceof DropzoneError) return err;
   const detail = err instanceof Error ? err.message : String(err);
+  // OS error codes ("ENOSPC", "EROFS") are fields on Deno's errors; decide by them, not by message text.
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    const what = code === "ENOSPC" ? "the disk is full" : "the disk quota is exhausted";
+    const needed = options.needed === undefined ? "" : ` (needed ${formatSize(options.needed)})`;
+    return new DropzoneError("IO", `Cannot ${action} "${path}": ${what}${needed}`, {
+      hint: `Free space on the file system holding "${
+        dirname(path)
+      }" ("dz gc" removes unused blobs), then retry`,
+      cause: err,
+    });
+  }
+  if (code === "EROFS") {
+    return new DropzoneError("PERMISSION", `Cannot ${action} "${path}": the file system is read-only`, {
+      hint: `dz needs a writable home: set DROPZONE_HOME to a writable directory, or remount "${
+        dirname(path)
+      }" read-write`,
+      cause: err,
+    });
+  }
   if (err instanceof Deno.errors.PermissionDenied) {
     return new DropzoneError("PERMISSION", `Cannot ${action} "${path}": permission denied`, {
       hint: `Check the ownership and permissions of "${dirname(path)}"`,
@@ -43,7 +68,17 @@ export function ioError(action: string, path: string, err: unknown): DropzoneErr
       cause: err,
     });
   }
-  return new DropzoneError("IO", `Cannot ${action} "${path}": ${detail}`, { cause: err });
+  const hint = ioFailureHint(err);
+  return new DropzoneError("IO", `Cannot ${action} "${path}": ${detail}`, {
+    ...(hint ? { hint } : {}),
+    cause: err,
+  });
+}
+
+function formatSize(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} bytes`;
 }
 
 /**

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import { type Digest, digestHex, isDigest } from "../oci/digest.ts";
+import { onInterrupt } from "../interrupt.ts";
 import { ioError, randomSuffix, syncDir, TEMP_PREFIX } from "./atomic.ts";
 
 /** Result of {@linkcode BlobCache.gc}. */
@@ -23,7 +24,7 @@ export interface BlobGcOptions {
   staleTempMs?: number;
   /** The clock, for tests. @default {Date.now} */
   now?: () => number;
-  /** Only report what would be removed (`dz gc --dry-run`). */
+  /** Only report what would be removed. @default {false} */
   dryRun?: boolean;
 }
 
@@ -72,7 +73,17 @@ interface BlobWriter {
   discard(): Promise<void>;
 }
 
-async function openWriter(dir: string, digest: Digest, size: number, persist: boolean): Promise<BlobWriter> {
+/**
+ * Opens a writer. `persist` "best-effort" keeps streaming when the cache cannot be written (teeInto: the cache
+ * is an optimisation there); "required" fails with the I/O error (disk full, read-only), naming the blob's
+ * size, because the caller reads the blob back from the cache (putStream).
+ */
+async function openWriter(
+  dir: string,
+  digest: Digest,
+  size: number,
+  persist: false | "best-effort" | "required",
+): Promise<BlobWriter> {
   const hex = digestHex(digest);
   const finalPath = join(dir, hex);
   const tmp = join(dir, `${TEMP_PREFIX}${hex}-${randomSuffix()}`);
@@ -80,11 +91,15 @@ async function openWriter(dir: string, digest: Digest, size: number, persist: bo
   let count = 0;
   let file: Deno.FsFile | undefined;
   let writeFailed = !persist;
+  let cleanup: Disposable | undefined;
   if (persist) {
     try {
       await Deno.mkdir(dir, { recursive: true });
       file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
-    } catch (_err) {
+      // An interrupted dz must not leave the partial blob behind (SIGTERM, a second Ctrl-C).
+      cleanup = onInterrupt(() => Deno.remove(tmp).catch(() => {}));
+    } catch (err) {
+      if (persist === "required") throw ioError(`store blob ${digest} in`, dir, err, { needed: size });
       writeFailed = true; // the cache is an optimisation: keep streaming without it
     }
   }
@@ -94,6 +109,7 @@ async function openWriter(dir: string, digest: Digest, size: number, persist: bo
       file = undefined;
       await Deno.remove(tmp).catch(() => undefined);
     }
+    cleanup?.[Symbol.dispose]();
   }
   return {
     async update(chunk) {
@@ -107,9 +123,10 @@ async function openWriter(dir: string, digest: Digest, size: number, persist: bo
         try {
           let rest = chunk;
           while (rest.length > 0) rest = rest.subarray(await file.write(rest));
-        } catch (_err) {
+        } catch (err) {
           writeFailed = true;
           await dropFile();
+          if (persist === "required") throw ioError(`store blob ${digest} in`, dir, err, { needed: size });
         }
       }
     },
@@ -125,6 +142,7 @@ async function openWriter(dir: string, digest: Digest, size: number, persist: bo
         file.close();
         file = undefined;
         await Deno.rename(tmp, finalPath);
+        cleanup?.[Symbol.dispose]();
       } catch (err) {
         await dropFile();
         await Deno.remove(tmp).catch(() => undefined);
@@ -174,7 +192,7 @@ export function openBlobCache(dir: string): BlobCache {
         await stream.cancel();
         return false;
       }
-      const writer = await openWriter(dir, digest, size, true);
+      const writer = await openWriter(dir, digest, size, "required");
       const reader = stream.getReader();
       try {
         while (true) {
@@ -197,7 +215,7 @@ export function openBlobCache(dir: string): BlobCache {
       const reader = stream.getReader();
       return new ReadableStream<Uint8Array>({
         async start() {
-          writer = await openWriter(dir, digest, size, !(await has(digest)));
+          writer = await openWriter(dir, digest, size, (await has(digest)) ? false : "best-effort");
         },
         async pull(controller) {
           const w = writer!;

@@ -26,6 +26,8 @@ export interface Config {
   readonly keep_versions: number;
   /** Concurrent requests per registry host. */
   readonly concurrency: number;
+  /** Share layer snapshots between versions and packages (cache/layers); false: independent copies. */
+  readonly layer_cache: boolean;
   /** Skip digests signed more recently than this (e.g. "3d", "12h"); optional. */
   readonly min_release_age?: string;
   /** Registry mirrors and pull-through caches (see registry/mirrors.ts); [] when none. */
@@ -61,6 +63,7 @@ const TOP_KEYS = new Set([
   "keep_versions",
   "concurrency",
   "min_release_age",
+  "layer_cache",
   "mirrors",
   // Accepted and ignored: written by the Go predecessor.
   "local_store_path",
@@ -261,6 +264,7 @@ export function validateConfig(raw: unknown, path: string): Config {
     registries,
     keep_versions: int(raw.keep_versions, "keep_versions", 2, 0, 100),
     concurrency: int(raw.concurrency, "concurrency", 4, 1, 32),
+    layer_cache: raw.layer_cache === undefined ? true : bool(raw.layer_cache, "layer_cache"),
     ...(minAge ? { min_release_age: minAge } : {}),
     mirrors,
   };
@@ -345,6 +349,16 @@ export function removeRegistryFromDoc(doc: Document, name: string): boolean {
   return true;
 }
 
+/** True when a document value names the same `host[/namespace]` as `text` (a hand-written spelling counts). */
+function sameHostPath(value: unknown, text: string): boolean {
+  if (typeof value !== "string") return false;
+  try {
+    return hostPathKey(value, "mirror") === hostPathKey(text, "mirror");
+  } catch {
+    return false;
+  }
+}
+
 function mirrorsSeq(doc: Document): YAMLSeq {
   let seq = doc.get("mirrors");
   if (!isSeq(seq)) {
@@ -368,7 +382,7 @@ export function addMirrorToDoc(
   },
 ): boolean {
   const seq = mirrorsSeq(doc);
-  const existing = seq.items.find((item) => isMap(item) && item.get("prefix") === entry.prefix);
+  const existing = seq.items.find((item) => isMap(item) && sameHostPath(item.get("prefix"), entry.prefix));
   if (!isMap(existing)) {
     const plain: Record<string, unknown> = { prefix: entry.prefix, locations: [entry.location] };
     if (entry.pull_from_mirror !== "all") plain.pull_from_mirror = entry.pull_from_mirror;
@@ -382,7 +396,9 @@ export function addMirrorToDoc(
     locations = existing.get("locations");
   }
   const list = locations as YAMLSeq;
-  if (list.items.some((item) => (isScalar(item) ? item.value : item) === entry.location)) return false;
+  if (list.items.some((item) => sameHostPath(isScalar(item) ? item.value : item, entry.location))) {
+    return false;
+  }
   list.add(doc.createNode(entry.location));
   if (entry.pull_from_mirror !== "all") existing.set("pull_from_mirror", entry.pull_from_mirror);
   if (entry.insecure) existing.set("insecure", true);
@@ -395,7 +411,7 @@ export function addMirrorToDoc(
  */
 export function removeMirrorFromDoc(doc: Document, prefix: string, location?: string): boolean {
   const seq = mirrorsSeq(doc);
-  const index = seq.items.findIndex((item) => isMap(item) && item.get("prefix") === prefix);
+  const index = seq.items.findIndex((item) => isMap(item) && sameHostPath(item.get("prefix"), prefix));
   if (index < 0) return false;
   const entry = seq.items[index];
   if (location === undefined || !isMap(entry)) {
@@ -404,7 +420,7 @@ export function removeMirrorFromDoc(doc: Document, prefix: string, location?: st
   }
   const locations = entry.get("locations");
   if (!isSeq(locations)) return false;
-  const at = locations.items.findIndex((item) => (isScalar(item) ? item.value : item) === location);
+  const at = locations.items.findIndex((item) => sameHostPath(isScalar(item) ? item.value : item, location));
   if (at < 0) return false;
   locations.delete(at);
   if (locations.items.length === 0) seq.delete(index);

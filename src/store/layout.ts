@@ -9,6 +9,8 @@ export interface StoreLayout {
   readonly cache: string;
   /** Content-addressed blob cache: cache/blobs/sha256/<hex>. */
   readonly blobs: string;
+  /** Layer snapshot store: cache/layers/sha256-<hex>/ (see layer_store.ts). */
+  readonly layers: string;
   readonly configDir: string;
   readonly configFile: string;
   readonly authFile: string;
@@ -35,6 +37,7 @@ export function storeLayout(home: string): StoreLayout {
     packages: join(home, "packages"),
     cache: join(home, "cache"),
     blobs: join(home, "cache", "blobs", "sha256"),
+    layers: join(home, "cache", "layers"),
     configDir: join(home, "config"),
     configFile: join(home, "config", "config.yaml"),
     authFile: join(home, "auth.json"),

@@ -12,8 +12,7 @@
  * Every mutation here is a single rename (or a sequence of renames each of which leaves a working state), so
  * a crash at any point leaves the previously current version usable. Mutations require the store lock.
  */
-import { createHash } from "node:crypto";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import { type Digest, digestToDirName, isDigest, shortDigest } from "../oci/digest.ts";
 import type { StoreLayout } from "./layout.ts";
@@ -26,11 +25,20 @@ import {
   replaceSymlinkAtomic,
   STAGING_PREFIX,
   syncTree,
-  TEMP_PREFIX,
+  TRASH_PREFIX,
   trashAndRemove,
   writeJsonAtomic,
 } from "./atomic.ts";
 import { type PackageMetadata, parseMetadata, writeMetadata } from "./metadata.ts";
+import {
+  chooseRollback,
+  historyDocument,
+  keptDigests,
+  nextHistory,
+  orderVersions,
+  parseHistory,
+  previousDigests,
+} from "./versions.ts";
 
 /** Name of the current-version symlink. */
 export const CURRENT_LINK = "current";
@@ -41,7 +49,6 @@ export const METADATA_FILE = "metadata.json";
 /** Name of the unpacked root file system inside a version directory. */
 export const ROOTFS_DIR = "rootfs";
 
-const HISTORY_SCHEMA_VERSION = 1;
 const MAX_NAME_LENGTH = 128;
 
 /** One committed version of a package. */
@@ -232,13 +239,7 @@ export async function listVersions(layout: StoreLayout, name: string): Promise<V
       return { digest, dir: vdir, complete: false, problem: err.message, current: digest === current };
     }
   }));
-  const rank = (d: Digest): number => history.lastIndexOf(d);
-  return entries.sort((a, b) => {
-    if (a.current !== b.current) return a.current ? -1 : 1;
-    const byHistory = rank(b.digest) - rank(a.digest);
-    if (byHistory !== 0) return byHistory;
-    return (b.metadata?.installed_at ?? "").localeCompare(a.metadata?.installed_at ?? "");
-  });
+  return orderVersions(entries, history);
 }
 
 /** True when the version `digest` of `name` is committed and complete (reinstalling it is a no-op). */
@@ -261,30 +262,12 @@ export async function readHistory(layout: StoreLayout, name: string): Promise<Di
     if (err instanceof Deno.errors.NotFound) return [];
     throw ioError("read", path, err);
   }
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== "object" || parsed === null) return [];
-    const value = parsed as { schema_version?: unknown; history?: unknown };
-    if (typeof value.schema_version === "number" && value.schema_version > HISTORY_SCHEMA_VERSION) {
-      throw new DropzoneError(
-        "CONFIG_VERSION",
-        `Cannot read "${path}": schema version ${value.schema_version}`,
-        {
-          hint: "Upgrade dz to manage packages installed by a newer version",
-        },
-      );
-    }
-    if (!Array.isArray(value.history)) return [];
-    return value.history.filter((d): d is Digest => typeof d === "string" && isDigest(d));
-  } catch (err) {
-    if (err instanceof SyntaxError) return [];
-    throw err;
-  }
+  return parseHistory(text, path);
 }
 
 async function writeHistory(layout: StoreLayout, name: string, history: Digest[]): Promise<void> {
   const path = join(packageDir(layout, name), HISTORY_FILE);
-  await writeJsonAtomic(path, { schema_version: HISTORY_SCHEMA_VERSION, history });
+  await writeJsonAtomic(path, historyDocument(history));
 }
 
 /** Result of {@linkcode commitVersion}. */
@@ -313,6 +296,12 @@ export interface CommitOptions {
    * @default {false}
    */
   syncRootfs?: boolean;
+  /**
+   * Replace an existing complete version of the same digest whose files are damaged (a deleted rootfs): it is
+   * renamed away and the staged one takes its place (`current` keeps naming the same directory).
+   * @default {false}
+   */
+  replace?: boolean;
 }
 
 /**
@@ -328,7 +317,7 @@ export async function commitVersion(
   metadata: PackageMetadata,
   options: CommitOptions = {},
 ): Promise<CommitResult> {
-  const { syncRootfs = false } = options;
+  const { syncRootfs = false, replace = false } = options;
   const pkgDir = packageDir(layout, name);
   if (metadata.name !== name) throw new TypeError(`metadata.name "${metadata.name}" is not "${name}"`);
   if (resolve(dirname(stagingDir)) !== resolve(pkgDir) || !basename(stagingDir).startsWith(STAGING_PREFIX)) {
@@ -337,6 +326,17 @@ export async function commitVersion(
   const digest = metadata.digest;
   const target = versionDir(layout, name, digest);
   const existing = await isInstalled(layout, name, digest);
+  if (existing && replace) {
+    await writeMetadata(join(stagingDir, METADATA_FILE), metadata);
+    const trash = join(pkgDir, `${TRASH_PREFIX}${digestToDirName(digest)}-${randomSuffix()}`);
+    await renameIntoPlace(target, trash);
+    await renameIntoPlace(stagingDir, target);
+    await removeTree(trash);
+    return {
+      version: { name, digest, dir: target, rootfs: join(target, ROOTFS_DIR), metadata },
+      reused: false,
+    };
+  }
   if (existing) {
     await removeTree(stagingDir);
     return { version: (await loadVersion(layout, name, digest))!, reused: true };
@@ -397,11 +397,8 @@ export async function activate(
   }
   await crashPoint("activate:after-flip");
   const history = await readHistory(layout, name);
-  let next: Digest[];
-  const last = history.lastIndexOf(digest);
-  if (rollback && last >= 0) next = history.slice(0, last + 1);
-  else next = history[history.length - 1] === digest ? history : [...history, digest];
-  if (next !== history) await writeHistory(layout, name, next);
+  const next = nextHistory(history, digest, rollback);
+  if (next !== history) await writeHistory(layout, name, [...next]);
 }
 
 /** Options for {@linkcode rollbackTarget}. */
@@ -419,27 +416,19 @@ export interface RollbackTarget {
 }
 
 /**
- * Candidate previous versions, most recent first: distinct complete digests from the history before the
- * current one, then complete versions missing from the history by install time.
+ * Complete previous versions, most recent first (see versions.ts `previousDigests`). `dz rollback --to N` picks
+ * the N-th.
  */
-async function previousVersions(
+export async function previousVersions(
   layout: StoreLayout,
   name: string,
   current: Digest,
 ): Promise<InstalledVersion[]> {
   const history = await readHistory(layout, name);
-  const at = history.lastIndexOf(current);
-  const before = (at >= 0 ? history.slice(0, at) : history).reverse();
   const versions = await listVersions(layout, name);
-  const complete = new Map(versions.filter((v) => v.complete).map((v) => [v.digest, v]));
-  const ordered: Digest[] = [];
-  for (const d of before) if (d !== current && complete.has(d) && !ordered.includes(d)) ordered.push(d);
-  const rest = versions
-    .filter((v) => v.complete && v.digest !== current && !history.includes(v.digest))
-    .sort((a, b) => b.metadata!.installed_at.localeCompare(a.metadata!.installed_at));
-  for (const v of rest) ordered.push(v.digest);
-  return ordered.map((d) => {
-    const v = complete.get(d)!;
+  const byDigest = new Map(versions.map((v) => [v.digest, v]));
+  return previousDigests(history, current, versions).map((d) => {
+    const v = byDigest.get(d)!;
     return { name, digest: d, dir: v.dir, rootfs: join(v.dir, ROOTFS_DIR), metadata: v.metadata! };
   });
 }
@@ -460,55 +449,17 @@ export async function rollbackTarget(
     throw new DropzoneError("NOT_INSTALLED", `Cannot roll back "${name}": it is not installed`);
   }
   const previous = await previousVersions(layout, name, current.digest);
-  if (typeof to === "number") {
-    if (!Number.isInteger(to) || to < 1) {
-      throw new DropzoneError("INVALID_ARGUMENT", `Invalid rollback step count "${to}": expected 1 or more`);
-    }
-    if (previous.length === 0) {
-      throw new DropzoneError(
-        "NOT_INSTALLED",
-        `Cannot roll back "${name}": no previous version is installed`,
-      );
-    }
-    const version = previous[to - 1];
-    if (version === undefined) {
-      throw new DropzoneError(
-        "INVALID_ARGUMENT",
-        `Cannot roll back "${name}" ${to} steps: only ${previous.length} previous version(s) are installed`,
-      );
-    }
-    return { digest: version.digest, version, steps: to };
-  }
-  const wanted = to.toLowerCase().replace(/^sha256[:-]/, "");
-  if (wanted.length < 4 || /[^0-9a-f]/.test(wanted)) {
-    throw new DropzoneError(
-      "INVALID_ARGUMENT",
-      `Invalid rollback target "${to}": expected a digest or hex prefix`,
-      {
-        hint: "Give at least 4 hex characters of a digest shown by dz list --versions",
-      },
-    );
-  }
-  const versions = (await listVersions(layout, name)).filter((v) => v.complete);
-  const matches = versions.filter((v) => v.digest.slice("sha256:".length).startsWith(wanted));
-  if (matches.length === 0) {
-    throw new DropzoneError(
-      "INVALID_ARGUMENT",
-      `Cannot roll back "${name}" to "${to}": no such version is installed`,
-    );
-  }
-  if (matches.length > 1) {
-    throw new DropzoneError("INVALID_ARGUMENT", `Rollback target "${to}" is ambiguous for "${name}"`, {
-      hint: `Give more characters; it matches ${matches.map((m) => shortDigest(m.digest)).join(", ")}`,
-    });
-  }
-  const match = matches[0]!;
-  if (match.digest === current.digest) {
-    throw new DropzoneError("INVALID_ARGUMENT", `"${name}" is already at ${shortDigest(match.digest)}`);
-  }
-  const index = previous.findIndex((v) => v.digest === match.digest);
-  if (index >= 0) return { digest: match.digest, version: previous[index]!, steps: index + 1 };
-  return { digest: match.digest, version: (await loadVersion(layout, name, match.digest))!, steps: 0 };
+  const complete = (await listVersions(layout, name)).filter((v) => v.complete).map((v) => v.digest);
+  const choice = chooseRollback({
+    name,
+    current: current.digest,
+    previous: previous.map((v) => v.digest),
+    complete,
+    to,
+  });
+  const version = previous.find((v) => v.digest === choice.digest) ??
+    (await loadVersion(layout, name, choice.digest))!;
+  return { digest: choice.digest, version, steps: choice.steps };
 }
 
 /** Options for {@linkcode prune}. */
@@ -532,7 +483,7 @@ export async function prune(
     throw new DropzoneError("NOT_INSTALLED", `Cannot prune "${name}": it is not installed`);
   }
   const previous = await previousVersions(layout, name, current);
-  const kept = new Set<Digest>([current, ...previous.slice(0, Math.max(0, keep)).map((v) => v.digest)]);
+  const kept = keptDigests(current, previous.map((v) => v.digest), keep);
   const removed: Digest[] = [];
   for (const entry of await listVersions(layout, name)) {
     if (kept.has(entry.digest) || entry.current) continue;
@@ -557,114 +508,4 @@ export async function removePackage(layout: StoreLayout, name: string): Promise<
     throw new DropzoneError("NOT_INSTALLED", `Cannot remove "${name}": it is not installed`);
   }
   await trashAndRemove(dir, "remove:after-trash");
-}
-
-/** Result of {@linkcode hardlinkDedup}. */
-export interface DedupResult {
-  /** Files in the new rootfs replaced by hard links. */
-  linked: number;
-  /** Bytes no longer stored twice. */
-  bytesSaved: number;
-  /** Files that matched by size but could not be compared or linked (unreadable, read-only dir, …). */
-  skipped: number;
-}
-
-interface FileRecord {
-  path: string;
-  size: number;
-  mode: number;
-  ino: number | null;
-  hash?: string;
-}
-
-async function walkFiles(root: string, onFile: (rec: FileRecord) => void | Promise<void>): Promise<void> {
-  let entries: Deno.DirEntry[];
-  try {
-    entries = await Array.fromAsync(Deno.readDir(root));
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied) return;
-    throw ioError("read", root, err);
-  }
-  for (const entry of entries) {
-    const path = join(root, entry.name);
-    if (entry.isDirectory) await walkFiles(path, onFile);
-    else if (entry.isFile) {
-      const info = await Deno.lstat(path);
-      if (info.isFile) {
-        await onFile({ path, size: info.size, mode: (info.mode ?? 0) & 0o7777, ino: info.ino });
-      }
-    }
-  }
-}
-
-const HASH_READ_ALL_LIMIT = 8 * 1024 * 1024;
-
-async function hashFile(rec: FileRecord): Promise<string | undefined> {
-  if (rec.hash !== undefined) return rec.hash;
-  try {
-    const hash = createHash("sha256");
-    if (rec.size <= HASH_READ_ALL_LIMIT) {
-      hash.update(await Deno.readFile(rec.path));
-    } else {
-      using file = await Deno.open(rec.path, { read: true });
-      for await (const chunk of file.readable) hash.update(chunk);
-    }
-    rec.hash = hash.digest("hex");
-    return rec.hash;
-  } catch (err) {
-    if (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotFound) return undefined;
-    throw ioError("read", rec.path, err);
-  }
-}
-
-/**
- * Replaces regular files in `newRootfs` that are identical (same size, mode and sha256) to a file anywhere in
- * `prevRootfs` (another version of the same package, same filesystem) by hard links to it. The file at the
- * same relative path is tried first, then any file of the same size. Run it on the staged rootfs before
- * {@linkcode commitVersion}; committed rootfs trees are never modified in place. Empty files are skipped.
- * Both trees are immutable afterwards, so sharing inodes is safe.
- */
-export async function hardlinkDedup(prevRootfs: string, newRootfs: string): Promise<DedupResult> {
-  const result: DedupResult = { linked: 0, bytesSaved: 0, skipped: 0 };
-  const bySize = new Map<number, FileRecord[]>();
-  const byPath = new Map<string, FileRecord>();
-  await walkFiles(prevRootfs, (rec) => {
-    if (rec.size === 0) return;
-    byPath.set(relative(prevRootfs, rec.path), rec);
-    const list = bySize.get(rec.size);
-    if (list === undefined) bySize.set(rec.size, [rec]);
-    else list.push(rec);
-  });
-  if (bySize.size === 0) return result;
-  await walkFiles(newRootfs, async (rec) => {
-    const samePath = byPath.get(relative(newRootfs, rec.path));
-    const candidates = (bySize.get(rec.size) ?? []).filter((c) => c.mode === rec.mode && c !== samePath);
-    if (samePath !== undefined && samePath.size === rec.size && samePath.mode === rec.mode) {
-      candidates.unshift(samePath);
-    }
-    if (candidates.length === 0) return;
-    if (rec.ino !== null && candidates.some((c) => c.ino === rec.ino)) return; // already linked
-    const hash = await hashFile(rec);
-    if (hash === undefined) {
-      result.skipped++;
-      return;
-    }
-    for (const candidate of candidates) {
-      if ((await hashFile(candidate)) !== hash) continue;
-      const tmp = join(dirname(rec.path), `${TEMP_PREFIX}link-${randomSuffix()}`);
-      try {
-        await Deno.link(candidate.path, tmp);
-        await Deno.rename(tmp, rec.path);
-        result.linked++;
-        result.bytesSaved += rec.size;
-      } catch (err) {
-        await Deno.remove(tmp).catch(() => undefined);
-        if (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotFound) {
-          result.skipped++;
-        } else throw ioError("link", rec.path, err);
-      }
-      return;
-    }
-  });
-  return result;
 }

@@ -12,6 +12,7 @@ import { type Digest, digestToDirName, isDigest } from "../oci/digest.ts";
 import type { StoreLayout } from "./layout.ts";
 import { isLeftoverName, removeTree, replaceSymlinkAtomic, TEMP_PREFIX, trashAndRemove } from "./atomic.ts";
 import { openBlobCache } from "./blob_cache.ts";
+import { openLayerStore } from "./layer_store.ts";
 import {
   CURRENT_LINK,
   listVersions,
@@ -23,7 +24,10 @@ import {
 
 /** Something `scanStore` found. */
 export type StoreFinding =
-  /** A `.staging-*`, `.trash-*` or `.tmp-*` entry left by an interrupted dz (under packages/ or the blob cache). */
+  /**
+   * A `.staging-*`, `.trash-*` or `.tmp-*` entry left by an interrupted dz (under packages/, the blob cache or the
+   * layer snapshot store), or a layer snapshot without a valid layer.json.
+   */
   | { readonly kind: "leftover"; readonly path: string }
   /** A package directory whose `current` symlink is missing. */
   | { readonly kind: "no-current"; readonly name: string }
@@ -50,7 +54,18 @@ export type StoreFinding =
 /** One change made by {@linkcode repairStore}. */
 export type StoreRepair =
   | { readonly kind: "removed-leftover"; readonly path: string }
-  | { readonly kind: "repointed-current"; readonly name: string; readonly digest: Digest }
+  | {
+    readonly kind: "repointed-current";
+    readonly name: string;
+    readonly digest: Digest;
+    /** What `current` named before (a digest dir name, or null when it was missing). */
+    readonly from: string | null;
+    /** The chosen version's tag and install time, so the report can say which version it is. */
+    readonly tag: string | null;
+    readonly installedAt: string;
+    /** True when `current` named another version: the package now runs an earlier installed version. */
+    readonly older: boolean;
+  }
   | { readonly kind: "removed-incomplete-version"; readonly name: string; readonly digest: Digest }
   | { readonly kind: "removed-empty-package"; readonly name: string }
   | { readonly kind: "removed-blob"; readonly digest: Digest; readonly size: number };
@@ -146,6 +161,13 @@ export async function scanStore(layout: StoreLayout): Promise<StoreFinding[]> {
       findings.push({ kind: "unreferenced-blob", digest, size: (await blobs.sizeOf(digest)) ?? 0 });
     }
   }
+  const snapshots = openLayerStore(layout.layers);
+  for (const entry of await snapshots.list()) {
+    if (entry.leftover) findings.push({ kind: "leftover", path: entry.path });
+    else if (entry.digest !== undefined && (await snapshots.load(entry.digest)) === undefined) {
+      findings.push({ kind: "leftover", path: entry.path });
+    }
+  }
   return findings;
 }
 
@@ -170,7 +192,7 @@ export async function repairStore(
   const changes: StoreRepair[] = [];
   for (const f of findings) {
     if (f.kind !== "leftover") continue;
-    if (!isInside(layout.packages, f.path) && !isInside(layout.blobs, f.path)) {
+    if (![layout.packages, layout.blobs, layout.layers].some((dir) => isInside(dir, f.path))) {
       throw new TypeError(`Refusing to remove "${f.path}": not inside the dz store`);
     }
     await removeTree(f.path);
@@ -194,8 +216,18 @@ export async function repairStore(
       changes.push({ kind: "removed-empty-package", name });
       continue;
     }
-    await replaceSymlinkAtomic(join(packageDir(layout, name), CURRENT_LINK), digestToDirName(newest.digest));
-    changes.push({ kind: "repointed-current", name, digest: newest.digest });
+    const link = join(packageDir(layout, name), CURRENT_LINK);
+    const from = await Deno.readLink(link).catch(() => null);
+    await replaceSymlinkAtomic(link, digestToDirName(newest.digest));
+    changes.push({
+      kind: "repointed-current",
+      name,
+      digest: newest.digest,
+      from,
+      tag: newest.metadata!.tag,
+      installedAt: newest.metadata!.installed_at,
+      older: from !== null && from !== digestToDirName(newest.digest),
+    });
   }
   for (const f of findings) {
     if (f.kind !== "incomplete-version") continue;

@@ -1,68 +1,75 @@
 /**
- * Applies OCI layer tars onto a rootfs directory, as the OCI image-spec describes (whiteouts, opaque
- * directories, hardlinks, symlinks), without ever writing outside the rootfs.
+ * The write pipeline that applies OCI layers onto a rootfs directory (whiteouts, opaque directories, hardlinks,
+ * symlinks) without ever writing outside it: from a layer tar ({@linkcode applyLayer}), or from a layer's recorded
+ * snapshot, hard-linking its files ({@linkcode applySnapshot}). The path and whiteout rules are in rules.ts.
  *
  * Containment strategy (the Go dropzone only checked paths lexically, see dropzone-go-anchor.md §11.18):
- * - Entry names are cleaned lexically: a leading `/` or `./` is dropped (the name is relative to the root, like
- *   containerd), `.` and empty components are dropped, and a `..` that climbs above the root is UNSAFE_LAYER.
+ * - Entry names are cleaned lexically (rules.ts); a `..` that climbs above the root is UNSAFE_LAYER.
  * - Symlinks are never followed while extracting. Every parent component of an entry, of a whiteout and of a
  *   hardlink target is checked with lstat (cached per rootfs); a parent that is a symlink or a non-directory
  *   fails with UNSAFE_LAYER. Layer builders (docker, buildkit, apko, ko) walk a real filesystem, so they never
  *   emit such names; refusing them makes writes through `a -> /` or `a -> ..` impossible by construction, where
  *   securejoin-style resolution would silently redirect them.
- * - The final component is never opened through a symlink: files are created with O_EXCL (`createNew`), and an
- *   existing path of any type is removed first (unlinking also breaks hardlink sharing, so writing a file never
- *   changes another link to the same inode).
+ * - The final component is never opened through a symlink: files are created with O_EXCL (`createNew`) or
+ *   link(2), and an existing path of any type is removed first (unlinking also breaks hardlink sharing, so
+ *   writing a file never changes another link to the same inode — which is what makes snapshot sharing safe).
  * - Hardlink targets are cleaned the same way, must already exist, must not be directories, and a symlink
  *   target must keep its meaning at the new location.
- * - Symlink targets are stored relative: absolute targets (`/usr/lib/x`) and relative ones that climb above the
- *   root are rewritten to the equivalent relative path inside the rootfs, so they never point at the host.
+ * - Symlink targets are stored relative and contained (rules.ts `rootfsLinkTarget`).
+ *
+ * Snapshots: with `record`, applyLayer extracts one layer into its own empty tree and records every entry as a
+ * LayerOp in tar order; hardlinks to paths the layer does not hold are recorded, not refused. applySnapshot
+ * replays those ops on a rootfs with the same checks against what the lower layers left there, so a composed
+ * rootfs equals one applied from the tars, and every cross-layer attack (a lower symlink, a whiteout through
+ * one) is refused at composition exactly as it would be during extraction.
  *
  * Performance: parent directories are lstat-ed once per rootfs (RootfsState.dirs), small files are written with one
- * writeFile call and overlap with decoding (bounded; see Pipeline), large files stream with chunked writes, and
- * directory modes are applied once at the end (finalizeRootfs), deepest first.
+ * writeFile call (links with one link call) and overlap with decoding (bounded; see Pipeline), large files stream
+ * with chunked writes, and directory modes are applied once at the end (finalizeRootfs), deepest first.
  */
+import { createHash } from "node:crypto";
 import { DropzoneError } from "../errors.ts";
+import {
+  abs,
+  admitEntry,
+  applyDirectory,
+  applyHardlink,
+  applySymlink,
+  applyWhiteout,
+  type Context,
+  type ContextOptions,
+  countBytes,
+  createReplacing,
+  drain,
+  enterPath,
+  errorText,
+  ioError,
+  newContext,
+  type RootfsState,
+  schedule,
+  type WrittenFile,
+} from "./engine.ts";
+import { isWhiteoutName, type LayerLimits, type LayerOp } from "./rules.ts";
 import { decodeTar, malformedLayer, type TarHeader } from "./tar_stream.ts";
 
-/** Caps on what a layer (or a sequence of layers sharing a state) may create. */
-export interface LayerLimits {
-  /** Tar entries, all layers together. */
-  readonly maxEntries: number;
-  /** Path components in one entry name. */
-  readonly maxDepth: number;
-  /** Regular file bytes written, all layers together. */
-  readonly maxBytes: number;
-}
+export {
+  cleanEntryPath,
+  DEFAULT_LAYER_LIMITS,
+  type LayerLimits,
+  type LayerOp,
+  rootfsLinkTarget,
+} from "./rules.ts";
+export { createRootfsState, finalizeRootfs, type RootfsState, type WrittenFile } from "./engine.ts";
+export { applySnapshot, type SnapshotSource } from "./compose.ts";
 
-/** The default caps: 1,000,000 entries, depth 256, 16 GiB. */
-export const DEFAULT_LAYER_LIMITS: LayerLimits = {
-  maxEntries: 1_000_000,
-  maxDepth: 256,
-  maxBytes: 16 * 1024 ** 3,
-};
-
-/** What applyLayer remembers between the layers of one rootfs; pass the same state to every layer. */
-export interface RootfsState {
-  /** Entries seen so far. */
-  entries: number;
-  /** Regular file bytes written so far. */
-  bytes: number;
-  /** Relative paths known to be real directories (not symlinks). */
-  readonly dirs: Set<string>;
-  /** Final modes of directories, applied by finalizeRootfs so restrictive modes never block extraction. */
-  readonly dirModes: Map<string, number>;
-  /** Final mtimes of directories (seconds), when mtimes are preserved. */
-  readonly dirMtimes: Map<string, Date>;
-}
-
-/** A fresh state for a new rootfs. */
-export function createRootfsState(): RootfsState {
-  return { entries: 0, bytes: 0, dirs: new Set(), dirModes: new Map(), dirMtimes: new Map() };
+/** What a recording extraction produced (see {@linkcode applyLayer}'s `record`). */
+export interface LayerRecord {
+  /** Every entry in tar order. */
+  readonly ops: LayerOp[];
 }
 
 /** Options for {@linkcode applyLayer}. */
-export interface ApplyLayerOptions {
+export interface ApplyLayerOptions extends ContextOptions {
   /** Shared across the layers of one rootfs; created when absent. */
   readonly state?: RootfsState;
   /** Overrides for {@linkcode DEFAULT_LAYER_LIMITS}. */
@@ -71,234 +78,19 @@ export interface ApplyLayerOptions {
   readonly preserveMtime?: boolean;
   /** Names the layer in error messages, e.g. its digest. */
   readonly label?: string;
+  /**
+   * Extract this one layer into an empty snapshot tree and record its entries here (for applySnapshot);
+   * hardlinks to paths outside the layer are recorded for composition instead of refused.
+   */
+  readonly record?: LayerRecord;
+  /** Called for every regular file written (hashing costs CPU, so only when set). */
+  readonly onFile?: (file: WrittenFile) => void;
+  /** Stops extraction between entries. */
+  readonly signal?: AbortSignal;
 }
 
 /** Bodies up to this size are buffered and written with one writeFile call. */
 const SMALL_FILE_BYTES = 1024 * 1024;
-/** Whiteout prefix and opaque marker (OCI image-spec layer.md). */
-const WHITEOUT_PREFIX = ".wh.";
-const OPAQUE_MARKER = ".wh..wh..opq";
-const WHITEOUT_META_PREFIX = ".wh..wh.";
-
-interface Context {
-  readonly root: string;
-  readonly state: RootfsState;
-  readonly limits: LayerLimits;
-  readonly what: string;
-  /** The process umask, or undefined when unknown (then every file is chmodded). */
-  readonly umask: number | undefined;
-  readonly preserveMtime: boolean;
-  /** Paths this layer wrote, plus their ancestors: an opaque marker or whiteout must not remove them. */
-  readonly touched: Set<string>;
-  readonly pipeline: Pipeline;
-}
-
-/**
- * Small-file writes in flight, so the filesystem works while the next entries are decompressed and decoded.
- * Only a new small regular file whose parents are known directories and whose path is neither a known directory
- * nor already in flight goes here; every other operation first waits for all of them (see drain).
- */
-interface Pipeline {
-  readonly tasks: Map<string, Promise<void>>;
-  bytes: number;
-  error: unknown;
-}
-
-const MAX_PENDING_WRITES = 64;
-const MAX_PENDING_BYTES = 32 * 1024 * 1024;
-
-/** Waits for every in-flight write; rethrows the first failure. */
-async function drain(ctx: Context): Promise<void> {
-  const { pipeline } = ctx;
-  if (pipeline.tasks.size > 0) {
-    const tasks = [...pipeline.tasks.values()];
-    pipeline.tasks.clear();
-    pipeline.bytes = 0;
-    await Promise.all(tasks);
-  }
-  if (pipeline.error !== undefined) {
-    const err = pipeline.error;
-    pipeline.error = undefined;
-    throw err;
-  }
-}
-
-function unsafe(ctx: Context, name: string, reason: string): DropzoneError {
-  return new DropzoneError("UNSAFE_LAYER", `Cannot apply ${ctx.what}: entry "${name}" ${reason}`, {
-    hint:
-      "The image tries to write outside its root or is malformed; do not install it and report it to the publisher",
-  });
-}
-
-let probedUmask: number | undefined | null = null;
-
-/**
- * The process umask. `Deno.umask()` needs --allow-sys, which the compiled binary does not get, so fall back to
- * creating one probe file with mode 0777 and reading back what the kernel kept. Knowing the umask saves a chmod
- * per file (most image files are 0644/0755 and come out right). Undefined when even the probe fails: then every
- * file is chmodded, which is always correct.
- */
-async function currentUmask(root: string): Promise<number | undefined> {
-  if (probedUmask !== null) return probedUmask;
-  try {
-    probedUmask = Deno.umask();
-    return probedUmask;
-  } catch {
-    // Not permitted: probe below.
-  }
-  const probe = `${root}/.dz-umask-probe-${crypto.randomUUID()}`;
-  try {
-    await Deno.writeFile(probe, new Uint8Array(), { createNew: true, mode: 0o777 });
-    const mode = (await Deno.stat(probe)).mode;
-    probedUmask = mode === null ? undefined : 0o777 & ~(mode & 0o777);
-  } catch {
-    probedUmask = undefined;
-  } finally {
-    await Deno.remove(probe).catch(() => {});
-  }
-  return probedUmask;
-}
-
-/**
- * Cleans a tar path into components relative to the root. Leading `/` and `./` are dropped; `..` above the root
- * returns undefined.
- */
-export function cleanEntryPath(name: string): string[] | undefined {
-  const out: string[] = [];
-  for (const part of name.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") {
-      if (out.length === 0) return undefined;
-      out.pop();
-    } else {
-      out.push(part);
-    }
-  }
-  return out;
-}
-
-/** Lexical clean of an absolute (chroot) path: `..` at the root stays at the root, as the kernel does. */
-function clampComponents(parts: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const part of parts) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") out.pop();
-    else out.push(part);
-  }
-  return out;
-}
-
-/**
- * The symlink target to store for a link whose parent directory is `parent` (components under the root). Absolute
- * targets are interpreted inside the rootfs and made relative; relative targets are kept verbatim unless they
- * climb above the root, in which case they are clamped there (chroot semantics) and made relative.
- */
-export function rootfsLinkTarget(parent: readonly string[], target: string): string {
-  let absolute: string[];
-  if (target.startsWith("/")) {
-    absolute = clampComponents(target.split("/"));
-  } else {
-    let depth = parent.length;
-    let climbs = false;
-    for (const part of target.split("/")) {
-      if (part === "" || part === ".") continue;
-      if (part === "..") {
-        if (depth === 0) {
-          climbs = true;
-          break;
-        }
-        depth--;
-      } else {
-        depth++;
-      }
-    }
-    if (!climbs) return target;
-    absolute = clampComponents([...parent, ...target.split("/")]);
-  }
-  let common = 0;
-  while (common < parent.length && common < absolute.length && parent[common] === absolute[common]) common++;
-  const up = parent.length - common;
-  const rest = absolute.slice(common);
-  const parts = [...Array.from({ length: up }, () => ".."), ...rest];
-  return parts.length === 0 ? "." : parts.join("/");
-}
-
-function abs(ctx: Context, rel: string): string {
-  return rel === "" ? ctx.root : `${ctx.root}/${rel}`;
-}
-
-async function lstatOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
-  try {
-    return await Deno.lstat(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw err;
-  }
-}
-
-/** Drops cached knowledge about `rel` and everything below it (after a removal). */
-function forget(ctx: Context, rel: string): void {
-  const prefix = `${rel}/`;
-  const { dirs, dirModes, dirMtimes } = ctx.state;
-  for (const key of dirs) if (key === rel || key.startsWith(prefix)) dirs.delete(key);
-  for (const key of dirModes.keys()) if (key === rel || key.startsWith(prefix)) dirModes.delete(key);
-  for (const key of dirMtimes.keys()) if (key === rel || key.startsWith(prefix)) dirMtimes.delete(key);
-}
-
-/** Removes whatever is at `rel` (a directory tree or a single non-directory), never following symlinks. */
-async function removePath(ctx: Context, rel: string, isDirectory: boolean): Promise<void> {
-  if (isDirectory) {
-    await Deno.remove(abs(ctx, rel), { recursive: true });
-    forget(ctx, rel);
-  } else {
-    await Deno.remove(abs(ctx, rel));
-  }
-}
-
-/**
- * Makes sure the first `count` components of `parts` are real directories under the root. Missing ones are
- * created when `create` is set (otherwise the result is false); a symlink or non-directory is UNSAFE_LAYER.
- */
-async function ensureParents(
-  ctx: Context,
-  name: string,
-  parts: readonly string[],
-  count: number,
-  create: boolean,
-): Promise<boolean> {
-  const { dirs, dirModes } = ctx.state;
-  let rel = "";
-  for (let i = 0; i < count; i++) {
-    rel = i === 0 ? parts[0]! : `${rel}/${parts[i]}`;
-    if (create) ctx.touched.add(rel);
-    if (dirs.has(rel)) continue;
-    await drain(ctx);
-    const info = await lstatOrUndefined(abs(ctx, rel));
-    if (info === undefined) {
-      if (!create) return false;
-      await Deno.mkdir(abs(ctx, rel), { mode: 0o700 });
-      dirModes.set(rel, 0o755);
-    } else if (info.isSymlink) {
-      throw unsafe(ctx, name, `passes through the symlink "${rel}"`);
-    } else if (!info.isDirectory) {
-      throw unsafe(ctx, name, `passes through "${rel}", which is not a directory`);
-    }
-    dirs.add(rel);
-  }
-  return true;
-}
-
-/** Runs `create`; when the path already exists, removes it (whatever its type) and runs `create` once more. */
-async function createReplacing<T>(ctx: Context, rel: string, create: () => Promise<T>): Promise<T> {
-  try {
-    return await create();
-  } catch (err) {
-    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
-  }
-  const info = await Deno.lstat(abs(ctx, rel));
-  await removePath(ctx, rel, info.isDirectory);
-  return await create();
-}
 
 /** A failure while reading an entry body: the archive (or its compression) is bad, not the filesystem. */
 class BodyReadError extends Error {
@@ -339,12 +131,17 @@ async function readBody(body: ReadableStream<Uint8Array>, size: number): Promise
 }
 
 /** Streams a body into an open file with chunked writes (no per-byte work), then closes it. */
-async function writeBody(body: ReadableStream<Uint8Array>, file: Deno.FsFile): Promise<void> {
+async function writeBody(
+  body: ReadableStream<Uint8Array>,
+  file: Deno.FsFile,
+  hash: ReturnType<typeof createHash> | undefined,
+): Promise<void> {
   const reader = body.getReader();
   try {
     for (;;) {
       const { done, value } = await readChunk(reader);
       if (done) break;
+      hash?.update(value);
       let written = 0;
       while (written < value.length) written += await file.write(value.subarray(written));
     }
@@ -352,17 +149,6 @@ async function writeBody(body: ReadableStream<Uint8Array>, file: Deno.FsFile): P
     reader.releaseLock();
     file.close();
   }
-}
-
-async function applyDirectory(ctx: Context, rel: string, header: TarHeader): Promise<void> {
-  const { dirs, dirModes } = ctx.state;
-  if (!dirs.has(rel)) {
-    // Directories stay owner-rwx until finalizeRootfs, so a 0555 or 0000 directory never blocks later entries.
-    await createReplacing(ctx, rel, () => Deno.mkdir(abs(ctx, rel), { mode: 0o700 }));
-    dirs.add(rel);
-  }
-  dirModes.set(rel, (header.mode ?? 0o755) & 0o777);
-  if (ctx.preserveMtime && header.mtime !== undefined) ctx.state.dirMtimes.set(rel, header.mtime);
 }
 
 async function applyFile(
@@ -373,176 +159,64 @@ async function applyFile(
   body: ReadableStream<Uint8Array>,
 ): Promise<void> {
   const size = header.size;
-  if (ctx.state.bytes + size > ctx.limits.maxBytes) {
-    throw new DropzoneError(
-      "LAYER_LIMIT",
-      `Cannot apply ${ctx.what}: entry "${name}" exceeds the limit of ${ctx.limits.maxBytes} bytes written`,
-      { hint: "The image is larger than dz allows; raise the limit only if you trust the image" },
-    );
-  }
-  ctx.state.bytes += size;
+  countBytes(ctx, name, size);
   const mode = (header.mode ?? 0o644) & 0o777;
   // Write with owner read/write so 0000 files (e.g. /etc/shadow) can be created, then chmod to the exact mode.
   const createMode = mode | 0o600;
   const path = abs(ctx, rel);
   const chmod = ctx.umask === undefined || (createMode & ~ctx.umask) !== mode;
   const mtime = ctx.preserveMtime ? header.mtime : undefined;
+  const hash = ctx.onFile === undefined ? undefined : createHash("sha256");
+  const recorder = ctx.recorder;
+  const index = recorder === undefined ? -1 : recorder.ops.push(["f", rel, size]) - 1;
+  // Registered once written: replacing an older tree file at `rel` marks that file's op, not this one.
+  const registered = () => {
+    if (recorder !== undefined) recorder.fileOps.set(rel, index);
+  };
   if (size <= SMALL_FILE_BYTES) {
     const data = await readBody(body, size);
-    const write = async () => {
+    if (hash !== undefined) ctx.onFile?.({ path: rel, sha256: hash.update(data).digest("hex"), size, mode });
+    return await schedule(ctx, name, rel, size, async () => {
       await createReplacing(
         ctx,
         rel,
         () => Deno.writeFile(path, data, { createNew: true, mode: createMode }),
       );
+      registered();
       if (chmod) await Deno.chmod(path, mode);
       if (mtime !== undefined) await Deno.utime(path, mtime, mtime);
-    };
-    const { pipeline } = ctx;
-    if (pipeline.tasks.has(rel) || ctx.state.dirs.has(rel)) await drain(ctx);
-    // A sliding window: each write leaves the window when it finishes, so the filesystem never idles while a
-    // full batch drains (file creation, not bandwidth, is the cost on most disks).
-    const task: Promise<void> = write().catch((err) => {
-      pipeline.error ??= err instanceof DropzoneError ? err : ioError(ctx, name, err);
-    }).finally(() => {
-      if (pipeline.tasks.get(rel) === task) {
-        pipeline.tasks.delete(rel);
-        pipeline.bytes -= size;
-      }
     });
-    pipeline.tasks.set(rel, task);
-    pipeline.bytes += size;
-    while (pipeline.tasks.size >= MAX_PENDING_WRITES || pipeline.bytes >= MAX_PENDING_BYTES) {
-      await Promise.race(pipeline.tasks.values());
-    }
-    if (pipeline.error !== undefined) await drain(ctx);
-    return;
-  } else {
-    await drain(ctx);
-    const file = await createReplacing(
-      ctx,
-      rel,
-      () => Deno.open(path, { write: true, createNew: true, mode: createMode }),
-    );
-    await writeBody(body, file);
   }
+  await drain(ctx);
+  const file = await createReplacing(
+    ctx,
+    rel,
+    () => Deno.open(path, { write: true, createNew: true, mode: createMode }),
+  );
+  registered();
+  await writeBody(body, file, hash);
+  if (hash !== undefined) ctx.onFile?.({ path: rel, sha256: hash.digest("hex"), size, mode });
   if (chmod) await Deno.chmod(path, mode);
   if (mtime !== undefined) await Deno.utime(path, mtime, mtime);
 }
 
-function ioError(ctx: Context, name: string, err: unknown): DropzoneError {
-  return new DropzoneError("IO", `Cannot apply ${ctx.what}: entry "${name}": ${errorText(err)}`, {
-    hint: "Check free disk space and permissions of the dz home",
-    cause: err,
-  });
-}
-
-async function applySymlink(ctx: Context, name: string, parts: string[], rel: string, linkname: string) {
-  if (linkname === "") throw unsafe(ctx, name, "is a symlink with an empty target");
-  if (linkname.includes("\0")) throw unsafe(ctx, name, "has a NUL byte in its link target");
-  const target = rootfsLinkTarget(parts.slice(0, -1), linkname);
-  await createReplacing(ctx, rel, () => Deno.symlink(target, abs(ctx, rel)));
-}
-
-async function applyHardlink(ctx: Context, name: string, parts: string[], rel: string, linkname: string) {
-  if (linkname.includes("\0")) throw unsafe(ctx, name, "has a NUL byte in its link target");
-  const targetParts = cleanEntryPath(linkname);
-  if (targetParts === undefined) throw unsafe(ctx, name, `is a hardlink to "${linkname}", outside the root`);
-  if (targetParts.length === 0) throw unsafe(ctx, name, "is a hardlink to the root directory");
-  const exists = await ensureParents(ctx, name, targetParts, targetParts.length - 1, false);
-  const targetRel = targetParts.join("/");
-  const info = exists ? await lstatOrUndefined(abs(ctx, targetRel)) : undefined;
-  if (info === undefined) throw unsafe(ctx, name, `is a hardlink to "${linkname}", which does not exist`);
-  if (info.isDirectory) throw unsafe(ctx, name, `is a hardlink to the directory "${linkname}"`);
-  if (info.isSymlink) {
-    // link(2) does not follow symlinks: the new name is the same symlink. Its text must mean the same at the new
-    // place, or a relative link could climb out of the root from a shallower directory.
-    const text = await Deno.readLink(abs(ctx, targetRel));
-    if (rootfsLinkTarget(parts.slice(0, -1), text) !== text) {
-      throw unsafe(
-        ctx,
-        name,
-        `is a hardlink to the symlink "${linkname}", whose target escapes from the new place`,
-      );
-    }
-  }
-  if (targetRel === rel) return;
-  await createReplacing(ctx, rel, () => Deno.link(abs(ctx, targetRel), abs(ctx, rel)));
-}
-
-/** Removes the lower-layer children of `dirRel`, keeping what this layer wrote (the marker may follow them). */
-async function applyOpaque(ctx: Context, dirRel: string): Promise<void> {
-  const children: Deno.DirEntry[] = [];
-  for await (const entry of Deno.readDir(abs(ctx, dirRel))) children.push(entry);
-  for (const child of children) {
-    const rel = dirRel === "" ? child.name : `${dirRel}/${child.name}`;
-    if (ctx.touched.has(rel)) {
-      if (child.isDirectory) await applyOpaque(ctx, rel);
-      continue;
-    }
-    await removePath(ctx, rel, child.isDirectory);
-  }
-}
-
-async function applyWhiteout(ctx: Context, name: string, parts: string[]): Promise<void> {
-  const base = parts[parts.length - 1]!;
-  const parentCount = parts.length - 1;
-  if (base === OPAQUE_MARKER) {
-    await ensureParents(ctx, name, parts, parentCount, true);
-    await applyOpaque(ctx, parts.slice(0, parentCount).join("/"));
-    return;
-  }
-  // Other `.wh..wh.` names are aufs metadata (e.g. .wh..wh.plnk): skip, never materialise.
-  if (base.startsWith(WHITEOUT_META_PREFIX)) return;
-  const hidden = base.slice(WHITEOUT_PREFIX.length);
-  if (hidden === "" || hidden === "." || hidden === "..") throw unsafe(ctx, name, "is an invalid whiteout");
-  if (!await ensureParents(ctx, name, parts, parentCount, false)) return;
-  const rel = [...parts.slice(0, parentCount), hidden].join("/");
-  // A whiteout hides lower layers only; what this layer itself wrote stays.
-  if (ctx.touched.has(rel)) return;
-  const info = await lstatOrUndefined(abs(ctx, rel));
-  if (info !== undefined) await removePath(ctx, rel, info.isDirectory);
-}
-
 async function applyEntry(ctx: Context, header: TarHeader, body: ReadableStream<Uint8Array>): Promise<void> {
   const name = header.name;
-  ctx.state.entries++;
-  if (ctx.state.entries > ctx.limits.maxEntries) {
-    throw new DropzoneError(
-      "LAYER_LIMIT",
-      `Cannot apply ${ctx.what}: more than ${ctx.limits.maxEntries} entries`,
-      { hint: "The image has more files than dz allows; raise the limit only if you trust the image" },
-    );
-  }
-  if (name.includes("\0")) throw unsafe(ctx, name, "has a NUL byte in its name");
-  const parts = cleanEntryPath(name);
-  if (parts === undefined) throw unsafe(ctx, name, 'climbs above the root with ".."');
-  if (parts.length > ctx.limits.maxDepth) {
-    throw new DropzoneError(
-      "LAYER_LIMIT",
-      `Cannot apply ${ctx.what}: entry "${name}" is deeper than ${ctx.limits.maxDepth} directories`,
-      { hint: "The image nests paths deeper than dz allows" },
-    );
-  }
-  // The root itself: dz keeps its own staging directory mode.
-  if (parts.length === 0) return;
-  if (parts[parts.length - 1]!.startsWith(WHITEOUT_PREFIX)) {
+  const parts = admitEntry(ctx, name);
+  if (parts === undefined) return;
+  if (isWhiteoutName(parts[parts.length - 1]!)) {
     await drain(ctx);
     return await applyWhiteout(ctx, name, parts);
   }
-
   const type = header.type ?? "file";
-  if (type === "character-device" || type === "block-device" || type === "fifo") return;
-  if (type !== "file" && type !== "directory" && type !== "symlink" && type !== "link") return;
-
-  await ensureParents(ctx, name, parts, parts.length - 1, true);
-  const rel = parts.join("/");
-  ctx.touched.add(rel);
-  // Small files and directories may overlap with in-flight writes (see Pipeline); links wait for them.
-  if ((type !== "file" && type !== "directory") || ctx.pipeline.tasks.has(rel)) await drain(ctx);
+  if (type !== "file" && type !== "directory" && type !== "symlink" && type !== "link") return; // devices, FIFOs
+  const rel = await enterPath(ctx, name, parts, type === "file" || type === "directory");
   switch (type) {
-    case "directory":
-      return await applyDirectory(ctx, rel, header);
+    case "directory": {
+      const mode = (header.mode ?? 0o755) & 0o777;
+      ctx.recorder?.ops.push(["d", rel, mode]);
+      return await applyDirectory(ctx, rel, mode, header.mtime);
+    }
     case "file":
       return await applyFile(ctx, name, rel, header, body);
     case "symlink":
@@ -556,26 +230,18 @@ async function applyEntry(ctx: Context, header: TarHeader, body: ReadableStream<
  * Applies one uncompressed layer tar onto `rootfs`, which may already hold the lower layers. Pass the same
  * `state` for every layer of a rootfs and call {@linkcode finalizeRootfs} after the last one. Throws
  * UNSAFE_LAYER for anything that would land outside the rootfs or a malformed archive, LAYER_LIMIT when a cap is
- * exceeded; the caller then deletes the rootfs (see {@linkcode removeTree}).
+ * exceeded; the caller then deletes the rootfs (store/atomic.ts `removeTree`).
  */
 export async function applyLayer(
   tar: ReadableStream<Uint8Array>,
   rootfs: string,
   options: ApplyLayerOptions = {},
 ): Promise<RootfsState> {
-  const ctx: Context = {
-    root: rootfs.endsWith("/") && rootfs.length > 1 ? rootfs.slice(0, -1) : rootfs,
-    state: options.state ?? createRootfsState(),
-    limits: { ...DEFAULT_LAYER_LIMITS, ...options.limits },
-    what: options.label === undefined ? "layer" : `layer ${options.label}`,
-    umask: await currentUmask(rootfs.endsWith("/") && rootfs.length > 1 ? rootfs.slice(0, -1) : rootfs),
-    preserveMtime: options.preserveMtime ?? false,
-    touched: new Set(),
-    pipeline: { tasks: new Map(), bytes: 0, error: undefined },
-  };
+  const ctx = await newContext(rootfs, options);
   const reader = decodeTar(tar).getReader();
   try {
     for (;;) {
+      options.signal?.throwIfAborted();
       let next: ReadableStreamReadResult<{ header: TarHeader; body: ReadableStream<Uint8Array> }>;
       try {
         next = await reader.read();
@@ -607,48 +273,4 @@ export async function applyLayer(
     reader.releaseLock();
   }
   return ctx.state;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/**
- * Applies the deferred directory modes (and mtimes) once every layer is in place, deepest first so a 0555 or
- * 0000 parent never blocks its children. Paths that are no longer directories are skipped.
- */
-export async function finalizeRootfs(rootfs: string, state: RootfsState): Promise<void> {
-  const root = rootfs.endsWith("/") && rootfs.length > 1 ? rootfs.slice(0, -1) : rootfs;
-  const depth = (rel: string) => rel.split("/").length;
-  const rels = [...new Set([...state.dirModes.keys(), ...state.dirMtimes.keys()])];
-  rels.sort((a, b) => depth(b) - depth(a));
-  for (const rel of rels) {
-    const path = `${root}/${rel}`;
-    const info = await lstatOrUndefined(path);
-    if (info === undefined || !info.isDirectory) continue;
-    const mtime = state.dirMtimes.get(rel);
-    if (mtime !== undefined) await Deno.utime(path, mtime, mtime);
-    const mode = state.dirModes.get(rel);
-    if (mode !== undefined) await Deno.chmod(path, mode);
-  }
-  state.dirModes.clear();
-  state.dirMtimes.clear();
-}
-
-/**
- * Deletes a rootfs (or staging directory) even when finalized directory modes would stop a plain recursive
- * remove (0555 or 0000 directories when not running as root). Missing paths are fine.
- */
-export async function removeTree(path: string): Promise<void> {
-  const info = await lstatOrUndefined(path);
-  if (info === undefined) return;
-  if (info.isDirectory) await makeWritable(path);
-  await Deno.remove(path, { recursive: true });
-}
-
-async function makeWritable(dir: string): Promise<void> {
-  await Deno.chmod(dir, 0o700);
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.isDirectory) await makeWritable(`${dir}/${entry.name}`);
-  }
 }

@@ -7,7 +7,8 @@ import { DropzoneError } from "../errors.ts";
 import type { Digest } from "../oci/digest.ts";
 import type { RegistryClient, RepoRef } from "../registry/types.ts";
 import { fromBase64 } from "./legacy_bundle.ts";
-import { discoverBundles, discoverLegacy } from "./signatures.ts";
+import { discoverBundles, discoverLegacy, type Discovery } from "./signatures.ts";
+import { ArtifactBudget, ArtifactBudgetExceeded } from "./artifact_budget.ts";
 import type { InTotoStatement } from "./statement.ts";
 import type { AttestationSummary, CosignPolicy } from "./types.ts";
 import { type Candidate, type TrustContext, verifyCandidate } from "./verifier.ts";
@@ -214,6 +215,8 @@ export interface CollectAttestationsOptions {
   policy: CosignPolicy;
   trust: TrustContext;
   signal?: AbortSignal;
+  /** The image's artifact budget, shared with its signature discovery (default: a fresh one). */
+  budget?: ArtifactBudget;
 }
 
 /** Finds, verifies and summarises the attestations attached to `digest`. Never throws for bad attestations. */
@@ -221,10 +224,18 @@ export async function collectAttestations(
   options: CollectAttestationsOptions,
 ): Promise<AttestationSummary[]> {
   const { client, repo, digest, policy, trust, signal } = options;
-  const discoveries = await Promise.all([
-    discoverBundles(client, repo, digest, "attestation", signal),
-    discoverLegacy(client, repo, digest, "att", signal),
-  ]);
+  const budget = options.budget ?? new ArtifactBudget();
+  let discoveries: Discovery[];
+  try {
+    discoveries = await Promise.all([
+      discoverBundles(client, repo, digest, "attestation", signal, budget),
+      discoverLegacy(client, repo, digest, "att", signal, budget),
+    ]);
+  } catch (err) {
+    if (!(err instanceof ArtifactBudgetExceeded)) throw err;
+    // Reported as an unverified attestation, so a gate that needs one fails closed.
+    return [{ predicateType: "unknown", kind: "other", verified: false, note: `not read: ${err.message}` }];
+  }
   const out: AttestationSummary[] = [];
   for (const d of discoveries) {
     for (const candidate of d.candidates) {

@@ -2,11 +2,12 @@
  * Signature discovery (registry I/O) and the main entry, {@linkcode verifyImageSignature}. Candidates come from
  * the legacy `sha256-<hex>.sig` tag (every layer) and from Sigstore bundle referrers, for the platform digest
  * and, when the caller passes the verified index, for the index digest. Any one candidate that verifies and
- * matches the policy suffices (cosign semantics); otherwise the error lists every candidate's reason.
+ * matches the policy suffices (cosign semantics); otherwise the error lists every candidate's reason. Every read
+ * goes through one {@linkcode ArtifactBudget} per image (bytes, dedup by digest, concurrency).
  */
 import { DropzoneError, isDropzoneError } from "../errors.ts";
 import { type Digest, digestHex, sha256Digest, shortDigest } from "../oci/digest.ts";
-import { type ImageIndex, parseManifest } from "../oci/manifest.ts";
+import { type Descriptor, type ImageIndex, parseManifest } from "../oci/manifest.ts";
 import { isSigstoreBundleMediaType, MEDIA_TYPES } from "../oci/media_types.ts";
 import { isTransferFailure } from "../registry/registry_error.ts";
 import type { RegistryClient, RepoRef } from "../registry/types.ts";
@@ -15,19 +16,23 @@ import { type Candidate, type TrustContext, verifyCandidate } from "./verifier.t
 import { describeExpected } from "./policy.ts";
 import { fromBase64 } from "./legacy_bundle.ts";
 import { SIGN_PREDICATE_TYPE } from "./statement.ts";
+import {
+  ArtifactBudget,
+  ArtifactBudgetExceeded,
+  MAX_ARTIFACT_BLOB_BYTES,
+  MAX_CANDIDATES_PER_ARTIFACT,
+} from "./artifact_budget.ts";
 
 /** Largest signature/attestation layer or bundle dz reads. */
-export const MAX_SIGNATURE_BLOB_BYTES = 4 * 1024 * 1024;
-/** cosign's reader cap on layers in a `.sig`/`.att` manifest. */
-export const MAX_SIGNATURE_LAYERS = 1000;
-/** Referrer manifests considered per digest. */
-export const MAX_REFERRERS = 200;
+export const MAX_SIGNATURE_BLOB_BYTES = MAX_ARTIFACT_BLOB_BYTES;
 
 /** Why a candidate was skipped or refused, for error messages. */
 export interface CandidateFailure {
   readonly label: string;
   readonly code: "SIGNATURE_INVALID" | "POLICY_MISMATCH" | "POLICY_MISSING" | "TRUSTED_ROOT_INVALID";
   readonly message: string;
+  /** Candidates that were not read at all (over the per-artifact limit). */
+  readonly unread?: boolean;
 }
 
 /** Candidates found for a digest, plus notes about things that were looked at and skipped. */
@@ -56,17 +61,19 @@ export async function discoverLegacy(
   digest: Digest,
   suffix: "sig" | "att",
   signal?: AbortSignal,
+  budget: ArtifactBudget = new ArtifactBudget(),
 ): Promise<Discovery> {
   const tag = `sha256-${digestHex(digest)}.${suffix}`;
   const out: Discovery = { candidates: [], broken: [], notes: [], errors: [] };
   let fetched;
   try {
-    fetched = await client.getManifest(repo, tag, signal ? { signal } : {});
+    fetched = await budget.run(() => client.getManifest(repo, tag, signal ? { signal } : {}));
   } catch (err) {
     if (notFound(err)) out.notes.push(`no ${tag} tag`);
     else out.errors.push(err);
     return out;
   }
+  budget.charge(fetched.bytes.length, `the ${tag} manifest`);
   // GHCR-style registries answer unknown cosign tags with the image itself.
   if (fetched.digest === digest || fetched.manifest.kind !== "manifest") {
     out.notes.push(
@@ -75,18 +82,22 @@ export async function discoverLegacy(
     return out;
   }
   const wanted = suffix === "sig" ? MEDIA_TYPES.COSIGN_SIMPLE_SIGNING : MEDIA_TYPES.DSSE_ENVELOPE;
-  const layers = fetched.manifest.layers.slice(0, MAX_SIGNATURE_LAYERS);
-  if (fetched.manifest.layers.length > MAX_SIGNATURE_LAYERS) {
-    out.notes.push(
-      `${tag} has ${fetched.manifest.layers.length} layers; only the first ${MAX_SIGNATURE_LAYERS} read`,
-    );
+  const { layers, duplicates, otherTypes } = distinctLayers(fetched.manifest.layers, wanted);
+  if (duplicates > 0) out.notes.push(`${tag} lists ${duplicates} exact duplicate layer(s); each read once`);
+  if (otherTypes > 0) out.notes.push(`${tag} has ${otherTypes} layer(s) of other media types; ignored`);
+  if (layers.length > MAX_CANDIDATES_PER_ARTIFACT) {
+    out.broken.push({
+      label: tag,
+      code: "SIGNATURE_INVALID",
+      unread: true,
+      message: `${layers.length - MAX_CANDIDATES_PER_ARTIFACT} more layers were not read ` +
+        `(dz reads at most ${MAX_CANDIDATES_PER_ARTIFACT} per artifact)`,
+    });
+    layers.length = MAX_CANDIDATES_PER_ARTIFACT;
   }
-  await Promise.all(layers.map(async (layer, i) => {
-    const label = `${tag} layer ${i + 1}`;
-    if (layer.mediaType !== wanted) {
-      out.notes.push(`${label} has media type "${layer.mediaType}"; ignored`);
-      return;
-    }
+  // No await before fetchBlob: every layer is charged to the budget, in order, before any fetch completes.
+  await Promise.all(layers.map(async ({ layer, position }) => {
+    const label = `${tag} layer ${position}`;
     if (layer.size > MAX_SIGNATURE_BLOB_BYTES) {
       out.broken.push({
         label,
@@ -96,11 +107,7 @@ export async function discoverLegacy(
       return;
     }
     try {
-      const blob = await client.getBlobBytes(repo, layer.digest, {
-        size: layer.size,
-        maxBytes: MAX_SIGNATURE_BLOB_BYTES,
-        ...(signal ? { signal } : {}),
-      });
+      const blob = await budget.fetchBlob(client, repo, layer, label, signal);
       out.candidates.push({
         kind: suffix === "sig" ? "legacy-sig" : "legacy-att",
         signedDigest: digest,
@@ -109,17 +116,48 @@ export async function discoverLegacy(
         label,
       });
     } catch (err) {
+      if (err instanceof ArtifactBudgetExceeded) throw err;
       // Not fetched (network, 5xx, not cached offline) says nothing about the signature: not a trust verdict.
       if (isTransferFailure(err)) out.errors.push(err);
-      else {out.broken.push({
+      else {
+        out.broken.push({
           label,
           code: "SIGNATURE_INVALID",
           message: `Cannot fetch layer: ${message(err)}`,
-        });}
+        });
+      }
     }
   }));
   out.candidates.sort((a, b) => a.label.localeCompare(b.label, "en", { numeric: true }));
   return out;
+}
+
+/**
+ * The layers of `wanted` media type, each with its 1-based position, without exact duplicates (same digest and
+ * annotations: the same signature listed again proves nothing more). Pure.
+ */
+export function distinctLayers(
+  all: readonly Descriptor[],
+  wanted: string,
+): { layers: { layer: Descriptor; position: number }[]; duplicates: number; otherTypes: number } {
+  const seen = new Set<string>();
+  const layers: { layer: Descriptor; position: number }[] = [];
+  let duplicates = 0;
+  let otherTypes = 0;
+  all.forEach((layer, i) => {
+    if (layer.mediaType !== wanted) {
+      otherTypes++;
+      return;
+    }
+    const key = JSON.stringify([layer.digest, layer.size, Object.entries(layer.annotations ?? {}).sort()]);
+    if (seen.has(key)) {
+      duplicates++;
+      return;
+    }
+    seen.add(key);
+    layers.push({ layer, position: i + 1 });
+  });
+  return { layers, duplicates, otherTypes };
 }
 
 /** The predicateType a bundle's DSSE statement claims (unverified; only to sort signatures from attestations). */
@@ -145,6 +183,7 @@ export async function discoverBundles(
   digest: Digest,
   purpose: "signature" | "attestation",
   signal?: AbortSignal,
+  budget: ArtifactBudget = new ArtifactBudget(),
 ): Promise<Discovery> {
   const out: Discovery = { candidates: [], broken: [], notes: [], errors: [] };
   let descriptors;
@@ -155,17 +194,38 @@ export async function discoverBundles(
     else out.errors.push(err);
     return out;
   }
-  const bundles = descriptors.filter((d) => isSigstoreBundleMediaType(d.artifactType));
+  const bundles = [
+    ...new Map(
+      descriptors.filter((d) => isSigstoreBundleMediaType(d.artifactType)).map((d) => [d.digest, d]),
+    ).values(),
+  ];
   if (bundles.length < descriptors.length) {
     out.notes.push(
-      `${descriptors.length - bundles.length} referrer(s) of ${shortDigest(digest)} are not bundles`,
+      `${descriptors.length - bundles.length} referrer(s) of ${
+        shortDigest(digest)
+      } are not bundles or repeat one`,
     );
   }
+  if (bundles.length > MAX_CANDIDATES_PER_ARTIFACT) {
+    out.broken.push({
+      label: `referrers of ${shortDigest(digest)}`,
+      code: "SIGNATURE_INVALID",
+      unread: true,
+      message: `${bundles.length - MAX_CANDIDATES_PER_ARTIFACT} more bundle referrers were not read ` +
+        `(dz reads at most ${MAX_CANDIDATES_PER_ARTIFACT} per artifact)`,
+    });
+    bundles.length = MAX_CANDIDATES_PER_ARTIFACT;
+  }
   await Promise.all(
-    bundles.slice(0, MAX_REFERRERS).map(async (desc) => {
+    bundles.map(async (desc) => {
       const label = `referrer ${shortDigest(desc.digest)}`;
       try {
-        const fetched = await client.getManifest(repo, desc.digest, signal ? { signal } : {});
+        // Charged at the declared size before the fetch, and for any excess the registry actually sends.
+        budget.charge(desc.size, label);
+        const fetched = await budget.run(() =>
+          client.getManifest(repo, desc.digest, signal ? { signal } : {})
+        );
+        budget.charge(fetched.bytes.length - desc.size, label);
         const m = fetched.manifest;
         if (m.kind !== "manifest") throw new TypeError("referrer is not an image manifest");
         const artifactType = m.artifactType ?? m.config.mediaType;
@@ -184,11 +244,7 @@ export async function discoverBundles(
         if (layer.size > MAX_SIGNATURE_BLOB_BYTES) {
           throw new TypeError(`bundle of ${layer.size} bytes is too large`);
         }
-        const bytes = await client.getBlobBytes(repo, layer.digest, {
-          size: layer.size,
-          maxBytes: MAX_SIGNATURE_BLOB_BYTES,
-          ...(signal ? { signal } : {}),
-        });
+        const bytes = await budget.fetchBlob(client, repo, layer, label, signal);
         const bundle = JSON.parse(new TextDecoder().decode(bytes));
         const predicateType = peekBundlePredicateType(bundle);
         const isSignature = predicateType === SIGN_PREDICATE_TYPE;
@@ -200,6 +256,7 @@ export async function discoverBundles(
         }
         out.candidates.push({ kind: "bundle", signedDigest: digest, bundle, purpose, label });
       } catch (err) {
+        if (err instanceof ArtifactBudgetExceeded) throw err;
         if (isTransferFailure(err)) out.errors.push(err);
         else out.broken.push({ label, code: "SIGNATURE_INVALID", message: message(err) });
       }
@@ -225,6 +282,8 @@ export interface VerifyImageSignatureOptions {
   /** Current time; signatures integrated more than 5 minutes in the future are refused. */
   now?: Date;
   signal?: AbortSignal;
+  /** The image's artifact budget, shared with its attestation discovery (default: a fresh one). */
+  budget?: ArtifactBudget;
 }
 
 const FUTURE_SKEW_SECONDS = 300;
@@ -244,6 +303,9 @@ async function indexLists(index: { digest: Digest; manifest: ImageIndex | Uint8A
     ? undefined
     : `index ${shortDigest(index.digest)} does not list ${shortDigest(digest)}`;
 }
+
+/** Failures listed in an error message; the rest are counted. */
+const MAX_LISTED_FAILURES = 10;
 
 /** The error for signature artifacts that could not be fetched: the first failure's code and hint. */
 function fetchFailure(
@@ -265,7 +327,12 @@ function fetchFailure(
 }
 
 function formatFailures(failures: readonly CandidateFailure[]): string {
-  return failures.map((f) => `\n  - ${f.label}: ${f.message}`).join("");
+  // Candidates left unread come first: they explain why the list is incomplete.
+  const shown = [...failures.filter((f) => f.unread), ...failures.filter((f) => !f.unread)]
+    .slice(0, MAX_LISTED_FAILURES);
+  const rest = failures.length - shown.length;
+  return shown.map((f) => `\n  - ${f.label}: ${f.message}`).join("") +
+    (rest > 0 ? `\n  - … and ${rest} more` : "");
 }
 
 /** Runs every candidate through {@linkcode verifyCandidate}; returns the first success or all failures. */
@@ -324,17 +391,27 @@ export async function verifyImageSignature(options: VerifyImageSignatureOptions)
     if (problem) notes.push(problem);
     else targets.push(options.index.digest);
   }
-  const discoveries = await Promise.all(targets.flatMap((target) => [
-    discoverBundles(client, repo, target, "signature", signal),
-    discoverLegacy(client, repo, target, "sig", signal),
-  ]));
+  const budget = options.budget ?? new ArtifactBudget();
+  const where = `${repo.registry}/${repo.repository}@${digest}`;
+  let discoveries: Discovery[];
+  try {
+    discoveries = await Promise.all(targets.flatMap((target) => [
+      discoverBundles(client, repo, target, "signature", signal, budget),
+      discoverLegacy(client, repo, target, "sig", signal, budget),
+    ]));
+  } catch (err) {
+    if (!(err instanceof ArtifactBudgetExceeded)) throw err;
+    throw new DropzoneError(err.code, `Cannot verify "${where}": ${err.message}`, {
+      ...(err.hint ? { hint: err.hint } : {}),
+      cause: err,
+    });
+  }
   const candidates = discoveries.flatMap((d) => d.candidates);
   const broken = discoveries.flatMap((d) => d.broken);
   notes.push(...discoveries.flatMap((d) => d.notes));
   const { result, failures } = verifyCandidates(candidates, policy, trust, options.now);
   if (result) return result;
   const all = [...broken, ...failures];
-  const where = `${repo.registry}/${repo.repository}@${digest}`;
   const errors = discoveries.flatMap((d) => d.errors);
   // A signature artifact that could not be fetched may be the valid one: the outcome is "could not check"
   // (exit 1, with the network or offline hint), never "unsigned" or "tampered with" (exit 3).

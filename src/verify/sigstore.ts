@@ -9,6 +9,9 @@ export { TrustedRoot } from "@sigstore/protobuf-specs";
 export { json as canonicalJson, X509Certificate } from "@sigstore/core";
 export { toSignedEntity, toTrustMaterial, VerificationError, Verifier } from "@sigstore/verify";
 export type { KeyFinderFunc, SignedEntity, Signer, TrustMaterial } from "@sigstore/verify";
+import type { SignedEntity } from "@sigstore/verify";
+/** What the library verifies a signature over (not exported by @sigstore/verify under this name). */
+export type SignatureContent = SignedEntity["signature"];
 export { initTUF } from "@sigstore/tuf";
 import seeds from "@sigstore/tuf/seeds.json" with { type: "json" };
 

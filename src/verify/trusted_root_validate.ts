@@ -19,8 +19,10 @@ function checkValidFor(v: unknown, what: string, where: string): void {
   if (!isRecord(validFor) || typeof validFor.start !== "string" || Number.isNaN(Date.parse(validFor.start))) {
     throw bad(where, `${what} has no valid "validFor.start"`);
   }
+  // Protobuf JSON writes an unset end as null (or omits it): open-ended, still valid.
   if (
-    validFor.end !== undefined && (typeof validFor.end !== "string" || Number.isNaN(Date.parse(validFor.end)))
+    validFor.end !== undefined && validFor.end !== null &&
+    (typeof validFor.end !== "string" || Number.isNaN(Date.parse(validFor.end)))
   ) {
     throw bad(where, `${what} has an invalid "validFor.end"`);
   }

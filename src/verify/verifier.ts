@@ -33,6 +33,8 @@ import {
 import { describeExpected, matchesKeylessPolicy } from "./policy.ts";
 import { boundStatement, type InTotoStatement, SIGN_PREDICATE_TYPE } from "./statement.ts";
 import { validateTrustedRoot } from "./trusted_root_validate.ts";
+import { prehashedSignatureContent } from "./prehashed.ts";
+import { fromHex } from "../oci/digest.ts";
 import type { CosignPolicy, SignatureResult } from "./types.ts";
 
 /** Trust material for verification, loaded beforehand (see trusted_root.ts `loadTrustContext`). */
@@ -100,8 +102,13 @@ function invalid(candidate: Candidate, reason: string, cause?: unknown): Dropzon
   return new DropzoneError("SIGNATURE_INVALID", `${candidate.label}: ${reason}`, cause ? { cause } : {});
 }
 
+// Candidates share one blob when a manifest lists it repeatedly (see artifact_budget.ts): hash it once.
+const HASHES = new WeakMap<Uint8Array, Uint8Array>();
+
 function sha256(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(crypto.createHash("sha256").update(bytes).digest());
+  let hash = HASHES.get(bytes);
+  if (!hash) HASHES.set(bytes, hash = new Uint8Array(crypto.createHash("sha256").update(bytes).digest()));
+  return hash;
 }
 
 function hex(bytes: Uint8Array): string {
@@ -441,6 +448,16 @@ export function verifyCandidate(
   for (const e of setOnly) verifySetOnlyEntry(candidate, e, tm, bundle);
   try {
     const entity = toSignedEntity(bundle, payload === undefined ? undefined : Buffer.from(payload));
+    if (
+      candidate.kind === "bundle" && candidate.purpose === "artifact" && payload === undefined &&
+      bundle.content.$case === "messageSignature"
+    ) {
+      // Blob verification by digest (`sha256:<hex>`): the signature is checked against the digest itself.
+      entity.signature = prehashedSignatureContent(
+        bundle.content.messageSignature,
+        fromHex(candidate.signedDigest.slice("sha256:".length)),
+      );
+    }
     const options = thresholds(bundle, keyBased);
     if (setOnly.length > 0) {
       // Already verified above; the library would throw TLOG_BODY_ERROR on these kinds.
@@ -481,10 +498,12 @@ export function verifyCandidate(
     }
   } else if (candidate.kind === "legacy-sig" && payload !== undefined) {
     checkSimpleSigning(candidate, payload, candidate.signedDigest);
-  } else if (candidate.kind === "bundle" && candidate.purpose === "artifact" && payload !== undefined) {
-    // The library verified the signature over the artifact bytes; also require the recorded digest to match.
+  } else if (candidate.kind === "bundle" && candidate.purpose === "artifact") {
+    // The library verified the signature over the artifact bytes (or, by digest, over candidate.signedDigest,
+    // which prehashedSignatureContent already compared with the recorded digest); require the recorded digest
+    // to match the artifact too.
     const md = bundle.content.messageSignature.messageDigest;
-    if (md && md.digest.length === 32 && hex(md.digest) !== hex(sha256(payload))) {
+    if (payload !== undefined && md && md.digest.length === 32 && hex(md.digest) !== hex(sha256(payload))) {
       throw invalid(candidate, "bundle message digest does not match the artifact");
     }
   } else {

@@ -8,10 +8,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { repairStore, scanStore } from "../../src/store/recovery.ts";
 import { storeLayout } from "../../src/store/layout.ts";
-import { DZ_PERMISSIONS } from "../support/cli_harness.ts";
+import { spawnUntil as spawnAt } from "../support/dz_child.ts";
 import { type E2E, runWrapper, startE2E } from "../support/e2e.ts";
-
-const CHILD = new URL("./_crash_dz_child.ts", import.meta.url).pathname;
 
 /** Steps before which nothing of the new version is visible (`current` still points at the old one). */
 const BEFORE_FLIP = [
@@ -26,51 +24,8 @@ const BEFORE_FLIP = [
 const AFTER_FLIP = ["activate:after-flip", "write:history.json", "wrapper"];
 
 /** Spawns dz in a child that stops at `step`; resolves once it is there, with the live process. */
-async function spawnUntil(
-  env: E2E,
-  argv: string[],
-  step: string,
-  extra: Record<string, string> = {},
-): Promise<{ child: Deno.ChildProcess; stderr: () => string; rest: Promise<void> }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-q", ...DZ_PERMISSIONS, CHILD, ...argv],
-    env: {
-      DROPZONE_HOME: env.home,
-      NO_COLOR: "1",
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      DZ_CRASH_AT: step,
-      DZ_NO_TUF: "1",
-      ...extra,
-    },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  const deadline = Date.now() + 60_000; // generous: CI runs test files in parallel on 2 cores
-  while (!text.includes(`crash-at ${step}\n`)) {
-    const timeout = new Promise<"timeout">((r) =>
-      setTimeout(() => r("timeout"), Math.max(0, deadline - Date.now()))
-    );
-    const next = await Promise.race([reader.read(), timeout]);
-    if (next === "timeout" || next.done) {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-      await child.status;
-      throw new Error(`dz ${argv.join(" ")} never reached ${step}:\n${text}`);
-    }
-    text += next.value;
-  }
-  const rest = (async () => {
-    for (;;) {
-      const r = await reader.read().catch(() => ({ done: true as const, value: undefined }));
-      if (r.done) return;
-      text += r.value;
-    }
-  })();
-  return { child, stderr: () => text, rest };
+function spawnUntil(env: E2E, argv: string[], step: string, extra: Record<string, string> = {}) {
+  return spawnAt(env.home, argv, step, extra);
 }
 
 /** SIGKILLs dz at `step` of `argv`. */
@@ -208,4 +163,38 @@ Deno.test("Ctrl-C during an install cleans the staging dir at once and exits 130
   const again = await env.dz(["install", "lab/slow"]);
   assert.equal(again.code, 0, again.stderr);
   assert.equal((await runWrapper(`${env.home}/bin/slow`)).stdout, "slow\n");
+});
+
+Deno.test("crash while extracting a layer snapshot or composing a rootfs from shared snapshots: the store stays consistent", async () => {
+  await using env = await startE2E();
+  await env.publish("keeper", "latest", "keeper\n");
+  assert.equal((await env.dz(["install", "lab/keeper"])).code, 0);
+  const layersDir = join(env.home, "cache", "layers");
+  for (const [i, step] of ["snapshot:before-rename", "compose:layer"].entries()) {
+    const name = `c${i}`;
+    await env.publish(name, "latest", `${name}\n`);
+    // The base layer's snapshot is shared with keeper; the top layer is new.
+    await killAt(env, ["install", `lab/${name}`], step);
+    assert.equal((await stagingDirs(env, name)).length, 1, `${step}: killed with a staging dir in flight`);
+    assert.ok(!(await listed(env)).includes(name), `${step}: not listed`);
+    assert.equal(
+      (await runWrapper(`${env.home}/bin/keeper`)).stdout,
+      "keeper\n",
+      `${step}: keeper still runs`,
+    );
+    // Every complete-looking snapshot is complete; anything else is a leftover that repair removes.
+    const findings = await scanStore(storeLayout(env.home));
+    for (const f of findings) {
+      if (f.kind === "leftover" && f.path.startsWith(layersDir)) {
+        assert.match(f.path, /\/\.staging-/, `${step}: only staging dirs are left in the snapshot store`);
+      }
+    }
+    await repair(env);
+    const r = await env.dz(["install", `lab/${name}`]);
+    assert.equal(r.code, 0, `${step}: ${r.stderr}`);
+    assert.equal((await runWrapper(`${env.home}/bin/${name}`)).stdout, `${name}\n`, step);
+  }
+  assert.equal((await runWrapper(`${env.home}/bin/keeper`)).stdout, "keeper\n");
+  const left = (await scanStore(storeLayout(env.home))).filter((f) => f.kind !== "unreferenced-blob");
+  assert.deepEqual(left, []);
 });

@@ -239,3 +239,35 @@ Deno.test("a pin recorded before git refs were pinned keeps working and is compl
   const info = JSON.parse((await env.dz(["info", "cat", "--json"])).stdout);
   assert.equal(info.trusted_signer.git_ref, "tags");
 });
+
+Deno.test("install --locked and install FILE.tar refuse a downgrade too, unless --allow-downgrade (finding 4)", async () => {
+  await using env = await startE2E();
+  await env.publish("cat", "latest", "old\n");
+  assert.equal((await env.dz(["install", "lab/cat"])).code, 0);
+  const file = `${env.home}-dz.lock`;
+  const archive = `${env.home}-old.tar`;
+  try {
+    assert.equal((await env.dz(["lock", file])).code, 0);
+    assert.equal((await env.dz(["export", "lab/cat", "-o", archive])).code, 0);
+    const later = await env.pki.keyless({
+      identity: "https://github.com/dz-test/tools/.github/workflows/release.yml@refs/heads/main",
+      issuer: ISSUER,
+      tlogOffsetSeconds: 120,
+    });
+    await env.publish("cat", "latest", "new\n", { signer: later });
+    assert.equal((await env.dz(["update", "--yes"])).code, 0);
+
+    for (const argv of [["install", "--locked", file], ["install", archive]]) {
+      const refused = await env.dz(argv);
+      assert.equal(refused.code, 3, refused.stderr);
+      assert.match(refused.stderr, /this is a downgrade/);
+      assert.equal((await runWrapper(`${env.home}/bin/cat`)).stdout, "new\n");
+    }
+    const allowed = await env.dz(["install", "--locked", file, "--allow-downgrade"]);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.equal((await runWrapper(`${env.home}/bin/cat`)).stdout, "old\n");
+  } finally {
+    await Deno.remove(file).catch(() => {});
+    await Deno.remove(archive).catch(() => {});
+  }
+});

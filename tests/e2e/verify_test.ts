@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { IDENTITY, ISSUER, labRegistryArgs, startE2E } from "../support/e2e.ts";
+import { IDENTITY, ISSUER, labRegistryArgs, OCI_ARCH, startE2E } from "../support/e2e.ts";
+import { httpStore, signImageLegacy } from "../support/cosign_signer.ts";
+import { buildImage, pushImage } from "../support/image_builder.ts";
 
 Deno.test("dz verify checks a signed image by reference without pulling layers, and fails closed (exit 3)", async () => {
   await using env = await startE2E();
@@ -101,4 +103,39 @@ Deno.test("dz verify <name> re-verifies an installed package's digest against th
   const strict = await env.dz(["verify", "cat", "--json"]);
   assert.equal(strict.code, 3, strict.stderr);
   assert.equal(JSON.parse(strict.stdout).verified, false);
+});
+
+Deno.test("dz verify of a single-platform image does not need its config blob: platform unknown", async () => {
+  await using env = await startE2E();
+  // A single-platform image (no index), built for another architecture than this host, signed legacy.
+  const image = await buildImage({
+    layers: [{ entries: [{ type: "file", path: "etc/release", content: "x\n" }] }],
+    platform: { os: "linux", architecture: OCI_ARCH === "amd64" ? "arm64" : "amd64" },
+  });
+  const digest = await pushImage(env.registry, "apps/single", "1.0", image);
+  await signImageLegacy(httpStore(env.registry), "apps/single", digest, await env.signer());
+
+  const withConfig = JSON.parse((await env.dz(["verify", "lab/single:1.0", "--json"])).stdout);
+  assert.equal(withConfig.verified, true, JSON.stringify(withConfig.error));
+  assert.equal(withConfig.platform, `linux/${OCI_ARCH === "amd64" ? "arm64" : "amd64"}`);
+
+  // The registry loses the config blob: the signature binds the manifest, so verification still succeeds.
+  const del = await fetch(`${env.registry.url}/v2/apps/single/blobs/${image.configDigest}`, {
+    method: "DELETE",
+  });
+  await del.body?.cancel();
+  assert.equal(del.status, 202);
+  const gone = await fetch(`${env.registry.url}/v2/apps/single/blobs/${image.configDigest}`);
+  await gone.body?.cancel();
+  assert.equal(gone.status, 404);
+  const r = await env.dz(["verify", "lab/single:1.0", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.verified, true);
+  assert.equal(report.digest, digest);
+  assert.equal(report.index_digest, null);
+  assert.equal(report.platform, null);
+  const text = await env.dz(["verify", "lab/single:1.0"]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^ {2}Platform: +unknown \(the image config could not be read\)$/m);
 });

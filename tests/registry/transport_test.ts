@@ -265,3 +265,29 @@ Deno.test("Transport.send() refuses redirects from a public registry into privat
     assert.equal(await res.text(), "ok");
   });
 });
+
+Deno.test("Transport.send() times a stalled body out after the idle limit even when the abort signal cannot interrupt the read", async () => {
+  // A body that sends one chunk, then never answers again and ignores the request's abort signal.
+  const stuck = () =>
+    new Response(
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(new Uint8Array(10));
+        },
+        pull: () => new Promise(() => {}),
+      }),
+    );
+  const t = createTransport({
+    fetch: (() => Promise.resolve(stuck())) as typeof fetch,
+    userAgent: "u",
+    timeoutMs: 200,
+  });
+  const res = await t.send(new URL("https://reg.example/blob"), { registry: "reg.example" });
+  const started = Date.now();
+  const err = await res.arrayBuffer().catch((e) => e);
+  assert.ok(err instanceof RegistryError, String(err));
+  assert.equal(err.code, "REGISTRY_UNREACHABLE");
+  assert.equal(err.retryable, true);
+  assert.match(err.message, /stalled: no data for 0.2 s/);
+  assert.ok(Date.now() - started < 2000);
+});

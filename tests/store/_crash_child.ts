@@ -1,20 +1,12 @@
 /**
  * Child for the crash-safety tests: runs one store operation against the dz home in Deno.args[0] and hangs
  * at the crash point named Deno.args[2] (after printing "at <step>"), so the parent can SIGKILL it there.
- * Scenarios: update (stage+dedup+commit+activate v2), rollback (to v1), prune (keep 0), remove.
+ * Scenarios: update (stage+commit+activate v2), rollback (to v1), prune (keep 0), remove.
  */
-import { join } from "node:path";
+
 import { setCrashPointHandler } from "../../src/store/_crash_points.ts";
 import { storeLayout } from "../../src/store/layout.ts";
-import {
-  activate,
-  commitVersion,
-  hardlinkDedup,
-  prune,
-  readCurrent,
-  removePackage,
-  rollbackTarget,
-} from "../../src/store/packages.ts";
+import { activate, commitVersion, prune, removePackage, rollbackTarget } from "../../src/store/packages.ts";
 import { stageVersion } from "./_fixtures.ts";
 
 const [home, scenario, step] = Deno.args as [string, string, string];
@@ -30,11 +22,9 @@ setCrashPointHandler(async (reached) => {
 
 switch (scenario) {
   case "update": {
-    const current = await readCurrent(layout, "tool");
     const { staging, metadata } = await stageVersion(layout, "tool", "2", {
       "usr/lib/lib.so": "L".repeat(4096),
     });
-    if (current !== undefined) await hardlinkDedup(current.rootfs, join(staging, "rootfs"));
     const { version } = await commitVersion(layout, "tool", staging, metadata);
     await activate(layout, "tool", version.digest);
     break;

@@ -4,6 +4,7 @@ import { isDropzoneError } from "../../src/errors.ts";
 import { type Digest, sha256Digest } from "../../src/oci/digest.ts";
 import { openBlobCache } from "../../src/store/blob_cache.ts";
 import { tempHome } from "../support/temp_home.ts";
+import { canMount, mountTmpfs } from "../support/tmpfs.ts";
 
 function streamOf(...chunks: Uint8Array[]): ReadableStream<Uint8Array> {
   return ReadableStream.from(chunks);
@@ -155,4 +156,42 @@ Deno.test("gc() removes unreferenced blobs and stale temp files and returns byte
     removedBlobs: [],
     removedTemps: 0,
   });
+});
+
+const MOUNTABLE = await canMount();
+
+Deno.test({
+  name:
+    "putStream() on a full disk says the disk is full, where, and how much the blob needed; keeps nothing",
+  ignore: !MOUNTABLE,
+  async fn() {
+    await using disk = await mountTmpfs({ sizeKiB: 64 });
+    const cache = openBlobCache(join(disk.path, "blobs"));
+    const bytes = new Uint8Array(300 * 1024).fill(7);
+    const digest = await sha256Digest(bytes);
+    const chunks = Array.from({ length: 30 }, (_, i) => bytes.subarray(i * 10240, (i + 1) * 10240));
+    const err = await cache.putStream(digest, bytes.length, streamOf(...chunks)).catch((e) => e);
+    assert.ok(isDropzoneError(err, "IO"), String(err));
+    assert.match(err.message, /the disk is full \(needed 300\.0 KiB\)/);
+    assert.ok(err.message.includes(join(disk.path, "blobs")), err.message);
+    assert.match(err.hint ?? "", /Free space .*dz gc/);
+    assert.equal(await cache.has(digest), false);
+    assert.deepEqual(await entries(join(disk.path, "blobs")), [], "no temp file left behind");
+  },
+});
+
+Deno.test({
+  name: "teeInto() on a full disk still passes the bytes through (the cache is an optimisation there)",
+  ignore: !MOUNTABLE,
+  async fn() {
+    await using disk = await mountTmpfs({ sizeKiB: 64 });
+    const cache = openBlobCache(join(disk.path, "blobs"));
+    const bytes = new Uint8Array(300 * 1024).fill(9);
+    const digest = await sha256Digest(bytes);
+    const out = new Uint8Array(
+      await new Response(cache.teeInto(digest, bytes.length, streamOf(bytes))).arrayBuffer(),
+    );
+    assert.equal(out.length, bytes.length);
+    assert.equal(await cache.has(digest), false);
+  },
 });

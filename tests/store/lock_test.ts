@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { isDropzoneError } from "../../src/errors.ts";
 import { acquireStoreLock, readLockHolder } from "../../src/store/lock.ts";
 import { tempHome } from "../support/temp_home.ts";
+import { canMount, mountTmpfs } from "../support/tmpfs.ts";
 import { spawnDeno } from "./_child.ts";
 
 const HOLDER = new URL("./_lock_holder.ts", import.meta.url);
@@ -82,4 +83,17 @@ Deno.test("acquireStoreLock() stops waiting with ABORTED when the signal aborts"
     (err) => isDropzoneError(err, "ABORTED"),
   );
   assert.ok(first);
+});
+
+Deno.test({
+  name: "acquireStoreLock() on a read-only home fails with PERMISSION and a hint, not a raw OS error",
+  ignore: !(await canMount()),
+  async fn() {
+    await using ro = await mountTmpfs({ sizeKiB: 16, readOnly: true });
+    const err = await acquireStoreLock(`${ro.path}/home/.lock`).catch((e) => e);
+    assert.ok(isDropzoneError(err, "PERMISSION"), String(err));
+    assert.match(err.message, /the file system is read-only/);
+    assert.match(err.hint ?? "", /DROPZONE_HOME/);
+    assert.equal(err.exitCode, 1);
+  },
 });

@@ -4,7 +4,6 @@ import { isDropzoneError } from "../../src/errors.ts";
 import {
   activate,
   commitVersion,
-  hardlinkDedup,
   isInstalled,
   listPackages,
   listVersions,
@@ -235,44 +234,6 @@ Deno.test("validatePackageName() rejects names that could escape or collide with
     assert.throws(() => validatePackageName(bad), (err) => isDropzoneError(err, "INVALID_NAME"), bad);
   }
   for (const good of ["jq", "kubectl-1.30", "node_exporter"]) validatePackageName(good);
-});
-
-Deno.test("hardlinkDedup() links identical files with equal modes and reports the savings", async () => {
-  await using home = await tempHome();
-  const big = "x".repeat(10_000);
-  const v1 = await installVersion(home.layout, "tool", "1", {
-    "usr/lib/libbig.so": big,
-    "usr/share/moved.txt": "same content elsewhere",
-    "etc/changed.conf": "old",
-    "etc/empty": "",
-  });
-  const { staging, metadata } = await stageVersion(home.layout, "tool", "2", {
-    "usr/lib/libbig.so": big,
-    "usr/share/doc/moved.txt": "same content elsewhere",
-    "etc/changed.conf": "new",
-    "etc/empty": "",
-    "usr/lib/modechange": big,
-  });
-  await Deno.chmod(join(staging, "rootfs", "usr/lib/modechange"), 0o600);
-  const result = await hardlinkDedup(v1.rootfs, join(staging, "rootfs"));
-  assert.deepEqual(result, { linked: 2, bytesSaved: 10_000 + 22, skipped: 0 });
-  const a = await Deno.stat(join(v1.rootfs, "usr/lib/libbig.so"));
-  const b = await Deno.stat(join(staging, "rootfs", "usr/lib/libbig.so"));
-  assert.equal(a.ino, b.ino);
-  assert.equal(a.nlink, 2);
-  assert.equal(await Deno.readTextFile(join(staging, "rootfs", "etc/changed.conf")), "new");
-  assert.notEqual((await Deno.stat(join(staging, "rootfs", "usr/lib/modechange"))).ino, a.ino);
-  const again = await hardlinkDedup(v1.rootfs, join(staging, "rootfs"));
-  assert.deepEqual(again, { linked: 0, bytesSaved: 0, skipped: 0 }); // already shared: nothing to do
-  const { version } = await commitVersion(home.layout, "tool", staging, metadata);
-  await activate(home.layout, "tool", version.digest);
-  await prune(home.layout, "tool", { keep: 0 }); // removing v1 keeps the shared inode alive for v2
-  assert.equal(await Deno.readTextFile(join(version.rootfs, "usr/lib/libbig.so")), big);
-  assert.deepEqual(await hardlinkDedup(join(home.path, "none"), version.rootfs), {
-    linked: 0,
-    bytesSaved: 0,
-    skipped: 0,
-  });
 });
 
 Deno.test("readHistory() treats a missing or damaged history as empty", async () => {

@@ -65,6 +65,8 @@ export interface FakeBehaviour {
   pageSize: number | undefined;
   /** Blob GET bodies are sent at about this many bytes per second (in 32 KiB chunks); undefined = at once. */
   blobBytesPerSecond: number | undefined;
+  /** Every pull request (manifests, blobs, tags, referrers, catalog) answers with this OCI error. */
+  failWith: { status: number; code: string; message: string } | undefined;
 }
 
 /** One request as the fake saw it. */
@@ -128,6 +130,7 @@ const DEFAULTS: FakeBehaviour = {
   shortBlobs: 0,
   pageSize: undefined,
   blobBytesPerSecond: undefined,
+  failWith: undefined,
 };
 
 function ociError(status: number, code: string, message: string, headers: HeadersInit = {}): Response {
@@ -353,6 +356,7 @@ export function startFakeRegistry(behaviour: Partial<FakeBehaviour> = {}): Promi
       if (!authorized(req, undefined)) return challenge(url, undefined);
       return Response.json({});
     }
+    if (b.failWith) return ociError(b.failWith.status, b.failWith.code, b.failWith.message);
     if (url.pathname === "/v2/_catalog") {
       const scope = "registry:catalog:*";
       if (!authorized(req, scope)) return challenge(url, scope);

@@ -1,9 +1,14 @@
 /** Helpers shared by the unpack tests: temp dirs, applying raw tars, and a comparable snapshot of a tree. */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import type { Digest } from "../../src/oci/digest.ts";
+import { removeTree } from "../../src/store/atomic.ts";
+import { openLayerStore } from "../../src/store/layer_store.ts";
 import {
   applyLayer,
+  applySnapshot,
   createRootfsState,
   finalizeRootfs,
-  removeTree,
   type RootfsState,
 } from "../../src/unpack/extract.ts";
 import { buildTar, type RawEntry, streamOf } from "../support/tar_writer.ts";
@@ -19,17 +24,87 @@ export async function tempDir(): Promise<TempDir> {
   return { path, [Symbol.asyncDispose]: () => removeTree(path) };
 }
 
-/** Applies each tar (given as raw entries) as one layer, in order, then finalizes. */
+/** The digest a test uses for an uncompressed layer tar. */
+export function tarDigest(tar: Uint8Array): Digest {
+  return `sha256:${createHash("sha256").update(tar).digest("hex")}`;
+}
+
+/**
+ * Composes `rootfs` as dz installs do: each tar extracted once into the snapshot store at `storeDir` (reused
+ * when already there), then replayed in order with hard links, then finalized.
+ */
+export async function composeLayers(
+  rootfs: string,
+  tars: readonly Uint8Array[],
+  storeDir: string,
+  options: { chunkSize?: number; finalize?: boolean } = {},
+): Promise<RootfsState> {
+  const store = openLayerStore(storeDir);
+  const snapshots = [];
+  for (const tar of tars) {
+    snapshots.push(
+      await store.extract(tarDigest(tar), () => Promise.resolve(streamOf(tar, options.chunkSize))),
+    );
+  }
+  await Deno.mkdir(rootfs, { recursive: true });
+  const state = createRootfsState();
+  for (const snapshot of snapshots) await applySnapshot(snapshot, rootfs, { state });
+  if (options.finalize ?? true) await finalizeRootfs(rootfs, state);
+  return state;
+}
+
+/** A snapshot with inode numbers replaced by hardlink groups, so two trees can be compared. */
+export function comparableTree(tree: Map<string, NodeInfo>): { nodes: object; groups: string[][] } {
+  const nodes: Record<string, NodeInfo> = {};
+  const byInode = new Map<number, string[]>();
+  for (const [path, { ino, ...rest }] of tree) {
+    nodes[path] = rest;
+    if (ino !== undefined) byInode.set(ino, [...(byInode.get(ino) ?? []), path]);
+  }
+  const groups = [...byInode.values()].filter((g) => g.length > 1).map((g) => g.sort()).sort();
+  return { nodes, groups };
+}
+
+function errorCode(err: unknown): string {
+  return err === undefined ? "ok" : (err as { code?: string }).code ?? String(err);
+}
+
+/**
+ * Applies each tar (given as raw entries) as one layer, in order, then finalizes. Every call is also a
+ * differential test of the snapshot store: the same layers composed from snapshots must give the same tree
+ * (paths, types, modes, contents, link targets, hardlink groups), or fail with the same error code.
+ */
 export async function applyLayers(
   rootfs: string,
   layers: ReadonlyArray<ReadonlyArray<RawEntry | RawEntry[]>>,
   options: { chunkSize?: number; finalize?: boolean } = {},
 ): Promise<RootfsState> {
+  const tars = layers.map((entries) => buildTar(entries));
   const state = createRootfsState();
-  for (const entries of layers) {
-    await applyLayer(streamOf(buildTar(entries), options.chunkSize), rootfs, { state });
+  let failure: unknown;
+  try {
+    for (const tar of tars) await applyLayer(streamOf(tar, options.chunkSize), rootfs, { state });
+    if (options.finalize ?? true) await finalizeRootfs(rootfs, state);
+  } catch (err) {
+    failure = err;
   }
-  if (options.finalize ?? true) await finalizeRootfs(rootfs, state);
+  await using work = await tempDir();
+  const composed = `${work.path}/rootfs`;
+  let composedFailure: unknown;
+  try {
+    await composeLayers(composed, tars, `${work.path}/layers`, options);
+  } catch (err) {
+    composedFailure = err;
+  }
+  assert.equal(errorCode(composedFailure), errorCode(failure), "composed from snapshots: same outcome");
+  if (failure !== undefined) throw failure;
+  if (options.finalize ?? true) {
+    assert.deepEqual(
+      comparableTree(await snapshot(composed)),
+      comparableTree(await snapshot(rootfs)),
+      "composed from snapshots: same tree",
+    );
+  }
   return state;
 }
 

@@ -4,9 +4,9 @@ import {
   cleanEntryPath,
   createRootfsState,
   finalizeRootfs,
-  removeTree,
   rootfsLinkTarget,
 } from "../../src/unpack/extract.ts";
+import { removeTree } from "../../src/store/atomic.ts";
 import { isDropzoneError } from "../../src/errors.ts";
 import {
   buildTar,

@@ -3,7 +3,8 @@
  * directory next to the rootfs untouched, and leave nothing behind once the caller removes the staging dir.
  */
 import assert from "node:assert/strict";
-import { applyLayer, createRootfsState, removeTree } from "../../src/unpack/extract.ts";
+import { applyLayer, createRootfsState } from "../../src/unpack/extract.ts";
+import { removeTree } from "../../src/store/atomic.ts";
 import { isDropzoneError } from "../../src/errors.ts";
 import {
   buildTar,
@@ -17,7 +18,7 @@ import {
   withGnuLongNames,
   withPax,
 } from "../support/tar_writer.ts";
-import { exists, type NodeInfo, snapshot, tempDir } from "./_helpers.ts";
+import { composeLayers, exists, type NodeInfo, snapshot, tempDir } from "./_helpers.ts";
 
 type Layer = ReadonlyArray<RawEntry | RawEntry[]>;
 
@@ -26,29 +27,43 @@ interface Workspace {
   readonly base: string;
   readonly rootfs: string;
   readonly sentinel: string;
+  /** Layer snapshot store for the composed mode (deep, so that a climbing entry would land in `base`). */
+  readonly store: string;
 }
+
+/** How layers are applied: straight from the tars, or as dz installs, composed from layer snapshots. */
+type Mode = "tar" | "composed";
+const MODES: readonly Mode[] = ["tar", "composed"];
 
 async function workspace(base: string): Promise<Workspace> {
   // rootfs is nested so that "../../x" from inside it still lands in `base`, where we can see it.
   const rootfs = `${base}/stage/rootfs`;
   const sentinel = `${base}/sentinel`;
   await Deno.mkdir(rootfs, { recursive: true });
+  await Deno.mkdir(`${base}/store/a/b/c`, { recursive: true });
   await Deno.mkdir(`${sentinel}/etc`, { recursive: true });
   await Deno.writeTextFile(`${sentinel}/keep`, "sentinel\n");
   await Deno.writeTextFile(`${sentinel}/etc/passwd`, "root:x:0:0\n");
-  return { base, rootfs, sentinel };
+  return { base, rootfs, sentinel, store: `${base}/store/a/b/c` };
 }
 
 async function outside(ws: Workspace): Promise<Map<string, NodeInfo>> {
   const all = await snapshot(ws.base);
-  for (const key of [...all.keys()]) if (key === "stage" || key.startsWith("stage/")) all.delete(key);
+  for (const key of [...all.keys()]) {
+    // The rootfs, and complete snapshots (whose trees hold the layers' own files), may change; nothing else.
+    if (key === "stage" || key.startsWith("stage/") || key.startsWith("store/a/b/c/sha256-")) all.delete(key);
+  }
   return all;
 }
 
 /** Applies the layers as the installer would: on failure the staging dir is deleted. */
-async function install(ws: Workspace, layers: readonly Layer[]): Promise<unknown> {
+async function install(ws: Workspace, layers: readonly Layer[], mode: Mode): Promise<unknown> {
   const state = createRootfsState();
   try {
+    if (mode === "composed") {
+      await composeLayers(ws.rootfs, layers.map((l) => buildTar(l)), ws.store, { finalize: false });
+      return undefined;
+    }
     for (const layer of layers) await applyLayer(streamOf(buildTar(layer)), ws.rootfs, { state });
     return undefined;
   } catch (err) {
@@ -106,12 +121,12 @@ const REJECTED: Array<[string, Layer[]]> = [
 ];
 
 Deno.test("applyLayer() rejects hostile layers with UNSAFE_LAYER and writes nothing outside the rootfs", async (t) => {
-  for (const [name, layers] of REJECTED) {
-    await t.step(name, async () => {
+  for (const [name, layers, mode] of REJECTED.flatMap(([n, l]) => MODES.map((m) => [n, l, m] as const))) {
+    await t.step(`${name} (${mode})`, async () => {
       await using tmp = await tempDir();
       const ws = await workspace(tmp.path);
       const before = await outside(ws);
-      const err = await install(ws, layers);
+      const err = await install(ws, layers, mode);
       assert.ok(isDropzoneError(err, "UNSAFE_LAYER"), `expected UNSAFE_LAYER, got ${err}`);
       assert.match((err as Error).message, /entry "/, "the error names the entry");
       assert.deepEqual(await outside(ws), before);
@@ -121,12 +136,14 @@ Deno.test("applyLayer() rejects hostile layers with UNSAFE_LAYER and writes noth
 });
 
 Deno.test("applyLayer() keeps absolute entry names inside the rootfs", async () => {
-  await using tmp = await tempDir();
-  const ws = await workspace(tmp.path);
-  const before = await outside(ws);
-  assert.equal(await install(ws, [[file("/etc/x", "inside"), file("/keep", "inside")]]), undefined);
-  assert.equal(await Deno.readTextFile(`${ws.rootfs}/etc/x`), "inside");
-  assert.deepEqual(await outside(ws), before);
+  for (const mode of MODES) {
+    await using tmp = await tempDir();
+    const ws = await workspace(tmp.path);
+    const before = await outside(ws);
+    assert.equal(await install(ws, [[file("/etc/x", "inside"), file("/keep", "inside")]], mode), undefined);
+    assert.equal(await Deno.readTextFile(`${ws.rootfs}/etc/x`), "inside", mode);
+    assert.deepEqual(await outside(ws), before, mode);
+  }
 });
 
 Deno.test("applyLayer() never follows a symlink that already sits in the rootfs", async (t) => {
@@ -143,14 +160,14 @@ Deno.test("applyLayer() never follows a symlink that already sits in the rootfs"
     ["directory over the link replaces it", [dir("hostdir/"), file("hostdir/keep", "inside")], false],
     ["symlink over the link replaces it", [symlink("hostdir", "/etc")], false],
   ];
-  for (const [name, layer, rejected] of cases) {
-    await t.step(name, async () => {
+  for (const [name, layer, rejected, mode] of cases.flatMap((c) => MODES.map((m) => [...c, m] as const))) {
+    await t.step(`${name} (${mode})`, async () => {
       await using tmp = await tempDir();
       const ws = await workspace(tmp.path);
       await Deno.symlink(ws.sentinel, `${ws.rootfs}/hostdir`);
       await Deno.symlink(`${ws.sentinel}/keep`, `${ws.rootfs}/hostfile`);
       const before = await outside(ws);
-      const err = await install(ws, [layer]);
+      const err = await install(ws, [layer], mode);
       if (rejected) assert.ok(isDropzoneError(err, "UNSAFE_LAYER"), `expected UNSAFE_LAYER, got ${err}`);
       else assert.equal(err, undefined);
       assert.equal(await Deno.readTextFile(`${ws.sentinel}/keep`), "sentinel\n");

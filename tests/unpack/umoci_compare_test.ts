@@ -4,7 +4,9 @@
  * hardlink groups). Absolute symlinks are left out on purpose: dz rewrites them (covered in extract_test.ts).
  */
 import assert from "node:assert/strict";
-import { applyLayer, createRootfsState, finalizeRootfs } from "../../src/unpack/extract.ts";
+import { createHash } from "node:crypto";
+import { openLayerStore } from "../../src/store/layer_store.ts";
+import { applyLayer, applySnapshot, createRootfsState, finalizeRootfs } from "../../src/unpack/extract.ts";
 import { openLayer } from "../../src/unpack/layer.ts";
 import { MEDIA_TYPES } from "../../src/oci/media_types.ts";
 import { sha256Digest } from "../../src/oci/digest.ts";
@@ -212,5 +214,21 @@ Deno.test({
     // Guard against a vacuous pass: the interesting paths are really there.
     assert.ok("opt/app/new" in ours.nodes && !("opt/app/old1" in ours.nodes));
     assert.ok(ours.hardlinkGroups.length >= 2);
+
+    // As dz installs: each layer extracted once into the snapshot store, the rootfs composed by hard links.
+    const store = openLayerStore(`${tmp.path}/layers`);
+    const composed = `${tmp.path}/dz-composed`;
+    await Deno.mkdir(composed);
+    const composedState = createRootfsState();
+    for (const blob of blobs) {
+      const digest = `sha256:${createHash("sha256").update(blob).digest("hex")}` as const;
+      const snap = await store.extract(
+        digest,
+        () => Promise.resolve(openLayer(streamOf(blob, 4096), MEDIA_TYPES.OCI_LAYER_GZIP)),
+      );
+      await applySnapshot(snap, composed, { state: composedState });
+    }
+    await finalizeRootfs(composed, composedState);
+    assert.deepEqual(comparable(await snapshot(composed)), theirs, "composed from snapshots");
   },
 });

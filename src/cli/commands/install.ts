@@ -3,12 +3,12 @@ import { installPackage } from "../../app/install.ts";
 import { DropzoneError } from "../../errors.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import { resolveReference } from "../../oci/reference.ts";
-import { removeWrapper } from "../../shim/write.ts";
+import { removeWrapper, removeWrappersOf } from "../../shim/write.ts";
+import { readPackageState } from "../../store/package_state.ts";
 import { listVersions, removePackage } from "../../store/packages.ts";
 import { join } from "node:path";
 import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
-import { formatBytes } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
 import { installLocked } from "./lock.ts";
 import { openArchive } from "./archive.ts";
@@ -41,7 +41,8 @@ export async function install(
     if (input !== undefined && opts.locked !== true) {
       throw new DropzoneError("USAGE", "Give either a reference or --locked, not both");
     }
-    return await installLocked(ctx, typeof opts.locked === "string" ? opts.locked : input ?? "dz.lock", opts);
+    const file = typeof opts.locked === "string" ? opts.locked : input ?? "dz.lock";
+    return await installLocked(ctx, ctx.userPath(file), opts);
   }
   if (input === undefined) {
     throw new DropzoneError("USAGE", "Missing required argument 'ref'", {
@@ -50,8 +51,9 @@ export async function install(
   }
   const { config } = await ctx.config();
   // An OCI archive from `dz export` installs through the offline client: same policy, local trust root.
-  // Decided by the argument's spelling alone, never by what exists on disk (issue 9 finding 2).
-  const archive = isArchiveArgument(input) ? await openArchive(ctx, input) : undefined;
+  // Decided by the argument's spelling alone, never by what exists on disk (issue 9 finding 2); the file is
+  // found relative to the user's directory (INIT_CWD under deno task).
+  const archive = isArchiveArgument(input) ? await openArchive(ctx, ctx.userPath(input)) : undefined;
   const ref = resolveReference(archive ? archive.reference : input, {
     registries: config.registries,
     defaultRegistry: config.default_registry,
@@ -93,8 +95,11 @@ export async function install(
     return 0;
   }
   const lines = [
-    `Installed ${m.name} ${m.tag ?? "(by digest)"} (${shortDigest(m.digest)})` +
-    (outcome.previous ? `, replacing ${shortDigest(outcome.previous.digest)}` : ""),
+    outcome.repaired !== undefined
+      ? `Repaired ${m.name} ${m.tag ?? "(by digest)"} (${shortDigest(m.digest)}): unpacked it again ` +
+        `(${outcome.repaired})`
+      : `Installed ${m.name} ${m.tag ?? "(by digest)"} (${shortDigest(m.digest)})` +
+        (outcome.previous ? `, replacing ${shortDigest(outcome.previous.digest)}` : ""),
     `  Registry:  ${m.registry.name} (${m.registry.url})`,
     `  Platform:  ${m.platform}`,
     ...(m.served_by ? [`  Served by: mirror ${m.served_by} (verified as ${m.registry.url})`] : []),
@@ -117,8 +122,9 @@ export async function install(
       lines.push(`  Vulns:     ${a.vuln.critical}C/${a.vuln.high}H/${a.vuln.medium}M/${a.vuln.low}L${label}`);
     }
   }
-  if (outcome.dedupBytes > 0) {
-    lines.push(`  Shared with the previous version: ${formatBytes(outcome.dedupBytes)}`);
+  if (outcome.layers !== undefined && outcome.layers.reused > 0) {
+    const { reused, extracted } = outcome.layers;
+    lines.push(`  Layers:    ${reused} reused from the layer cache, ${extracted} extracted`);
   }
   ctx.log.info(lines.join("\n"));
   const path = (ctx.runtime.env("PATH") ?? "").split(":").map((p) => p.replace(/\/+$/, ""));
@@ -128,32 +134,44 @@ export async function install(
   return 0;
 }
 
-/** dz remove */
+/** dz remove: also removes a damaged package (corrupt metadata, dangling current, deleted rootfs). */
 export async function remove(
   ctx: CliContext,
   name: string,
   opts: { yes?: boolean; dryRun?: boolean },
 ): Promise<void> {
-  const meta = await requireInstalled(ctx, name);
+  const state = await readPackageState(ctx.layout, name);
+  if (state === undefined) await requireInstalled(ctx, name); // throws NOT_INSTALLED with its hint
+  const meta = state?.state === "ok" ? state.version.metadata : state?.metadata ?? null;
+  const digest = state?.state === "ok" ? state.version.digest : state?.digest ?? meta?.digest ?? null;
   if (opts.dryRun) {
     const versions = await listVersions(ctx.layout, name);
-    const older = versions.length - 1;
+    const older = Math.max(0, versions.length - 1);
     ctx.log.info(
-      `Would remove ${name} (${shortDigest(meta.digest)})` +
+      `Would remove ${name}${digest ? ` (${shortDigest(digest)})` : ""}` +
+        (state?.state === "damaged" ? " (damaged)" : "") +
         (older > 0 ? ` and ${older} previous version(s)` : "") +
-        `, and the wrapper(s) ${meta.bins.map((b) => join(ctx.layout.bin, b.name)).join(", ")}`,
+        (meta ? `, and the wrapper(s) ${meta.bins.map((b) => join(ctx.layout.bin, b.name)).join(", ")}` : ""),
     );
     ctx.log.info("Dry run: nothing was changed");
     return;
   }
   if (ctx.runtime.stdinIsTerminal) {
-    await confirm(ctx, `Remove ${name} (${shortDigest(meta.digest)}) and its previous versions?`, opts.yes);
+    const what = `${name}${digest ? ` (${shortDigest(digest)})` : ""}`;
+    await confirm(
+      ctx,
+      `Remove ${what}${state?.state === "damaged" ? ", which is damaged," : ""} and its previous versions?`,
+      opts.yes,
+    );
   }
   await withStoreLock(ctx, async () => {
     // Wrappers first: a crash after this leaves a package without wrappers, which doctor reports, never a
-    // wrapper pointing at nothing.
-    for (const bin of meta.bins) await removeWrapper(ctx.layout.bin, bin.name);
+    // wrapper pointing at nothing. A damaged package may not know its bins: find them by their marker too.
+    if (state?.state === "ok") {
+      for (const bin of state.version.metadata.bins) await removeWrapper(ctx.layout.bin, bin.name);
+    }
+    await removeWrappersOf(ctx.layout.bin, name);
     await removePackage(ctx.layout, name);
   });
-  ctx.log.info(`Removed ${name}`);
+  ctx.log.info(`Removed ${name}${state?.state === "damaged" ? ` (it was damaged: ${state.reason})` : ""}`);
 }

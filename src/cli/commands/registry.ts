@@ -153,7 +153,7 @@ export async function addRegistry(
   const opts = withCosignSpellings(flags);
   validateRegistryName(name);
   const normalisedUrl = validateRegistryUrl(url);
-  const policy = buildPolicy(opts, Deno.cwd());
+  const policy = buildPolicy(opts, ctx.cwd());
   if (policy?.public_key) await checkReadable(policy.public_key, "public key");
   if (policy?.trusted_root) await checkReadable(policy.trusted_root, "trusted root");
   const entry: RegistryEntry = {

@@ -1,6 +1,7 @@
 /** `dz run <ref> [-- args]`: verify and run an image's entrypoint once, without installing it. */
 import { type PreparedRun, prepareInstalledRun, prepareRun } from "../../app/run.ts";
 import { DropzoneError } from "../../errors.ts";
+import { handOverSignals } from "../../interrupt.ts";
 import { readCurrent } from "../../store/packages.ts";
 import { resolveReference } from "../../oci/reference.ts";
 import type { CliContext } from "../context.ts";
@@ -18,6 +19,9 @@ export async function runOnce(
   const prepared = await prepare(ctx, input, opts).catch((err) => {
     throw forRun(err);
   });
+  if (prepared.discarded) {
+    ctx.log.warn(`the cached copy could not be reused and was unpacked again: ${prepared.discarded}`);
+  }
   ctx.log.debug(`running ${prepared.digest} from the ${prepared.source} copy`);
   const script = await Deno.makeTempFile({ prefix: "dz-run-", suffix: ".sh" });
   try {
@@ -28,6 +32,12 @@ export async function runOnce(
       stdout: "inherit",
       stderr: "inherit",
     }).spawn();
+    // From here on Ctrl-C and SIGTERM are the program's; dz reports its exit code.
+    using _signals = handOverSignals((signal) => {
+      try {
+        child.kill(signal);
+      } catch { /* already gone */ }
+    });
     const status = await child.status;
     return status.signal ? 128 + (Deno.build.os === "linux" ? signalNumber(status.signal) : 1) : status.code;
   } finally {

@@ -6,6 +6,7 @@ import { acquireStoreLock } from "../../store/lock.ts";
 import type { PackageMetadata } from "../../store/metadata.ts";
 import { listPackages, readCurrent } from "../../store/packages.ts";
 import type { CliContext } from "../context.ts";
+import { sanitizeTerminal } from "../sanitize.ts";
 
 /** Runs `fn` holding the store-wide lock; a second dz waits with a message and fails after a minute. */
 export async function withStoreLock<T>(ctx: CliContext, fn: () => Promise<T>): Promise<T> {
@@ -63,7 +64,7 @@ export async function requireInstalled(ctx: CliContext, name: string): Promise<P
 /** Asks for confirmation on a TTY; without one, refuses unless `yes`. */
 export async function confirm(ctx: CliContext, question: string, yes: boolean | undefined): Promise<void> {
   if (yes) return;
-  const answer = await ctx.runtime.prompt(`${question} [y/N]: `);
+  const answer = await ctx.runtime.prompt(sanitizeTerminal(`${question} [y/N]: `));
   if (answer === null) {
     throw new DropzoneError("ABORTED", `${question.replace(/\?$/, "")}: not confirmed`, {
       hint: "Pass --yes to confirm without a terminal",

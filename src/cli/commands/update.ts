@@ -10,9 +10,12 @@
  *   the rebuilt same tag); `dz update --all --yes` does that for every package; `dz update --yes` alone
  *   applies same-tag rebuilds only, since moving to another tag needs the user to name the package or pass
  *   `--all`. `--all` without `--yes` asks on a terminal and refuses (exit 1, hint `--yes`) without one.
- * - Every apply is a full install (verification included). A failing package does not stop the others; the
+ * - Each available update's target is resolved and verified (no layers) to tell a downgrade (signed before the
+ *   installed version: `DOWNGRADE` in the table, `downgrade: true` in JSON) from a rebuild.
+ * - Every apply is a full install through the trust gate. A failing package does not stop the others; the
  *   command then exits 3 when any failure was a trust failure (bad or missing signature, changed signer
- *   without `--accept-new-signer`), else 1 (a release younger than `--min-age` is RELEASE_TOO_NEW, exit 1).
+ *   without `--accept-new-signer`, a downgrade without `--allow-downgrade`), else 1 (a release younger than
+ *   `--min-age` is RELEASE_TOO_NEW, exit 1).
  */
 import {
   type ApplyResult,
@@ -29,12 +32,13 @@ import { previewUpdate, type UpdatePreview } from "../../app/update_preview.ts";
 import { EXIT, exitCodeFor } from "../../errors.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import type { PackageMetadata } from "../../store/metadata.ts";
+import { listPackageStates, type PackageState } from "../../store/package_state.ts";
 import { readCurrent } from "../../store/packages.ts";
 import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
 import { formatError, json, plural, table } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
-import { confirm, installedPackages, requireInstalled, withStoreLock } from "./shared.ts";
+import { confirm, requireInstalled, withStoreLock } from "./shared.ts";
 
 /** Options of `dz update`. */
 export interface UpdateOptions {
@@ -52,6 +56,23 @@ export interface UpdateOptions {
   dryRun?: boolean;
 }
 
+/** The check row of a damaged package: nothing can be checked until it is repaired or removed. */
+function damagedCheck(s: PackageState & { state: "damaged" }): UpdateCheck {
+  const digest = s.digest ?? s.metadata?.digest ?? null;
+  return {
+    name: s.name,
+    tag: s.metadata?.tag ?? null,
+    installed_digest: digest as UpdateCheck["installed_digest"],
+    installed_index_digest: s.metadata?.index_digest ?? null,
+    current_digest: null,
+    rebuild: false,
+    newer_tags: [],
+    target_tag: null,
+    downgrade: null,
+    error: `damaged: ${s.reason}; run "dz doctor --fix" or "dz remove ${s.name}"`,
+  };
+}
+
 function row(check: UpdateCheck, pinned: boolean): string[] {
   const cells = rowCells(check);
   if (pinned) cells[3] = cells[3] === "-" ? "pinned" : `pinned; ${cells[3]}`;
@@ -59,7 +80,9 @@ function row(check: UpdateCheck, pinned: boolean): string[] {
 }
 
 function rowCells(check: UpdateCheck): string[] {
-  const installed = `${check.tag ?? "(digest)"} (${shortDigest(check.installed_digest)})`;
+  const installed = `${check.tag ?? "(digest)"} (${
+    check.installed_digest ? shortDigest(check.installed_digest) : "-"
+  })`;
   if (check.error !== null && check.current_digest === null) {
     return [check.name, installed, "<unreachable>", check.error];
   }
@@ -86,10 +109,13 @@ export async function update(
   opts: UpdateOptions,
 ): Promise<number> {
   const { config } = await ctx.config();
+  // Damaged packages are never silently left out: they get a row whose error says what is wrong.
+  const states = name ? [] : await listPackageStates(ctx.layout);
   const packages: PackageMetadata[] = name
     ? [await requireInstalled(ctx, name)]
-    : await installedPackages(ctx);
-  if (packages.length === 0) {
+    : states.flatMap((s) => s.state === "ok" ? [s.version.metadata] : []);
+  const damaged = states.flatMap((s) => s.state === "damaged" ? [damagedCheck(s)] : []);
+  if (packages.length === 0 && damaged.length === 0) {
     if (opts.json) ctx.out(json([]));
     else ctx.log.info("No packages installed.");
     return EXIT.OK;
@@ -126,7 +152,10 @@ export async function update(
       }),
     );
   }
-  const checks = rawChecks.map((c) => ({ ...c, downgrade: previews.get(c.name)?.downgrade ?? null }));
+  const checks = [
+    ...rawChecks.map((c) => ({ ...c, downgrade: previews.get(c.name)?.downgrade ?? null })),
+    ...damaged,
+  ].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   if (opts.json) {
     ctx.out(json(checks.map((c) => ({
       ...c,
@@ -185,7 +214,7 @@ export async function update(
         ? `${tag} (rebuild ${shortDigest(check.current_digest ?? "")})`
         : tag;
       ctx.log.info(
-        `Would update ${check.name} ${check.tag ?? ""} (${shortDigest(check.installed_digest)}) -> ${to}`,
+        `Would update ${check.name} ${check.tag ?? ""} (${shortDigest(check.installed_digest ?? "")}) -> ${to}`,
       );
     }
     if (skippedTagMoves.length > 0) {
@@ -272,7 +301,11 @@ export async function update(
         ctx.log.info(
           `  Updated ${check.name} to ${m.tag ?? tag} (${shortDigest(m.digest)})` +
             (prev ? `, replacing ${shortDigest(prev.digest)}` : "") +
-            (result.outcome.pruned.length ? `; pruned ${result.outcome.pruned.length} old version(s)` : ""),
+            (result.outcome.pruned.length ? `; pruned ${result.outcome.pruned.length} old version(s)` : "") +
+            (result.outcome.layers
+              ? `; layers: ${result.outcome.layers.reused} reused from the layer cache, ` +
+                `${result.outcome.layers.extracted} extracted`
+              : ""),
         );
       }
     }

@@ -1,0 +1,291 @@
+/**
+ * From a verified image to a rootfs: layers download into the blob cache, are extracted once each into the layer
+ * snapshot store (concurrently, as soon as each download finished), and the rootfs is composed by replaying the
+ * snapshots in layer order with hard links. With `layer_cache: false` the snapshots live in a private directory
+ * that is deleted after composition, so the rootfs holds independent copies.
+ */
+import { join } from "node:path";
+import type { Digest } from "../oci/digest.ts";
+import { shortDigest } from "../oci/digest.ts";
+import type { Descriptor } from "../oci/manifest.ts";
+import type { RegistryClient } from "../registry/types.ts";
+import { crashPoint } from "../store/_crash_points.ts";
+import { removeTree } from "../store/atomic.ts";
+import type { BlobCache } from "../store/blob_cache.ts";
+import type { Config } from "../store/config.ts";
+import {
+  type LayerSnapshot,
+  type LayerStore,
+  openLayerStore,
+  type TreeUsage,
+  treeUsage,
+} from "../store/layer_store.ts";
+import type { StoreLayout } from "../store/layout.ts";
+import { ROOTFS_DIR, versionDir } from "../store/packages.ts";
+import { applySnapshot, createRootfsState, finalizeRootfs } from "../unpack/extract.ts";
+import { openLayer } from "../unpack/layer.ts";
+import type { ResolvedImage } from "./image.ts";
+
+/** Progress of layer downloads, extraction and composition (a subset of install's events). */
+export type LayerEvent =
+  | { readonly type: "layer-start"; readonly digest: Digest; readonly size: number; readonly cached: boolean }
+  | { readonly type: "layer-progress"; readonly digest: Digest; readonly bytes: number }
+  | { readonly type: "layer-done"; readonly digest: Digest }
+  | { readonly type: "unpack"; readonly index: number; readonly total: number; readonly digest: Digest }
+  /** Bytes of a layer blob read by the extractor so far (the unpack phase's movement). */
+  | { readonly type: "unpack-progress"; readonly digest: Digest; readonly bytes: number }
+  /** Every layer is composed into the rootfs. */
+  | { readonly type: "unpacked"; readonly layers: number };
+
+/** What pulling layers needs. */
+export interface PullDeps {
+  readonly config: Pick<Config, "concurrency">;
+  readonly client: RegistryClient;
+  readonly onEvent?: (event: LayerEvent) => void;
+}
+
+/** Options for {@linkcode pullLayers}. */
+export interface PullOptions {
+  /** Layers not to download (e.g. their snapshot is already extracted). */
+  readonly skip?: ReadonlySet<Digest>;
+  /** Receives the digest of every blob this call wrote into the cache (not those already there). */
+  readonly fetched?: Set<Digest>;
+}
+
+/** A tiny counting semaphore. */
+function semaphore(limit: number): <T>(work: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (work) => {
+    if (running >= limit) await new Promise<void>((r) => waiting.push(r));
+    running++;
+    try {
+      return await work();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+/** Downloads every layer into the cache with bounded concurrency; returns a promise per layer. */
+export function pullLayers(
+  deps: PullDeps,
+  image: ResolvedImage,
+  cache: BlobCache,
+  signal: AbortSignal,
+  options: PullOptions = {},
+): Promise<void>[] {
+  const run = semaphore(Math.max(1, deps.config.concurrency));
+  return image.manifest.layers.map(async (layer: Descriptor) => {
+    if (options.skip?.has(layer.digest) || await cache.has(layer.digest)) {
+      deps.onEvent?.({ type: "layer-start", digest: layer.digest, size: layer.size, cached: true });
+      deps.onEvent?.({ type: "layer-done", digest: layer.digest });
+      return;
+    }
+    await run(async () => {
+      signal.throwIfAborted();
+      deps.onEvent?.({ type: "layer-start", digest: layer.digest, size: layer.size, cached: false });
+      const stream = await deps.client.getBlob(image.repo, layer.digest, {
+        size: layer.size,
+        signal,
+        onProgress: (bytes) => deps.onEvent?.({ type: "layer-progress", digest: layer.digest, bytes }),
+      });
+      if (await cache.putStream(layer.digest, layer.size, stream)) options.fetched?.add(layer.digest);
+      deps.onEvent?.({ type: "layer-done", digest: layer.digest });
+    });
+  });
+}
+
+/** Layers being fetched for one image; {@linkcode LayerFetch.build} composes a rootfs once verification passed. */
+export interface LayerFetch {
+  /** One promise per manifest layer: its blob is cached (or its snapshot already exists). */
+  readonly downloads: readonly Promise<void>[];
+  /** Extracts missing snapshots (concurrently) and composes `rootfs` (which must not exist) in layer order. */
+  build(rootfs: string, options: BuildOptions): Promise<RootfsBuild>;
+  /** Waits for every download to settle (after an abort). */
+  settle(): Promise<void>;
+  /** Snapshots `build` extracted (so a failed install can discard the ones nothing references). */
+  readonly extracted: ReadonlySet<Digest>;
+}
+
+/** Options for {@linkcode LayerFetch.build}. */
+export interface BuildOptions {
+  /** Where private snapshots go when the layer cache is off; removed when build returns. */
+  readonly scratch: string;
+  readonly signal: AbortSignal;
+}
+
+/** What {@linkcode LayerFetch.build} did. */
+export interface RootfsBuild {
+  /** Layers extracted now. */
+  readonly extracted: number;
+  /** Layers whose snapshot already existed. */
+  readonly reused: number;
+}
+
+/** What fetching layers needs. */
+export interface FetchDeps extends PullDeps {
+  readonly layout: StoreLayout;
+  readonly config: Pick<Config, "concurrency" | "layer_cache">;
+}
+
+/** Layer extractions running at once: decompression and file creation overlap across layers. */
+function extractionSlots(): number {
+  return Math.max(2, Math.min(8, navigator.hardwareConcurrency ?? 2));
+}
+
+/**
+ * Starts downloading the image's layers (skipping those with a snapshot) while the caller verifies; nothing is
+ * unpacked until `build` is called.
+ */
+export async function fetchLayers(
+  deps: FetchDeps,
+  image: ResolvedImage,
+  cache: BlobCache,
+  signal: AbortSignal,
+  options: Pick<PullOptions, "fetched"> = {},
+): Promise<LayerFetch> {
+  const shared = deps.config.layer_cache ? openLayerStore(deps.layout.layers) : undefined;
+  const layers = image.manifest.layers;
+  const present = new Set<Digest>();
+  if (shared !== undefined) {
+    for (const layer of layers) if (await shared.load(layer.digest)) present.add(layer.digest);
+  }
+  const downloads = pullLayers(deps, image, cache, signal, {
+    skip: present,
+    ...(options.fetched ? { fetched: options.fetched } : {}),
+  });
+  const extracted = new Set<Digest>();
+  downloads.forEach((p) => p.catch(() => {}));
+  return {
+    downloads,
+    extracted,
+    settle: async () => {
+      await Promise.allSettled(downloads);
+    },
+    async build(rootfs, options) {
+      const store = shared ?? openLayerStore(join(options.scratch, "layers"));
+      try {
+        return await compose({
+          store,
+          image,
+          cache,
+          downloads,
+          rootfs,
+          signal: options.signal,
+          deps,
+          ...(shared !== undefined ? { extracted } : {}),
+        });
+      } finally {
+        if (shared === undefined) await removeTree(join(options.scratch, "layers")).catch(() => {});
+      }
+    },
+  };
+}
+
+async function compose(input: {
+  store: LayerStore;
+  image: ResolvedImage;
+  cache: BlobCache;
+  downloads: readonly Promise<void>[];
+  rootfs: string;
+  signal: AbortSignal;
+  deps: FetchDeps;
+  /** Receives the digest of every snapshot extracted into the shared store. */
+  extracted?: Set<Digest>;
+}): Promise<RootfsBuild> {
+  const { store, image, cache, downloads, rootfs, deps } = input;
+  const layers = image.manifest.layers;
+  // One failed extraction stops the others before the error surfaces.
+  const controller = new AbortController();
+  const signal = AbortSignal.any([input.signal, controller.signal]);
+  const run = semaphore(extractionSlots());
+  let extracted = 0;
+  let reused = 0;
+  const byDigest = new Map<Digest, Promise<LayerSnapshot>>();
+  const counted = countingStream(deps.onEvent);
+  const snapshots = layers.map((layer, i) => {
+    let pending = byDigest.get(layer.digest);
+    if (pending === undefined) {
+      pending = (async () => {
+        const existing = await store.load(layer.digest);
+        if (existing !== undefined) {
+          reused++;
+          return existing;
+        }
+        await downloads[i];
+        return await run(async () => {
+          signal.throwIfAborted();
+          extracted++;
+          const snapshot = await store.extract(
+            layer.digest,
+            async () => openLayer(counted(await cache.open(layer.digest), layer.digest), layer.mediaType),
+            { label: shortDigest(layer.digest), signal },
+          );
+          input.extracted?.add(layer.digest);
+          return snapshot;
+        });
+      })();
+      pending.catch(() => controller.abort());
+      byDigest.set(layer.digest, pending);
+    }
+    return pending;
+  });
+  try {
+    await Deno.mkdir(rootfs);
+    const state = createRootfsState();
+    for (let i = 0; i < layers.length; i++) {
+      const layer = layers[i]!;
+      const snapshot = await snapshots[i]!;
+      signal.throwIfAborted();
+      deps.onEvent?.({ type: "unpack", index: i, total: layers.length, digest: layer.digest });
+      await applySnapshot(snapshot, rootfs, { state, label: shortDigest(layer.digest), signal });
+      await crashPoint("compose:layer");
+    }
+    await finalizeRootfs(rootfs, state);
+    deps.onEvent?.({ type: "unpacked", layers: layers.length });
+    return { extracted, reused };
+  } catch (err) {
+    controller.abort();
+    const settled = await Promise.allSettled(snapshots);
+    // Report the extraction that failed, not the abort it caused elsewhere.
+    if (signal.aborted && !input.signal.aborted) {
+      const first = settled.find((s) => s.status === "rejected" && !isAbort(s.reason));
+      if (first?.status === "rejected") throw first.reason;
+    }
+    throw err;
+  }
+}
+
+/** Passes a blob through, reporting each chunk as unpack progress (only when someone listens). */
+function countingStream(
+  onEvent: ((event: LayerEvent) => void) | undefined,
+): (blob: ReadableStream<Uint8Array>, digest: Digest) => ReadableStream<Uint8Array> {
+  if (!onEvent) return (blob) => blob;
+  return (blob, digest) =>
+    blob.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          onEvent({ type: "unpack-progress", digest, bytes: chunk.byteLength });
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof DOMException && err.name === "AbortError";
+}
+
+/**
+ * Disk use of an installed version's rootfs: bytes only it holds, and bytes it shares (by hard link) with layer
+ * snapshots, other versions or other packages.
+ */
+export async function versionDiskUsage(
+  layout: StoreLayout,
+  name: string,
+  digest: Digest,
+): Promise<TreeUsage> {
+  return await treeUsage(join(versionDir(layout, name, digest), ROOTFS_DIR));
+}

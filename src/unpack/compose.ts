@@ -1,0 +1,93 @@
+/** Replays a layer snapshot's recorded ops onto a rootfs, hard-linking its files (see extract.ts). */
+import { DropzoneError } from "../errors.ts";
+import {
+  abs,
+  admitEntry,
+  applyDirectory,
+  applyHardlink,
+  applySymlink,
+  applyWhiteout,
+  type Context,
+  type ContextOptions,
+  countBytes,
+  createReplacing,
+  drain,
+  enterPath,
+  ioError,
+  lstatOrUndefined,
+  newContext,
+  removePath,
+  type RootfsState,
+  schedule,
+} from "./engine.ts";
+import type { LayerOp } from "./rules.ts";
+
+/** A layer snapshot to replay: its extracted tree and its recorded ops. */
+export interface SnapshotSource {
+  /** The tree the ops' "f" entries are linked from. */
+  readonly tree: string;
+  readonly ops: readonly LayerOp[];
+}
+
+async function applyOp(ctx: Context, tree: string, op: LayerOp): Promise<void> {
+  const name = op[1];
+  const parts = admitEntry(ctx, name);
+  if (parts === undefined) return;
+  switch (op[0]) {
+    case "w":
+      await drain(ctx);
+      return await applyWhiteout(ctx, name, parts);
+    case "d":
+      return await applyDirectory(ctx, await enterPath(ctx, name, parts, true), op[2] & 0o777, undefined);
+    case "f": {
+      const rel = await enterPath(ctx, name, parts, true);
+      countBytes(ctx, name, op[2]);
+      // The snapshot's inode is shared, never written: createReplacing unlinks whatever is in the way first.
+      return await schedule(ctx, name, rel, 0, async () => {
+        await createReplacing(ctx, rel, () => Deno.link(`${tree}/${rel}`, abs(ctx, rel)));
+      });
+    }
+    case "x": {
+      const rel = await enterPath(ctx, name, parts, false);
+      const info = await lstatOrUndefined(abs(ctx, rel));
+      if (info !== undefined) await removePath(ctx, rel, info.isDirectory);
+      return;
+    }
+    case "s":
+      return await applySymlink(ctx, name, parts, await enterPath(ctx, name, parts, false), op[2]);
+    case "h":
+      return await applyHardlink(ctx, name, parts, await enterPath(ctx, name, parts, false), op[2]);
+  }
+}
+
+/**
+ * Replays a layer snapshot onto `rootfs` (which holds the lower layers): the same result and the same checks as
+ * applyLayer of the layer's tar, with regular files hard-linked from the snapshot tree. Pass the same `state` for
+ * every layer and call {@linkcode finalizeRootfs} after the last one.
+ */
+export async function applySnapshot(
+  snapshot: SnapshotSource,
+  rootfs: string,
+  options: Omit<ContextOptions, "record" | "onFile" | "preserveMtime"> & { readonly signal?: AbortSignal } =
+    {},
+): Promise<RootfsState> {
+  const ctx = await newContext(rootfs, options);
+  const tree = snapshot.tree.endsWith("/") ? snapshot.tree.slice(0, -1) : snapshot.tree;
+  let i = 0;
+  try {
+    for (const op of snapshot.ops) {
+      if ((++i & 255) === 0) options.signal?.throwIfAborted();
+      try {
+        await applyOp(ctx, tree, op);
+      } catch (err) {
+        if (err instanceof DropzoneError) throw err;
+        throw ioError(ctx, op[1], err);
+      }
+    }
+    await drain(ctx);
+  } catch (err) {
+    await drain(ctx).catch(() => {});
+    throw err;
+  }
+  return ctx.state;
+}
