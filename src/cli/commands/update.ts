@@ -214,7 +214,9 @@ export async function update(
         ? `${tag} (rebuild ${shortDigest(check.current_digest ?? "")})`
         : tag;
       ctx.log.info(
-        `Would update ${check.name} ${check.tag ?? ""} (${shortDigest(check.installed_digest ?? "")}) -> ${to}`,
+        `Would update ${check.name} ${check.tag ?? ""} (${
+          shortDigest(check.installed_digest ?? "")
+        }) -> ${to}`,
       );
     }
     if (skippedTagMoves.length > 0) {
