@@ -15,7 +15,9 @@ import type { Digest } from "../oci/digest.ts";
 import type { Host } from "../runtime.ts";
 import { pathStatus } from "../host/path.ts";
 import { isDzWrapper, readWrapperMeta, renderWrapper } from "../shim/wrapper.ts";
-import { readFileHead, removeWrapper, writeWrapper } from "../shim/write.ts";
+import { readFileHead, removeWrapper, writeLink, writeWrapper } from "../shim/write.ts";
+import { linkOwner, readLinkAt } from "../shim/link.ts";
+import { artifactLinks } from "./artifact.ts";
 import type { ShimPlan } from "../shim/plan.ts";
 import { removeTree } from "../store/atomic.ts";
 import { type Config, loadConfig } from "../store/config.ts";
@@ -339,7 +341,7 @@ async function expectedWrappers(
 interface WrapperState {
   findings: Finding[];
   /** For fixes: wrapper name → text to write. */
-  toWrite: Map<string, { text: string; package: string }>;
+  toWrite: Map<string, { text: string; package: string } | { link: string; package: string }>;
   /** For fixes: orphan dz wrapper names. */
   orphans: string[];
   /** For fixes: bin leftovers (full paths). */
@@ -353,16 +355,20 @@ async function inspectRootfs(layout: StoreLayout): Promise<Finding[]> {
     const problem = await rootfsProblem(layout, v.metadata);
     if (problem === null) continue;
     const missing = await missingBlobs(layout, v.metadata);
+    // An artifact's file is not a rootfs layer: re-unpacking it as one would be wrong; a reinstall restores it.
+    const artifact = v.metadata.kind === "artifact";
     findings.push({
       kind: "damaged-rootfs",
       severity: "error",
       subject: v.name,
       path: v.rootfs,
       message: `package "${v.name}": ${problem}; ` +
-        (missing.length === 0
+        (artifact
+          ? `reinstall it with "dz install ${v.metadata.ref}"`
+          : missing.length === 0
           ? "dz doctor --fix unpacks it again from the blob cache"
           : `${missing.length} of its blobs are no longer cached: reinstall it with "dz install ${v.metadata.ref}"`),
-      fixable: missing.length === 0,
+      fixable: missing.length === 0 && !artifact,
     });
   }
   return findings;
@@ -373,11 +379,20 @@ async function inspectWrappers(layout: StoreLayout, host: Host): Promise<Wrapper
   const installed = await listPackages(layout);
   const expected = new Map<string, string>();
   const texts = new Map<string, string>();
+  // Artifact packages have symlinks in bin/ instead of wrappers: name → target.
+  const links = new Map<string, string>();
   for (const v of installed) {
     const meta = v.metadata;
     if ((await rootfsProblem(layout, meta)) !== null) {
       // Reported as damaged-rootfs; its wrappers are still its own (not orphans) and are re-planned after repair.
       for (const bin of meta.bins) expected.set(bin.name, meta.name);
+      continue;
+    }
+    if (meta.kind === "artifact") {
+      for (const l of artifactLinks(layout, meta)) {
+        expected.set(l.name, meta.name);
+        links.set(l.name, l.target);
+      }
       continue;
     }
     const planned = await expectedWrappers(layout, meta, host);
@@ -405,6 +420,36 @@ async function inspectWrappers(layout: StoreLayout, host: Host): Promise<Wrapper
   const seen = new Set<string>();
   for (const entry of await readDirSafe(layout.bin)) {
     const path = join(layout.bin, entry.name);
+    const linkedTo = await readLinkAt(path);
+    const linkPackage = linkedTo === null ? null : linkOwner(layout.packages, linkedTo);
+    if (linkPackage !== null) {
+      seen.add(entry.name);
+      const want = links.get(entry.name);
+      if (want !== undefined && expected.get(entry.name) === linkPackage) {
+        if (linkedTo !== want) {
+          state.toWrite.set(entry.name, { link: want, package: linkPackage });
+          state.findings.push({
+            kind: "stale-wrapper",
+            severity: "warning",
+            subject: path,
+            path,
+            message: `link ${path} points at ${linkedTo}, not the current version of "${linkPackage}"`,
+            fixable: true,
+          });
+        }
+      } else if (!(packageDirs.has(linkPackage) && !expectedPackages(expected).has(linkPackage))) {
+        state.orphans.push(entry.name);
+        state.findings.push({
+          kind: "orphan-wrapper",
+          severity: "warning",
+          subject: path,
+          path,
+          message: `dz link ${path} belongs to "${linkPackage}", which does not provide it (not installed)`,
+          fixable: true,
+        });
+      }
+      continue;
+    }
     const head = await readFileHead(path);
     const cls = classifyBinEntry(entry.name, head, expected, packageDirs);
     seen.add(entry.name);
@@ -446,6 +491,20 @@ async function inspectWrappers(layout: StoreLayout, host: Host): Promise<Wrapper
       case "damaged-package":
         break; // the store findings for the package cover it; fixing the package makes it owned again
       case "owned": {
+        const link = links.get(entry.name);
+        if (link !== undefined) {
+          // A wrapper where the current (artifact) version wants its link.
+          state.toWrite.set(entry.name, { link, package: cls.package });
+          state.findings.push({
+            kind: "stale-wrapper",
+            severity: "warning",
+            subject: path,
+            path,
+            message: `${path} is a wrapper, but the current version of "${cls.package}" is linked directly`,
+            fixable: true,
+          });
+          break;
+        }
         const want = texts.get(entry.name);
         if (want === undefined) break; // unplannable: reported above
         const have = await readWhole(path);
@@ -469,14 +528,16 @@ async function inspectWrappers(layout: StoreLayout, host: Host): Promise<Wrapper
     if (seen.has(name)) continue;
     const path = join(layout.bin, name);
     const want = texts.get(name);
+    const link = links.get(name);
     if (want !== undefined) state.toWrite.set(name, { text: want, package: pkg });
+    if (link !== undefined) state.toWrite.set(name, { link, package: pkg });
     state.findings.push({
       kind: "missing-wrapper",
       severity: "error",
       subject: path,
       path,
       message: `package "${pkg}" has no wrapper ${path}`,
-      fixable: want !== undefined,
+      fixable: want !== undefined || link !== undefined,
     });
   }
   return state;
@@ -675,8 +736,10 @@ export async function fix(deps: DoctorDeps, host: Host): Promise<Change[]> {
       message: `removed half-written wrapper ${path}`,
     });
   }
-  for (const [name, { text, package: pkg }] of wrappers.toWrite) {
-    await writeWrapper(layout.bin, name, text);
+  for (const [name, entry] of wrappers.toWrite) {
+    const pkg = entry.package;
+    if ("link" in entry) await writeLink(layout.bin, name, entry.link, pkg);
+    else await writeWrapper(layout.bin, name, entry.text);
     const path = join(layout.bin, name);
     changes.push({
       kind: "wrote-wrapper",

@@ -4,6 +4,7 @@
  * package with the same digest is used directly.
  */
 import { join } from "node:path";
+import { DropzoneError } from "../errors.ts";
 import { onInterrupt } from "../interrupt.ts";
 import { digestToDirName } from "../oci/digest.ts";
 import type { ResolvedReference } from "../oci/reference.ts";
@@ -92,6 +93,16 @@ export async function prepareRun(deps: InstallDeps, request: RunRequest): Promis
     ...(deps.signal ? { signal: deps.signal } : {}),
   });
   deps.onEvent?.({ type: "resolved", image });
+  if (image.kind === "artifact") {
+    // An artifact has no entrypoint or rootfs to run; its file is what `dz install` links or `dz pull` writes.
+    throw new DropzoneError(
+      "UNSUPPORTED_MEDIA_TYPE",
+      `Cannot run ${request.ref.input}: it is an OCI artifact`,
+      {
+        hint: `Install its binary with "dz install ${request.ref.input}", or download it with "dz pull"`,
+      },
+    );
+  }
   // Verification always runs, even when a copy is at hand: `dz run` must never run what the policy rejects.
   const verification = await verifyResolvedImage(image, {
     client,

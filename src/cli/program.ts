@@ -91,6 +91,7 @@ export function buildProgram(
       "install for this platform instead of the host (for testing)",
       platformFlag,
     )
+    .option("--file <title>", "for an OCI artifact: the file (layer title) to install as the binary")
     .option(
       "--cross-check <location>",
       "unsigned installs: require this location to serve the same digest (repeatable)",
@@ -106,9 +107,35 @@ export function buildProgram(
         "dz install localhost:5000/mytool --allow-unsigned",
         "dz install python --bin /usr/bin/pip:pip",
         "dz install --locked dz.lock",
+        "dz install ghcr.io/corp/tool:v1 --file tool-linux-amd64   # a binary published as an artifact",
       ),
     )
     .action((ref, opts) => invoke((ctx) => h.install(ctx, ref, opts)));
+
+  program.command("pull")
+    .description(
+      "Verify like install, then download an artifact's files (or an image's rootfs) into a directory",
+    )
+    .argument("<ref>", "artifact or image reference")
+    .requiredOption("-o, --output <dir>", "directory to write (must be new or empty unless --force)")
+    .option(
+      "--platform <os/arch>",
+      "platform to pull from a multi-platform index (default: the host)",
+      platformFlag,
+    )
+    .option("--allow-unsigned", "pull from a registry that has no signature policy (never bypasses a policy)")
+    .option("--force", "write into an existing non-empty directory (entries of the same name are replaced)")
+    .option("--min-age <age>", "refuse digests signed more recently than this (e.g. 3d, 12h)")
+    .option("--json", "print the receipt (dz-pull.json) on stdout")
+    .addHelpText(
+      "after",
+      examples(
+        "dz pull ghcr.io/corp/tool:v1 -o ./tool-v1",
+        "dz pull ghcr.io/corp/tool:v1 -o ./out --platform darwin/arm64",
+        "dz pull chainguard/jq -o ./jq   # an image: ./jq/rootfs",
+      ),
+    )
+    .action((ref, opts) => invoke((ctx) => h.pull(ctx, ref, opts)));
 
   // remove / remove registry
   const remove = program.command("remove").aliases(["rm", "uninstall"])
@@ -186,6 +213,10 @@ export function buildProgram(
     .option("--public-key <pemfile>", "verify with this cosign public key instead of a keyless identity")
     .option("--trusted-root <jsonfile>", "trusted_root.json of a private Sigstore deployment")
     .option("--replace", "change the policy of an existing registry in place and re-check installed packages")
+    .option(
+      "--accept <proofs>",
+      "proof of origin to accept: signature (default), provenance (SLSA v1 attestations), or signature,provenance",
+    )
     .option("--insecure", "allow plain HTTP to this registry (loopback hosts never need it)")
     .option("--default", "make it the default registry for short names")
     .addHelpText(
@@ -197,6 +228,7 @@ export function buildProgram(
         "dz add registry lab localhost:5000",
         "dz add registry corp ghcr.io/corp --certificate-oidc-issuer https://token.actions.githubusercontent.com \\\n" +
           "      --certificate-identity-regexp 'https://github\\.com/corp/.+' --replace",
+        "dz add registry gh ghcr.io/corp --template github --identity-regex 'https://github\\.com/corp/.+' --accept signature,provenance",
       ),
     );
   addCosignSpellings(addRegistry)

@@ -9,7 +9,7 @@ import type { InstallEvent } from "../app/install.ts";
 import { shortDigest } from "../oci/digest.ts";
 import type { CliContext } from "./context.ts";
 import { progressLine, type ProgressSnapshot, summaryLine, visibleLength } from "./progress_line.ts";
-import { formatBytes, plural } from "./render.ts";
+import { formatBytes, plural, sanitize } from "./render.ts";
 
 /** Minimum time between two redraws of the progress line. */
 export const REDRAW_INTERVAL_MS = 100;
@@ -142,7 +142,14 @@ export function installProgress(ctx: CliContext): { onEvent: (e: InstallEvent) =
         }
         case "verified": {
           const s = e.verification.signature!;
-          log(`Verified signature: ${s.identity}${s.issuer ? ` (issuer ${s.issuer})` : ""}`);
+          if (s.proof === "provenance") {
+            log(
+              `Verified SLSA provenance: ${s.identity}${s.issuer ? ` (issuer ${s.issuer})` : ""}` +
+                `\n  builder ${sanitize(s.provenance?.builderId ?? "(not stated)")}, source ${
+                  sanitize(s.provenance?.sourceRepo ?? "(not stated)")
+                }`,
+            );
+          } else log(`Verified signature: ${s.identity}${s.issuer ? ` (issuer ${s.issuer})` : ""}`);
           draw();
           break;
         }

@@ -13,6 +13,11 @@ export function renderVerifyReport(r: VerifyReport): string {
   else if (r.digest) lines.push(`  Platform:    unknown (the image config could not be read)`);
   if (r.policy === null && r.error?.code === "POLICY_MISSING") lines.push(`  Policy:      no policy`);
   const s = r.signature;
+  if (s?.proof === "provenance") {
+    lines.push(`  Proof:       SLSA provenance (attestation)`);
+    lines.push(`  Builder:     ${s.provenance?.builder_id ?? "(not stated)"}`);
+    lines.push(`  Source repo: ${s.provenance?.source_repository ?? "(not stated)"}`);
+  }
   if (s) {
     lines.push(`  Signed by:   ${s.identity}`);
     lines.push(`  Issuer:      ${s.issuer ?? "(key)"}`);

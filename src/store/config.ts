@@ -7,7 +7,7 @@ import { Document, isMap, isScalar, isSeq, parseDocument, type YAMLSeq } from "y
 import { DropzoneError } from "../errors.ts";
 import type { RegistryEntry } from "../oci/reference.ts";
 import { formatHostPath, hostPathKey, type MirrorEntry, parseHostPath } from "../registry/mirrors.ts";
-import type { CosignPolicy } from "../verify/types.ts";
+import type { CosignPolicy, ProofKind } from "../verify/types.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import { CHAINGUARD_POLICY, SEED_REGISTRY, SEED_TEXT } from "./config_seed.ts";
 
@@ -53,6 +53,9 @@ const POLICY_KEYS = new Set([
   "require_provenance_builder",
   "max_vulnerability_severity",
 ]);
+/** Policy keys that are lists, not strings. */
+const POLICY_LIST_KEYS = new Set(["accept"]);
+const PROOF_KINDS: ReadonlySet<string> = new Set(["signature", "provenance"]);
 const REGISTRY_KEYS = new Set(["name", "url", "insecure", "cosign_policy", "min_release_age", "cross_check"]);
 const MIRROR_KEYS = new Set(["prefix", "locations", "pull_from_mirror", "insecure"]);
 const TOP_KEYS = new Set([
@@ -162,7 +165,9 @@ export function validateConfig(raw: unknown, path: string): Config {
       const pf = `${f}.cosign_policy`;
       if (!isObject(p)) throw bad(path, pf, "must be a mapping");
       for (const k of Object.keys(p)) {
-        if (!POLICY_KEYS.has(k)) throw bad(path, `${pf}.${k}`, "is not a known setting");
+        if (!POLICY_KEYS.has(k) && !POLICY_LIST_KEYS.has(k)) {
+          throw bad(path, `${pf}.${k}`, "is not a known setting");
+        }
       }
       const out: CosignPolicy = {};
       for (const k of POLICY_KEYS) {
@@ -181,6 +186,22 @@ export function validateConfig(raw: unknown, path: string): Config {
         if (!out.identity && !out.identity_regex) {
           throw bad(path, `${pf}.identity`, "is required (or public_key)");
         }
+      }
+      if (p.accept !== undefined && p.accept !== null) {
+        const list = p.accept;
+        if (
+          !Array.isArray(list) || list.length === 0 || list.some((v) =>
+            typeof v !== "string" || !PROOF_KINDS.has(v)
+          ) ||
+          new Set(list).size !== list.length
+        ) {
+          throw bad(
+            path,
+            `${pf}.accept`,
+            "must be a list of signature and/or provenance, e.g. [signature, provenance]",
+          );
+        }
+        out.accept = list as ProofKind[];
       }
       // Key and root files are trust anchors: a relative path names a file next to config.yaml, never one in
       // the current directory (a hostile checkout's cosign.pub must not verify its own images).

@@ -9,6 +9,7 @@ import { listVersions, removePackage } from "../../store/packages.ts";
 import { join } from "node:path";
 import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
+import { sanitize } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
 import { installLocked } from "./lock.ts";
 import { openArchive } from "./archive.ts";
@@ -28,6 +29,7 @@ export interface InstallOptions {
   allowDowngrade?: boolean;
   minAge?: string;
   platform?: string;
+  file?: string;
   crossCheck?: string[];
 }
 
@@ -78,6 +80,7 @@ export async function install(
       ...(opts.name ? { name: opts.name } : {}),
       allowUnsigned: opts.allowUnsigned === true,
       bins: opts.bin ?? [],
+      ...(opts.file !== undefined ? { file: opts.file } : {}),
       acceptNewSigner: opts.acceptNewSigner === true,
       allowDowngrade: opts.allowDowngrade === true,
       ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
@@ -104,14 +107,24 @@ export async function install(
     `  Platform:  ${m.platform}`,
     ...(m.served_by ? [`  Served by: mirror ${m.served_by} (verified as ${m.registry.url})`] : []),
     ...(m.cross_checked.length > 0 ? [`  Cross-checked: ${m.cross_checked.join(", ")} (same digest)`] : []),
-    `  Binary:    ${outcome.wrappers.join(", ")}`,
+    m.kind === "artifact"
+      ? `  Binary:    ${outcome.wrappers.join(", ")} -> ${m.artifact_file}${
+        m.entrypoint.resolved === "/" + m.artifact_file ? "" : `:${m.entrypoint.resolved}`
+      } (artifact, linked)`
+      : `  Binary:    ${outcome.wrappers.join(", ")}`,
+    m.signature?.proof === "provenance"
+      ? `  Proof:     SLSA provenance, builder ${
+        sanitize(m.signature.provenance?.builder_id ?? "(not stated)")
+      }\n` +
+        `  Source:    ${sanitize(m.signature.provenance?.source_repository ?? "(not stated)")}`
+      : "",
     m.signature
       ? `  Signed by: ${m.signature.identity}\n  Issuer:    ${m.signature.issuer ?? "(key)"}` +
         (m.signature.rekor_log_index !== null
           ? `\n  Rekor:     log index ${m.signature.rekor_log_index}`
           : "")
       : "  Signature: NOT VERIFIED (--allow-unsigned)",
-  ];
+  ].filter((l) => l !== "");
   for (const a of m.attestations) {
     const label = a.verified ? "" : " (unverified)";
     if (a.sbom) {

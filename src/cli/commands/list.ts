@@ -4,7 +4,7 @@ import { shortDigest } from "../../oci/digest.ts";
 import { listPackageStates, toListRow } from "../../store/package_state.ts";
 import { pinnedNames } from "../../store/pins.ts";
 import type { CliContext } from "../context.ts";
-import { formatBytes, formatTime, json, table } from "../render.ts";
+import { formatBytes, formatTime, json, sanitize, table } from "../render.ts";
 import { requireInstalled } from "./shared.ts";
 
 /** dz list: every package directory, damaged ones marked (never silently left out). */
@@ -87,6 +87,13 @@ export async function info(ctx: CliContext, name: string, opts: { json?: boolean
   ]);
   if (meta.signature) {
     const s = meta.signature;
+    if (s.proof === "provenance") {
+      lines.push(
+        ["Proof", "SLSA provenance (attestation)"],
+        ["Builder", sanitize(s.provenance?.builder_id ?? "(not stated)")],
+        ["Source repo", sanitize(s.provenance?.source_repository ?? "(not stated)")],
+      );
+    }
     lines.push(
       ["Signed by", s.identity],
       ["Issuer", s.issuer ?? "(key)"],

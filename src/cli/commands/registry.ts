@@ -11,7 +11,7 @@ import {
   saveConfig,
   setDefaultRegistryInDoc,
 } from "../../store/config.ts";
-import type { CosignPolicy } from "../../verify/types.ts";
+import type { CosignPolicy, ProofKind } from "../../verify/types.ts";
 import type { CliContext } from "../context.ts";
 import { json, plural, table } from "../render.ts";
 import { type CosignSpellings, withCosignSpellings } from "../flags.ts";
@@ -39,6 +39,22 @@ export interface AddRegistryOptions extends CosignSpellings {
   default?: boolean;
   /** Change an existing registry's url, insecure flag and policy in place. */
   replace?: boolean;
+  /** "signature", "provenance" or "signature,provenance" (cosign_policy.accept). */
+  accept?: string;
+}
+
+/** Parses `--accept signature,provenance`. Pure; throws INVALID_ARGUMENT. */
+export function parseAccept(value: string): ProofKind[] {
+  const kinds = value.split(",").map((v) => v.trim()).filter(Boolean);
+  if (
+    kinds.length === 0 || kinds.some((k) => k !== "signature" && k !== "provenance") ||
+    new Set(kinds).size !== kinds.length
+  ) {
+    throw new DropzoneError("INVALID_ARGUMENT", `Invalid --accept "${value}"`, {
+      hint: 'Use "signature", "provenance" or "signature,provenance"',
+    });
+  }
+  return kinds as ProofKind[];
 }
 
 /** Warnings for identity/issuer regexes that accept far more than intended. Pure. */
@@ -81,6 +97,7 @@ export function buildPolicy(opts: AddRegistryOptions, cwd: string): CosignPolicy
   }
   if (opts.publicKey) base.public_key = resolve(cwd, opts.publicKey);
   if (opts.trustedRoot) base.trusted_root = resolve(cwd, opts.trustedRoot);
+  if (opts.accept !== undefined) base.accept = parseAccept(opts.accept);
   const hasIssuer = !!(base.issuer || base.issuer_regex);
   const hasIdentity = !!(base.identity || base.identity_regex);
   if (!base.public_key && !hasIssuer && !hasIdentity) {
@@ -191,11 +208,12 @@ export async function addRegistry(
       ? "key-based policy"
       : `keyless policy (issuer ${policy.issuer ?? policy.issuer_regex})`
     : "no policy: installs need --allow-unsigned";
+  const accepts = policy?.accept ? `; accepts ${policy.accept.join(" or ")} as proof of origin` : "";
   if (previous) {
-    ctx.log.info(`Replaced registry "${name}" → ${normalisedUrl} (${what})`);
+    ctx.log.info(`Replaced registry "${name}" → ${normalisedUrl} (${what}${accepts})`);
     if (previous.url !== normalisedUrl) ctx.log.info(`  its URL changed from ${previous.url}`);
     await reportSignerMismatches(ctx, name, policy);
-  } else ctx.log.info(`Added registry "${name}" → ${normalisedUrl} (${what})`);
+  } else ctx.log.info(`Added registry "${name}" → ${normalisedUrl} (${what}${accepts})`);
   if (opts.default) ctx.log.info(`"${name}" is now the default registry`);
 }
 
@@ -264,7 +282,8 @@ function policySummary(entry: RegistryEntry): string {
   if (!p) return "none";
   if (p.public_key) return `key ${p.public_key}`;
   const id = p.identity ? p.identity : `/${p.identity_regex}/`;
-  return id;
+  const accept = p.accept ?? ["signature"];
+  return accept.length === 1 && accept[0] === "signature" ? id : `${id} (accepts ${accept.join(", ")})`;
 }
 
 /** dz list registries */
