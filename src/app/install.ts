@@ -71,6 +71,10 @@ export type InstallEvent =
   | { readonly type: "layer-progress"; readonly digest: Digest; readonly bytes: number }
   | { readonly type: "layer-done"; readonly digest: Digest }
   | { readonly type: "unpack"; readonly index: number; readonly total: number; readonly digest: Digest }
+  /** Bytes of a layer blob read by the unpacker so far in this call (the unpack phase's movement). */
+  | { readonly type: "unpack-progress"; readonly digest: Digest; readonly bytes: number }
+  /** Every layer is applied to the rootfs. */
+  | { readonly type: "unpacked"; readonly layers: number }
   | { readonly type: "committed"; readonly digest: Digest }
   /** What changes against the installed version (after verification, before anything is unpacked). */
   | { readonly type: "changelog"; readonly changelog: Changelog; readonly from: Digest; readonly to: Digest };

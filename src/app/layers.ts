@@ -31,7 +31,11 @@ export type LayerEvent =
   | { readonly type: "layer-start"; readonly digest: Digest; readonly size: number; readonly cached: boolean }
   | { readonly type: "layer-progress"; readonly digest: Digest; readonly bytes: number }
   | { readonly type: "layer-done"; readonly digest: Digest }
-  | { readonly type: "unpack"; readonly index: number; readonly total: number; readonly digest: Digest };
+  | { readonly type: "unpack"; readonly index: number; readonly total: number; readonly digest: Digest }
+  /** Bytes of a layer blob read by the extractor so far (the unpack phase's movement). */
+  | { readonly type: "unpack-progress"; readonly digest: Digest; readonly bytes: number }
+  /** Every layer is composed into the rootfs. */
+  | { readonly type: "unpacked"; readonly layers: number };
 
 /** What pulling layers needs. */
 export interface PullDeps {
@@ -204,6 +208,7 @@ async function compose(input: {
   let extracted = 0;
   let reused = 0;
   const byDigest = new Map<Digest, Promise<LayerSnapshot>>();
+  const counted = countingStream(deps.onEvent);
   const snapshots = layers.map((layer, i) => {
     let pending = byDigest.get(layer.digest);
     if (pending === undefined) {
@@ -219,7 +224,7 @@ async function compose(input: {
           extracted++;
           const snapshot = await store.extract(
             layer.digest,
-            async () => openLayer(await cache.open(layer.digest), layer.mediaType),
+            async () => openLayer(counted(await cache.open(layer.digest), layer.digest), layer.mediaType),
             { label: shortDigest(layer.digest), signal },
           );
           input.extracted?.add(layer.digest);
@@ -248,6 +253,7 @@ async function compose(input: {
       await crashPoint("compose:layer");
     }
     await finalizeRootfs(rootfs, state);
+    deps.onEvent?.({ type: "unpacked", layers: layers.length });
     return { extracted, reused };
   } catch (err) {
     controller.abort();
@@ -259,6 +265,22 @@ async function compose(input: {
     }
     throw err;
   }
+}
+
+/** Passes a blob through, reporting each chunk as unpack progress (only when someone listens). */
+function countingStream(
+  onEvent: ((event: LayerEvent) => void) | undefined,
+): (blob: ReadableStream<Uint8Array>, digest: Digest) => ReadableStream<Uint8Array> {
+  if (!onEvent) return (blob) => blob;
+  return (blob, digest) =>
+    blob.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          onEvent({ type: "unpack-progress", digest, bytes: chunk.byteLength });
+          controller.enqueue(chunk);
+        },
+      }),
+    );
 }
 
 function isAbort(err: unknown): boolean {

@@ -23,9 +23,12 @@ import {
 import { exists, listPackages, readCurrent, ROOTFS_DIR } from "../store/packages.ts";
 import { resolveImage, verifyResolvedImage } from "./image.ts";
 import { gateVerified, planInstall } from "./install_plan.ts";
-import { IMAGE_CONFIG_FILE, type InstallDeps, removeTreeRetrying } from "./install.ts";
+import { IMAGE_CONFIG_FILE, type InstallDeps, planForVersion, removeTreeRetrying } from "./install.ts";
 import { fetchLayers } from "./layers.ts";
 import type { KnownHashes } from "../unpack/extract.ts";
+import type { PackageMetadata } from "../store/metadata.ts";
+import type { StoreLayout } from "../store/layout.ts";
+import type { Host } from "../runtime.ts";
 
 /** A runnable script for an image: the wrapper text plus where it came from. */
 export interface PreparedRun {
@@ -40,6 +43,23 @@ export interface PreparedRun {
 /** Where `dz run` keeps unpacked images: cache/run/sha256-<hex>/current/{rootfs,image-config.json}. */
 export function runCacheDir(cacheDir: string): string {
   return join(cacheDir, "run");
+}
+
+/**
+ * The script that runs an installed package's current version, exactly as its wrapper would: no network, no
+ * re-verification (it was verified when installed), nothing written.
+ */
+export async function prepareInstalledRun(
+  layout: StoreLayout,
+  meta: PackageMetadata,
+  host: Host,
+): Promise<PreparedRun> {
+  const plan = await planForVersion(layout, meta, host);
+  return {
+    script: renderWrapper(plan, { packagesDir: layout.packages, name: meta.name, digest: meta.digest }),
+    source: "installed",
+    digest: meta.digest,
+  };
 }
 
 /** What `dz run` was asked: the reference and the flags that feed the plan. */
