@@ -22,7 +22,7 @@ import {
 } from "../store/layer_store.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { ROOTFS_DIR, versionDir } from "../store/packages.ts";
-import { applySnapshot, createRootfsState, finalizeRootfs } from "../unpack/extract.ts";
+import { applySnapshot, createRootfsState, finalizeRootfs, type KnownHashes } from "../unpack/extract.ts";
 import { openLayer } from "../unpack/layer.ts";
 import type { ResolvedImage } from "./image.ts";
 
@@ -114,6 +114,8 @@ export interface BuildOptions {
   /** Where private snapshots go when the layer cache is off; removed when build returns. */
   readonly scratch: string;
   readonly signal: AbortSignal;
+  /** Filled with the sha256 the snapshots recorded for the rootfs's files (for files.json, see manifestOfTree). */
+  readonly known?: KnownHashes;
 }
 
 /** What {@linkcode LayerFetch.build} did. */
@@ -175,6 +177,7 @@ export async function fetchLayers(
           rootfs,
           signal: options.signal,
           deps,
+          ...(options.known !== undefined ? { known: options.known } : {}),
           ...(shared !== undefined ? { extracted } : {}),
         });
       } finally {
@@ -192,6 +195,7 @@ async function compose(input: {
   rootfs: string;
   signal: AbortSignal;
   deps: FetchDeps;
+  known?: KnownHashes;
   /** Receives the digest of every snapshot extracted into the shared store. */
   extracted?: Set<Digest>;
 }): Promise<RootfsBuild> {
@@ -240,7 +244,12 @@ async function compose(input: {
       const snapshot = await snapshots[i]!;
       signal.throwIfAborted();
       deps.onEvent?.({ type: "unpack", index: i, total: layers.length, digest: layer.digest });
-      await applySnapshot(snapshot, rootfs, { state, label: shortDigest(layer.digest), signal });
+      await applySnapshot(snapshot, rootfs, {
+        state,
+        label: shortDigest(layer.digest),
+        signal,
+        ...(input.known !== undefined ? { known: input.known } : {}),
+      });
       await crashPoint("compose:layer");
     }
     await finalizeRootfs(rootfs, state);

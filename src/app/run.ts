@@ -28,6 +28,7 @@ import { fetchLayers } from "./layers.ts";
 import type { PackageMetadata } from "../store/metadata.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { Host } from "../runtime.ts";
+import type { KnownHashes } from "../unpack/extract.ts";
 
 /** A runnable script for an image: the wrapper text plus where it came from. */
 export interface PreparedRun {
@@ -154,9 +155,10 @@ export async function prepareRun(deps: InstallDeps, request: RunRequest): Promis
     const staging = await Deno.makeTempDir({ dir: join(base, dirName), prefix: ".staging-" });
     using _cleanup = onInterrupt(() => removeTreeRetrying(staging));
     try {
-      await layers.build(join(staging, ROOTFS_DIR), { scratch: staging, signal });
+      const known: KnownHashes = new Map();
+      await layers.build(join(staging, ROOTFS_DIR), { scratch: staging, signal, known });
       signal.throwIfAborted();
-      await writeFileManifest(staging, await manifestOfTree(join(staging, ROOTFS_DIR)));
+      await writeFileManifest(staging, await manifestOfTree(join(staging, ROOTFS_DIR), known));
       // The config is written last: its presence marks a complete unpack.
       await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
       await removeTree(done);
