@@ -25,10 +25,10 @@ import { resolveImage, verifyResolvedImage } from "./image.ts";
 import { gateVerified, planInstall } from "./install_plan.ts";
 import { IMAGE_CONFIG_FILE, type InstallDeps, planForVersion, removeTreeRetrying } from "./install.ts";
 import { fetchLayers } from "./layers.ts";
-import type { KnownHashes } from "../unpack/extract.ts";
 import type { PackageMetadata } from "../store/metadata.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { Host } from "../runtime.ts";
+import type { KnownHashes } from "../unpack/extract.ts";
 
 /** A runnable script for an image: the wrapper text plus where it came from. */
 export interface PreparedRun {
