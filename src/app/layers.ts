@@ -9,8 +9,8 @@ import type { Digest } from "../oci/digest.ts";
 import { shortDigest } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
 import type { RegistryClient } from "../registry/types.ts";
-import { crashPoint } from "../store/_crash_points.ts";
-import { removeTree } from "../store/atomic.ts";
+import { crashPoint } from "../crash_points.ts";
+import { removeTree } from "../fs.ts";
 import type { BlobCache } from "../store/blob_cache.ts";
 import type { Config } from "../store/config.ts";
 import {

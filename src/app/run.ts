@@ -8,7 +8,7 @@ import { digestToDirName } from "../oci/digest.ts";
 import type { ResolvedReference } from "../oci/reference.ts";
 import { planShim } from "../shim/plan.ts";
 import { renderWrapper } from "../shim/wrapper.ts";
-import { removeTree } from "../store/atomic.ts";
+import { removeTree } from "../fs.ts";
 import { openBlobCache } from "../store/blob_cache.ts";
 import { exists, listPackages, readCurrent, ROOTFS_DIR } from "../store/packages.ts";
 import { resolveImage, verifyResolvedImage } from "./image.ts";

@@ -72,7 +72,7 @@ export interface VerifyReport {
   trusted_root: { source: string; age_seconds: number | null } | null;
   recorded_signer?: string | null;
   signer_changed?: boolean;
-  error?: { code: string; message: string; hint: string | null };
+  error?: { code: string; message: string; hint: string | null } | undefined;
 }
 
 /** What verify needs from the outside. */

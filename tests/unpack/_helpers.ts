@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import type { Digest } from "../../src/oci/digest.ts";
-import { removeTree } from "../../src/store/atomic.ts";
+import { removeTree } from "../../src/fs.ts";
 import { openLayerStore } from "../../src/store/layer_store.ts";
 import {
   applyLayer,

@@ -1,10 +1,11 @@
 /** `dz add registry`, `dz remove registry`, `dz list registries`. */
 import { resolve } from "node:path";
 import { DropzoneError } from "../../errors.ts";
-import { type RegistryEntry, validateRegistryName, validateRegistryUrl } from "../../oci/reference.ts";
+import { validateRegistryName, validateRegistryUrl } from "../../oci/reference.ts";
 import {
   addRegistryToDoc,
   CHAINGUARD_POLICY,
+  type ConfiguredRegistry,
   removeRegistryFromDoc,
   revalidate,
   saveConfig,
@@ -156,7 +157,7 @@ export async function addRegistry(
         hint: `Pick another name, or "dz remove registry ${name}" first`,
       });
     }
-    const entry: RegistryEntry = {
+    const entry: ConfiguredRegistry = {
       name,
       url: normalisedUrl,
       ...(opts.insecure ? { insecure: true } : {}),
@@ -214,7 +215,7 @@ export async function removeRegistry(
   });
 }
 
-function policySummary(entry: RegistryEntry): string {
+function policySummary(entry: ConfiguredRegistry): string {
   const p = entry.cosign_policy;
   if (!p) return "none";
   if (p.public_key) return `key ${p.public_key}`;
