@@ -1,11 +1,12 @@
 /**
- * Atomic file-system primitives for the store. Every state change is "write elsewhere on the same filesystem,
- * fsync, rename over": a crash leaves either the old or the new state plus a dot-prefixed leftover that
- * `scanStore()` finds and `repairStore()` deletes.
+ * File helpers for every layer: atomic writes, tree removal, read-dir-or-empty, exists. Every state change is
+ * "write elsewhere on the same filesystem, fsync, rename over": a crash leaves either the old or the new state
+ * plus a dot-prefixed leftover that `scanStore()` finds and `repairStore()` deletes.
  */
 import { basename, dirname, join } from "node:path";
 import { DropzoneError } from "./errors.ts";
 import { crashPoint } from "./crash_points.ts";
+import { formatBytes } from "./format.ts";
 
 /** Prefix of temp files written by {@linkcode writeFileAtomic} and {@linkcode replaceSymlinkAtomic}. */
 export const TEMP_PREFIX = ".tmp-";
@@ -40,7 +41,7 @@ export function ioError(
   const code = (err as { code?: unknown } | null)?.code;
   if (code === "ENOSPC" || code === "EDQUOT") {
     const what = code === "ENOSPC" ? "the disk is full" : "the disk quota is exhausted";
-    const needed = options.needed === undefined ? "" : ` (needed ${formatSize(options.needed)})`;
+    const needed = options.needed === undefined ? "" : ` (needed ${formatBytes(options.needed)})`;
     return new DropzoneError("IO", `Cannot ${action} "${path}": ${what}${needed}`, {
       hint: `Free space on the file system holding "${
         dirname(path)
@@ -69,12 +70,6 @@ export function ioError(
     });
   }
   return new DropzoneError("IO", `Cannot ${action} "${path}": ${detail}`, { cause: err });
-}
-
-function formatSize(n: number): string {
-  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${n} bytes`;
 }
 
 /**
@@ -110,6 +105,11 @@ async function removeIfPresent(path: string): Promise<void> {
 export interface WriteFileAtomicOptions {
   /** File mode, applied with chmod after writing so the umask cannot weaken or widen it. @default {0o644} */
   mode?: number;
+  /**
+   * How the temp file next to `path` is named: `${prefix}${random}${suffix}`, for a directory whose leftovers
+   * another reader recognises by name (wrappers in bin/). @default {{ prefix: ".tmp-<basename>-" }}
+   */
+  temp?: { readonly prefix: string; readonly suffix?: string };
 }
 
 /**
@@ -121,10 +121,10 @@ export async function writeFileAtomic(
   data: Uint8Array | string,
   options: WriteFileAtomicOptions = {},
 ): Promise<void> {
-  const { mode = 0o644 } = options;
+  const { mode = 0o644, temp = { prefix: `${TEMP_PREFIX}${basename(path)}-` } } = options;
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   const dir = dirname(path);
-  const tmp = join(dir, `${TEMP_PREFIX}${basename(path)}-${randomSuffix()}`);
+  const tmp = join(dir, `${temp.prefix}${randomSuffix()}${temp.suffix ?? ""}`);
   let file: Deno.FsFile | undefined;
   try {
     file = await Deno.open(tmp, { write: true, createNew: true, mode });
@@ -279,4 +279,25 @@ export async function trashAndRemove(path: string, step?: string): Promise<void>
   await syncDir(dirname(path));
   if (step !== undefined) await crashPoint(step);
   await removeTree(trash);
+}
+
+/** The entries of `dir`, or none when it does not exist. */
+export async function readDirOrEmpty(dir: string): Promise<Deno.DirEntry[]> {
+  try {
+    return await Array.fromAsync(Deno.readDir(dir));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw ioError("read", dir, err);
+  }
+}
+
+/** True when `path` exists (a dangling symlink counts: it is not followed). */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw ioError("read", path, err);
+  }
 }

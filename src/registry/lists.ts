@@ -1,7 +1,7 @@
 /** Paginated lists: a repository's tags and a registry's catalog, following `Link` pages on the same origin. */
 import { DropzoneError } from "../errors.ts";
 import { repoRequest, type ResourceContext } from "./manifests.ts";
-import { errorFromResponse, readCapped, redactUrl } from "./registry_error.ts";
+import { errorFromResponse, parseJsonBody, readCapped, redactUrl } from "./registry_error.ts";
 import type { RepoRef } from "./types.ts";
 import type { AuthedRequest } from "./with_auth.ts";
 
@@ -52,19 +52,7 @@ async function paginate<T>(
 
 async function jsonList(res: Response, registry: string, field: string): Promise<string[]> {
   const bytes = await readCapped(res, MAX_LIST_BYTES, registry, `${field} list`);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (cause) {
-    throw new DropzoneError(
-      "REGISTRY_PROTOCOL",
-      `Registry "${registry}" sent a ${field} list that is not JSON`,
-      {
-        hint: "Report this to the registry operator",
-        cause,
-      },
-    );
-  }
+  const doc = parseJsonBody(bytes, `Registry "${registry}" sent a ${field} list that is not JSON`);
   const list = typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>)[field] : undefined;
   if (list === null || list === undefined) return [];
   if (!Array.isArray(list) || list.some((t) => typeof t !== "string")) {

@@ -79,6 +79,25 @@ function bad(path: string, field: string, why: string): DropzoneError {
   });
 }
 
+/** The entries of a list-of-mappings setting, each checked to be a mapping with only `keys`. */
+function mappingList(
+  path: string,
+  value: unknown,
+  field: string,
+  keys: ReadonlySet<string>,
+): { entry: Record<string, unknown>; f: string }[] {
+  const list = value ?? [];
+  if (!Array.isArray(list)) throw bad(path, field, "must be a list");
+  return list.map((entry: unknown, i) => {
+    const f = `${field}[${i}]`;
+    if (!isObject(entry)) throw bad(path, f, "must be a mapping");
+    for (const k of Object.keys(entry)) {
+      if (!keys.has(k)) throw bad(path, `${f}.${k}`, "is not a known setting");
+    }
+    return { entry, f };
+  });
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -141,82 +160,79 @@ export function validateConfig(raw: unknown, path: string): Config {
       }
     });
   };
-  const registriesRaw = raw.registries ?? [];
-  if (!Array.isArray(registriesRaw)) throw bad(path, "registries", "must be a list");
   const names = new Set<string>();
-  const registries = registriesRaw.map((r, i): ConfiguredRegistry => {
-    const f = `registries[${i}]`;
-    if (!isObject(r)) throw bad(path, f, "must be a mapping");
-    for (const k of Object.keys(r)) {
-      if (!REGISTRY_KEYS.has(k)) throw bad(path, `${f}.${k}`, "is not a known setting");
-    }
-    const name = str(r.name, `${f}.name`);
-    const url = str(r.url, `${f}.url`);
-    if (!name) throw bad(path, `${f}.name`, "is required");
-    if (!url) throw bad(path, `${f}.url`, "is required");
-    if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) {
-      throw bad(path, `${f}.name`, "may hold only a-z, 0-9, '_' and '-'");
-    }
-    if (names.has(name)) throw bad(path, `${f}.name`, `"${name}" is used twice`);
-    names.add(name);
-    let policy: CosignPolicy | undefined;
-    if (r.cosign_policy !== undefined && r.cosign_policy !== null) {
-      const p = r.cosign_policy;
-      const pf = `${f}.cosign_policy`;
-      if (!isObject(p)) throw bad(path, pf, "must be a mapping");
-      for (const k of Object.keys(p)) {
-        if (!POLICY_KEYS.has(k)) throw bad(path, `${pf}.${k}`, "is not a known setting");
+  const registries = mappingList(path, raw.registries, "registries", REGISTRY_KEYS).map(
+    ({ entry: r, f }): ConfiguredRegistry => {
+      const name = str(r.name, `${f}.name`);
+      const url = str(r.url, `${f}.url`);
+      if (!name) throw bad(path, `${f}.name`, "is required");
+      if (!url) throw bad(path, `${f}.url`, "is required");
+      if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) {
+        throw bad(path, `${f}.name`, "may hold only a-z, 0-9, '_' and '-'");
       }
-      const out: CosignPolicy = {};
-      for (const k of POLICY_KEYS) {
-        const v = str(p[k], `${pf}.${k}`);
-        if (v !== undefined) (out as Record<string, string>)[k] = v;
-      }
-      for (const k of ["issuer_regex", "identity_regex"] as const) {
-        if (out[k] !== undefined && !compiles(out[k]!)) {
-          throw bad(path, `${pf}.${k}`, "is not a valid regular expression");
+      if (names.has(name)) throw bad(path, `${f}.name`, `"${name}" is used twice`);
+      names.add(name);
+      let policy: CosignPolicy | undefined;
+      if (r.cosign_policy !== undefined && r.cosign_policy !== null) {
+        const p = r.cosign_policy;
+        const pf = `${f}.cosign_policy`;
+        if (!isObject(p)) throw bad(path, pf, "must be a mapping");
+        for (const k of Object.keys(p)) {
+          if (!POLICY_KEYS.has(k)) throw bad(path, `${pf}.${k}`, "is not a known setting");
         }
-      }
-      if (out.issuer && out.issuer_regex) throw bad(path, pf, "sets both issuer and issuer_regex");
-      if (out.identity && out.identity_regex) throw bad(path, pf, "sets both identity and identity_regex");
-      if (!out.public_key) {
-        if (!out.issuer && !out.issuer_regex) throw bad(path, `${pf}.issuer`, "is required (or public_key)");
-        if (!out.identity && !out.identity_regex) {
-          throw bad(path, `${pf}.identity`, "is required (or public_key)");
+        const out: CosignPolicy = {};
+        for (const k of POLICY_KEYS) {
+          const v = str(p[k], `${pf}.${k}`);
+          if (v !== undefined) (out as Record<string, string>)[k] = v;
         }
+        for (const k of ["issuer_regex", "identity_regex"] as const) {
+          if (out[k] !== undefined && !compiles(out[k]!)) {
+            throw bad(path, `${pf}.${k}`, "is not a valid regular expression");
+          }
+        }
+        if (out.issuer && out.issuer_regex) throw bad(path, pf, "sets both issuer and issuer_regex");
+        if (out.identity && out.identity_regex) throw bad(path, pf, "sets both identity and identity_regex");
+        if (!out.public_key) {
+          if (!out.issuer && !out.issuer_regex) {
+            throw bad(path, `${pf}.issuer`, "is required (or public_key)");
+          }
+          if (!out.identity && !out.identity_regex) {
+            throw bad(path, `${pf}.identity`, "is required (or public_key)");
+          }
+        }
+        // Key and root files are trust anchors: a relative path names a file next to config.yaml, never one in
+        // the current directory (a hostile checkout's cosign.pub must not verify its own images).
+        for (const k of ["public_key", "trusted_root"] as const) {
+          if (out[k] !== undefined && !isAbsolute(out[k]!)) out[k] = join(dirname(path), out[k]!);
+        }
+        if (out.max_vulnerability_severity && !SEVERITIES.has(out.max_vulnerability_severity)) {
+          throw bad(path, `${pf}.max_vulnerability_severity`, "must be critical, high, medium, low or none");
+        }
+        policy = out;
       }
-      // Key and root files are trust anchors: a relative path names a file next to config.yaml, never one in
-      // the current directory (a hostile checkout's cosign.pub must not verify its own images).
-      for (const k of ["public_key", "trusted_root"] as const) {
-        if (out[k] !== undefined && !isAbsolute(out[k]!)) out[k] = join(dirname(path), out[k]!);
+      const insecure = bool(r.insecure, `${f}.insecure`);
+      const regMinAge = str(r.min_release_age, `${f}.min_release_age`);
+      if (regMinAge !== undefined && !/^\d+[smhdw]$/.test(regMinAge.trim())) {
+        throw bad(path, `${f}.min_release_age`, 'must look like "3d", "12h" or "30m"');
       }
-      if (out.max_vulnerability_severity && !SEVERITIES.has(out.max_vulnerability_severity)) {
-        throw bad(path, `${pf}.max_vulnerability_severity`, "must be critical, high, medium, low or none");
+      const crossCheck = hostPathList(r.cross_check, `${f}.cross_check`, "cross-check location");
+      if (crossCheck.length > 0 && policy) {
+        throw bad(
+          path,
+          `${f}.cross_check`,
+          "is only for registries without a cosign_policy (unsigned installs)",
+        );
       }
-      policy = out;
-    }
-    const insecure = bool(r.insecure, `${f}.insecure`);
-    const regMinAge = str(r.min_release_age, `${f}.min_release_age`);
-    if (regMinAge !== undefined && !/^\d+[smhdw]$/.test(regMinAge.trim())) {
-      throw bad(path, `${f}.min_release_age`, 'must look like "3d", "12h" or "30m"');
-    }
-    const crossCheck = hostPathList(r.cross_check, `${f}.cross_check`, "cross-check location");
-    if (crossCheck.length > 0 && policy) {
-      throw bad(
-        path,
-        `${f}.cross_check`,
-        "is only for registries without a cosign_policy (unsigned installs)",
-      );
-    }
-    return {
-      name,
-      url,
-      ...(insecure ? { insecure } : {}),
-      ...(policy ? { cosign_policy: policy } : {}),
-      ...(regMinAge ? { min_release_age: regMinAge.trim() } : {}),
-      ...(crossCheck.length > 0 ? { cross_check: crossCheck } : {}),
-    };
-  });
+      return {
+        name,
+        url,
+        ...(insecure ? { insecure } : {}),
+        ...(policy ? { cosign_policy: policy } : {}),
+        ...(regMinAge ? { min_release_age: regMinAge.trim() } : {}),
+        ...(crossCheck.length > 0 ? { cross_check: crossCheck } : {}),
+      };
+    },
+  );
   const defaultRegistry = str(raw.default_registry, "default_registry");
   if (defaultRegistry !== undefined && !names.has(defaultRegistry)) {
     throw bad(path, "default_registry", `names "${defaultRegistry}", which is not in registries`);
@@ -225,41 +241,36 @@ export function validateConfig(raw: unknown, path: string): Config {
   if (minAge !== undefined && !/^\d+[smhdw]$/.test(minAge.trim())) {
     throw bad(path, "min_release_age", 'must look like "3d", "12h" or "30m"');
   }
-  const mirrorsRaw = raw.mirrors ?? [];
-  if (!Array.isArray(mirrorsRaw)) throw bad(path, "mirrors", "must be a list");
   const prefixes = new Set<string>();
-  const mirrors = mirrorsRaw.map((m, i): MirrorEntry => {
-    const f = `mirrors[${i}]`;
-    if (!isObject(m)) throw bad(path, f, "must be a mapping");
-    for (const k of Object.keys(m)) {
-      if (!MIRROR_KEYS.has(k)) throw bad(path, `${f}.${k}`, "is not a known setting");
-    }
-    const prefixText = str(m.prefix, `${f}.prefix`);
-    if (!prefixText) throw bad(path, `${f}.prefix`, "is required");
-    let prefix: string;
-    try {
-      prefix = formatHostPath(parseHostPath(prefixText, "mirror prefix"));
-    } catch {
-      throw bad(
-        path,
-        `${f}.prefix`,
-        'must be a host with an optional namespace, e.g. "docker.io/chainguard"',
-      );
-    }
-    const key = hostPathKey(prefix, "mirror prefix");
-    if (prefixes.has(key)) throw bad(path, `${f}.prefix`, `"${prefix}" is used twice`);
-    prefixes.add(key);
-    const locations = hostPathList(m.locations, `${f}.locations`, "mirror location");
-    if (locations.length === 0) throw bad(path, `${f}.locations`, "must list at least one location");
-    if (locations.some((l) => hostPathKey(l, "mirror location") === key)) {
-      throw bad(path, `${f}.locations`, "must not include the prefix itself");
-    }
-    const mode = m.pull_from_mirror ?? "all";
-    if (mode !== "all" && mode !== "digest-only") {
-      throw bad(path, `${f}.pull_from_mirror`, "must be all or digest-only");
-    }
-    return { prefix, locations, pull_from_mirror: mode, insecure: bool(m.insecure, `${f}.insecure`) };
-  });
+  const mirrors = mappingList(path, raw.mirrors, "mirrors", MIRROR_KEYS).map(
+    ({ entry: m, f }): MirrorEntry => {
+      const prefixText = str(m.prefix, `${f}.prefix`);
+      if (!prefixText) throw bad(path, `${f}.prefix`, "is required");
+      let prefix: string;
+      try {
+        prefix = formatHostPath(parseHostPath(prefixText, "mirror prefix"));
+      } catch {
+        throw bad(
+          path,
+          `${f}.prefix`,
+          'must be a host with an optional namespace, e.g. "docker.io/chainguard"',
+        );
+      }
+      const key = hostPathKey(prefix, "mirror prefix");
+      if (prefixes.has(key)) throw bad(path, `${f}.prefix`, `"${prefix}" is used twice`);
+      prefixes.add(key);
+      const locations = hostPathList(m.locations, `${f}.locations`, "mirror location");
+      if (locations.length === 0) throw bad(path, `${f}.locations`, "must list at least one location");
+      if (locations.some((l) => hostPathKey(l, "mirror location") === key)) {
+        throw bad(path, `${f}.locations`, "must not include the prefix itself");
+      }
+      const mode = m.pull_from_mirror ?? "all";
+      if (mode !== "all" && mode !== "digest-only") {
+        throw bad(path, `${f}.pull_from_mirror`, "must be all or digest-only");
+      }
+      return { prefix, locations, pull_from_mirror: mode, insecure: bool(m.insecure, `${f}.insecure`) };
+    },
+  );
   return {
     version,
     ...(defaultRegistry ? { default_registry: defaultRegistry } : {}),

@@ -18,6 +18,7 @@ import { type Digest, digestToDirName, isDigest, shortDigest } from "../oci/dige
 import type { StoreLayout } from "./layout.ts";
 import { crashPoint } from "./_crash_points.ts";
 import {
+  exists,
   ioError,
   removeTree,
   renameIntoPlace,
@@ -98,17 +99,6 @@ function dirNameToDigest(dirName: string): Digest | undefined {
   if (!dirName.startsWith("sha256-")) return undefined;
   const digest = `sha256:${dirName.slice("sha256-".length)}`;
   return isDigest(digest) ? digest : undefined;
-}
-
-/** True when something (of any type, not following symlinks) is at `path`. */
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw ioError("read", path, err);
-  }
 }
 
 /** Reads the `current` link target as a digest; undefined when missing or not a digest dir name. */

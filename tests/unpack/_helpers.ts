@@ -176,12 +176,4 @@ export async function readText(path: string): Promise<string> {
 }
 
 /** True when `path` exists (without following a final symlink). */
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
-}
+export { exists } from "../../src/fs.ts";
