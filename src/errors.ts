@@ -50,6 +50,7 @@ export type ErrorCode =
   | "TRUSTED_ROOT_INVALID"
   | "SIGNER_CHANGED"
   | "ATTESTATION_POLICY"
+  | "FILES_MODIFIED"
   | "SOURCE_MISMATCH"
   | "DOWNGRADE"
   // unpack and install
@@ -71,6 +72,7 @@ const TRUST_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "TRUSTED_ROOT_INVALID",
   "SIGNER_CHANGED",
   "ATTESTATION_POLICY",
+  "FILES_MODIFIED",
   "SOURCE_MISMATCH",
   "DOWNGRADE",
 ]);
@@ -85,7 +87,7 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 /** Options for {@linkcode DropzoneError}. */
 export interface DropzoneErrorOptions {
   /** An imperative next step for the user. */
-  hint?: string;
+  hint?: string | undefined;
   /** The underlying error, shown with --verbose. */
   cause?: unknown;
 }
@@ -118,4 +120,33 @@ export function isDropzoneError(err: unknown, code?: ErrorCode): err is Dropzone
 /** The exit code for any thrown value: trust → 3, usage → 2, everything else → 1. */
 export function exitCodeFor(err: unknown): number {
   return err instanceof DropzoneError ? err.exitCode : EXIT.FAILURE;
+}
+
+/**
+ * A hint for an ordinary I/O failure (a full disk, a read-only or unwritable file system, a missing path) that
+ * reached the top as a plain error, or undefined when `err` is not one. Such failures are the user's to fix, never
+ * a bug in dz.
+ */
+export function ioFailureHint(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const text = err.message;
+  if (/No space left on device|os error 28\b|Disk quota exceeded|os error 122\b/i.test(text)) {
+    return 'The disk is full: free some space ("dz gc" deletes unused cached blobs) and run the command again';
+  }
+  if (/Read-only file system|os error 30\b/i.test(text)) {
+    return "The file system is read-only: set DROPZONE_HOME (or the output path) to a writable directory";
+  }
+  if (err instanceof Deno.errors.PermissionDenied) {
+    return "Check the permissions of the path named above (and of DROPZONE_HOME)";
+  }
+  if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
+    return "Check that the path named above exists and is a directory where one is expected";
+  }
+  if (err instanceof Deno.errors.IsADirectory || err instanceof Deno.errors.AlreadyExists) {
+    return "Check the path named above";
+  }
+  if (err instanceof Deno.errors.UnexpectedEof || err instanceof Deno.errors.WriteZero) {
+    return "A file was cut short while dz read or wrote it; check the disk and run the command again";
+  }
+  return undefined;
 }

@@ -4,7 +4,7 @@
  * plus a dot-prefixed leftover that `scanStore()` finds and `repairStore()` deletes.
  */
 import { basename, dirname, join } from "node:path";
-import { DropzoneError } from "./errors.ts";
+import { DropzoneError, ioFailureHint } from "./errors.ts";
 import { crashPoint } from "./crash_points.ts";
 import { formatBytes } from "./format.ts";
 
@@ -69,7 +69,11 @@ export function ioError(
       cause: err,
     });
   }
-  return new DropzoneError("IO", `Cannot ${action} "${path}": ${detail}`, { cause: err });
+  const hint = ioFailureHint(err);
+  return new DropzoneError("IO", `Cannot ${action} "${path}": ${detail}`, {
+    ...(hint ? { hint } : {}),
+    cause: err,
+  });
 }
 
 /**

@@ -2,6 +2,13 @@
  * The I/O seam. Everything below src/cli receives what it needs from a Runtime instead of reaching for
  * Deno.env, Deno.build or the console, so tests can run the whole CLI in-process with fakes.
  */
+import {
+  EXIT_INTERRUPTED,
+  INTERRUPT_GRACE_MS,
+  reportInterrupted,
+  runInterruptCleanups,
+  signalOwner,
+} from "./interrupt.ts";
 
 /** Host platform in OCI terms. */
 export interface Host {
@@ -68,14 +75,33 @@ async function readLine(): Promise<string | null> {
 export function denoRuntime(): Runtime {
   const stderr = textSink(Deno.stderr);
   const interrupt = new AbortController();
-  try {
-    Deno.addSignalListener("SIGINT", () => {
-      // First Ctrl-C: let the running command clean up its staging area. Second: leave now.
-      if (interrupt.signal.aborted) Deno.exit(130);
-      interrupt.abort(new DOMException("Interrupted", "AbortError"));
-    });
-  } catch {
-    // Signals are not available on every platform; the default behaviour then applies.
+  // First signal: abort, so the running command stops and cleans up its staging; if it has not finished within
+  // the grace period, or on a second signal, run the cleanups here and exit. Both paths print one line.
+  const finish = async (name: string) => {
+    await runInterruptCleanups();
+    reportInterrupted((t) => stderr.write(t), name === "SIGTERM" ? "terminated" : "interrupted");
+    Deno.exit(EXIT_INTERRUPTED);
+  };
+  const onSignal = (name: "SIGINT" | "SIGTERM") => {
+    const owner = signalOwner();
+    if (owner.kind === "child") {
+      // The terminal's SIGINT already reached the child (same process group); forward what was sent to dz only.
+      if (name === "SIGTERM") owner.forward(name);
+      return;
+    }
+    if (interrupt.signal.aborted) {
+      void finish(name);
+      return;
+    }
+    interrupt.abort(new DOMException(name === "SIGTERM" ? "Terminated" : "Interrupted", "AbortError"));
+    setTimeout(() => void finish(name), INTERRUPT_GRACE_MS);
+  };
+  for (const name of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(name, () => onSignal(name));
+    } catch {
+      // Signals are not available on every platform; the default behaviour then applies.
+    }
   }
   return {
     signal: interrupt.signal,

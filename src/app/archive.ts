@@ -11,6 +11,7 @@
  */
 import { createTarPacker } from "modern-tar";
 import { DropzoneError } from "../errors.ts";
+import { onInterrupt } from "../interrupt.ts";
 import { type Digest, digestHex, isDigest } from "../oci/digest.ts";
 import { MEDIA_TYPES } from "../oci/media_types.ts";
 import { parseManifest } from "../oci/manifest.ts";
@@ -135,6 +136,8 @@ export async function writeArchive(input: {
   cache: BlobCache;
   client: RegistryClient;
   trustedRoot?: unknown;
+  /** Stops between blobs when aborted (Ctrl-C); the temp file is removed. */
+  signal?: AbortSignal;
 }): Promise<{ blobs: number; bytes: number }> {
   const { output, image, records, cache, client } = input;
   const { blobs, named } = await collectBlobs(image, records, cache, client);
@@ -160,6 +163,7 @@ export async function writeArchive(input: {
   const enc = new TextEncoder();
   const temp = `${output}.tmp-${crypto.randomUUID().slice(0, 8)}`;
   const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
+  using _cleanup = onInterrupt(() => Deno.remove(temp).catch(() => {}));
   let bytes = 0;
   try {
     const { readable, controller } = createTarPacker();
@@ -173,6 +177,7 @@ export async function writeArchive(input: {
     await add({ name: "blobs/", size: 0, type: "directory", mode: 0o755 }).close();
     await add({ name: "blobs/sha256/", size: 0, type: "directory", mode: 0o755 }).close();
     for (const digest of blobs) {
+      input.signal?.throwIfAborted();
       const size = (await cache.sizeOf(digest))!;
       bytes += size;
       await writeEntry(add, `blobs/sha256/${digestHex(digest)}`, await cache.open(digest), size);
@@ -242,34 +247,48 @@ export async function importArchive(
       cause: err,
     });
   }
-  const entries = decodeTar(file.readable);
-  for await (const entry of entries) {
-    const name = entry.header.name.replace(/^\.\//, "");
-    const blob = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(name);
-    if (blob && entry.header.type === "file") {
-      const digest = `sha256:${blob[1]}` as Digest;
-      if (await cache.has(digest)) await entry.body.cancel();
-      else await cache.putStream(digest, entry.header.size, entry.body);
-    } else if (name === "dz/export.json") {
-      const text = await new Response(entry.body).text();
-      const parsed = JSON.parse(text) as ExportInfo;
-      if (parsed.version !== 1 || !isDigest(parsed.digest) || typeof parsed.source !== "string") {
-        throw new DropzoneError("INVALID_ARGUMENT", `${path} has an unreadable dz/export.json`, {
-          hint: "Re-create the archive with dz export",
-        });
+  try {
+    const entries = decodeTar(file.readable);
+    for await (const entry of entries) {
+      const name = entry.header.name.replace(/^\.\//, "");
+      const blob = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(name);
+      if (blob && entry.header.type === "file") {
+        const digest = `sha256:${blob[1]}` as Digest;
+        if (await cache.has(digest)) await entry.body.cancel();
+        else await cache.putStream(digest, entry.header.size, entry.body);
+      } else if (name === "dz/export.json") {
+        const text = await new Response(entry.body).text();
+        const parsed = JSON.parse(text) as ExportInfo;
+        if (parsed.version !== 1 || !isDigest(parsed.digest) || typeof parsed.source !== "string") {
+          throw new DropzoneError("INVALID_ARGUMENT", `${path} has an unreadable dz/export.json`, {
+            hint: "Re-create the archive with dz export",
+          });
+        }
+        info = parsed;
+      } else if (name === "index.json") {
+        // Tools disagree on which of two index.json entries wins; an archive with two is not one dz wrote.
+        if (entriesOfIndex) {
+          throw new DropzoneError("INVALID_ARGUMENT", `${path} has more than one index.json`, {
+            hint: "Re-create the archive with dz export",
+          });
+        }
+        entriesOfIndex = parseIndexEntries(await new Response(entry.body).text(), path);
+      } else {
+        await entry.body.cancel();
       }
-      info = parsed;
-    } else if (name === "index.json") {
-      // Tools disagree on which of two index.json entries wins; an archive with two is not one dz wrote.
-      if (entriesOfIndex) {
-        throw new DropzoneError("INVALID_ARGUMENT", `${path} has more than one index.json`, {
-          hint: "Re-create the archive with dz export",
-        });
-      }
-      entriesOfIndex = parseIndexEntries(await new Response(entry.body).text(), path);
-    } else {
-      await entry.body.cancel();
     }
+  } catch (err) {
+    if (err instanceof DropzoneError) throw err;
+    throw new DropzoneError(
+      "IO",
+      `Cannot read archive ${path}: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        hint:
+          "The file is truncated or not a dz export archive; copy it again (compare its sha256 with the " +
+          "original) or re-create it with dz export",
+        cause: err,
+      },
+    );
   }
   if (!info) {
     throw new DropzoneError("INVALID_ARGUMENT", `${path} is not a dz export archive (no dz/export.json)`, {
@@ -303,7 +322,11 @@ function parseIndexEntries(text: string, path: string): IndexEntry[] {
   });
 }
 
-/** The reference to install from an imported archive (tag when it had one, else the digest). */
+/**
+ * The reference to install from an imported archive: always by the digest the archive holds (an export by
+ * installed name resolves by digest, so no tag resolution is recorded), keeping the tag for the package record.
+ */
 export function archiveReference(info: ExportInfo): string {
-  return info.tag ? `${info.source}:${info.tag}` : `${info.source}@${info.index_digest ?? info.digest}`;
+  const pinned = `@${info.index_digest ?? info.digest}`;
+  return info.tag ? `${info.source}:${info.tag}${pinned}` : `${info.source}${pinned}`;
 }

@@ -15,16 +15,22 @@ import type { Digest } from "../oci/digest.ts";
 import type { Host } from "../runtime.ts";
 import { pathStatus } from "../host/path.ts";
 import { isDzWrapper, readWrapperMeta, renderWrapper } from "../shim/wrapper.ts";
-import { readFileHead, removeWrapper, writeWrapper } from "../shim/write.ts";
+import { readFileHead, removeWrapper, writeLink, writeWrapper } from "../shim/write.ts";
+import { linkOwner, readLinkAt } from "../shim/link.ts";
+import { artifactLinks } from "./artifact.ts";
 import type { ShimPlan } from "../shim/plan.ts";
 import { removeTree } from "../store/atomic.ts";
 import { type Config, loadConfig } from "../store/config.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { PackageMetadata } from "../store/metadata.ts";
-import { listPackages, listVersions } from "../store/packages.ts";
+import { rootfsProblem } from "../store/package_state.ts";
+import { listPackages, listVersions, readCurrent } from "../store/packages.ts";
 import { repairStore, scanStore, type StoreFinding, type StoreRepair } from "../store/recovery.ts";
 import { type LoadedTrustedRoot, loadTrustedRoot } from "../verify/trusted_root.ts";
 import { planForVersion } from "./install.ts";
+import { publicGoodSignatures, trustedRootFinding, usesPublicGoodRoot } from "./doctor_trust.ts";
+export { TRUSTED_ROOT_WARN_AGE_SECONDS, trustedRootFinding, usesPublicGoodRoot } from "./doctor_trust.ts";
+import { missingBlobs, reunpackFromCache } from "./repair.ts";
 
 /** How bad a finding is. Errors and warnings make `dz doctor` exit 1; info never does. */
 export type Severity = "error" | "warning" | "info";
@@ -43,6 +49,7 @@ export type FindingKind =
   | "broken-current"
   | "incomplete-version"
   | "corrupt-metadata"
+  | "damaged-rootfs"
   | "unreferenced-blob"
   | "path"
   | "trusted-root"
@@ -75,7 +82,8 @@ export interface Finding {
  * One change `dz doctor --fix` made. JSON field of `dz doctor --json --fix`.
  *
  * - `kind`: "removed-leftover", "repointed-current", "removed-incomplete-version", "removed-empty-package",
- *   "removed-blob", "wrote-wrapper", "removed-orphan-wrapper", "removed-bin-leftover", "chmod-auth".
+ *   "removed-blob", "reunpacked", "wrote-wrapper", "removed-orphan-wrapper", "removed-bin-leftover",
+ *   "refreshed-trusted-root", "chmod-auth".
  * - `subject`: the package, wrapper or path changed.
  * - `message`: one human-readable sentence.
  */
@@ -119,9 +127,6 @@ export interface DoctorDeps {
     options: { cacheDir: string; now: Date; offline: true },
   ) => Promise<LoadedTrustedRoot>;
 }
-
-/** A trusted root older than this earns a warning. */
-export const TRUSTED_ROOT_WARN_AGE_SECONDS = 7 * 24 * 60 * 60;
 
 const SEVERITY_RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
@@ -202,8 +207,17 @@ export function describeRepair(r: StoreRepair): Change {
   switch (r.kind) {
     case "removed-leftover":
       return { kind: r.kind, subject: r.path, message: `removed leftover ${r.path}` };
-    case "repointed-current":
-      return { kind: r.kind, subject: r.name, message: `re-pointed "${r.name}" current at ${r.digest}` };
+    case "repointed-current": {
+      const which = `${r.digest} (${r.tag ?? "by digest"}, installed ${r.installedAt})`;
+      return {
+        kind: r.kind,
+        subject: r.name,
+        message: r.older
+          ? `re-pointed "${r.name}" current from ${r.from}, which is damaged, to the EARLIER version ${which}; ` +
+            `"dz update ${r.name}" or "dz install" of its reference brings the newer one back`
+          : `re-pointed "${r.name}" current (${r.from === null ? "missing" : `was ${r.from}`}) at ${which}`,
+      };
+    }
     case "removed-incomplete-version":
       return {
         kind: r.kind,
@@ -258,33 +272,6 @@ function expectedPackages(expected: ReadonlyMap<string, string>): Set<string> {
   return new Set(expected.values());
 }
 
-/** The trusted-root finding for a loaded public-good root, or null when it is fine. Pure. */
-export function trustedRootFinding(root: Pick<LoadedTrustedRoot, "source" | "ageSeconds">): Finding | null {
-  if (root.source === "embedded") {
-    return {
-      kind: "trusted-root",
-      severity: "warning",
-      subject: "sigstore public-good",
-      message:
-        "only the trusted root embedded in dz is available (no TUF refresh yet); verification may fail " +
-        "after Sigstore key rotations; dz doctor --fix (or any online install or verify) refreshes it",
-      fixable: true,
-    };
-  }
-  const age = root.ageSeconds ?? 0;
-  if (age > TRUSTED_ROOT_WARN_AGE_SECONDS) {
-    return {
-      kind: "trusted-root",
-      severity: "warning",
-      subject: "sigstore public-good",
-      message: `the cached trusted root is ${Math.floor(age / 86400)} days old; ` +
-        `dz doctor --fix (or any online install or verify) refreshes it`,
-      fixable: true,
-    };
-  }
-  return null;
-}
-
 /** The auth.json permission finding for a file mode, or null when it is 0600-or-stricter. Pure. */
 export function authPermissionFinding(path: string, mode: number | null): Finding | null {
   if (mode === null || (mode & 0o077) === 0) return null;
@@ -297,14 +284,6 @@ export function authPermissionFinding(path: string, mode: number | null): Findin
       `it must be 0600`,
     fixable: true,
   };
-}
-
-/** True when at least one registry verifies keyless against the public-good Sigstore instance. Pure. */
-export function usesPublicGoodRoot(config: Pick<Config, "registries">): boolean {
-  return config.registries.some((r) =>
-    r.cosign_policy !== undefined && r.cosign_policy.trusted_root === undefined &&
-    r.cosign_policy.public_key === undefined
-  );
 }
 
 /** Parses "os/arch[/variant]" (metadata `platform`) into a Host. Pure. */
@@ -362,11 +341,37 @@ async function expectedWrappers(
 interface WrapperState {
   findings: Finding[];
   /** For fixes: wrapper name → text to write. */
-  toWrite: Map<string, { text: string; package: string }>;
+  toWrite: Map<string, { text: string; package: string } | { link: string; package: string }>;
   /** For fixes: orphan dz wrapper names. */
   orphans: string[];
   /** For fixes: bin leftovers (full paths). */
   leftovers: string[];
+}
+
+/** Installed versions whose rootfs or entrypoint was deleted, with what is wrong and whether the cache can fix it. */
+async function inspectRootfs(layout: StoreLayout): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  for (const v of await listPackages(layout)) {
+    const problem = await rootfsProblem(layout, v.metadata);
+    if (problem === null) continue;
+    const missing = await missingBlobs(layout, v.metadata);
+    // An artifact's file is not a rootfs layer: re-unpacking it as one would be wrong; a reinstall restores it.
+    const artifact = v.metadata.kind === "artifact";
+    findings.push({
+      kind: "damaged-rootfs",
+      severity: "error",
+      subject: v.name,
+      path: v.rootfs,
+      message: `package "${v.name}": ${problem}; ` +
+        (artifact
+          ? `reinstall it with "dz install ${v.metadata.ref}"`
+          : missing.length === 0
+          ? "dz doctor --fix unpacks it again from the blob cache"
+          : `${missing.length} of its blobs are no longer cached: reinstall it with "dz install ${v.metadata.ref}"`),
+      fixable: missing.length === 0 && !artifact,
+    });
+  }
+  return findings;
 }
 
 async function inspectWrappers(layout: StoreLayout, host: Host): Promise<WrapperState> {
@@ -374,8 +379,22 @@ async function inspectWrappers(layout: StoreLayout, host: Host): Promise<Wrapper
   const installed = await listPackages(layout);
   const expected = new Map<string, string>();
   const texts = new Map<string, string>();
+  // Artifact packages have symlinks in bin/ instead of wrappers: name → target.
+  const links = new Map<string, string>();
   for (const v of installed) {
     const meta = v.metadata;
+    if ((await rootfsProblem(layout, meta)) !== null) {
+      // Reported as damaged-rootfs; its wrappers are still its own (not orphans) and are re-planned after repair.
+      for (const bin of meta.bins) expected.set(bin.name, meta.name);
+      continue;
+    }
+    if (meta.kind === "artifact") {
+      for (const l of artifactLinks(layout, meta)) {
+        expected.set(l.name, meta.name);
+        links.set(l.name, l.target);
+      }
+      continue;
+    }
     const planned = await expectedWrappers(layout, meta, host);
     for (const bin of meta.bins) {
       expected.set(bin.name, meta.name);
@@ -401,6 +420,36 @@ async function inspectWrappers(layout: StoreLayout, host: Host): Promise<Wrapper
   const seen = new Set<string>();
   for (const entry of await readDirSafe(layout.bin)) {
     const path = join(layout.bin, entry.name);
+    const linkedTo = await readLinkAt(path);
+    const linkPackage = linkedTo === null ? null : linkOwner(layout.packages, linkedTo);
+    if (linkPackage !== null) {
+      seen.add(entry.name);
+      const want = links.get(entry.name);
+      if (want !== undefined && expected.get(entry.name) === linkPackage) {
+        if (linkedTo !== want) {
+          state.toWrite.set(entry.name, { link: want, package: linkPackage });
+          state.findings.push({
+            kind: "stale-wrapper",
+            severity: "warning",
+            subject: path,
+            path,
+            message: `link ${path} points at ${linkedTo}, not the current version of "${linkPackage}"`,
+            fixable: true,
+          });
+        }
+      } else if (!(packageDirs.has(linkPackage) && !expectedPackages(expected).has(linkPackage))) {
+        state.orphans.push(entry.name);
+        state.findings.push({
+          kind: "orphan-wrapper",
+          severity: "warning",
+          subject: path,
+          path,
+          message: `dz link ${path} belongs to "${linkPackage}", which does not provide it (not installed)`,
+          fixable: true,
+        });
+      }
+      continue;
+    }
     const head = await readFileHead(path);
     const cls = classifyBinEntry(entry.name, head, expected, packageDirs);
     seen.add(entry.name);
@@ -442,6 +491,20 @@ async function inspectWrappers(layout: StoreLayout, host: Host): Promise<Wrapper
       case "damaged-package":
         break; // the store findings for the package cover it; fixing the package makes it owned again
       case "owned": {
+        const link = links.get(entry.name);
+        if (link !== undefined) {
+          // A wrapper where the current (artifact) version wants its link.
+          state.toWrite.set(entry.name, { link, package: cls.package });
+          state.findings.push({
+            kind: "stale-wrapper",
+            severity: "warning",
+            subject: path,
+            path,
+            message: `${path} is a wrapper, but the current version of "${cls.package}" is linked directly`,
+            fixable: true,
+          });
+          break;
+        }
         const want = texts.get(entry.name);
         if (want === undefined) break; // unplannable: reported above
         const have = await readWhole(path);
@@ -465,14 +528,16 @@ async function inspectWrappers(layout: StoreLayout, host: Host): Promise<Wrapper
     if (seen.has(name)) continue;
     const path = join(layout.bin, name);
     const want = texts.get(name);
+    const link = links.get(name);
     if (want !== undefined) state.toWrite.set(name, { text: want, package: pkg });
+    if (link !== undefined) state.toWrite.set(name, { link, package: pkg });
     state.findings.push({
       kind: "missing-wrapper",
       severity: "error",
       subject: path,
       path,
       message: `package "${pkg}" has no wrapper ${path}`,
-      fixable: want !== undefined,
+      fixable: want !== undefined || link !== undefined,
     });
   }
   return state;
@@ -504,7 +569,8 @@ async function inspectTrust(deps: DoctorDeps, config: Config | undefined): Promi
   if (usesPublicGoodRoot(config)) {
     try {
       const root = await load({ cacheDir: deps.layout.cache, now: deps.now, offline: true });
-      const f = trustedRootFinding(root);
+      const installed = (await listPackages(deps.layout)).map((v) => v.metadata);
+      const f = trustedRootFinding(root, { now: deps.now, signed: publicGoodSignatures(config, installed) });
       if (f) findings.push(f);
     } catch (err) {
       findings.push({
@@ -564,6 +630,7 @@ export async function diagnose(deps: DoctorDeps, host: Host): Promise<Finding[]>
       .filter((f) => f.kind !== "unreferenced-blob" || !referenced.has(f.digest))
       .map(storeFindingToDoctor),
   );
+  findings.push(...await inspectRootfs(layout));
   findings.push(...(await inspectWrappers(layout, host)).findings);
   const status = await pathStatus({ binDir: layout.bin, env: deps.env, homeDir: deps.homeDir, os: deps.os });
   if (!status.onPath) {
@@ -646,6 +713,19 @@ export async function fix(deps: DoctorDeps, host: Host): Promise<Change[]> {
   const changes: Change[] = [];
   const store = await scanStore(layout);
   changes.push(...(await repairStore(layout, store)).map(describeRepair));
+  for (const f of await inspectRootfs(layout)) {
+    if (!f.fixable) continue;
+    const current = await readCurrent(layout, f.subject);
+    const problem = current ? await rootfsProblem(layout, current.metadata) : null;
+    if (!current || problem === null) continue;
+    const { config } = await inspectConfig(layout);
+    await reunpackFromCache(layout, config ?? { concurrency: 4, layer_cache: true }, current.metadata);
+    changes.push({
+      kind: "reunpacked",
+      subject: f.subject,
+      message: `unpacked "${f.subject}" ${current.digest} again from the blob cache (${problem})`,
+    });
+  }
   // Wrappers after the store: a re-pointed package gets its wrappers back instead of losing them as orphans.
   const wrappers = await inspectWrappers(layout, host);
   for (const path of wrappers.leftovers) {
@@ -656,8 +736,10 @@ export async function fix(deps: DoctorDeps, host: Host): Promise<Change[]> {
       message: `removed half-written wrapper ${path}`,
     });
   }
-  for (const [name, { text, package: pkg }] of wrappers.toWrite) {
-    await writeWrapper(layout.bin, name, text);
+  for (const [name, entry] of wrappers.toWrite) {
+    const pkg = entry.package;
+    if ("link" in entry) await writeLink(layout.bin, name, entry.link, pkg);
+    else await writeWrapper(layout.bin, name, entry.text);
     const path = join(layout.bin, name);
     changes.push({
       kind: "wrote-wrapper",
@@ -677,9 +759,13 @@ export async function fix(deps: DoctorDeps, host: Host): Promise<Change[]> {
   }
   if (deps.refreshTrustedRoot) {
     const { config } = await inspectConfig(layout);
-    const stale = config && usesPublicGoodRoot(config)
-      ? (await inspectTrust(deps, config)).some((f) => f.kind === "trusted-root" && f.fixable)
-      : false;
+    // Online, an embedded-only root is refreshed even while it is still good enough (an info finding).
+    const load = deps.loadTrustedRoot ?? loadTrustedRoot;
+    const root = config && usesPublicGoodRoot(config)
+      ? await load({ cacheDir: layout.cache, now: deps.now, offline: true }).catch(() => undefined)
+      : undefined;
+    const stale = root !== undefined &&
+      (root.source === "embedded" || trustedRootFinding(root, { now: deps.now })?.fixable === true);
     if (stale) {
       const root = await deps.refreshTrustedRoot().catch(() => undefined);
       if (root?.source === "tuf-refresh") {
@@ -788,7 +874,14 @@ const GROUPS: readonly { title: string; kinds: readonly FindingKind[] }[] = [
   { title: "Configuration", kinds: ["config-invalid", "auth-permissions"] },
   {
     title: "Packages",
-    kinds: ["no-current", "broken-current", "incomplete-version", "corrupt-metadata", "leftover"],
+    kinds: [
+      "no-current",
+      "broken-current",
+      "incomplete-version",
+      "corrupt-metadata",
+      "damaged-rootfs",
+      "leftover",
+    ],
   },
   {
     title: "Wrappers",

@@ -2,7 +2,8 @@
  * Resolving an image to exact digests, deciding whether and how it must be verified, and verifying it. Shared by
  * install, update, verify and run. Tags are resolved once; everything after uses digests.
  */
-import { DropzoneError, EXIT } from "../errors.ts";
+import { DropzoneError, EXIT, isDropzoneError } from "../errors.ts";
+import { type ArtifactFile, artifactFiles, isArtifactManifest, platformTag } from "../oci/artifact.ts";
 import { type Digest, shortDigest } from "../oci/digest.ts";
 import { type ImageConfig, type ImageIndex, type ImageManifest, parseImageConfig } from "../oci/manifest.ts";
 import { isSupportedLayerMediaType } from "../unpack/layer.ts";
@@ -14,7 +15,8 @@ import { ArtifactBudget } from "../verify/artifact_budget.ts";
 import { applyAttestationGates, collectAttestations } from "../verify/attestations.ts";
 import { verifyImageSignature } from "../verify/signatures.ts";
 import type { TrustContext } from "../verify/verifier.ts";
-import type { AttestationSummary, CosignPolicy, SignatureResult } from "../verify/types.ts";
+import type { AttestationSummary, CosignPolicy, ProofKind, SignatureResult } from "../verify/types.ts";
+import { verifyProvenance } from "../verify/provenance.ts";
 
 /**
  * An image resolved to its platform manifest: everything verification needs (signatures bind the manifest, so
@@ -33,6 +35,12 @@ export interface ResolvedManifest {
   readonly manifest: ImageManifest;
   /** "os/arch[/variant]" from the index entry, or null for a single-platform image (known from its config). */
   readonly indexPlatform: string | null;
+  /**
+   * "image": a container image (rootfs layers, image config). "artifact": files as layers (an `artifactType` or
+   * an empty/unknown config); `files` then lists the titled layers, every title checked.
+   */
+  readonly kind: "image" | "artifact";
+  readonly files: readonly ArtifactFile[];
 }
 
 /** An image resolved to its platform manifest and config, with everything needed to pull and verify it. */
@@ -72,6 +80,16 @@ export async function resolveImage(
     size: manifest.config.size,
     ...(signal ? { signal } : {}),
   });
+  if (image.kind === "artifact") {
+    // An artifact's config is empty or opaque: kept for export, never interpreted. Its platform is the index
+    // entry's, else the host's (the binary's own format is checked against the host before it is linked).
+    return {
+      ...image,
+      config: { config: {} },
+      configBytes,
+      platform: image.indexPlatform ?? formatPlatform(host),
+    };
+  }
   let config: ImageConfig;
   try {
     config = parseImageConfig(configBytes);
@@ -107,12 +125,29 @@ export async function resolveImage(
  * is read once). An index is narrowed to the host's platform; a single-platform image is taken as it is.
  */
 export async function resolveManifest(
-  ref: ResolvedReference,
+  requested: ResolvedReference,
   options: ResolveImageOptions,
 ): Promise<ResolvedManifest> {
   const { client, host, signal } = options;
-  const repo: RepoRef = { registry: ref.host, repository: ref.repository };
-  const top = await client.getManifest(repo, ref.digest ?? ref.tag ?? "latest", { signal });
+  const repo: RepoRef = { registry: requested.host, repository: requested.repository };
+  let ref = requested;
+  let top;
+  try {
+    top = await client.getManifest(repo, ref.digest ?? ref.tag ?? "latest", { signal });
+  } catch (err) {
+    // Static-binary catalogs publish `TAG-<arch>-<os>` only; use it when the plain tag does not exist.
+    const fallback = !ref.digest && isDropzoneError(err, "MANIFEST_UNKNOWN")
+      ? platformTag(ref.tag ?? "latest", host)
+      : undefined;
+    if (fallback === undefined) throw err;
+    try {
+      top = await client.getManifest(repo, fallback, { signal });
+    } catch (second) {
+      if (isDropzoneError(second, "MANIFEST_UNKNOWN")) throw err;
+      throw second;
+    }
+    ref = { ...ref, tag: fallback };
+  }
   if (ref.digest && top.digest !== ref.digest) {
     throw new DropzoneError(
       "DIGEST_MISMATCH",
@@ -141,7 +176,10 @@ export async function resolveManifest(
     }
   }
   const manifest = platformManifest.manifest as ImageManifest;
-  for (const layer of manifest.layers) {
+  // Artifact titles are checked here, before anything is downloaded or written.
+  const kind = isArtifactManifest(manifest) ? "artifact" : "image";
+  const files = kind === "artifact" ? artifactFiles(manifest, ref.input) : [];
+  for (const layer of kind === "image" ? manifest.layers : []) {
     if (!isSupportedLayerMediaType(layer.mediaType)) {
       throw new DropzoneError(
         "UNSUPPORTED_MEDIA_TYPE",
@@ -160,6 +198,8 @@ export async function resolveManifest(
     manifestBytes: platformManifest.bytes,
     manifest,
     indexPlatform,
+    kind,
+    files,
   };
 }
 
@@ -177,16 +217,59 @@ export interface VerifyResolvedOptions {
  * reason to try the next location. Other errors pass through unchanged.
  */
 export function blameMirrors(err: unknown, client: RegistryClient, repo: RepoRef): unknown {
-  if (!(err instanceof DropzoneError) || err.exitCode !== EXIT.TRUST) return err;
+  if (!(err instanceof DropzoneError) || err.exitCode !== EXIT.TRUST || blamed.has(err)) return err;
   const mirrors = client.mirrorsUsed?.(repo) ?? [];
   if (mirrors.length === 0) return err;
-  return new DropzoneError(err.code, `${err.message} (content served by mirror ${mirrors.join(", ")})`, {
-    hint:
-      `Mirror ${mirrors[0]} serves content that does not verify as ${repo.registry}/${repo.repository}; ` +
-      `fix the mirror or remove it ("dz remove mirror <prefix> ${mirrors[0]}")`,
-    cause: err,
-  });
+  const named = new DropzoneError(
+    err.code,
+    `${err.message} (content served by mirror ${mirrors.join(", ")})`,
+    {
+      hint:
+        `Mirror ${mirrors[0]} serves content that does not verify as ${repo.registry}/${repo.repository}; ` +
+        `fix the mirror or remove it ("dz remove mirror <prefix> ${mirrors[0]}")`,
+      cause: err,
+    },
+  );
+  blamed.add(named);
+  return named;
 }
+
+/**
+ * Proves the image's origin with what the policy accepts: a cosign signature, SLSA v1 provenance, or either
+ * (the signature is tried first; provenance only after a trust failure, never after a registry error). When
+ * neither proves it, the error names both attempts.
+ */
+async function verifyProof(
+  target: Parameters<typeof verifyImageSignature>[0],
+  accept: readonly ProofKind[],
+): Promise<SignatureResult> {
+  let signatureError: DropzoneError | undefined;
+  if (accept.includes("signature")) {
+    try {
+      return { ...(await verifyImageSignature(target)), proof: "signature" };
+    } catch (err) {
+      if (!accept.includes("provenance") || !isDropzoneError(err) || err.exitCode !== EXIT.TRUST) throw err;
+      signatureError = err;
+    }
+  }
+  try {
+    return await verifyProvenance(target);
+  } catch (err) {
+    if (!signatureError || !isDropzoneError(err) || err.exitCode !== EXIT.TRUST) throw err;
+    // Both failed: a mismatch on either side is the more useful message (someone else signed).
+    const code = [signatureError.code, err.code].includes("POLICY_MISMATCH")
+      ? "POLICY_MISMATCH"
+      : signatureError.code === "SIGNATURE_MISSING" && err.code === "SIGNATURE_MISSING"
+      ? "SIGNATURE_MISSING"
+      : "SIGNATURE_INVALID";
+    throw new DropzoneError(code, `${signatureError.message}\nand: ${err.message}`, {
+      hint: err.code === "SIGNATURE_MISSING" ? signatureError.hint : err.hint,
+    });
+  }
+}
+
+/** Errors that already name their mirror: verification and the install gate both blame, once is enough. */
+const blamed = new WeakSet<DropzoneError>();
 
 /** Verifies the image's signature (and attestations) against the decision. Throws trust errors (exit 3). */
 export async function verifyResolvedImage(
@@ -209,7 +292,7 @@ async function verifyResolved(
   const trust = await loadTrust(decision.policy);
   // One budget for everything read about this image's signatures and attestations.
   const budget = new ArtifactBudget();
-  const signature = await verifyImageSignature({
+  const signature = await verifyProof({
     client,
     repo: image.repo,
     digest: image.digest,
@@ -219,7 +302,7 @@ async function verifyResolved(
     now,
     budget,
     ...(signal ? { signal } : {}),
-  });
+  }, decision.policy.accept ?? ["signature"]);
   // Attestations are attached to the digest that was signed; look at both where they may differ.
   const attestationDigests = [...new Set([image.digest, signature.signedDigest])];
   const attestations = (await Promise.all(attestationDigests.map((digest) =>

@@ -5,13 +5,17 @@
  */
 import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
+import { onInterrupt } from "../interrupt.ts";
 import type { Digest } from "../oci/digest.ts";
 import { validatePackageName } from "../oci/reference.ts";
+import { type ArtifactFile, chooseArtifactFile } from "../oci/artifact.ts";
+import type { LinkPlan } from "../shim/link.ts";
+import { restoreArtifactLinks, stageArtifact, writeArtifactLinks } from "./artifact.ts";
 import type { RegistryClient } from "../registry/types.ts";
 import type { Host } from "../runtime.ts";
 import { parseBinSpec, planShim, type ShimPlan } from "../shim/plan.ts";
-import { isDzWrapper, readWrapperMeta, renderWrapper } from "../shim/wrapper.ts";
-import { removeWrapper, writeWrapper } from "../shim/write.ts";
+import { renderWrapper } from "../shim/wrapper.ts";
+import { binSlot, removeWrapper, writeWrapper } from "../shim/write.ts";
 import { removeTree } from "../store/atomic.ts";
 import { openBlobCache } from "../store/blob_cache.ts";
 import type { Config } from "../store/config.ts";
@@ -20,11 +24,16 @@ import { type PackageMetadata, signatureRecord } from "../store/metadata.ts";
 import {
   activate,
   commitVersion,
+  exists,
   makePackageStaging,
+  packageDir,
   prune,
   readCurrent,
+  readCurrentDigest,
   ROOTFS_DIR,
 } from "../store/packages.ts";
+import { manifestOfTree, writeFileManifest } from "../store/file_manifest.ts";
+import { rootfsProblem } from "../store/package_state.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { CosignPolicy } from "../verify/types.ts";
 import { type Changelog, computeChangelog } from "./changelog.ts";
@@ -38,7 +47,7 @@ import {
 import { crossCheck } from "./cross_check.ts";
 import { checkArchiveIndex, type IndexEntry } from "./archive_index.ts";
 import { discardFetchedLayers, discardSnapshots, removeEmptyPackageDir } from "./install_cleanup.ts";
-import { fetchLayers, type RootfsBuild } from "./layers.ts";
+import { fetchLayers, pullLayers, type RootfsBuild } from "./layers.ts";
 import {
   checkLockedDigest,
   gateUnchanged,
@@ -98,6 +107,8 @@ export interface InstallOutcome {
   readonly pruned: Digest[];
   /** Layer snapshots extracted for this install and reused from the snapshot store (absent when unchanged). */
   readonly layers?: RootfsBuild;
+  /** Set when the same digest was installed but damaged (this problem) and has been unpacked again. */
+  readonly repaired?: string;
 }
 
 async function checkWrapperSlot(
@@ -106,25 +117,20 @@ async function checkWrapperSlot(
   packageName: string,
 ): Promise<void> {
   const path = join(layout.bin, wrapperName);
-  let text: string;
-  try {
-    const info = await Deno.lstat(path);
-    if (!info.isFile) throw new Error("not a file");
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return;
-    text = "";
-  }
-  if (!isDzWrapper(text)) {
+  const slot = await binSlot(layout.bin, wrapperName);
+  if (slot.kind === "other") {
     throw new DropzoneError("NAME_CONFLICT", `Cannot write "${path}": it exists and was not written by dz`, {
       hint: `Remove or rename "${path}", or install under another name with --name`,
     });
   }
-  const owner = readWrapperMeta(text)?.package;
-  if (owner !== undefined && owner !== packageName) {
-    throw new DropzoneError("NAME_CONFLICT", `Cannot write "${path}": it belongs to package "${owner}"`, {
-      hint: `Pick another binary name (--bin PATH:NAME or --name)`,
-    });
+  if (slot.owner !== null && slot.owner !== packageName) {
+    throw new DropzoneError(
+      "NAME_CONFLICT",
+      `Cannot write "${path}": it belongs to package "${slot.owner}"`,
+      {
+        hint: `Pick another binary name (--bin PATH:NAME or --name)`,
+      },
+    );
   }
 }
 
@@ -145,6 +151,8 @@ export function buildMetadata(input: {
   return {
     schema_version: 1,
     name,
+    kind: "image",
+    artifact_file: null,
     ref: image.ref.input,
     registry: { name: image.ref.registryName, url: image.ref.registryUrl },
     repository: image.ref.repository,
@@ -159,6 +167,7 @@ export function buildMetadata(input: {
       ...plan.extraBins.map((b) => ({ name: b.name, path: b.entrypoint.path })),
     ],
     signature: verification.signature ? signatureRecord(verification.signature, now) : null,
+    proof: verification.signature ? verification.signature.proof ?? "signature" : null,
     trusted_signer: input.trustedSigner,
     allow_unsigned: input.unsigned,
     attestations: verification.attestations,
@@ -166,6 +175,49 @@ export function buildMetadata(input: {
     config_digest: image.manifest.config.digest,
     installed_at: now.toISOString(),
     size_bytes: image.manifest.layers.reduce((sum, l) => sum + l.size, 0),
+    served_by: input.servedBy ?? null,
+    cross_checked: [...(input.crossChecked ?? [])],
+  };
+}
+
+/** Builds metadata for a staged artifact version: one linked binary, only the installed layer referenced. Pure. */
+export function buildArtifactMetadata(input: {
+  name: string;
+  image: ResolvedImage;
+  file: ArtifactFile;
+  link: LinkPlan;
+  verification: Verification;
+  unsigned: boolean;
+  now: Date;
+  trustedSigner: PackageMetadata["trusted_signer"];
+  servedBy?: string | null;
+  crossChecked?: readonly string[];
+}): PackageMetadata {
+  const { name, image, file, link, verification, now } = input;
+  return {
+    schema_version: 1,
+    name,
+    kind: "artifact",
+    artifact_file: file.title,
+    ref: image.ref.input,
+    registry: { name: image.ref.registryName, url: image.ref.registryUrl },
+    repository: image.ref.repository,
+    tag: image.ref.tag ?? null,
+    index_digest: image.index?.digest ?? null,
+    digest: image.digest,
+    platform: image.platform,
+    entrypoint: { raw: [link.path], resolved: link.path },
+    loader: null,
+    bins: [{ name: link.name, path: link.path }],
+    signature: verification.signature ? signatureRecord(verification.signature, now) : null,
+    proof: verification.signature ? verification.signature.proof ?? "signature" : null,
+    trusted_signer: input.trustedSigner,
+    allow_unsigned: input.unsigned,
+    attestations: verification.attestations,
+    layers: [file.layer.digest],
+    config_digest: image.manifest.config.digest,
+    installed_at: now.toISOString(),
+    size_bytes: file.layer.size,
     served_by: input.servedBy ?? null,
     cross_checked: [...(input.crossChecked ?? [])],
   };
@@ -196,6 +248,7 @@ export async function restoreWrappers(
   meta: PackageMetadata,
   host: Host,
 ): Promise<string[]> {
+  if (meta.kind === "artifact") return await restoreArtifactLinks(layout, meta);
   const plan = await planForVersion(layout, meta, host);
   const written: string[] = [];
   for (const p of [plan, ...plan.extraBins]) {
@@ -213,7 +266,7 @@ export async function restoreWrappers(
 async function removeStaleWrappers(
   layout: StoreLayout,
   previous: PackageMetadata | undefined,
-  plan: ShimPlan,
+  plan: Pick<ShimPlan, "name" | "extraBins">,
 ) {
   if (!previous) return;
   const keep = new Set([plan.name, ...plan.extraBins.map((b) => b.name)]);
@@ -239,6 +292,57 @@ export async function planForVersion(
     extraBins: meta.bins.slice(1).map((b) => ({ path: b.path, name: b.name })),
     ...(mainPath ? {} : {}),
   });
+}
+
+/**
+ * The artifact file to install (`--file`, else the installed version's title when it is still there, else by
+ * name and platform), or undefined for a container image. Throws before anything is downloaded.
+ */
+function chooseFile(
+  image: ResolvedImage,
+  plan: InstallPlan,
+  previous: PackageMetadata | undefined,
+  hasExtraBins: boolean,
+  file: string | undefined,
+  host: Host,
+): ArtifactFile | undefined {
+  const what = plan.ref.input;
+  if (image.kind !== "artifact") {
+    if (file === undefined) return undefined;
+    throw new DropzoneError("INVALID_ARGUMENT", `Cannot use --file with ${what}: it is a container image`, {
+      hint: "--file picks a file of an OCI artifact; for images use --bin PATH[:NAME]",
+    });
+  }
+  if (hasExtraBins) {
+    throw new DropzoneError("INVALID_ARGUMENT", `Cannot use --bin with ${what}: it is an artifact`, {
+      hint: "Choose the file to install with --file TITLE",
+    });
+  }
+  // An update or --locked install has no --file: a file of the installed version's title still counts.
+  const keep = file === undefined && previous?.kind === "artifact"
+    ? image.files.find((f) => f.title === previous.artifact_file)?.title
+    : undefined;
+  const chosen = file ?? keep;
+  return chooseArtifactFile(image.files, {
+    packageName: plan.name,
+    host,
+    ...(chosen !== undefined ? { file: chosen } : {}),
+    what,
+  });
+}
+
+/**
+ * Removes a tree an interrupted command may still be writing into (the grace deadline cuts it short): a file
+ * created during the walk fails the remove, so try again a few times.
+ */
+export async function removeTreeRetrying(path: string): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      return await removeTree(path);
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }
 
 /** Plans and executes an install. Call it holding the store lock. */
@@ -279,8 +383,10 @@ export async function executeInstall(
     signal: deps.signal,
   });
 
-  // Reinstalling what is already current is a no-op (the Go tool deleted the live directory here).
-  if (previous && previous.digest === image.digest && extraBins.length === 0) {
+  // Reinstalling what is already current is a no-op (the Go tool deleted the live directory here)…
+  // …unless its files are gone (a deleted rootfs): then it is unpacked again, from the cache or the registry.
+  const damage = previous && previous.digest === image.digest ? await rootfsProblem(layout, previous) : null;
+  if (previous && previous.digest === image.digest && extraBins.length === 0 && damage === null) {
     gateUnchanged(plan, previous);
     // An archive is judged as a whole even when its image is already installed: its index.json may have been
     // repointed, and "already installed" must not read as "this archive is fine".
@@ -305,14 +411,31 @@ export async function executeInstall(
   for (const wrapperName of [plan.name, ...extraBins.map((b) => b.name)]) {
     await checkWrapperSlot(layout, wrapperName, name);
   }
+  // An artifact's file is chosen from the manifest (titles already checked); only that layer is downloaded.
+  const artifact = chooseFile(image, plan, previous, extraBins.length > 0, plan.file ?? undefined, host);
+  const pulled: ResolvedImage = artifact
+    ? { ...image, manifest: { ...image.manifest, layers: [artifact.layer] } }
+    : image;
 
   // Verification and layer downloads run together; unpacking waits for verification and the gate.
   const controller = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, controller.signal]) : controller.signal;
   const fetched = new Set<Digest>();
-  const layers = await fetchLayers(deps, image, cache, signal, { fetched });
+  const layers = artifact ? undefined : await fetchLayers(deps, image, cache, signal, { fetched });
+  // An artifact's file is a plain blob, not a layer snapshot: download it into the cache as it is.
+  const artifactDownloads = artifact ? pullLayers(deps, pulled, cache, signal, { fetched }) : [];
+  // Keep rejections handled while we wait for verification.
+  artifactDownloads.forEach((p) => p.catch(() => {}));
   let committed = false;
   let staging: string | undefined;
+  // Interrupted before the commit: remove the staging dir and, for a first install, the package dir too.
+  const firstInstall = !(await exists(packageDir(layout, name)));
+  using _cleanup = onInterrupt(async () => {
+    if (staging) await removeTreeRetrying(staging);
+    if (firstInstall && (await readCurrentDigest(layout, name).catch(() => undefined)) === undefined) {
+      await removeTreeRetrying(packageDir(layout, name));
+    }
+  });
   try {
     const verification = await verifyResolvedImage(image, {
       client,
@@ -342,7 +465,44 @@ export async function executeInstall(
 
     staging = await makePackageStaging(layout, name);
     const rootfs = join(staging, ROOTFS_DIR);
-    const built = await layers.build(rootfs, { scratch: staging, signal });
+    if (artifact) {
+      await Promise.all(artifactDownloads);
+      signal.throwIfAborted();
+      const link = await stageArtifact({ file: artifact, cache, rootfs, name: plan.name, host });
+      signal.throwIfAborted();
+      await writeFileManifest(staging, await manifestOfTree(rootfs));
+      await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
+      const metadata = buildArtifactMetadata({
+        name,
+        image,
+        file: artifact,
+        link,
+        verification,
+        unsigned: plan.trust.kind === "unsigned",
+        now: deps.now(),
+        trustedSigner,
+        servedBy: client.servedBy?.(image.repo, image.digest) ?? null,
+        crossChecked,
+      });
+      await commitVersion(layout, name, staging, metadata, { replace: damage !== null });
+      committed = true;
+      deps.onEvent?.({ type: "committed", digest: image.digest });
+      await activate(layout, name, image.digest);
+      const wrappers = await writeArtifactLinks(layout, metadata);
+      await removeStaleWrappers(layout, previous, { name: link.name, extraBins: [] });
+      const pruned = await prune(layout, name, { keep: deps.config.keep_versions });
+      return {
+        status: "installed",
+        metadata,
+        ...(previous ? { previous } : {}),
+        wrappers,
+        pruned,
+        ...(damage !== null ? { repaired: damage } : {}),
+      };
+    }
+    const built = await layers!.build(rootfs, { scratch: staging, signal });
+    signal.throwIfAborted();
+    await writeFileManifest(staging, await manifestOfTree(rootfs));
     await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
     const shim = await planShim({ rootfs, config: image.config, host, name: plan.name, extraBins });
     const metadata = buildMetadata({
@@ -356,7 +516,8 @@ export async function executeInstall(
       servedBy: client.servedBy?.(image.repo, image.digest) ?? null,
       crossChecked,
     });
-    await commitVersion(layout, name, staging, metadata);
+    signal.throwIfAborted();
+    await commitVersion(layout, name, staging, metadata, { replace: damage !== null });
     committed = true;
     deps.onEvent?.({ type: "committed", digest: image.digest });
     await activate(layout, name, image.digest);
@@ -370,6 +531,7 @@ export async function executeInstall(
       wrappers,
       pruned,
       layers: built,
+      ...(damage !== null ? { repaired: damage } : {}),
     };
   } catch (err) {
     // A gate refusing what a mirror served (signer change, downgrade, cooldown) names the mirror too.
@@ -378,10 +540,11 @@ export async function executeInstall(
     if (!committed) {
       // Stop downloads still running for this failed install, then remove everything it left.
       controller.abort();
-      await layers.settle();
+      await layers?.settle();
+      await Promise.allSettled(artifactDownloads);
       if (staging) await removeTree(staging).catch(() => {});
       await discardFetchedLayers(layout, cache, fetched).catch(() => []);
-      await discardSnapshots(layout, layers.extracted).catch(() => []);
+      if (layers) await discardSnapshots(layout, layers.extracted).catch(() => []);
       if (!previous) await removeEmptyPackageDir(layout, name);
     }
   }

@@ -13,7 +13,8 @@
  * 3. name ownership: a name installed from another source is refused (`--locked`: exit 3, both shown);
  * 4. lockfile expectations: the locked digest, and the locked signer compared by fields (also when the digest
  *    is already installed); signed → unsigned is a signer change;
- * 5. signer continuity: issuer, repository, workflow and git ref kind of the first verified install;
+ * 5. signer continuity: issuer, repository, workflow and git ref kind of the first verified install; for a
+ *    version proven by SLSA provenance (`cosign_policy.accept`), also the provenance's builder and source;
  * 6. downgrade: a candidate signed before the installed version is refused unless `--allow-downgrade`;
  * 7. cooldown: `min_release_age` (flag > registry > top level) against the verified signing time;
  * 8. attestation gates of the policy (provenance builder, vulnerability severity);
@@ -35,6 +36,7 @@ import { checkArchiveIndex, type IndexEntry } from "./archive_index.ts";
 import { crossCheckLocations } from "./cross_check.ts";
 import type { TrustDecision, Verification } from "./image.ts";
 import {
+  checkProvenanceContinuity,
   checkReleaseAge,
   checkSignerContinuity,
   isDowngrade,
@@ -45,7 +47,7 @@ import {
 } from "./trust_history.ts";
 
 /** Which command asks. It decides which consent counts and which rules apply (see the module doc). */
-export type InstallOrigin = "install" | "archive" | "locked" | "update" | "run" | "export";
+export type InstallOrigin = "install" | "archive" | "locked" | "update" | "run" | "export" | "pull";
 
 /** A signer as a lockfile records it. */
 export interface LockedSigner {
@@ -61,6 +63,8 @@ export interface PlanRequest {
   readonly name?: string;
   /** `--bin PATH[:NAME]` specs: extra binaries to expose (installs only). */
   readonly bins?: readonly string[];
+  /** `--file TITLE`: for an OCI artifact, the file to install (default: chosen by name and platform). */
+  readonly file?: string;
   /** `--allow-unsigned` given on this command line. Nothing else a request carries can grant consent. */
   readonly allowUnsigned?: boolean;
   /** `--accept-new-signer`. */
@@ -92,6 +96,8 @@ export interface InstallPlan {
   readonly name: string;
   /** `--bin PATH[:NAME]` specs to expose besides the entrypoint. */
   readonly bins: readonly string[];
+  /** `--file TITLE` for an artifact, or null (chosen by name and platform). */
+  readonly file: string | null;
   readonly ref: ResolvedReference;
   /**
    * `host/repository` the bytes must come from (mirrors may serve them; this stays). Shown in the address
@@ -108,6 +114,10 @@ export interface InstallPlan {
   readonly replaces: PackageMetadata | null;
   /** The signer the package is pinned to (rule 5), from the installed package of this name and source. */
   readonly pinnedSigner: SignerFingerprint | null;
+  /** Rule 5 for provenance: the builder and source repository the installed version's provenance named. */
+  readonly pinnedProvenance:
+    | { readonly builder_id: string | null; readonly source_repository: string | null }
+    | null;
   /** The installed version had a verified signature: an unsigned candidate is a signer change. */
   readonly wasSigned: boolean;
   readonly acceptNewSigner: boolean;
@@ -159,7 +169,9 @@ function policyMissing(plan: Pick<PlanRequest, "origin" | "ref">): DropzoneError
     : "";
   return new DropzoneError(
     "POLICY_MISSING",
-    `Cannot ${origin === "run" ? "run" : "install"} "${ref.input}": registry "${ref.registryName}" has no ` +
+    `Cannot ${
+      origin === "run" ? "run" : origin === "pull" ? "pull" : "install"
+    } "${ref.input}": registry "${ref.registryName}" has no ` +
       `signature policy${why}`,
     { hint: how },
   );
@@ -209,10 +221,10 @@ export function planInstall(request: PlanRequest, facts: PlanFacts): InstallPlan
   const installed = facts.installed;
   const sameSource = installed !== null &&
     installedSourceKey(installed) === sourceKey(ref.host, ref.repository);
-  const replacing = origin !== "run" && origin !== "export";
+  const replacing = origin !== "run" && origin !== "export" && origin !== "pull";
   if (installed && !sameSource && replacing) throw ownershipError(request, name, installed, source);
   const replaces = replacing && sameSource ? installed : null;
-  // run and export replace nothing but must still honour the pin of the package they would shadow.
+  // run, export and pull replace nothing but must still honour the pin of the package they would shadow.
   const related = sameSource ? installed : null;
 
   let trust: TrustDecision;
@@ -237,6 +249,7 @@ export function planInstall(request: PlanRequest, facts: PlanFacts): InstallPlan
     origin,
     name,
     bins: request.bins ?? [],
+    file: request.file ?? null,
     ref,
     source,
     registry: { name: ref.registryName, url: ref.registryUrl },
@@ -244,6 +257,7 @@ export function planInstall(request: PlanRequest, facts: PlanFacts): InstallPlan
     consent,
     replaces,
     pinnedSigner: related?.trusted_signer ?? null,
+    pinnedProvenance: related?.signature?.provenance ?? null,
     wasSigned: (related?.signature ?? null) !== null,
     acceptNewSigner: request.acceptNewSigner === true,
     downgrade: replaces
@@ -350,6 +364,7 @@ export function gateVerified(plan: InstallPlan, evidence: GateEvidence, now: Dat
   if (signature) {
     const fingerprint = signerFingerprint(signature);
     checkSignerContinuity(plan.name, plan.pinnedSigner, fingerprint, plan.acceptNewSigner);
+    checkProvenanceContinuity(plan.name, plan.pinnedProvenance, signature.provenance, plan.acceptNewSigner);
     trustedSigner = pinnedSigner(plan.pinnedSigner, fingerprint, plan.acceptNewSigner);
   } else if (plan.wasSigned && !plan.acceptNewSigner) {
     throw new DropzoneError(

@@ -10,6 +10,7 @@ import { removeWrapper } from "../shim/write.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { PackageMetadata } from "../store/metadata.ts";
 import { activate, readCurrent, rollbackTarget } from "../store/packages.ts";
+import { planInstalledArtifact, writeArtifactLinks } from "./artifact.ts";
 import { planForVersion, writeWrappers } from "./install.ts";
 
 /** What rollback needs. */
@@ -74,10 +75,20 @@ export async function rollbackPackage(
     }
     throw err;
   }
-  const plan = await planForVersion(deps.layout, target, deps.host);
-  await activate(deps.layout, name, digest, { rollback: true });
-  const wrappers = await writeWrappers(deps.layout, name, plan, digest);
-  const keep = new Set([plan.name, ...plan.extraBins.map((b) => b.name)]);
+  // Plan first (the target must still run here), then flip, then rewrite what bin/ holds for it.
+  let wrappers: string[];
+  let keep: Set<string>;
+  if (target.kind === "artifact") {
+    const links = await planInstalledArtifact(deps.layout, target, deps.host);
+    await activate(deps.layout, name, digest, { rollback: true });
+    wrappers = await writeArtifactLinks(deps.layout, target);
+    keep = new Set(links.map((l) => l.name));
+  } else {
+    const plan = await planForVersion(deps.layout, target, deps.host);
+    await activate(deps.layout, name, digest, { rollback: true });
+    wrappers = await writeWrappers(deps.layout, name, plan, digest);
+    keep = new Set([plan.name, ...plan.extraBins.map((b) => b.name)]);
+  }
   const removedWrappers: string[] = [];
   for (const bin of current.metadata.bins) {
     if (keep.has(bin.name)) continue;

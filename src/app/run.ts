@@ -4,16 +4,26 @@
  * package with the same digest is used directly.
  */
 import { join } from "node:path";
+import { DropzoneError } from "../errors.ts";
+import { onInterrupt } from "../interrupt.ts";
 import { digestToDirName } from "../oci/digest.ts";
 import type { ResolvedReference } from "../oci/reference.ts";
 import { planShim } from "../shim/plan.ts";
 import { renderWrapper } from "../shim/wrapper.ts";
 import { exists, removeTree } from "../fs.ts";
 import { openBlobCache } from "../store/blob_cache.ts";
+import {
+  checkFiles,
+  type FileCheck,
+  isIntact,
+  manifestOfTree,
+  readFileManifest,
+  writeFileManifest,
+} from "../store/file_manifest.ts";
 import { listPackages, readCurrent, ROOTFS_DIR } from "../store/packages.ts";
 import { resolveImage, verifyResolvedImage } from "./image.ts";
 import { gateVerified, planInstall } from "./install_plan.ts";
-import { IMAGE_CONFIG_FILE, type InstallDeps } from "./install.ts";
+import { IMAGE_CONFIG_FILE, type InstallDeps, removeTreeRetrying } from "./install.ts";
 import { fetchLayers } from "./layers.ts";
 
 /** A runnable script for an image: the wrapper text plus where it came from. */
@@ -22,6 +32,8 @@ export interface PreparedRun {
   readonly script: string;
   readonly source: "installed" | "cache" | "fresh";
   readonly digest: string;
+  /** Why the cached tree was not reused (its files no longer match their manifest) and was unpacked again. */
+  readonly discarded?: string;
 }
 
 /** Where `dz run` keeps unpacked images: cache/run/sha256-<hex>/current/{rootfs,image-config.json}. */
@@ -61,6 +73,16 @@ export async function prepareRun(deps: InstallDeps, request: RunRequest): Promis
     ...(deps.signal ? { signal: deps.signal } : {}),
   });
   deps.onEvent?.({ type: "resolved", image });
+  if (image.kind === "artifact") {
+    // An artifact has no entrypoint or rootfs to run; its file is what `dz install` links or `dz pull` writes.
+    throw new DropzoneError(
+      "UNSUPPORTED_MEDIA_TYPE",
+      `Cannot run ${request.ref.input}: it is an OCI artifact`,
+      {
+        hint: `Install its binary with "dz install ${request.ref.input}", or download it with "dz pull"`,
+      },
+    );
+  }
   // Verification always runs, even when a copy is at hand: `dz run` must never run what the policy rejects.
   const verification = await verifyResolvedImage(image, {
     client,
@@ -94,7 +116,15 @@ export async function prepareRun(deps: InstallDeps, request: RunRequest): Promis
   const dirName = digestToDirName(image.digest);
   const done = join(base, dirName, "current");
   let source: PreparedRun["source"] = "cache";
-  if (!(await exists(join(done, IMAGE_CONFIG_FILE)))) {
+  // A cached tree is reused only when it still matches the manifest recorded when it was unpacked.
+  let discarded: string | undefined;
+  if (await exists(join(done, IMAGE_CONFIG_FILE))) {
+    const files = await readFileManifest(done).catch(() => undefined);
+    const check = files ? await checkFiles(join(done, ROOTFS_DIR), files) : undefined;
+    if (check === undefined) discarded = "it has no readable file manifest";
+    else if (!isIntact(check)) discarded = describeFileCheck(check);
+  }
+  if (discarded !== undefined || !(await exists(join(done, IMAGE_CONFIG_FILE)))) {
     source = "fresh";
     const cache = openBlobCache(layout.blobs);
     const controller = new AbortController();
@@ -102,8 +132,11 @@ export async function prepareRun(deps: InstallDeps, request: RunRequest): Promis
     const layers = await fetchLayers(deps, image, cache, signal);
     await Deno.mkdir(join(base, dirName), { recursive: true });
     const staging = await Deno.makeTempDir({ dir: join(base, dirName), prefix: ".staging-" });
+    using _cleanup = onInterrupt(() => removeTreeRetrying(staging));
     try {
       await layers.build(join(staging, ROOTFS_DIR), { scratch: staging, signal });
+      signal.throwIfAborted();
+      await writeFileManifest(staging, await manifestOfTree(join(staging, ROOTFS_DIR)));
       // The config is written last: its presence marks a complete unpack.
       await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
       await removeTree(done);
@@ -119,5 +152,14 @@ export async function prepareRun(deps: InstallDeps, request: RunRequest): Promis
     script: renderWrapper(plan, { packagesDir: base, name: dirName, digest: image.digest }),
     source,
     digest: image.digest,
+    ...(discarded !== undefined ? { discarded } : {}),
   };
+}
+
+/** "2 modified, 1 missing, 0 extra file(s) (usr/bin/jq, …)". Pure. */
+export function describeFileCheck(check: FileCheck): string {
+  const paths = [...check.modified.map((m) => m.path), ...check.missing, ...check.extra];
+  const shown = paths.slice(0, 3).join(", ") + (paths.length > 3 ? ", …" : "");
+  return `${check.modified.length} modified, ${check.missing.length} missing, ${check.extra.length} extra ` +
+    `file(s) (${shown})`;
 }

@@ -120,6 +120,38 @@ export function checkSignerContinuity(
   );
 }
 
+/**
+ * Provenance pins its builder and source repository like a signature pins its signer: once a package was
+ * proven by SLSA provenance, a later version whose verified provenance names another builder or source
+ * repository is a signer change (SIGNER_CHANGED, exit 3) until accepted. Pure.
+ */
+export function checkProvenanceContinuity(
+  name: string,
+  recorded: { builder_id: string | null; source_repository: string | null } | null | undefined,
+  next: SignatureResult["provenance"] | undefined,
+  accept: boolean,
+): void {
+  if (!recorded || !next || accept) return;
+  const diff: string[] = [];
+  const nextBuilder = next.builderId ?? null;
+  const nextSource = next.sourceRepo ?? null;
+  if (recorded.builder_id !== nextBuilder) {
+    diff.push(`builder: ${recorded.builder_id ?? "(none)"} → ${nextBuilder ?? "(none)"}`);
+  }
+  if (recorded.source_repository !== nextSource) {
+    diff.push(`source repository: ${recorded.source_repository ?? "(none)"} → ${nextSource ?? "(none)"}`);
+  }
+  if (diff.length === 0) return;
+  throw new DropzoneError(
+    "SIGNER_CHANGED",
+    `Cannot update "${name}": its provenance now names a different origin (${diff.join("; ")})`,
+    {
+      hint: "The new provenance still matches the registry policy. If you expected this change, run again " +
+        "with --accept-new-signer",
+    },
+  );
+}
+
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 
 /** Parses "90s", "30m", "12h", "3d", "2w" into seconds; throws INVALID_ARGUMENT otherwise. */

@@ -29,7 +29,7 @@ import { type InstallDeps, type InstallOutcome, installPackage } from "./install
  * [{
  *   "name": "jq",                         // package name
  *   "tag": "1.7",                         // recorded tag; null for digest-pinned installs (never checked)
- *   "installed_digest": "sha256:…",       // platform manifest digest that is installed
+ *   "installed_digest": "sha256:…",       // platform manifest digest installed (null: damaged, unknown)
  *   "installed_index_digest": "sha256:…", // index digest the tag pointed at on install; null if single-platform
  *   "current_digest": "sha256:…",         // what the tag points at now (HEAD); null when unknown or pinned
  *   "rebuild": true,                      // the tag now points at other content (same-tag rebuild)
@@ -38,14 +38,15 @@ import { type InstallDeps, type InstallOutcome, installPackage } from "./install
  *   "downgrade": false,                   // target signed before the installed version (refused without
  *                                         // --allow-downgrade); null when unknown (nothing to apply, unsigned,
  *                                         // or the target could not be verified)
- *   "error": null                         // why the check could not run (registry unreachable, not configured…)
+ *   "error": null                         // why the check could not run (registry unreachable, not configured,
+ *                                         // "damaged: …" for a damaged package)
  * }]
  * ```
  */
 export interface UpdateCheck {
   readonly name: string;
   readonly tag: string | null;
-  readonly installed_digest: Digest;
+  readonly installed_digest: Digest | null;
   readonly installed_index_digest: Digest | null;
   readonly current_digest: Digest | null;
   readonly rebuild: boolean;

@@ -40,6 +40,9 @@ import { type ResolvedManifest, resolveManifest, verifyResolvedImage } from "./i
  * - `signature`: `{identity, issuer, signed_digest, source, rekor_log_index, integrated_time,
  *   integrated_time_iso, extensions}` or null. `source` is "legacy-sig" (`.sig` tag), "legacy-att" or
  *   "bundle-referrer"; `integrated_time` is Unix seconds.
+ * - `proof`: what proved the origin, "signature" (cosign) or "provenance" (SLSA v1 attestation accepted by
+ *   `cosign_policy.accept`); null when nothing verified. `signature.provenance` then holds `{builder_id,
+ *   source_repository, source_commit}` from the verified predicate (null for signatures).
  * - `attestations`: the verifier's summaries (`predicateType`, `kind`, `verified`, `sbom`/`provenance`/`vuln`,
  *   `note`, `source`, `signer`) plus `summary`, a one-line text.
  * - `trusted_root`: `{source, age_seconds}` of the trust material used, or null.
@@ -67,7 +70,12 @@ export interface VerifyReport {
     integrated_time: number | null;
     integrated_time_iso: string | null;
     extensions: Record<string, string>;
+    proof: "signature" | "provenance";
+    provenance:
+      | { builder_id: string | null; source_repository: string | null; source_commit: string | null }
+      | null;
   } | null;
+  proof: "signature" | "provenance" | null;
   attestations: (AttestationSummary & { summary: string })[];
   trusted_root: { source: string; age_seconds: number | null } | null;
   recorded_signer?: string | null;
@@ -159,6 +167,7 @@ function baseReport(target: string, ref: ResolvedReference): VerifyReport {
     verified: false,
     policy: ref.policy ?? null,
     signature: null,
+    proof: null,
     attestations: [],
     trusted_root: null,
   };
@@ -255,6 +264,7 @@ export async function verifyTarget(deps: VerifyDeps, target: string): Promise<Ve
         verified: false,
         policy: null,
         signature: null,
+        proof: null,
         attestations: [],
         trusted_root: null,
       }),
@@ -317,7 +327,16 @@ export async function verifyTarget(deps: VerifyDeps, target: string): Promise<Ve
           ? new Date(s.integratedTime * 1000).toISOString()
           : null,
         extensions: { ...(s.extensions ?? {}) },
+        proof: s.proof ?? "signature",
+        provenance: s.proof === "provenance"
+          ? {
+            builder_id: s.provenance?.builderId ?? null,
+            source_repository: s.provenance?.sourceRepo ?? null,
+            source_commit: s.provenance?.sourceCommit ?? null,
+          }
+          : null,
       },
+      proof: s.proof ?? "signature",
       attestations: v.attestations.map((a) => ({ ...a, summary: attestationSummary(a) })),
       trusted_root: rootInfo,
       ...(meta ? { signer_changed: meta.signature !== null && meta.signature.identity !== s.identity } : {}),
@@ -341,6 +360,7 @@ function baseReportFromMeta(target: string, meta: PackageMetadata): VerifyReport
     verified: false,
     policy: null,
     signature: null,
+    proof: null,
     attestations: [],
     trusted_root: null,
     recorded_signer: meta.signature?.identity ?? null,
@@ -372,6 +392,11 @@ export function renderVerifyReport(r: VerifyReport): string {
   else if (r.digest) lines.push(`  Platform:    unknown (the image config could not be read)`);
   if (r.policy === null && r.error?.code === "POLICY_MISSING") lines.push(`  Policy:      no policy`);
   const s = r.signature;
+  if (s?.proof === "provenance") {
+    lines.push(`  Proof:       SLSA provenance (attestation)`);
+    lines.push(`  Builder:     ${s.provenance?.builder_id ?? "(not stated)"}`);
+    lines.push(`  Source repo: ${s.provenance?.source_repository ?? "(not stated)"}`);
+  }
   if (s) {
     lines.push(`  Signed by:   ${s.identity}`);
     lines.push(`  Issuer:      ${s.issuer ?? "(key)"}`);

@@ -2,7 +2,8 @@
  * Per-invocation context: the runtime, the dz home, logging to stderr, lazily loaded config and the first-run
  * initialisation of the home. Commands get everything from here; nothing below src/cli reads the environment.
  */
-import { DropzoneError } from "../errors.ts";
+import { resolve } from "node:path";
+import { DropzoneError, ioFailureHint } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
 import type { LoadedConfig } from "../store/config.ts";
@@ -43,6 +44,44 @@ export interface CliContext {
   init(): Promise<void>;
   /** Creates the home directories (idempotent); returns true on first run. */
   ensureHome(): Promise<boolean>;
+  /**
+   * The directory relative paths on the command line are meant against: `INIT_CWD` when set (`deno task dz …`
+   * runs in the checkout, and sets it to where the user typed the command), else the process's working directory.
+   */
+  cwd(): string;
+  /** A path the user typed, made absolute against {@linkcode CliContext.cwd}. */
+  userPath(path: string): string;
+}
+
+/** The names in `dir` (empty when it does not exist). */
+async function existingEntries(dir: string): Promise<string[]> {
+  try {
+    return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    if (err instanceof Deno.errors.NotADirectory) {
+      throw new DropzoneError("NOT_A_DZ_HOME", `Cannot use ${dir} as the dz home: it is a file`, {
+        hint: "Set DROPZONE_HOME to a new or empty directory",
+      });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Throws NOT_A_DZ_HOME when `layout.home` holds files but no home marker: dz neither writes into nor (with
+ * `purge`) deletes a directory it did not create. An absent or empty directory is fine.
+ */
+export async function refuseForeignHome(layout: StoreLayout): Promise<void> {
+  if (await Deno.lstat(layout.marker).then(() => true, () => false)) return;
+  const foreign = await existingEntries(layout.home);
+  if (foreign.length === 0) return;
+  const shown = foreign.slice(0, 3).join(", ") + (foreign.length > 3 ? ", …" : "");
+  throw new DropzoneError(
+    "NOT_A_DZ_HOME",
+    `Cannot use ${layout.home} as the dz home: it is not empty and was not created by dz (${shown})`,
+    { hint: "Set DROPZONE_HOME to a new or empty directory (dz creates it), or move those files elsewhere" },
+  );
 }
 
 /** Builds the context for one invocation. */
@@ -63,6 +102,10 @@ export function createContext(runtime: Runtime, options: GlobalOptions): CliCont
   let loaded: Promise<LoadedConfig> | undefined;
   let ensured: Promise<boolean> | undefined;
 
+  /**
+   * dz takes a directory as its home only when it creates it or finds it empty (then it writes the marker); a
+   * non-empty directory without the marker is refused, so `dz purge` can never delete what dz did not create.
+   */
   async function doEnsureHome(): Promise<boolean> {
     let first = false;
     try {
@@ -71,6 +114,7 @@ export function createContext(runtime: Runtime, options: GlobalOptions): CliCont
       if (!(err instanceof Deno.errors.NotFound)) throw err;
       first = true;
     }
+    if (first) await refuseForeignHome(layout);
     for (const dir of [layout.home, layout.bin, layout.packages, layout.cache, layout.configDir]) {
       await Deno.mkdir(dir, { recursive: true });
     }
@@ -86,11 +130,20 @@ export function createContext(runtime: Runtime, options: GlobalOptions): CliCont
     options,
     log,
     out: (text) => runtime.stdout.write(sanitizeTerminal(text)),
+    cwd: () => runtime.env("INIT_CWD") || Deno.cwd(),
+    userPath: (path) => resolve(ctx.cwd(), path),
     ensureHome() {
       ensured ??= doEnsureHome().catch((err) => {
         if (err instanceof Deno.errors.PermissionDenied) {
           throw new DropzoneError("PERMISSION", `Cannot create the dz home ${home}: permission denied`, {
             hint: "Set DROPZONE_HOME to a directory you can write",
+            cause: err,
+          });
+        }
+        const hint = ioFailureHint(err);
+        if (hint !== undefined) {
+          throw new DropzoneError("IO", `Cannot set up the dz home ${home}: ${(err as Error).message}`, {
+            hint,
             cause: err,
           });
         }

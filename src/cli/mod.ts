@@ -1,6 +1,7 @@
 /** runCli(argv, runtime) → exit code. The single place where errors become exit codes and stderr text. */
 import { CommanderError } from "commander";
 import { EXIT, exitCodeFor } from "../errors.ts";
+import { EXIT_INTERRUPTED, reportInterrupted, runInterruptCleanups } from "../interrupt.ts";
 import type { Runtime } from "../runtime.ts";
 import { type CliContext, createContext } from "./context.ts";
 import { buildProgram, type Invoke } from "./program.ts";
@@ -35,8 +36,13 @@ export async function runCli(argv: readonly string[], runtime: Runtime): Promise
       return (err as CommanderError).exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
     if (runtime.signal?.aborted) {
-      runtime.stderr.write("error: interrupted; partial work was cleaned up\n");
-      return 130;
+      await runInterruptCleanups();
+      const reason = runtime.signal.reason;
+      reportInterrupted(
+        (t) => runtime.stderr.write(t),
+        reason instanceof DOMException && reason.message === "Terminated" ? "terminated" : "interrupted",
+      );
+      return EXIT_INTERRUPTED;
     }
     runtime.stderr.write(formatError(err, { verbose: context?.options.verbose ?? verbose }));
     return exitCodeFor(err);

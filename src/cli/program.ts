@@ -73,6 +73,7 @@ export function buildProgram(
     .option("--allow-downgrade", "accept a version signed before the installed one (see also dz rollback)")
     .option("--min-age <age>", "refuse digests signed more recently than this (e.g. 3d, 12h)")
     .option("--platform <os/arch>", "install for this platform instead of the host (for testing)")
+    .option("--file <title>", "for an OCI artifact: the file (layer title) to install as the binary")
     .option(
       "--cross-check <location>",
       "unsigned installs: require this location to serve the same digest (repeatable)",
@@ -88,9 +89,31 @@ export function buildProgram(
         "dz install localhost:5000/mytool --allow-unsigned",
         "dz install python --bin /usr/bin/pip:pip",
         "dz install --locked dz.lock",
+        "dz install ghcr.io/corp/tool:v1 --file tool-linux-amd64   # a binary published as an artifact",
       ),
     )
     .action((ref, opts) => invoke((ctx) => h.install(ctx, ref, opts)));
+
+  program.command("pull")
+    .description(
+      "Verify like install, then download an artifact's files (or an image's rootfs) into a directory",
+    )
+    .argument("<ref>", "artifact or image reference")
+    .requiredOption("-o, --output <dir>", "directory to write (must be new or empty unless --force)")
+    .option("--platform <os/arch>", "platform to pull from a multi-platform index (default: the host)")
+    .option("--allow-unsigned", "pull from a registry that has no signature policy (never bypasses a policy)")
+    .option("--force", "write into an existing non-empty directory (entries of the same name are replaced)")
+    .option("--min-age <age>", "refuse digests signed more recently than this (e.g. 3d, 12h)")
+    .option("--json", "print the receipt (dz-pull.json) on stdout")
+    .addHelpText(
+      "after",
+      examples(
+        "dz pull ghcr.io/corp/tool:v1 -o ./tool-v1",
+        "dz pull ghcr.io/corp/tool:v1 -o ./out --platform darwin/arm64",
+        "dz pull chainguard/jq -o ./jq   # an image: ./jq/rootfs",
+      ),
+    )
+    .action((ref, opts) => invoke((ctx) => h.pull(ctx, ref, opts)));
 
   // remove / remove registry
   const remove = program.command("remove")
@@ -163,6 +186,10 @@ export function buildProgram(
     )
     .option("--public-key <pemfile>", "verify with this cosign public key instead of a keyless identity")
     .option("--trusted-root <jsonfile>", "trusted_root.json of a private Sigstore deployment")
+    .option(
+      "--accept <proofs>",
+      "proof of origin to accept: signature (default), provenance (SLSA v1 attestations), or signature,provenance",
+    )
     .option("--insecure", "allow plain HTTP to this registry (loopback hosts never need it)")
     .option("--default", "make it the default registry for short names")
     .addHelpText(
@@ -172,6 +199,7 @@ export function buildProgram(
         "dz add registry cg cgr.dev/chainguard --template chainguard --default",
         "dz add registry keyed registry.example.com/team --public-key cosign.pub",
         "dz add registry lab localhost:5000",
+        "dz add registry gh ghcr.io/corp --template github --identity-regex 'https://github\\.com/corp/.+' --accept signature,provenance",
       ),
     )
     .action((name, url, opts) => invoke((ctx) => h.addRegistry(ctx, name, url, opts)));
@@ -250,9 +278,15 @@ export function buildProgram(
     .argument("<ref|name>", "image reference, installed package name, or OCI archive")
     .option("--json", "print the verification result as JSON")
     .option("--offline", "do not refresh the trusted root")
+    .option("--files", "check an installed package's files against the sha256 manifest recorded at install")
     .addHelpText(
       "after",
-      examples("dz verify jq", "dz verify chainguard/python:latest --json", "dz verify jq.tar"),
+      examples(
+        "dz verify jq",
+        "dz verify chainguard/python:latest --json",
+        "dz verify jq.tar",
+        "dz verify jq --files",
+      ),
     )
     .action((target, opts) => invoke((ctx) => h.verify(ctx, target, opts)));
 

@@ -6,7 +6,7 @@ import { renderChangelog } from "../app/changelog.ts";
 import type { InstallEvent } from "../app/install.ts";
 import { shortDigest } from "../oci/digest.ts";
 import type { CliContext } from "./context.ts";
-import { formatBytes } from "./render.ts";
+import { formatBytes, sanitize } from "./render.ts";
 
 /** Returns an event handler that renders install progress, and a function to finish the display. */
 export function installProgress(ctx: CliContext): { onEvent: (e: InstallEvent) => void; done: () => void } {
@@ -50,7 +50,16 @@ export function installProgress(ctx: CliContext): { onEvent: (e: InstallEvent) =
         case "verified": {
           clear();
           const s = e.verification.signature!;
-          ctx.log.info(`Verified signature: ${s.identity}${s.issuer ? ` (issuer ${s.issuer})` : ""}`);
+          if (s.proof === "provenance") {
+            ctx.log.info(
+              `Verified SLSA provenance: ${s.identity}${s.issuer ? ` (issuer ${s.issuer})` : ""}` +
+                `\n  builder ${sanitize(s.provenance?.builderId ?? "(not stated)")}, source ${
+                  sanitize(s.provenance?.sourceRepo ?? "(not stated)")
+                }`,
+            );
+          } else {
+            ctx.log.info(`Verified signature: ${s.identity}${s.issuer ? ` (issuer ${s.issuer})` : ""}`);
+          }
           break;
         }
         case "unsigned":

@@ -2,7 +2,7 @@
  * Everything that turns data and errors into text. Errors: `error: <message>` and `hint: <hint>` on stderr,
  * the cause chain only with --verbose; anything that is not a DropzoneError is reported as a bug.
  */
-import { DropzoneError } from "../errors.ts";
+import { DropzoneError, ioFailureHint } from "../errors.ts";
 import { sanitizeTerminal } from "./sanitize.ts";
 
 /** Escapes control characters (see sanitize.ts) and removes credentials from text that may come from a remote. */
@@ -32,6 +32,8 @@ export function formatError(err: unknown, options: { verbose: boolean }): string
       "hint: this is a build defect; report it with the output of `dz --version`\n";
   }
   const message = err instanceof Error ? err.message : String(err);
+  const ioHint = ioFailureHint(err);
+  if (ioHint !== undefined) return `error: ${sanitize(message)}\nhint: ${ioHint}\n`;
   let out = `error: unexpected failure (this is a bug in dz): ${sanitize(message)}\n`;
   if (options.verbose && err instanceof Error && err.stack) out += sanitize(err.stack) + "\n";
   else out += "hint: run again with --verbose for details, and report it\n";

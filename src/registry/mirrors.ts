@@ -198,8 +198,11 @@ export function createMirrorClient(inner: RegistryClient, options: MirrorClientO
   const served = new Map<string, string | null>();
   const used = new Map<string, string[]>();
   // A location that did not answer at all is not asked again in this process: every request would wait for
-  // the same timeouts and retries otherwise.
-  const down = new Set<string>();
+  // the same timeouts and retries otherwise. The same holds for an upstream that mirrors stand in for (the
+  // fleet's case: the upstream is down, the cache answers); the value is why it was given up on.
+  const down = new Map<string, string>();
+  const keyOf = (candidate: Candidate) =>
+    candidate.location ?? `upstream ${canonicalRegistryHost(candidate.repo.registry)}`;
 
   function record(upstream: RepoRef, location: string | null, digest?: Digest): void {
     if (digest) served.set(`${repoKey(upstream)}@${digest}`, location);
@@ -220,13 +223,18 @@ export function createMirrorClient(inner: RegistryClient, options: MirrorClientO
     const skipped: SkippedLocation[] = [];
     for (const candidate of candidates) {
       const last = candidate === candidates[candidates.length - 1];
-      if (candidate.location !== null && down.has(candidate.location) && !last) {
-        skipped.push({
-          location: candidate.location,
-          upstream,
-          reason: "unreachable",
-          message: "unreachable",
-        });
+      const gaveUp = candidates.length > 1 ? down.get(keyOf(candidate)) : undefined;
+      if (gaveUp !== undefined && candidate.location !== null && !last) {
+        skipped.push({ location: candidate.location, upstream, reason: "unreachable", message: gaveUp });
+        continue;
+      }
+      if (gaveUp !== undefined && candidate.location === null) {
+        const err = new RegistryError(
+          "REGISTRY_UNREACHABLE",
+          `Registry "${upstream.registry}" did not answer earlier in this run (${gaveUp})`,
+          { hint: "Check the network and try again", retryable: true },
+        );
+        if (last) throw withSkipped(err, skipped);
         continue;
       }
       let value: T;
@@ -237,12 +245,12 @@ export function createMirrorClient(inner: RegistryClient, options: MirrorClientO
         // An upstream asked first (update checks) that answers "not found" is the answer; only its absence
         // lets a mirror speak for it.
         const final = candidate.location === null && reason === "not-found";
+        const message = err instanceof Error ? err.message : String(err);
+        if (reason === "unreachable" && candidates.length > 1) down.set(keyOf(candidate), message);
         if (last || reason === undefined || final) {
           throw candidate.location === null ? withSkipped(err, skipped) : blame(err, candidate, upstream);
         }
-        const message = err instanceof Error ? err.message : String(err);
         if (candidate.location !== null) {
-          if (reason === "unreachable") down.add(candidate.location);
           const skip = { location: candidate.location, upstream, reason, message };
           skipped.push(skip);
           onSkip?.(skip);

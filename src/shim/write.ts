@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import { isDzWrapper, readWrapperMeta } from "./wrapper.ts";
 import { writeFileAtomic } from "../fs.ts";
+import { linkOwner, packagesDirOf, readLinkAt } from "./link.ts";
 
 /** The first 4 KiB of a regular file, never following a symlink; null when it is missing or not a file. */
 export async function readFileHead(path: string): Promise<string | null> {
@@ -25,17 +26,36 @@ export async function readFileHead(path: string): Promise<string | null> {
   return new TextDecoder().decode(buf.subarray(0, filled));
 }
 
-/** What is at a wrapper path, with the head of the file when it is a regular file. */
-async function existing(path: string): Promise<{ kind: "missing" | "wrapper" | "other"; head: string }> {
+/** What is at a bin path: a dz wrapper (with its head), a dz link into the packages dir (with its owner). */
+async function existing(
+  binDir: string,
+  path: string,
+): Promise<{ kind: "missing" | "wrapper" | "link" | "other"; head: string; owner?: string }> {
   try {
     await Deno.lstat(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return { kind: "missing", head: "" };
     throw err;
   }
+  const target = await readLinkAt(path);
+  if (target !== null) {
+    const owner = linkOwner(packagesDirOf(binDir), target);
+    return owner === null ? { kind: "other", head: "" } : { kind: "link", head: "", owner };
+  }
   const head = await readFileHead(path);
   if (head === null) return { kind: "other", head: "" };
   return { kind: isDzWrapper(head) ? "wrapper" : "other", head };
+}
+
+/** What occupies `<binDir>/<name>`: nothing, a dz wrapper or link (with its package when named), or else. */
+export async function binSlot(
+  binDir: string,
+  name: string,
+): Promise<{ kind: "missing" | "dz" | "other"; owner: string | null }> {
+  const found = await existing(binDir, join(binDir, name));
+  if (found.kind === "link") return { kind: "dz", owner: found.owner ?? null };
+  if (found.kind === "wrapper") return { kind: "dz", owner: readWrapperMeta(found.head)?.package ?? null };
+  return { kind: found.kind, owner: null };
 }
 
 function checkName(name: string): void {
@@ -66,7 +86,7 @@ export async function writeWrapper(
   checkName(name);
   const target = join(binDir, name);
   await Deno.mkdir(binDir, { recursive: true });
-  const current = await existing(target);
+  const current = await existing(binDir, target);
   if (current.kind === "other") {
     throw new DropzoneError(
       "NAME_CONFLICT",
@@ -76,8 +96,8 @@ export async function writeWrapper(
       },
     );
   }
-  if (current.kind === "wrapper" && !options.replaceOtherPackage) {
-    const owner = readWrapperMeta(current.head)?.package;
+  if ((current.kind === "wrapper" || current.kind === "link") && !options.replaceOtherPackage) {
+    const owner = current.kind === "link" ? current.owner : readWrapperMeta(current.head)?.package;
     const incoming = readWrapperMeta(text)?.package;
     if (owner !== undefined && incoming !== undefined && owner !== incoming) {
       throw new DropzoneError("NAME_CONFLICT", `Cannot write "${target}": it belongs to package "${owner}"`, {
@@ -93,13 +113,52 @@ export async function writeWrapper(
 }
 
 /**
- * Removes `<binDir>/<name>` when it is a dz wrapper. Missing is a no-op (returns false); a symlink or a
- * foreign file is refused with NAME_CONFLICT and left alone.
+ * Points `<binDir>/<name>` at `target` (a file of package `packageName`) atomically: a temp symlink renamed over
+ * it. Refuses with NAME_CONFLICT like {@linkcode writeWrapper}: a foreign file, or a wrapper or link of another
+ * package.
+ */
+export async function writeLink(
+  binDir: string,
+  name: string,
+  target: string,
+  packageName: string,
+): Promise<void> {
+  checkName(name);
+  const path = join(binDir, name);
+  await Deno.mkdir(binDir, { recursive: true });
+  const current = await existing(binDir, path);
+  if (current.kind === "other") {
+    throw new DropzoneError("NAME_CONFLICT", `Cannot write "${path}": it exists and was not written by dz`, {
+      hint: `Remove or rename "${path}", or install under another name with --name`,
+    });
+  }
+  const owner = current.kind === "link" ? current.owner : readWrapperMeta(current.head)?.package;
+  if (current.kind !== "missing" && owner !== undefined && owner !== packageName) {
+    throw new DropzoneError("NAME_CONFLICT", `Cannot write "${path}": it belongs to package "${owner}"`, {
+      hint: `Remove "${owner}" first, or install under another name with --name`,
+    });
+  }
+  const temp = join(
+    binDir,
+    `.${name.slice(0, 32).replace(/[^A-Za-z0-9._+-]/g, "_")}.${crypto.randomUUID()}.tmp`,
+  );
+  try {
+    await Deno.symlink(target, temp);
+    await Deno.rename(temp, path);
+  } catch (err) {
+    await Deno.remove(temp).catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * Removes `<binDir>/<name>` when it is a dz wrapper or a dz link. Missing is a no-op (returns false); any other
+ * symlink or a foreign file is refused with NAME_CONFLICT and left alone.
  */
 export async function removeWrapper(binDir: string, name: string): Promise<boolean> {
   checkName(name);
   const target = join(binDir, name);
-  const { kind } = await existing(target);
+  const { kind } = await existing(binDir, target);
   if (kind === "missing") return false;
   if (kind === "other") {
     throw new DropzoneError("NAME_CONFLICT", `Cannot remove "${target}": it was not written by dz`, {
@@ -113,4 +172,26 @@ export async function removeWrapper(binDir: string, name: string): Promise<boole
     throw err;
   }
   return true;
+}
+
+/**
+ * Removes every dz wrapper in `binDir` whose marker names `packageName` (for a damaged package whose metadata no
+ * longer lists its bins). Returns the names removed.
+ */
+export async function removeWrappersOf(binDir: string, packageName: string): Promise<string[]> {
+  const removed: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(binDir));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return removed;
+    throw err;
+  }
+  for (const entry of entries) {
+    if (entry.name.startsWith(".")) continue;
+    const head = await readFileHead(join(binDir, entry.name));
+    if (head === null || !isDzWrapper(head) || readWrapperMeta(head)?.package !== packageName) continue;
+    if (await removeWrapper(binDir, entry.name)) removed.push(entry.name);
+  }
+  return removed;
 }

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import { type Digest, digestHex, isDigest } from "../oci/digest.ts";
+import { onInterrupt } from "../interrupt.ts";
 import { ioError, randomSuffix, syncDir, TEMP_PREFIX } from "../fs.ts";
 
 /** Result of {@linkcode BlobCache.gc}. */
@@ -90,10 +91,13 @@ async function openWriter(
   let count = 0;
   let file: Deno.FsFile | undefined;
   let writeFailed = !persist;
+  let cleanup: Disposable | undefined;
   if (persist) {
     try {
       await Deno.mkdir(dir, { recursive: true });
       file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
+      // An interrupted dz must not leave the partial blob behind (SIGTERM, a second Ctrl-C).
+      cleanup = onInterrupt(() => Deno.remove(tmp).catch(() => {}));
     } catch (err) {
       if (persist === "required") throw ioError(`store blob ${digest} in`, dir, err, { needed: size });
       writeFailed = true; // the cache is an optimisation: keep streaming without it
@@ -105,6 +109,7 @@ async function openWriter(
       file = undefined;
       await Deno.remove(tmp).catch(() => undefined);
     }
+    cleanup?.[Symbol.dispose]();
   }
   return {
     async update(chunk) {
@@ -137,6 +142,7 @@ async function openWriter(
         file.close();
         file = undefined;
         await Deno.rename(tmp, finalPath);
+        cleanup?.[Symbol.dispose]();
       } catch (err) {
         await dropFile();
         await Deno.remove(tmp).catch(() => undefined);

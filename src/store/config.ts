@@ -7,7 +7,7 @@ import { Document, isMap, isScalar, isSeq, parseDocument, type YAMLSeq } from "y
 import { DropzoneError } from "../errors.ts";
 import type { RegistryEntry } from "../oci/reference.ts";
 import { formatHostPath, hostPathKey, type MirrorEntry, parseHostPath } from "../registry/mirrors.ts";
-import type { CosignPolicy } from "../verify/types.ts";
+import type { CosignPolicy, ProofKind } from "../verify/types.ts";
 import { writeFileAtomic } from "../fs.ts";
 import { CHAINGUARD_POLICY, SEED_REGISTRY, SEED_TEXT } from "./config_seed.ts";
 
@@ -56,6 +56,9 @@ const POLICY_KEYS = new Set([
   "require_provenance_builder",
   "max_vulnerability_severity",
 ]);
+/** Policy keys that are lists, not strings. */
+const POLICY_LIST_KEYS = new Set(["accept"]);
+const PROOF_KINDS: ReadonlySet<string> = new Set(["signature", "provenance"]);
 const REGISTRY_KEYS = new Set(["name", "url", "insecure", "cosign_policy", "min_release_age", "cross_check"]);
 const MIRROR_KEYS = new Set(["prefix", "locations", "pull_from_mirror", "insecure"]);
 const TOP_KEYS = new Set([
@@ -76,25 +79,6 @@ const SEVERITIES = new Set(["critical", "high", "medium", "low", "none"]);
 function bad(path: string, field: string, why: string): DropzoneError {
   return new DropzoneError("CONFIG_INVALID", `Invalid config ${path}: ${field} ${why}`, {
     hint: `Fix "${field}" in ${path} (see README "Configuration"), or move the file away to start fresh`,
-  });
-}
-
-/** The entries of a list-of-mappings setting, each checked to be a mapping with only `keys`. */
-function mappingList(
-  path: string,
-  value: unknown,
-  field: string,
-  keys: ReadonlySet<string>,
-): { entry: Record<string, unknown>; f: string }[] {
-  const list = value ?? [];
-  if (!Array.isArray(list)) throw bad(path, field, "must be a list");
-  return list.map((entry: unknown, i) => {
-    const f = `${field}[${i}]`;
-    if (!isObject(entry)) throw bad(path, f, "must be a mapping");
-    for (const k of Object.keys(entry)) {
-      if (!keys.has(k)) throw bad(path, `${f}.${k}`, "is not a known setting");
-    }
-    return { entry, f };
   });
 }
 
@@ -160,79 +144,100 @@ export function validateConfig(raw: unknown, path: string): Config {
       }
     });
   };
+  const registriesRaw = raw.registries ?? [];
+  if (!Array.isArray(registriesRaw)) throw bad(path, "registries", "must be a list");
   const names = new Set<string>();
-  const registries = mappingList(path, raw.registries, "registries", REGISTRY_KEYS).map(
-    ({ entry: r, f }): ConfiguredRegistry => {
-      const name = str(r.name, `${f}.name`);
-      const url = str(r.url, `${f}.url`);
-      if (!name) throw bad(path, `${f}.name`, "is required");
-      if (!url) throw bad(path, `${f}.url`, "is required");
-      if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) {
-        throw bad(path, `${f}.name`, "may hold only a-z, 0-9, '_' and '-'");
+  const registries = registriesRaw.map((r, i): ConfiguredRegistry => {
+    const f = `registries[${i}]`;
+    if (!isObject(r)) throw bad(path, f, "must be a mapping");
+    for (const k of Object.keys(r)) {
+      if (!REGISTRY_KEYS.has(k)) throw bad(path, `${f}.${k}`, "is not a known setting");
+    }
+    const name = str(r.name, `${f}.name`);
+    const url = str(r.url, `${f}.url`);
+    if (!name) throw bad(path, `${f}.name`, "is required");
+    if (!url) throw bad(path, `${f}.url`, "is required");
+    if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) {
+      throw bad(path, `${f}.name`, "may hold only a-z, 0-9, '_' and '-'");
+    }
+    if (names.has(name)) throw bad(path, `${f}.name`, `"${name}" is used twice`);
+    names.add(name);
+    let policy: CosignPolicy | undefined;
+    if (r.cosign_policy !== undefined && r.cosign_policy !== null) {
+      const p = r.cosign_policy;
+      const pf = `${f}.cosign_policy`;
+      if (!isObject(p)) throw bad(path, pf, "must be a mapping");
+      for (const k of Object.keys(p)) {
+        if (!POLICY_KEYS.has(k) && !POLICY_LIST_KEYS.has(k)) {
+          throw bad(path, `${pf}.${k}`, "is not a known setting");
+        }
       }
-      if (names.has(name)) throw bad(path, `${f}.name`, `"${name}" is used twice`);
-      names.add(name);
-      let policy: CosignPolicy | undefined;
-      if (r.cosign_policy !== undefined && r.cosign_policy !== null) {
-        const p = r.cosign_policy;
-        const pf = `${f}.cosign_policy`;
-        if (!isObject(p)) throw bad(path, pf, "must be a mapping");
-        for (const k of Object.keys(p)) {
-          if (!POLICY_KEYS.has(k)) throw bad(path, `${pf}.${k}`, "is not a known setting");
-        }
-        const out: CosignPolicy = {};
-        for (const k of POLICY_KEYS) {
-          const v = str(p[k], `${pf}.${k}`);
-          if (v !== undefined) (out as Record<string, string>)[k] = v;
-        }
-        for (const k of ["issuer_regex", "identity_regex"] as const) {
-          if (out[k] !== undefined && !compiles(out[k]!)) {
-            throw bad(path, `${pf}.${k}`, "is not a valid regular expression");
-          }
-        }
-        if (out.issuer && out.issuer_regex) throw bad(path, pf, "sets both issuer and issuer_regex");
-        if (out.identity && out.identity_regex) throw bad(path, pf, "sets both identity and identity_regex");
-        if (!out.public_key) {
-          if (!out.issuer && !out.issuer_regex) {
-            throw bad(path, `${pf}.issuer`, "is required (or public_key)");
-          }
-          if (!out.identity && !out.identity_regex) {
-            throw bad(path, `${pf}.identity`, "is required (or public_key)");
-          }
-        }
-        // Key and root files are trust anchors: a relative path names a file next to config.yaml, never one in
-        // the current directory (a hostile checkout's cosign.pub must not verify its own images).
-        for (const k of ["public_key", "trusted_root"] as const) {
-          if (out[k] !== undefined && !isAbsolute(out[k]!)) out[k] = join(dirname(path), out[k]!);
-        }
-        if (out.max_vulnerability_severity && !SEVERITIES.has(out.max_vulnerability_severity)) {
-          throw bad(path, `${pf}.max_vulnerability_severity`, "must be critical, high, medium, low or none");
-        }
-        policy = out;
+      const out: CosignPolicy = {};
+      for (const k of POLICY_KEYS) {
+        const v = str(p[k], `${pf}.${k}`);
+        if (v !== undefined) (out as Record<string, string>)[k] = v;
       }
-      const insecure = bool(r.insecure, `${f}.insecure`);
-      const regMinAge = str(r.min_release_age, `${f}.min_release_age`);
-      if (regMinAge !== undefined && !/^\d+[smhdw]$/.test(regMinAge.trim())) {
-        throw bad(path, `${f}.min_release_age`, 'must look like "3d", "12h" or "30m"');
+      for (const k of ["issuer_regex", "identity_regex"] as const) {
+        if (out[k] !== undefined && !compiles(out[k]!)) {
+          throw bad(path, `${pf}.${k}`, "is not a valid regular expression");
+        }
       }
-      const crossCheck = hostPathList(r.cross_check, `${f}.cross_check`, "cross-check location");
-      if (crossCheck.length > 0 && policy) {
-        throw bad(
-          path,
-          `${f}.cross_check`,
-          "is only for registries without a cosign_policy (unsigned installs)",
-        );
+      if (out.issuer && out.issuer_regex) throw bad(path, pf, "sets both issuer and issuer_regex");
+      if (out.identity && out.identity_regex) throw bad(path, pf, "sets both identity and identity_regex");
+      if (!out.public_key) {
+        if (!out.issuer && !out.issuer_regex) throw bad(path, `${pf}.issuer`, "is required (or public_key)");
+        if (!out.identity && !out.identity_regex) {
+          throw bad(path, `${pf}.identity`, "is required (or public_key)");
+        }
       }
-      return {
-        name,
-        url,
-        ...(insecure ? { insecure } : {}),
-        ...(policy ? { cosign_policy: policy } : {}),
-        ...(regMinAge ? { min_release_age: regMinAge.trim() } : {}),
-        ...(crossCheck.length > 0 ? { cross_check: crossCheck } : {}),
-      };
-    },
-  );
+      if (p.accept !== undefined && p.accept !== null) {
+        const list = p.accept;
+        if (
+          !Array.isArray(list) || list.length === 0 || list.some((v) =>
+            typeof v !== "string" || !PROOF_KINDS.has(v)
+          ) ||
+          new Set(list).size !== list.length
+        ) {
+          throw bad(
+            path,
+            `${pf}.accept`,
+            "must be a list of signature and/or provenance, e.g. [signature, provenance]",
+          );
+        }
+        out.accept = list as ProofKind[];
+      }
+      // Key and root files are trust anchors: a relative path names a file next to config.yaml, never one in
+      // the current directory (a hostile checkout's cosign.pub must not verify its own images).
+      for (const k of ["public_key", "trusted_root"] as const) {
+        if (out[k] !== undefined && !isAbsolute(out[k]!)) out[k] = join(dirname(path), out[k]!);
+      }
+      if (out.max_vulnerability_severity && !SEVERITIES.has(out.max_vulnerability_severity)) {
+        throw bad(path, `${pf}.max_vulnerability_severity`, "must be critical, high, medium, low or none");
+      }
+      policy = out;
+    }
+    const insecure = bool(r.insecure, `${f}.insecure`);
+    const regMinAge = str(r.min_release_age, `${f}.min_release_age`);
+    if (regMinAge !== undefined && !/^\d+[smhdw]$/.test(regMinAge.trim())) {
+      throw bad(path, `${f}.min_release_age`, 'must look like "3d", "12h" or "30m"');
+    }
+    const crossCheck = hostPathList(r.cross_check, `${f}.cross_check`, "cross-check location");
+    if (crossCheck.length > 0 && policy) {
+      throw bad(
+        path,
+        `${f}.cross_check`,
+        "is only for registries without a cosign_policy (unsigned installs)",
+      );
+    }
+    return {
+      name,
+      url,
+      ...(insecure ? { insecure } : {}),
+      ...(policy ? { cosign_policy: policy } : {}),
+      ...(regMinAge ? { min_release_age: regMinAge.trim() } : {}),
+      ...(crossCheck.length > 0 ? { cross_check: crossCheck } : {}),
+    };
+  });
   const defaultRegistry = str(raw.default_registry, "default_registry");
   if (defaultRegistry !== undefined && !names.has(defaultRegistry)) {
     throw bad(path, "default_registry", `names "${defaultRegistry}", which is not in registries`);
@@ -241,36 +246,41 @@ export function validateConfig(raw: unknown, path: string): Config {
   if (minAge !== undefined && !/^\d+[smhdw]$/.test(minAge.trim())) {
     throw bad(path, "min_release_age", 'must look like "3d", "12h" or "30m"');
   }
+  const mirrorsRaw = raw.mirrors ?? [];
+  if (!Array.isArray(mirrorsRaw)) throw bad(path, "mirrors", "must be a list");
   const prefixes = new Set<string>();
-  const mirrors = mappingList(path, raw.mirrors, "mirrors", MIRROR_KEYS).map(
-    ({ entry: m, f }): MirrorEntry => {
-      const prefixText = str(m.prefix, `${f}.prefix`);
-      if (!prefixText) throw bad(path, `${f}.prefix`, "is required");
-      let prefix: string;
-      try {
-        prefix = formatHostPath(parseHostPath(prefixText, "mirror prefix"));
-      } catch {
-        throw bad(
-          path,
-          `${f}.prefix`,
-          'must be a host with an optional namespace, e.g. "docker.io/chainguard"',
-        );
-      }
-      const key = hostPathKey(prefix, "mirror prefix");
-      if (prefixes.has(key)) throw bad(path, `${f}.prefix`, `"${prefix}" is used twice`);
-      prefixes.add(key);
-      const locations = hostPathList(m.locations, `${f}.locations`, "mirror location");
-      if (locations.length === 0) throw bad(path, `${f}.locations`, "must list at least one location");
-      if (locations.some((l) => hostPathKey(l, "mirror location") === key)) {
-        throw bad(path, `${f}.locations`, "must not include the prefix itself");
-      }
-      const mode = m.pull_from_mirror ?? "all";
-      if (mode !== "all" && mode !== "digest-only") {
-        throw bad(path, `${f}.pull_from_mirror`, "must be all or digest-only");
-      }
-      return { prefix, locations, pull_from_mirror: mode, insecure: bool(m.insecure, `${f}.insecure`) };
-    },
-  );
+  const mirrors = mirrorsRaw.map((m, i): MirrorEntry => {
+    const f = `mirrors[${i}]`;
+    if (!isObject(m)) throw bad(path, f, "must be a mapping");
+    for (const k of Object.keys(m)) {
+      if (!MIRROR_KEYS.has(k)) throw bad(path, `${f}.${k}`, "is not a known setting");
+    }
+    const prefixText = str(m.prefix, `${f}.prefix`);
+    if (!prefixText) throw bad(path, `${f}.prefix`, "is required");
+    let prefix: string;
+    try {
+      prefix = formatHostPath(parseHostPath(prefixText, "mirror prefix"));
+    } catch {
+      throw bad(
+        path,
+        `${f}.prefix`,
+        'must be a host with an optional namespace, e.g. "docker.io/chainguard"',
+      );
+    }
+    const key = hostPathKey(prefix, "mirror prefix");
+    if (prefixes.has(key)) throw bad(path, `${f}.prefix`, `"${prefix}" is used twice`);
+    prefixes.add(key);
+    const locations = hostPathList(m.locations, `${f}.locations`, "mirror location");
+    if (locations.length === 0) throw bad(path, `${f}.locations`, "must list at least one location");
+    if (locations.some((l) => hostPathKey(l, "mirror location") === key)) {
+      throw bad(path, `${f}.locations`, "must not include the prefix itself");
+    }
+    const mode = m.pull_from_mirror ?? "all";
+    if (mode !== "all" && mode !== "digest-only") {
+      throw bad(path, `${f}.pull_from_mirror`, "must be all or digest-only");
+    }
+    return { prefix, locations, pull_from_mirror: mode, insecure: bool(m.insecure, `${f}.insecure`) };
+  });
   return {
     version,
     ...(defaultRegistry ? { default_registry: defaultRegistry } : {}),
@@ -348,6 +358,16 @@ export function removeRegistryFromDoc(doc: Document, name: string): boolean {
   return true;
 }
 
+/** True when a document value names the same `host[/namespace]` as `text` (a hand-written spelling counts). */
+function sameHostPath(value: unknown, text: string): boolean {
+  if (typeof value !== "string") return false;
+  try {
+    return hostPathKey(value, "mirror") === hostPathKey(text, "mirror");
+  } catch {
+    return false;
+  }
+}
+
 function mirrorsSeq(doc: Document): YAMLSeq {
   let seq = doc.get("mirrors");
   if (!isSeq(seq)) {
@@ -371,7 +391,7 @@ export function addMirrorToDoc(
   },
 ): boolean {
   const seq = mirrorsSeq(doc);
-  const existing = seq.items.find((item) => isMap(item) && item.get("prefix") === entry.prefix);
+  const existing = seq.items.find((item) => isMap(item) && sameHostPath(item.get("prefix"), entry.prefix));
   if (!isMap(existing)) {
     const plain: Record<string, unknown> = { prefix: entry.prefix, locations: [entry.location] };
     if (entry.pull_from_mirror !== "all") plain.pull_from_mirror = entry.pull_from_mirror;
@@ -385,7 +405,9 @@ export function addMirrorToDoc(
     locations = existing.get("locations");
   }
   const list = locations as YAMLSeq;
-  if (list.items.some((item) => (isScalar(item) ? item.value : item) === entry.location)) return false;
+  if (list.items.some((item) => sameHostPath(isScalar(item) ? item.value : item, entry.location))) {
+    return false;
+  }
   list.add(doc.createNode(entry.location));
   if (entry.pull_from_mirror !== "all") existing.set("pull_from_mirror", entry.pull_from_mirror);
   if (entry.insecure) existing.set("insecure", true);
@@ -398,7 +420,7 @@ export function addMirrorToDoc(
  */
 export function removeMirrorFromDoc(doc: Document, prefix: string, location?: string): boolean {
   const seq = mirrorsSeq(doc);
-  const index = seq.items.findIndex((item) => isMap(item) && item.get("prefix") === prefix);
+  const index = seq.items.findIndex((item) => isMap(item) && sameHostPath(item.get("prefix"), prefix));
   if (index < 0) return false;
   const entry = seq.items[index];
   if (location === undefined || !isMap(entry)) {
@@ -407,7 +429,7 @@ export function removeMirrorFromDoc(doc: Document, prefix: string, location?: st
   }
   const locations = entry.get("locations");
   if (!isSeq(locations)) return false;
-  const at = locations.items.findIndex((item) => (isScalar(item) ? item.value : item) === location);
+  const at = locations.items.findIndex((item) => sameHostPath(isScalar(item) ? item.value : item, location));
   if (at < 0) return false;
   locations.delete(at);
   if (locations.items.length === 0) seq.delete(index);

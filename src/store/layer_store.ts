@@ -13,6 +13,7 @@
  * composed rootfs links its inodes, and the unpacker replaces (unlinks) any entry it changes. Removing a snapshot
  * never breaks a rootfs composed from it (the rootfs holds its own links); it only stops reuse.
  */
+import { onInterrupt } from "../interrupt.ts";
 import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import { type Digest, digestToDirName, isDigest } from "../oci/digest.ts";
@@ -148,6 +149,7 @@ export function openLayerStore(dir: string): LayerStore {
       const staging = await Deno.makeTempDir({ dir, prefix: STAGING_PREFIX }).catch((err) => {
         throw ioError("create a staging directory in", dir, err);
       });
+      using _cleanup = onInterrupt(() => removeTree(staging).catch(() => {}));
       try {
         const tree = join(staging, TREE_DIR);
         await Deno.mkdir(tree, { mode: 0o700 });

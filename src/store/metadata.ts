@@ -28,6 +28,15 @@ export interface SignatureRecord {
   integrated_time: number | null;
   /** When dz verified it (ISO 8601, UTC). */
   verified_at: string;
+  /**
+   * What proved the origin: "signature" (a cosign signature) or "provenance" (a SLSA v1 provenance attestation,
+   * accepted by `cosign_policy.accept`). Absent in metadata written before provenance (read as "signature").
+   */
+  proof: "signature" | "provenance";
+  /** For `proof: "provenance"`: the builder and source repository/commit the verified predicate names. */
+  provenance:
+    | { builder_id: string | null; source_repository: string | null; source_commit: string | null }
+    | null;
 }
 
 /** One wrapper dz generated for the package. */
@@ -44,6 +53,14 @@ export interface PackageMetadata {
   schema_version: 1;
   /** Package (and default wrapper) name, unique in the store. */
   name: string;
+  /**
+   * "image": a container image, run through a wrapper. "artifact": a binary published as an OCI artifact (files
+   * as layers), linked into `bin/` as it is (`bins[].path` is the file in the rootfs). Absent in metadata written
+   * before artifacts were supported (read as "image").
+   */
+  kind: "image" | "artifact";
+  /** For an artifact: the title (org.opencontainers.image.title) of the layer installed; null for images. */
+  artifact_file: string | null;
   /** The reference exactly as the user typed it (e.g. "jq", "cgr/jq:1.7", "ghcr.io/o/r@sha256:…"). */
   ref: string;
   /** The registry it came from: configured name (or the host for ad-hoc installs) and base URL. */
@@ -66,6 +83,8 @@ export interface PackageMetadata {
   bins: BinRecord[];
   /** The verified signature, or null for an unsigned install (only possible with allow_unsigned). */
   signature: SignatureRecord | null;
+  /** `signature.proof` at the top level for scripts: "signature", "provenance", or null when unsigned. */
+  proof: "signature" | "provenance" | null;
   /**
    * The signer this package is pinned to: recorded at its first verified install and carried across updates;
    * a different issuer, repository or workflow is refused until accepted (--accept-new-signer). Null until a
@@ -163,6 +182,14 @@ export function signatureRecord(result: SignatureResult, verifiedAt: Date): Sign
     rekor_log_index: result.rekorLogIndex ?? null,
     integrated_time: result.integratedTime ?? null,
     verified_at: verifiedAt.toISOString(),
+    proof: result.proof ?? "signature",
+    provenance: result.proof === "provenance"
+      ? {
+        builder_id: result.provenance?.builderId ?? null,
+        source_repository: result.provenance?.sourceRepo ?? null,
+        source_commit: result.provenance?.sourceCommit ?? null,
+      }
+      : null,
   };
 }
 
@@ -249,6 +276,26 @@ function parseSignature(value: unknown): SignatureRecord | null {
     rekor_log_index: numOrNull(s, "rekor_log_index", p),
     integrated_time: numOrNull(s, "integrated_time", p),
     verified_at: isoDate(s, "verified_at", p),
+    proof: parseProof(s.proof, p + "proof") ?? "signature",
+    provenance: parseProvenance(s.provenance),
+  };
+}
+
+function parseProof(value: unknown, field: string): "signature" | "provenance" | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (value === "signature" || value === "provenance") return value;
+  throw new FieldError(field, 'expected "signature" or "provenance"');
+}
+
+function parseProvenance(value: unknown): SignatureRecord["provenance"] {
+  if (value === undefined || value === null) return null;
+  const o = obj(value, "signature.provenance");
+  const p = "signature.provenance.";
+  const opt = (k: string) => o[k] === undefined ? null : strOrNull(o, k, p);
+  return {
+    builder_id: opt("builder_id"),
+    source_repository: opt("source_repository"),
+    source_commit: opt("source_commit"),
   };
 }
 
@@ -262,6 +309,12 @@ function parseTrustedSigner(value: unknown): PackageMetadata["trusted_signer"] {
     workflow: str(s, "workflow", p),
     ...(s.git_ref !== undefined ? { git_ref: strOrNull(s, "git_ref", p) } : {}),
   };
+}
+
+function parseKind(value: unknown): PackageMetadata["kind"] {
+  if (value === undefined || value === "image") return "image";
+  if (value === "artifact") return "artifact";
+  throw new FieldError("kind", 'expected "image" or "artifact"');
 }
 
 /** Validates a parsed metadata document. Throws FieldError naming the first bad field. */
@@ -286,6 +339,7 @@ function validate(value: unknown): PackageMetadata {
     }
     return ao as unknown as AttestationSummary;
   });
+  const signature = parseSignature(o.signature);
   const layers = arr(o, "layers", "").map((l, i) => {
     if (typeof l !== "string" || !isDigest(l)) {
       throw new FieldError(`layers[${i}]`, "expected sha256:<64 hex>");
@@ -295,6 +349,8 @@ function validate(value: unknown): PackageMetadata {
   return {
     schema_version: 1,
     name: str(o, "name", ""),
+    kind: parseKind(o.kind),
+    artifact_file: o.artifact_file === undefined ? null : strOrNull(o, "artifact_file", ""),
     ref: str(o, "ref", ""),
     registry: { name: str(registry, "name", "registry."), url: str(registry, "url", "registry.") },
     repository: str(o, "repository", ""),
@@ -305,7 +361,8 @@ function validate(value: unknown): PackageMetadata {
     entrypoint: { raw: raw as string[], resolved: str(entrypoint, "resolved", "entrypoint.") },
     loader: strOrNull(o, "loader", ""),
     bins,
-    signature: parseSignature(o.signature),
+    signature,
+    proof: o.proof === undefined ? signature?.proof ?? null : parseProof(o.proof, "proof") ?? null,
     trusted_signer: parseTrustedSigner(o.trusted_signer),
     allow_unsigned: bool(o, "allow_unsigned", ""),
     attestations,

@@ -20,11 +20,13 @@ import { crashPoint } from "./_crash_points.ts";
 import {
   exists,
   ioError,
+  randomSuffix,
   removeTree,
   renameIntoPlace,
   replaceSymlinkAtomic,
   STAGING_PREFIX,
   syncTree,
+  TRASH_PREFIX,
   trashAndRemove,
   writeJsonAtomic,
 } from "./atomic.ts";
@@ -39,6 +41,8 @@ import {
   previousDigests,
 } from "./versions.ts";
 
+/** Re-exported for callers that check store paths; defined in src/fs.ts. */
+export { exists };
 /** Name of the current-version symlink. */
 export const CURRENT_LINK = "current";
 /** Name of the activation history file. */
@@ -284,6 +288,12 @@ export interface CommitOptions {
    * @default {false}
    */
   syncRootfs?: boolean;
+  /**
+   * Replace an existing complete version of the same digest whose files are damaged (a deleted rootfs): it is
+   * renamed away and the staged one takes its place (`current` keeps naming the same directory).
+   * @default {false}
+   */
+  replace?: boolean;
 }
 
 /**
@@ -299,7 +309,7 @@ export async function commitVersion(
   metadata: PackageMetadata,
   options: CommitOptions = {},
 ): Promise<CommitResult> {
-  const { syncRootfs = false } = options;
+  const { syncRootfs = false, replace = false } = options;
   const pkgDir = packageDir(layout, name);
   if (metadata.name !== name) throw new TypeError(`metadata.name "${metadata.name}" is not "${name}"`);
   if (resolve(dirname(stagingDir)) !== resolve(pkgDir) || !basename(stagingDir).startsWith(STAGING_PREFIX)) {
@@ -308,6 +318,17 @@ export async function commitVersion(
   const digest = metadata.digest;
   const target = versionDir(layout, name, digest);
   const existing = await isInstalled(layout, name, digest);
+  if (existing && replace) {
+    await writeMetadata(join(stagingDir, METADATA_FILE), metadata);
+    const trash = join(pkgDir, `${TRASH_PREFIX}${digestToDirName(digest)}-${randomSuffix()}`);
+    await renameIntoPlace(target, trash);
+    await renameIntoPlace(stagingDir, target);
+    await removeTree(trash);
+    return {
+      version: { name, digest, dir: target, rootfs: join(target, ROOTFS_DIR), metadata },
+      reused: false,
+    };
+  }
   if (existing) {
     await removeTree(stagingDir);
     return { version: (await loadVersion(layout, name, digest))!, reused: true };
@@ -386,8 +407,11 @@ export interface RollbackTarget {
   steps: number;
 }
 
-/** Complete previous versions, most recent first (see versions.ts `previousDigests`). */
-async function previousVersions(
+/**
+ * Complete previous versions, most recent first (see versions.ts `previousDigests`). `dz rollback --to N` picks
+ * the N-th.
+ */
+export async function previousVersions(
   layout: StoreLayout,
   name: string,
   current: Digest,

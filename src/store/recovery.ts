@@ -54,7 +54,18 @@ export type StoreFinding =
 /** One change made by {@linkcode repairStore}. */
 export type StoreRepair =
   | { readonly kind: "removed-leftover"; readonly path: string }
-  | { readonly kind: "repointed-current"; readonly name: string; readonly digest: Digest }
+  | {
+    readonly kind: "repointed-current";
+    readonly name: string;
+    readonly digest: Digest;
+    /** What `current` named before (a digest dir name, or null when it was missing). */
+    readonly from: string | null;
+    /** The chosen version's tag and install time, so the report can say which version it is. */
+    readonly tag: string | null;
+    readonly installedAt: string;
+    /** True when `current` named another version: the package now runs an earlier installed version. */
+    readonly older: boolean;
+  }
   | { readonly kind: "removed-incomplete-version"; readonly name: string; readonly digest: Digest }
   | { readonly kind: "removed-empty-package"; readonly name: string }
   | { readonly kind: "removed-blob"; readonly digest: Digest; readonly size: number };
@@ -205,8 +216,18 @@ export async function repairStore(
       changes.push({ kind: "removed-empty-package", name });
       continue;
     }
-    await replaceSymlinkAtomic(join(packageDir(layout, name), CURRENT_LINK), digestToDirName(newest.digest));
-    changes.push({ kind: "repointed-current", name, digest: newest.digest });
+    const link = join(packageDir(layout, name), CURRENT_LINK);
+    const from = await Deno.readLink(link).catch(() => null);
+    await replaceSymlinkAtomic(link, digestToDirName(newest.digest));
+    changes.push({
+      kind: "repointed-current",
+      name,
+      digest: newest.digest,
+      from,
+      tag: newest.metadata!.tag,
+      installedAt: newest.metadata!.installed_at,
+      older: from !== null && from !== digestToDirName(newest.digest),
+    });
   }
   for (const f of findings) {
     if (f.kind !== "incomplete-version") continue;

@@ -145,7 +145,7 @@ export function chooseRollback(input: {
       "INVALID_ARGUMENT",
       `Invalid rollback target "${to}": expected a digest or hex prefix`,
       {
-        hint: "Give at least 4 hex characters of a digest shown by dz list --versions",
+        hint: `Give at least 4 hex characters of a digest shown by "dz info ${name}"`,
       },
     );
   }

@@ -288,6 +288,14 @@ export interface VerifyImageSignatureOptions {
 
 const FUTURE_SKEW_SECONDS = 300;
 
+/** Why the index cannot vouch for `digest` (its bytes do not hash to it, or it does not list it); else undefined. */
+export async function indexListsDigest(
+  index: { digest: Digest; manifest: ImageIndex | Uint8Array },
+  digest: Digest,
+): Promise<string | undefined> {
+  return await indexLists(index, digest);
+}
+
 async function indexLists(index: { digest: Digest; manifest: ImageIndex | Uint8Array }, digest: Digest) {
   let manifest: ImageIndex;
   if (index.manifest instanceof Uint8Array) {

@@ -14,6 +14,11 @@ export interface CosignPolicy {
   public_key?: string;
   /** Path to a trusted_root.json for a private Sigstore deployment. */
   trusted_root?: string;
+  /**
+   * Proofs of origin accepted: a cosign signature, a SLSA v1 provenance attestation (GitHub artifact
+   * attestations), or either. Default `["signature"]`.
+   */
+  accept?: readonly ProofKind[];
   /** Beyond the Go tool: require SLSA provenance from this builder id (exact). */
   require_provenance_builder?: string;
   /** Beyond the Go tool: refuse when a verified vuln scan reports findings above this severity. */
@@ -35,7 +40,14 @@ export interface SignatureResult {
   readonly integratedTime?: number;
   /** Extra Fulcio extensions (GitHub workflow repository, ref, …) keyed by short name. */
   readonly extensions?: Readonly<Record<string, string>>;
+  /** What proved the origin: a cosign signature (default when absent) or a SLSA v1 provenance attestation. */
+  readonly proof?: "signature" | "provenance";
+  /** For `proof: "provenance"`: the builder and source the verified predicate names. */
+  readonly provenance?: { builderId?: string; sourceRepo?: string; sourceCommit?: string };
 }
+
+/** Which proofs of origin a policy accepts (`cosign_policy.accept`); default `["signature"]`. */
+export type ProofKind = "signature" | "provenance";
 
 /** Summaries of attestations attached to an image. */
 export interface AttestationSummary {

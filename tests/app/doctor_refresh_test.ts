@@ -33,7 +33,8 @@ Deno.test("fix() refreshes an embedded-only trusted root through TUF when it may
     return Promise.resolve({ trustedRoot: embeddedTrustedRoot(), source: "tuf-refresh", ageSeconds: 0 });
   });
   const findings = await diagnose(deps, HOST);
-  assert.ok(findings.some((f) => f.kind === "trusted-root" && f.fixable));
+  // Good enough offline (an info finding), but --fix refreshes it while it may go online.
+  assert.ok(findings.some((f) => f.kind === "trusted-root" && f.severity === "info"));
   const changes = await fix(deps, HOST);
   assert.equal(calls, 1);
   assert.deepEqual(changes.map((c) => c.kind), ["refreshed-trusted-root"]);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { embeddedTrustedRoot } from "../../src/verify/trusted_root.ts";
 import {
   authPermissionFinding,
   classifyBinEntry,
@@ -67,14 +68,46 @@ Deno.test("classifyBinEntry: only dz-marked files are wrappers; foreign files ar
   assert.deepEqual(classifyBinEntry(".notes.tmp", "mine", expected, dirs), { kind: "foreign" });
 });
 
-Deno.test("trustedRootFinding warns for an embedded-only or week-old root, which --fix can refresh", () => {
-  assert.equal(trustedRootFinding({ source: "embedded" })?.severity, "warning");
-  assert.equal(trustedRootFinding({ source: "embedded" })?.fixable, true);
-  assert.equal(trustedRootFinding({ source: "tuf-cache", ageSeconds: 3600 }), null);
+Deno.test("trustedRootFinding: the embedded root is info while it covers the signatures, with the date it expires", () => {
+  const now = new Date("2026-12-01T00:00:00Z");
+  const root = embeddedTrustedRoot();
+  const ok = trustedRootFinding({ source: "embedded", trustedRoot: root }, {
+    now,
+    signed: [{ name: "jq", timeMs: Date.parse("2026-06-01T00:00:00Z") }],
+  })!;
+  assert.equal(ok.severity, "info");
+  assert.equal(ok.fixable, false);
+  assert.match(ok.message, /covers the signatures of all 1 installed package/);
+  assert.match(ok.message, /newest key from 2025-09-23/);
+  assert.match(ok.message, /goes out of date only when Sigstore rotates keys/);
+
+  // A signature from before every key it holds: the root cannot verify it.
+  const old = trustedRootFinding({ source: "embedded", trustedRoot: root }, {
+    now,
+    signed: [{ name: "ancient", timeMs: Date.parse("2020-01-01T00:00:00Z") }],
+  })!;
+  assert.equal(old.severity, "warning");
+  assert.equal(old.fixable, true);
+  assert.match(old.message, /no key for the signatures of ancient \(signed 2020-01-01\)/);
+
+  // A key with an end date says when the root becomes an error.
+  const expiring = structuredClone(root) as { certificateAuthorities: { validFor: { end?: string } }[] };
+  for (const ca of expiring.certificateAuthorities) ca.validFor.end ??= "2027-03-01T00:00:00Z";
+  const dated = trustedRootFinding({ source: "embedded", trustedRoot: expiring }, { now })!;
+  assert.equal(dated.severity, "info");
+  assert.match(
+    dated.message,
+    /it becomes an error on 2027-03-01, when its certificate authority key expires/,
+  );
+});
+
+Deno.test("trustedRootFinding warns for a week-old TUF copy, which --fix can refresh", () => {
+  const now = new Date();
+  assert.equal(trustedRootFinding({ source: "tuf-cache", ageSeconds: 3600 }, { now }), null);
   const old = trustedRootFinding({
     source: "tuf-cache",
     ageSeconds: TRUSTED_ROOT_WARN_AGE_SECONDS + 86400 * 2,
-  });
+  }, { now });
   assert.match(old!.message, /9 days old/);
   assert.match(old!.message, /dz doctor --fix/);
   assert.equal(old!.fixable, true);
@@ -132,7 +165,21 @@ Deno.test("store findings and repairs map to doctor findings and changes", () =>
   const blob = storeFindingToDoctor({ kind: "unreferenced-blob", digest, size: 42 });
   assert.equal(blob.severity, "info");
   assert.equal(blob.bytes, 42);
-  assert.match(describeRepair({ kind: "repointed-current", name: "jq", digest }).message, /re-pointed "jq"/);
+  const repoint = {
+    kind: "repointed-current",
+    name: "jq",
+    digest,
+    tag: "1.6",
+    installedAt: "2026-01-02T00:00:00Z",
+  } as const;
+  assert.match(
+    describeRepair({ ...repoint, from: null, older: false } as const).message,
+    /re-pointed "jq" current \(missing\) at sha256:.* \(1\.6, installed 2026-01-02/,
+  );
+  // Going back to an earlier version is never silent: the report names both and says how to get the newer back.
+  const back = describeRepair({ ...repoint, from: "sha256-" + "b".repeat(64), older: true } as const).message;
+  assert.match(back, /from sha256-b{64}, which is damaged, to the EARLIER version sha256:/);
+  assert.match(back, /dz update jq/);
 });
 
 Deno.test("sortFindings, isHealthy and renderReport", () => {

@@ -136,6 +136,23 @@ Deno.test("planInstall(): one row per rule (policy, consent, ownership, cooldown
       expect: "POLICY_MISSING",
     },
     {
+      rule: "2 consent: dz pull from a registry without a policy needs --allow-unsigned too",
+      request: { origin: "pull", ref: ref("open/cat:1.0") },
+      facts: facts(),
+      expect: "POLICY_MISSING",
+    },
+    {
+      rule: "3 ownership: dz pull replaces nothing, but keeps the pin of the package it shadows",
+      request: { origin: "pull", ref: ref("lab/cat:1.1") },
+      facts: facts(await installed({})),
+      expect: (p) => {
+        assert.equal(p.replaces, null);
+        assert.equal(p.downgrade, null);
+        assert.equal(p.pinnedSigner?.workflow, WF);
+        assert.equal(p.cooldown?.text, "2d", "the registry's cooldown applies to pulls");
+      },
+    },
+    {
       rule: "2 consent: a lockfile never grants it (the request has no way to carry allow_unsigned)",
       request: {
         origin: "locked",
@@ -356,6 +373,26 @@ Deno.test("gateVerified(): one row per rule (lockfile, continuity, git ref, down
   const now = new Date(1_000_000 * 1000);
   const lockedSigner = { identity: `${WF}@refs/tags/v1`, issuer: ISSUER };
   const base = await installed({ gitRef: "tags", signedAt: 5000 });
+  const BUILDER = "https://github.com/actions/runner/github-hosted";
+  const proven: PackageMetadata = {
+    ...base,
+    signature: {
+      ...base.signature!,
+      proof: "provenance",
+      provenance: { builder_id: BUILDER, source_repository: "https://github.com/o/r", source_commit: null },
+    },
+  };
+  const provenanceVerification = (builderId: string): Verification => {
+    const v = verification(`${WF}@refs/tags/v2`, 6000);
+    return {
+      ...v,
+      signature: {
+        ...v.signature!,
+        proof: "provenance",
+        provenance: { builderId, sourceRepo: "https://github.com/o/r" },
+      },
+    };
+  };
   const plan = (request: Partial<PlanRequest> = {}, inst: PackageMetadata | null = base): InstallPlan =>
     planInstall({ origin: "install", ref: ref("lab/cat:1.1"), minAge: "0", ...request }, facts(inst));
   const rows: {
@@ -531,6 +568,24 @@ Deno.test("gateVerified(): one row per rule (lockfile, continuity, git ref, down
       v: verification(`${WF}@refs/tags/v2`, 6000),
       archive: { entries: [{ digest: D("7"), name: "latest" }], consulted: new Set([D("7")]) },
       expect: "SIGNATURE_MISSING",
+    },
+    {
+      rule: "5 continuity: provenance naming another builder than the installed version's is a signer change",
+      plan: plan({}, proven),
+      v: provenanceVerification("https://evil.example/builder"),
+      expect: "SIGNER_CHANGED",
+    },
+    {
+      rule: "5 continuity: provenance naming the same builder and source passes",
+      plan: plan({}, proven),
+      v: provenanceVerification(BUILDER),
+      expect: "ok",
+    },
+    {
+      rule: "5 continuity: another builder is accepted with --accept-new-signer",
+      plan: plan({ acceptNewSigner: true }, proven),
+      v: provenanceVerification("https://evil.example/builder"),
+      expect: "ok",
     },
     {
       rule: "1 policy: a verify plan never accepts a verification without a signature",

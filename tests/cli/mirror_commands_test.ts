@@ -73,6 +73,20 @@ Deno.test("dz add mirror appends locations per prefix, keeps the file's comments
   );
   assert.match(await Deno.readTextFile(config), /# fleet mirrors below, keep me/);
 
+  // A hand-written spelling (loopback alias, upper case) is the same prefix and location for dz's edits.
+  const handWritten = (await Deno.readTextFile(config)).replace(
+    /^mirrors:.*$/m,
+    "mirrors:\n  - prefix: LOCALHOST:5000/team\n    locations: [Mirror.Example/x]",
+  );
+  assert.match(handWritten, /LOCALHOST/);
+  await Deno.writeTextFile(config, handWritten);
+  assert.equal(
+    (await dz(["add", "mirror", "127.0.0.1:5000/team", "mirror.example/x"])).stderr.includes("already"),
+    true,
+  );
+  assert.equal((await dz(["remove", "mirror", "127.0.0.1:5000/team", "mirror.example/x"])).code, 0);
+  assert.equal((await dz(["list", "mirrors", "--json"])).stdout, "[]\n");
+
   const missing = await dz(["remove", "mirror", "quay.io"]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /^error: No mirrors for quay\.io$/m);

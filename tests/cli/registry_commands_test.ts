@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { runDz } from "../support/cli_harness.ts";
 import { buildImage, pushImage } from "../support/image_builder.ts";
 import { launchRegistry } from "../support/registry_launcher.ts";
+import { parseAccept } from "../../src/cli/commands/registry.ts";
+import { isDropzoneError } from "../../src/errors.ts";
 
 async function tempDir(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "dz-cmd-" });
@@ -132,4 +134,13 @@ Deno.test("dz path setup and unset edit only the marked block, and purge removes
     "purge takes the PATH block out too",
   );
   await Deno.remove(user, { recursive: true });
+});
+
+Deno.test("parseAccept() reads --accept signature,provenance and refuses anything else", () => {
+  assert.deepEqual(parseAccept("signature"), ["signature"]);
+  assert.deepEqual(parseAccept("signature, provenance"), ["signature", "provenance"]);
+  assert.deepEqual(parseAccept("provenance"), ["provenance"]);
+  for (const bad of ["", "sig", "provenance,provenance", "signature,attestation"]) {
+    assert.throws(() => parseAccept(bad), (e) => isDropzoneError(e, "INVALID_ARGUMENT"), bad);
+  }
 });

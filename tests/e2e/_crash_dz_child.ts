@@ -5,7 +5,10 @@
  * Steps: any store crash point (`commit:before-metadata`, `commit:before-rename`, `commit:after-rename`,
  * `symlink:current`, `activate:after-flip`, `write:history.json`, …); `download` (the layer blob DZ_CRASH_BLOB
  * has delivered its first chunk to the cache); `unpack` (the second file is being created in the staging
- * rootfs, written or linked from a layer snapshot); `wrapper` (a wrapper's temp file is written, before its rename into bin/).
+ * rootfs, written or linked from a layer snapshot); `unpack-slow` (the unpack of files under /many/ has begun and
+ * goes on slowly); `wrapper` (a wrapper's temp file is written, before its rename into bin/). With DZ_HANG_URL (a
+ * regex) the first request whose URL matches announces DZ_CRASH_AT and hangs until dz aborts it (a registry that
+ * stops answering).
  */
 import { basename, dirname } from "node:path";
 import { runCli } from "../../src/cli/mod.ts";
@@ -59,6 +62,26 @@ if (at === "unpack") {
   });
 }
 
+if (at === "unpack-slow") {
+  // A slow disk: once the first file under /many/ is written, every later file write takes 50 ms, so the unpack
+  // of the image's last layer is still running when the parent sends its signal.
+  const inMany = (p: string | URL) => String(p).includes("/.staging-") && String(p).includes("/rootfs/many/");
+  let announced = false;
+  const writeFile = Deno.writeFile;
+  Object.assign(Deno, {
+    writeFile: async (p: string | URL, ...rest: unknown[]) => {
+      if (inMany(p)) {
+        if (!announced) {
+          announced = true;
+          Deno.stderr.writeSync(encoder.encode(`crash-at ${at}\n`));
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return await (writeFile as (...a: unknown[]) => Promise<void>)(p, ...rest);
+    },
+  });
+}
+
 if (at === "wrapper") {
   const rename = Deno.rename;
   Object.assign(Deno, {
@@ -72,6 +95,21 @@ if (at === "wrapper") {
 }
 
 const runtime = denoRuntime();
+const hangUrl = Deno.env.get("DZ_HANG_URL");
+if (hangUrl) {
+  // A registry that stops answering: the first request whose URL matches hangs until dz aborts it.
+  const realFetch = runtime.fetch;
+  const pattern = new RegExp(hangUrl);
+  let hung = false;
+  runtime.fetch = async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (!hung && pattern.test(url)) {
+      hung = true;
+      await hang(at, init?.signal ?? undefined);
+    }
+    return await realFetch(input, init);
+  };
+}
 if (at === "download" || at === "download-sigint") {
   const realFetch = runtime.fetch;
   runtime.fetch = async (input, init) => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runDz } from "../support/cli_harness.ts";
+import { runDz, spawnDz } from "../support/cli_harness.ts";
 import { IDENTITY, labRegistryArgs, runWrapper, startE2E } from "../support/e2e.ts";
 
 async function run(cmd: string, args: string[]): Promise<{ ok: boolean; err: string }> {
@@ -62,5 +62,48 @@ Deno.test("dz export writes an OCI archive that skopeo and umoci read and dz ins
   for (const d of [work, home2, home3]) {
     await new Deno.Command("chmod", { args: ["-R", "u+rwX", d] }).output();
     await Deno.remove(d, { recursive: true });
+  }
+});
+
+Deno.test("an archive exported by installed name or by reference installs offline in a fresh home (child dz)", async () => {
+  await using env = await startE2E();
+  const pub = await env.publish("tool", "1.0", "exported\n");
+  const work = await Deno.makeTempDir({ prefix: "dz-archive-" });
+  const path = Deno.env.get("PATH") ?? "/usr/bin:/bin";
+  const childEnv = { PATH: path, DZ_NO_TUF: "1" };
+  const homes: string[] = [];
+  try {
+    assert.equal((await env.dz(["install", "lab/tool:1.0"])).code, 0);
+    // One archive per form, written by the real binary.
+    const byName = await spawnDz(["export", "tool", "-o", `${work}/by-name.tar`], {
+      home: env.home,
+      env: childEnv,
+    });
+    assert.equal(byName.code, 0, byName.stderr);
+    const byRef = await spawnDz(["export", "lab/tool:1.0", "-o", `${work}/by-ref.tar`], {
+      home: env.home,
+      env: childEnv,
+    });
+    assert.equal(byRef.code, 0, byRef.stderr);
+    await env.registry.stop();
+    for (const form of ["by-name", "by-ref"]) {
+      const home = await Deno.makeTempDir({ prefix: "dz-airgap-" });
+      homes.push(home);
+      await Deno.remove(home);
+      const dz = (argv: string[]) => spawnDz(argv, { home, env: childEnv });
+      assert.equal((await dz(labRegistryArgs(env))).code, 0);
+      const installed = await dz(["install", `${work}/${form}.tar`]);
+      assert.equal(installed.code, 0, `${form}: ${installed.stderr}`);
+      assert.equal((await runWrapper(`${home}/bin/tool`)).stdout, "exported\n", form);
+      const list = JSON.parse((await dz(["list", "--json"])).stdout);
+      assert.equal(list[0].digest, pub.digest, form);
+      assert.equal(list[0].tag, "1.0", `${form}: the tag travels with the archive`);
+      assert.equal(list[0].signed, true, form);
+    }
+  } finally {
+    for (const d of [work, ...homes]) {
+      await new Deno.Command("chmod", { args: ["-R", "u+rwX", d] }).output().catch(() => {});
+      await Deno.remove(d, { recursive: true }).catch(() => {});
+    }
   }
 });

@@ -8,10 +8,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { repairStore, scanStore } from "../../src/store/recovery.ts";
 import { storeLayout } from "../../src/store/layout.ts";
-import { DZ_PERMISSIONS } from "../support/cli_harness.ts";
+import { spawnUntil as spawnAt } from "../support/dz_child.ts";
 import { type E2E, runWrapper, startE2E } from "../support/e2e.ts";
-
-const CHILD = new URL("./_crash_dz_child.ts", import.meta.url).pathname;
 
 /** Steps before which nothing of the new version is visible (`current` still points at the old one). */
 const BEFORE_FLIP = [
@@ -26,51 +24,8 @@ const BEFORE_FLIP = [
 const AFTER_FLIP = ["activate:after-flip", "write:history.json", "wrapper"];
 
 /** Spawns dz in a child that stops at `step`; resolves once it is there, with the live process. */
-async function spawnUntil(
-  env: E2E,
-  argv: string[],
-  step: string,
-  extra: Record<string, string> = {},
-): Promise<{ child: Deno.ChildProcess; stderr: () => string; rest: Promise<void> }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-q", ...DZ_PERMISSIONS, CHILD, ...argv],
-    env: {
-      DROPZONE_HOME: env.home,
-      NO_COLOR: "1",
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      DZ_CRASH_AT: step,
-      DZ_NO_TUF: "1",
-      ...extra,
-    },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  const deadline = Date.now() + 60_000; // generous: CI runs test files in parallel on 2 cores
-  while (!text.includes(`crash-at ${step}\n`)) {
-    const timeout = new Promise<"timeout">((r) =>
-      setTimeout(() => r("timeout"), Math.max(0, deadline - Date.now()))
-    );
-    const next = await Promise.race([reader.read(), timeout]);
-    if (next === "timeout" || next.done) {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-      await child.status;
-      throw new Error(`dz ${argv.join(" ")} never reached ${step}:\n${text}`);
-    }
-    text += next.value;
-  }
-  const rest = (async () => {
-    for (;;) {
-      const r = await reader.read().catch(() => ({ done: true as const, value: undefined }));
-      if (r.done) return;
-      text += r.value;
-    }
-  })();
-  return { child, stderr: () => text, rest };
+function spawnUntil(env: E2E, argv: string[], step: string, extra: Record<string, string> = {}) {
+  return spawnAt(env.home, argv, step, extra);
 }
 
 /** SIGKILLs dz at `step` of `argv`. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { embeddedTrustedRoot } from "../../src/verify/trusted_root.ts";
+import { runDz } from "../support/cli_harness.ts";
 import { runWrapper, startE2E } from "../support/e2e.ts";
 
 type E2E = Awaited<ReturnType<typeof startE2E>>;
@@ -18,14 +19,16 @@ async function doctorJson(env: E2E, extraEnv: Record<string, string>, ...flags: 
 
 const kinds = (report: { findings: { kind: string }[] }) => report.findings.map((f) => f.kind).sort();
 
-Deno.test("dz doctor: a healthy store exits 0; PATH and an embedded-only trusted root are warnings", async () => {
+Deno.test("dz doctor: a healthy store exits 0; PATH is a warning, an embedded-only trusted root only info", async () => {
   await using env = await startE2E();
   await env.publish("cat", "latest", "one\n");
   assert.equal((await env.dz(["install", "lab/cat"])).code, 0);
   const bare = await doctorJson(env, {});
   assert.equal(bare.code, 1);
   assert.deepEqual(kinds(bare.report), ["path", "trusted-root"]);
-  assert.ok(bare.report.findings.every((f: { severity: string }) => f.severity === "warning"));
+  const severity = (kind: string) =>
+    bare.report.findings.find((f: { kind: string }) => f.kind === kind).severity;
+  assert.deepEqual([severity("path"), severity("trusted-root")], ["warning", "info"]);
 
   const goodEnv = await healthyEnvironment(env);
   const r = await env.dz(["doctor"], goodEnv);
@@ -193,4 +196,18 @@ Deno.test("dz gc frees the blobs of a removed package and keeps those of install
   for (const d of catBlobs) assert.ok(await has(d), `${d} kept`);
   assert.equal((await runWrapper(`${env.home}/bin/cat`)).stdout, "cat\n");
   assert.match((await env.dz(["gc"])).stderr, /Nothing to collect/);
+});
+
+Deno.test("dz doctor offline with the default config is clean: the embedded root is an info line", async () => {
+  const home = await Deno.makeTempDir({ prefix: "dz-doctor-" });
+  try {
+    const env = { PATH: `${home}/bin:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`, DZ_NO_TUF: "1" };
+    assert.equal((await runDz(["list"], { home, env })).code, 0); // seeds the default config
+    const r = await runDz(["doctor"], { home, env });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^Environment:\n {2}info {4}using the trusted root embedded in dz/m);
+    assert.match(r.stdout, /No problems found\.\n$/);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
 });

@@ -3,7 +3,7 @@
  * and a third plain one serving something else under the same name.
  */
 import assert from "node:assert/strict";
-import { runDz } from "../support/cli_harness.ts";
+import { runDz, spawnDz } from "../support/cli_harness.ts";
 import { IDENTITY, ISSUER, labRegistryArgs, runWrapper, startE2E } from "../support/e2e.ts";
 import { launchRegistry, type LoggedRequest } from "../support/registry_launcher.ts";
 import { pushImage } from "../support/image_builder.ts";
@@ -105,7 +105,8 @@ Deno.test("dz install refuses (exit 3, mirror named) a mirror serving an unsigne
   await env.publish("tool", "1.0", "evil, unsigned\n", { registry: bad, sign: "none" });
   const unsigned = await env.dz(["install", "lab/tool:1.0"]);
   assert.equal(unsigned.code, 3, unsigned.stderr);
-  assert.match(unsigned.stderr, new RegExp(`^error: .*content served by mirror ${location}`, "m"));
+  assert.match(unsigned.stderr, new RegExp(`^error: .*content served by mirror ${location}\\)$`, "m"));
+  assert.equal(unsigned.stderr.split("content served by mirror").length, 2, "the mirror is named once");
   assert.match(
     unsigned.stderr,
     new RegExp(`^hint: Mirror ${location} serves content that does not verify`, "m"),
@@ -165,6 +166,11 @@ Deno.test("dz install with a digest-only pull-through proxy asks the proxy for d
     [],
     "no blob came from upstream",
   );
+
+  // dz run goes through the same client: verified as the upstream, bytes from the proxy.
+  const run = await spawnDz(["run", "lab/tool:1.0"], { home: env.home, env: { DZ_NO_TUF: "1" } });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, "digest only\n");
 });
 
 Deno.test("dz install --cross-check installs an unsigned image only when every location serves the same digest", async () => {

@@ -227,6 +227,35 @@ Deno.test("createMirrorClient() skips an unreachable mirror once, warns, and doe
   assert.deepEqual(skips, [`${deadHost}/cache/team unreachable`]);
 });
 
+Deno.test("createMirrorClient() gives up on an unreachable upstream for the run while its mirror keeps answering", async () => {
+  const { upstream, mirrorReg, image, entry, repo, resetLogs } = await twoRegistries();
+  await using _m = mirrorReg;
+  await pushImage(mirrorReg, "cache/team/app", "1.0", image);
+  await upstream.close();
+  resetLogs();
+  let attempts = 0;
+  const inner = testClient({ retries: 0 }).client;
+  const counting = {
+    ...inner,
+    getManifest: (r: RepoRef, ref: string, o?: { signal?: AbortSignal }) => {
+      if (r.registry === upstream.host) attempts++;
+      return inner.getManifest(r, ref, o);
+    },
+  };
+  const client = createMirrorClient(counting, { mirrors: [entry] });
+  const missing = (tag: string) =>
+    assert.rejects(client.getManifest(repo, tag), (e: unknown) => {
+      assert.ok(e instanceof DropzoneError);
+      assert.equal(e.code, "REGISTRY_UNREACHABLE");
+      assert.match(e.message, /mirrors tried first/);
+      return true;
+    });
+  await missing("sha256-aaaa.att");
+  await missing("sha256-bbbb.att");
+  assert.equal(attempts, 1, "the second lookup does not wait for the dead upstream again");
+  assert.equal((await client.getManifest(repo, "1.0")).digest, image.digest);
+});
+
 Deno.test("createMirrorClient() reports a mirror serving wrong bytes for a digest, naming it, without falling through", async () => {
   const { upstream, mirrorReg, image, entry, repo, resetLogs } = await twoRegistries();
   await using _u = upstream;

@@ -49,6 +49,13 @@ Deno.test("parseConfigText() names the bad field", async (t) => {
     ["colour: blue\n", /colour is not a known setting/],
     ["keep_versions: -1\n", /keep_versions must be an integer/],
     ["registries: [\n", /Invalid config/],
+    ...["[]", "[signature, cosign]", "signature", "[provenance, provenance]"].map((
+      accept,
+    ): [string, RegExp] => [
+      `registries:\n  - name: a\n    url: x.io\n    cosign_policy:\n      issuer: https://i\n      identity: x\n` +
+      `      accept: ${accept}\n`,
+      /cosign_policy\.accept must be a list of signature and\/or provenance/,
+    ]),
   ];
   for (const [text, re] of cases) {
     await t.step(re.source, () => {
@@ -102,6 +109,23 @@ Deno.test("removeRegistryFromDoc() clears the default and the last registry stay
     assert.equal(again.config.default_registry, undefined);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("parseConfigText() reads cosign_policy.accept (signature, provenance or both)", () => {
+  const text = (accept: string) =>
+    `registries:\n  - name: a\n    url: x.io\n    cosign_policy:\n      issuer: https://i\n      identity: x\n` +
+    accept;
+  assert.equal(parseConfigText(text(""), "c.yaml").config.registries[0]!.cosign_policy!.accept, undefined);
+  for (
+    const [yaml, want] of [["[provenance]", ["provenance"]], ["[signature, provenance]", [
+      "signature",
+      "provenance",
+    ]]]
+  ) {
+    const policy = parseConfigText(text(`      accept: ${yaml}\n`), "c.yaml").config.registries[0]!
+      .cosign_policy!;
+    assert.deepEqual(policy.accept, want);
   }
 });
 

@@ -110,7 +110,51 @@ Deno.test("signatureRecord() persists a verifier result with nulls for absent fi
     rekor_log_index: null,
     integrated_time: null,
     verified_at: "2026-11-22T00:00:00.000Z",
+    proof: "signature",
+    provenance: null,
   });
+  const proven = signatureRecord(
+    {
+      signedDigest: signed,
+      source: "bundle-referrer",
+      identity: "https://github.com/o/r/.github/workflows/w.yml@refs/heads/main",
+      proof: "provenance",
+      provenance: {
+        builderId: "https://github.com/actions/runner/github-hosted",
+        sourceRepo: "https://github.com/o/r",
+      },
+    },
+    new Date("2026-11-22T00:00:00Z"),
+  );
+  assert.equal(proven.proof, "provenance");
+  assert.deepEqual(proven.provenance, {
+    builder_id: "https://github.com/actions/runner/github-hosted",
+    source_repository: "https://github.com/o/r",
+    source_commit: null,
+  });
+});
+
+Deno.test("parseMetadata() reads metadata written before artifacts and provenance as image / signature", async () => {
+  const meta = await sampleMetadata("jq", "1.7");
+  const old = JSON.parse(JSON.stringify(meta));
+  delete old.kind;
+  delete old.artifact_file;
+  delete old.proof;
+  delete old.signature.proof;
+  delete old.signature.provenance;
+  const parsed = parseMetadata(JSON.stringify(old), "m.json");
+  assert.equal(parsed.kind, "image");
+  assert.equal(parsed.artifact_file, null);
+  assert.equal(parsed.proof, "signature");
+  assert.equal(parsed.signature?.proof, "signature");
+  assert.equal(parsed.signature?.provenance, null);
+  assert.throws(() => parseMetadata(JSON.stringify({ ...meta, kind: "rootfs" }), "m.json"), /kind: expected/);
+  const artifact = parseMetadata(
+    JSON.stringify({ ...meta, kind: "artifact", artifact_file: "tool" }),
+    "m.json",
+  );
+  assert.equal(artifact.kind, "artifact");
+  assert.equal(artifact.artifact_file, "tool");
 });
 
 Deno.test("parseMetadata() reads served_by and cross_checked, and metadata written before them as null and []", async () => {

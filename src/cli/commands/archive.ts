@@ -11,6 +11,8 @@ import type { Digest } from "../../oci/digest.ts";
 import { resolveImage, verifyResolvedImage } from "../../app/image.ts";
 import { gateVerified, planInstall } from "../../app/install_plan.ts";
 import { pullLayers } from "../../app/layers.ts";
+import { dirname, resolve } from "node:path";
+import { DropzoneError } from "../../errors.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import { splitRegistryUrl } from "../../oci/reference.ts";
 import { resolveReference } from "../../oci/reference.ts";
@@ -32,12 +34,34 @@ function parsePlatform(value: string | undefined, ctx: CliContext) {
   };
 }
 
+/** Fails before any network access when `-o FILE` cannot be written: no such directory, or a directory. */
+async function checkOutputPath(output: string): Promise<void> {
+  const dir = dirname(resolve(output));
+  const info = await Deno.stat(dir).catch(() => undefined);
+  if (!info?.isDirectory) {
+    throw new DropzoneError(
+      "INVALID_ARGUMENT",
+      `Cannot write ${output}: the directory ${dir} does not exist`,
+      {
+        hint: "Create the directory first, or give another path with -o",
+      },
+    );
+  }
+  if ((await Deno.stat(output).catch(() => undefined))?.isDirectory) {
+    throw new DropzoneError("INVALID_ARGUMENT", `Cannot write ${output}: it is a directory`, {
+      hint: "Give a file name with -o, e.g. -o jq.tar",
+    });
+  }
+}
+
 /** dz export */
 export async function exportImage(
   ctx: CliContext,
   target: string,
-  opts: { output: string; platform?: string },
+  typed: { output: string; platform?: string },
 ): Promise<void> {
+  const opts = { ...typed, output: ctx.userPath(typed.output) };
+  await checkOutputPath(opts.output);
   const { config } = await ctx.config();
   const resolveOpts = { registries: config.registries, defaultRegistry: config.default_registry };
   const installed = /^[a-z0-9][a-z0-9._-]*$/.test(target)
@@ -58,7 +82,11 @@ export async function exportImage(
     const name = installed?.name ?? ref.packageName;
     const related = (await readCurrent(ctx.layout, name).catch(() => undefined))?.metadata ?? null;
     const plan = planInstall({ origin: "export", ref, name }, { config, installed: related });
-    const image = await resolveImage(ref, { client, host });
+    const image = await resolveImage(ref, {
+      client,
+      host,
+      ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
+    });
     const loadTrust = createTrustLoader(ctx);
     const verification = await verifyResolvedImage(image, {
       client,
@@ -78,7 +106,8 @@ export async function exportImage(
     } else {
       ctx.log.warn(`registry "${ref.registryName}" has no policy: exporting without signature verification`);
     }
-    const downloads = pullLayers({ config, client }, image, cache, new AbortController().signal);
+    const signal = ctx.runtime.signal ?? new AbortController().signal;
+    const downloads = pullLayers({ config, client }, image, cache, signal);
     await Promise.all(downloads);
     const written = await writeArchive({
       output: opts.output,
@@ -86,6 +115,7 @@ export async function exportImage(
       records: refs.records(),
       cache,
       client,
+      signal,
       ...(trustedRoot !== undefined ? { trustedRoot } : {}),
     });
     ctx.log.info(

@@ -14,7 +14,7 @@ import { loadTrustedRoot } from "../../verify/trusted_root.ts";
 import { createClient } from "../services.ts";
 import { installedPackages } from "./shared.ts";
 import { acquireStoreLock } from "../../store/lock.ts";
-import type { CliContext } from "../context.ts";
+import { type CliContext, refuseForeignHome } from "../context.ts";
 import { json } from "../render.ts";
 
 /** Options of `dz doctor`. */
@@ -64,6 +64,7 @@ function deps(ctx: CliContext): DoctorDeps {
  * remains, 1 otherwise.
  */
 export async function doctor(ctx: CliContext, opts: DoctorOptions): Promise<number> {
+  await refuseForeignHome(ctx.layout);
   const d = deps(ctx);
   const host = ctx.runtime.host;
   let fixed: DoctorReport["fixed"] = [];

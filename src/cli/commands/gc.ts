@@ -21,13 +21,17 @@ export async function gc(ctx: CliContext, opts: { dryRun?: boolean } = {}): Prom
     };
   });
   const files = blobs.removedBlobs.length + blobs.removedTemps + snapshots.removed.length;
-  const verb = dryRun ? "Would remove" : "Removed";
+  const [removed, freed] = dryRun ? ["Would remove", "freeing"] : ["Removed", "freed"];
+  const snapshotText = snapshots.removed.length === 0
+    ? ""
+    : `; ${removed.toLowerCase()} ${snapshots.removed.length} layer snapshot(s), ${freed} ` +
+      formatBytes(snapshots.bytesFreed);
   ctx.log.info(
     files === 0
       ? "Nothing to collect: every cached blob and layer snapshot is used by an installed version"
-      : `${verb} ${blobs.removedBlobs.length} blob(s), ${snapshots.removed.length} layer snapshot(s)` +
+      : `${removed} ${blobs.removedBlobs.length} blob(s)` +
         (blobs.removedTemps > 0 ? ` and ${blobs.removedTemps} stale temp file(s)` : "") +
-        `, ${dryRun ? "freeing" : "freed"} ${formatBytes(blobs.bytesFreed + snapshots.bytesFreed)}`,
+        `, ${freed} ${formatBytes(blobs.bytesFreed)}${snapshotText}`,
   );
   for (const d of blobs.removedBlobs) ctx.log.debug(`${dryRun ? "would remove" : "removed"} blob ${d}`);
   for (const d of snapshots.removed) {

@@ -43,6 +43,7 @@ export const completeNames: Completion["completeNames"] = lazy(completion_, "com
 export const completion: Completion["completion"] = lazy(completion_, "completion");
 export const install: Install["install"] = lazy(install_, "install");
 export const remove: Install["remove"] = lazy(install_, "remove");
+export const pull: typeof import("./pull.ts")["pull"] = lazy(() => import("./pull.ts"), "pull");
 export const doctor: typeof import("./doctor.ts")["doctor"] = lazy(() => import("./doctor.ts"), "doctor");
 export const gc: typeof import("./gc.ts")["gc"] = lazy(() => import("./gc.ts"), "gc");
 export const verify: typeof import("./verify.ts")["verify"] = lazy(() => import("./verify.ts"), "verify");

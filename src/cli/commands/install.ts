@@ -3,10 +3,12 @@ import { installPackage } from "../../app/install.ts";
 import { DropzoneError } from "../../errors.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import { resolveReference } from "../../oci/reference.ts";
-import { removeWrapper } from "../../shim/write.ts";
+import { removeWrapper, removeWrappersOf } from "../../shim/write.ts";
+import { readPackageState } from "../../store/package_state.ts";
 import { removePackage } from "../../store/packages.ts";
 import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
+import { sanitize } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
 import { installLocked } from "./lock.ts";
 import { openArchive } from "./archive.ts";
@@ -25,10 +27,12 @@ export interface InstallOptions {
   allowDowngrade?: boolean;
   minAge?: string;
   platform?: string;
+  file?: string;
   crossCheck?: string[];
 }
 
-function parsePlatformFlag(value: string): { os: string; arch: string; variant?: string } {
+/** Parses `--platform os/arch[/variant]`. */
+export function parsePlatformFlag(value: string): { os: string; arch: string; variant?: string } {
   const [os, arch, variant] = value.split("/");
   if (!os || !arch) {
     throw new DropzoneError("INVALID_ARGUMENT", `Invalid --platform "${value}"`, {
@@ -48,15 +52,17 @@ export async function install(
     if (input !== undefined && opts.locked !== true) {
       throw new DropzoneError("USAGE", "Give either a reference or --locked, not both");
     }
-    return await installLocked(ctx, typeof opts.locked === "string" ? opts.locked : input ?? "dz.lock", opts);
+    const file = typeof opts.locked === "string" ? opts.locked : input ?? "dz.lock";
+    return await installLocked(ctx, ctx.userPath(file), opts);
   }
   if (input === undefined) {
     throw new DropzoneError("USAGE", "missing required argument 'ref'", { hint: 'Try "dz install jq"' });
   }
   const { config } = await ctx.config();
   // An OCI archive from `dz export` installs through the offline client: same policy, local trust root.
-  // Decided by the argument's spelling alone, never by what exists on disk (issue 9 finding 2).
-  const archive = isArchiveArgument(input) ? await openArchive(ctx, input) : undefined;
+  // Decided by the argument's spelling alone, never by what exists on disk (issue 9 finding 2); the file is
+  // found relative to the user's directory (INIT_CWD under deno task).
+  const archive = isArchiveArgument(input) ? await openArchive(ctx, ctx.userPath(input)) : undefined;
   const ref = resolveReference(archive ? archive.reference : input, {
     registries: config.registries,
     defaultRegistry: config.default_registry,
@@ -81,6 +87,7 @@ export async function install(
       ...(opts.name ? { name: opts.name } : {}),
       allowUnsigned: opts.allowUnsigned === true,
       bins: opts.bin ?? [],
+      ...(opts.file !== undefined ? { file: opts.file } : {}),
       acceptNewSigner: opts.acceptNewSigner === true,
       allowDowngrade: opts.allowDowngrade === true,
       ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
@@ -98,20 +105,33 @@ export async function install(
     return 0;
   }
   const lines = [
-    `Installed ${m.name} ${m.tag ?? "(by digest)"} (${shortDigest(m.digest)})` +
-    (outcome.previous ? `, replacing ${shortDigest(outcome.previous.digest)}` : ""),
+    outcome.repaired !== undefined
+      ? `Repaired ${m.name} ${m.tag ?? "(by digest)"} (${shortDigest(m.digest)}): unpacked it again ` +
+        `(${outcome.repaired})`
+      : `Installed ${m.name} ${m.tag ?? "(by digest)"} (${shortDigest(m.digest)})` +
+        (outcome.previous ? `, replacing ${shortDigest(outcome.previous.digest)}` : ""),
     `  Registry:  ${m.registry.name} (${m.registry.url})`,
     `  Platform:  ${m.platform}`,
     ...(m.served_by ? [`  Served by: mirror ${m.served_by} (verified as ${m.registry.url})`] : []),
     ...(m.cross_checked.length > 0 ? [`  Cross-checked: ${m.cross_checked.join(", ")} (same digest)`] : []),
-    `  Binary:    ${outcome.wrappers.join(", ")}`,
+    m.kind === "artifact"
+      ? `  Binary:    ${outcome.wrappers.join(", ")} -> ${m.artifact_file}${
+        m.entrypoint.resolved === "/" + m.artifact_file ? "" : `:${m.entrypoint.resolved}`
+      } (artifact, linked)`
+      : `  Binary:    ${outcome.wrappers.join(", ")}`,
+    m.signature?.proof === "provenance"
+      ? `  Proof:     SLSA provenance, builder ${
+        sanitize(m.signature.provenance?.builder_id ?? "(not stated)")
+      }\n` +
+        `  Source:    ${sanitize(m.signature.provenance?.source_repository ?? "(not stated)")}`
+      : "",
     m.signature
       ? `  Signed by: ${m.signature.identity}\n  Issuer:    ${m.signature.issuer ?? "(key)"}` +
         (m.signature.rekor_log_index !== null
           ? `\n  Rekor:     log index ${m.signature.rekor_log_index}`
           : "")
       : "  Signature: NOT VERIFIED (--allow-unsigned)",
-  ];
+  ].filter((l) => l !== "");
   for (const a of m.attestations) {
     const label = a.verified ? "" : " (unverified)";
     if (a.sbom) {
@@ -134,17 +154,28 @@ export async function install(
   return 0;
 }
 
-/** dz remove */
+/** dz remove: also removes a damaged package (corrupt metadata, dangling current, deleted rootfs). */
 export async function remove(ctx: CliContext, name: string, opts: { yes?: boolean }): Promise<void> {
-  const meta = await requireInstalled(ctx, name);
+  const state = await readPackageState(ctx.layout, name);
+  if (state === undefined) await requireInstalled(ctx, name); // throws NOT_INSTALLED with its hint
+  const meta = state?.state === "ok" ? state.version.metadata : state?.metadata ?? null;
+  const digest = state?.state === "ok" ? state.version.digest : state?.digest ?? meta?.digest ?? null;
   if (ctx.runtime.stdinIsTerminal) {
-    await confirm(ctx, `Remove ${name} (${shortDigest(meta.digest)}) and its previous versions?`, opts.yes);
+    const what = `${name}${digest ? ` (${shortDigest(digest)})` : ""}`;
+    await confirm(
+      ctx,
+      `Remove ${what}${state?.state === "damaged" ? ", which is damaged," : ""} and its previous versions?`,
+      opts.yes,
+    );
   }
   await withStoreLock(ctx, async () => {
     // Wrappers first: a crash after this leaves a package without wrappers, which doctor reports, never a
-    // wrapper pointing at nothing.
-    for (const bin of meta.bins) await removeWrapper(ctx.layout.bin, bin.name);
+    // wrapper pointing at nothing. A damaged package may not know its bins: find them by their marker too.
+    if (state?.state === "ok") {
+      for (const bin of state.version.metadata.bins) await removeWrapper(ctx.layout.bin, bin.name);
+    }
+    await removeWrappersOf(ctx.layout.bin, name);
     await removePackage(ctx.layout, name);
   });
-  ctx.log.info(`Removed ${name}`);
+  ctx.log.info(`Removed ${name}${state?.state === "damaged" ? ` (it was damaged: ${state.reason})` : ""}`);
 }

@@ -1,39 +1,62 @@
 /** `dz list` and `dz info`. Reading commands never take the store lock. */
+import { packageHistory } from "../../app/history.ts";
 import { shortDigest } from "../../oci/digest.ts";
-import { toListEntry } from "../../store/metadata.ts";
+import { listPackageStates, toListRow } from "../../store/package_state.ts";
 import type { CliContext } from "../context.ts";
-import { formatBytes, formatTime, json, table } from "../render.ts";
-import { installedPackages, requireInstalled } from "./shared.ts";
+import { formatBytes, formatTime, json, sanitize, table } from "../render.ts";
+import { requireInstalled } from "./shared.ts";
 
-/** dz list */
+/** dz list: every package directory, damaged ones marked (never silently left out). */
 export async function list(ctx: CliContext, opts: { json?: boolean }): Promise<void> {
-  const packages = await installedPackages(ctx);
+  const states = await listPackageStates(ctx.layout);
   if (opts.json) {
-    ctx.out(json(packages.map(toListEntry)));
+    ctx.out(json(states.map(toListRow)));
     return;
   }
-  if (packages.length === 0) {
+  if (states.length === 0) {
     ctx.log.info('No packages installed. Try "dz install jq".');
     return;
   }
   ctx.out(table(
     ["NAME", "TAG", "DIGEST", "SOURCE", "SIGNED", "INSTALLED"],
-    packages.map((p) => [
-      p.name,
-      p.tag ?? "-",
-      shortDigest(p.digest),
-      `${p.registry.name}:${p.repository}`,
-      p.signature ? "yes" : p.allow_unsigned ? "no (allowed)" : "no",
-      formatTime(p.installed_at),
-    ]),
+    states.map((s) => {
+      if (s.state === "damaged") {
+        const p = s.metadata;
+        return [
+          s.name,
+          p?.tag ?? "-",
+          s.digest ? shortDigest(s.digest) : "-",
+          p ? `${p.registry.name}:${p.repository}` : "-",
+          "-",
+          `DAMAGED: ${s.reason}`,
+        ];
+      }
+      const p = s.version.metadata;
+      return [
+        p.name,
+        p.tag ?? "-",
+        shortDigest(p.digest),
+        `${p.registry.name}:${p.repository}`,
+        p.signature ? "yes" : p.allow_unsigned ? "no (allowed)" : "no",
+        formatTime(p.installed_at),
+      ];
+    }),
   ));
+  const damaged = states.filter((s) => s.state === "damaged").map((s) => s.name);
+  if (damaged.length > 0) {
+    ctx.log.warn(
+      `${damaged.length} damaged package(s): ${damaged.join(", ")}; run "dz doctor --fix" to repair, or ` +
+        `"dz remove NAME"`,
+    );
+  }
 }
 
 /** dz info */
 export async function info(ctx: CliContext, name: string, opts: { json?: boolean }): Promise<void> {
   const meta = await requireInstalled(ctx, name);
+  const history = await packageHistory(ctx.layout, name);
   if (opts.json) {
-    ctx.out(json(meta));
+    ctx.out(json({ ...meta, versions: history }));
     return;
   }
   const lines: [string, string][] = [
@@ -60,6 +83,13 @@ export async function info(ctx: CliContext, name: string, opts: { json?: boolean
   ]);
   if (meta.signature) {
     const s = meta.signature;
+    if (s.proof === "provenance") {
+      lines.push(
+        ["Proof", "SLSA provenance (attestation)"],
+        ["Builder", sanitize(s.provenance?.builder_id ?? "(not stated)")],
+        ["Source repo", sanitize(s.provenance?.source_repository ?? "(not stated)")],
+      );
+    }
     lines.push(
       ["Signed by", s.identity],
       ["Issuer", s.issuer ?? "(key)"],
@@ -96,4 +126,17 @@ export async function info(ctx: CliContext, name: string, opts: { json?: boolean
   }
   const width = Math.max(...lines.map(([k]) => k.length)) + 1;
   ctx.out(lines.map(([k, v]) => `${(k + ":").padEnd(width)} ${v}`).join("\n") + "\n");
+  ctx.out(`\nHistory (newest first; "*" is current, roll back with "dz rollback ${name} --to N"):\n`);
+  ctx.out(table(
+    ["", "N", "DIGEST", "TAG", "INSTALLED", "VERIFIED", "SIGNER"],
+    history.map((v) => [
+      v.current ? "*" : "",
+      v.rollback_step === null ? "-" : String(v.rollback_step),
+      shortDigest(v.digest),
+      v.tag ?? "-",
+      formatTime(v.installed_at ?? undefined),
+      formatTime(v.verified_at ?? undefined),
+      v.state === "damaged" ? `DAMAGED: ${v.reason}` : v.signer ?? "unsigned",
+    ]),
+  ));
 }

@@ -25,7 +25,8 @@ async function readLock(path: string) {
 }
 
 /** dz lock */
-export async function lock(ctx: CliContext, file: string, opts: { check?: boolean }): Promise<number> {
+export async function lock(ctx: CliContext, typed: string, opts: { check?: boolean }): Promise<number> {
+  const file = ctx.userPath(typed);
   const installed = await installedPackages(ctx);
   const platform = formatPlatform(ctx.runtime.host);
   if (opts.check) {

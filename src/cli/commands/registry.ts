@@ -11,7 +11,7 @@ import {
   saveConfig,
   setDefaultRegistryInDoc,
 } from "../../store/config.ts";
-import type { CosignPolicy } from "../../verify/types.ts";
+import type { CosignPolicy, ProofKind } from "../../verify/types.ts";
 import type { CliContext } from "../context.ts";
 import { json, table } from "../render.ts";
 import { installedPackages, withStoreLock } from "./shared.ts";
@@ -35,6 +35,22 @@ export interface AddRegistryOptions {
   trustedRoot?: string;
   insecure?: boolean;
   default?: boolean;
+  /** "signature", "provenance" or "signature,provenance" (cosign_policy.accept). */
+  accept?: string;
+}
+
+/** Parses `--accept signature,provenance`. Pure; throws INVALID_ARGUMENT. */
+export function parseAccept(value: string): ProofKind[] {
+  const kinds = value.split(",").map((v) => v.trim()).filter(Boolean);
+  if (
+    kinds.length === 0 || kinds.some((k) => k !== "signature" && k !== "provenance") ||
+    new Set(kinds).size !== kinds.length
+  ) {
+    throw new DropzoneError("INVALID_ARGUMENT", `Invalid --accept "${value}"`, {
+      hint: 'Use "signature", "provenance" or "signature,provenance"',
+    });
+  }
+  return kinds as ProofKind[];
 }
 
 /** Warnings for identity/issuer regexes that accept far more than intended. Pure. */
@@ -77,6 +93,7 @@ export function buildPolicy(opts: AddRegistryOptions, cwd: string): CosignPolicy
   }
   if (opts.publicKey) base.public_key = resolve(cwd, opts.publicKey);
   if (opts.trustedRoot) base.trusted_root = resolve(cwd, opts.trustedRoot);
+  if (opts.accept !== undefined) base.accept = parseAccept(opts.accept);
   const hasIssuer = !!(base.issuer || base.issuer_regex);
   const hasIdentity = !!(base.identity || base.identity_regex);
   if (!base.public_key && !hasIssuer && !hasIdentity) {
@@ -147,7 +164,7 @@ export async function addRegistry(
 ): Promise<void> {
   validateRegistryName(name);
   const normalisedUrl = validateRegistryUrl(url);
-  const policy = buildPolicy(opts, Deno.cwd());
+  const policy = buildPolicy(opts, ctx.cwd());
   if (policy?.public_key) await checkReadable(policy.public_key, "public key");
   if (policy?.trusted_root) await checkReadable(policy.trusted_root, "trusted root");
   await withStoreLock(ctx, async () => {
@@ -177,7 +194,8 @@ export async function addRegistry(
       ? "key-based policy"
       : `keyless policy (issuer ${policy.issuer ?? policy.issuer_regex})`
     : "no policy: installs need --allow-unsigned";
-  ctx.log.info(`Added registry "${name}" → ${normalisedUrl} (${what})`);
+  const accepts = policy?.accept ? `; accepts ${policy.accept.join(" or ")} as proof of origin` : "";
+  ctx.log.info(`Added registry "${name}" → ${normalisedUrl} (${what}${accepts})`);
   if (opts.default) ctx.log.info(`"${name}" is now the default registry`);
 }
 
@@ -220,7 +238,8 @@ function policySummary(entry: ConfiguredRegistry): string {
   if (!p) return "none";
   if (p.public_key) return `key ${p.public_key}`;
   const id = p.identity ? p.identity : `/${p.identity_regex}/`;
-  return id;
+  const accept = p.accept ?? ["signature"];
+  return accept.length === 1 && accept[0] === "signature" ? id : `${id} (accepts ${accept.join(", ")})`;
 }
 
 /** dz list registries */

@@ -1,5 +1,6 @@
 /** `dz run <ref> [-- args]`: verify and run an image's entrypoint once, without installing it. */
 import { prepareRun } from "../../app/run.ts";
+import { handOverSignals } from "../../interrupt.ts";
 import { resolveReference } from "../../oci/reference.ts";
 import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
@@ -36,6 +37,9 @@ export async function runOnce(
       acceptNewSigner: opts.acceptNewSigner === true,
       ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
     })).finally(progress.done);
+  if (prepared.discarded) {
+    ctx.log.warn(`the cached copy could not be reused and was unpacked again: ${prepared.discarded}`);
+  }
   ctx.log.debug(`running ${prepared.digest} from the ${prepared.source} copy`);
   const script = await Deno.makeTempFile({ prefix: "dz-run-", suffix: ".sh" });
   try {
@@ -46,6 +50,12 @@ export async function runOnce(
       stdout: "inherit",
       stderr: "inherit",
     }).spawn();
+    // From here on Ctrl-C and SIGTERM are the program's; dz reports its exit code.
+    using _signals = handOverSignals((signal) => {
+      try {
+        child.kill(signal);
+      } catch { /* already gone */ }
+    });
     const status = await child.status;
     return status.signal ? 128 + (Deno.build.os === "linux" ? signalNumber(status.signal) : 1) : status.code;
   } finally {

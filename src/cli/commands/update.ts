@@ -31,12 +31,13 @@ import { previewUpdate, type UpdatePreview } from "../../app/update_preview.ts";
 import { EXIT, exitCodeFor } from "../../errors.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import type { PackageMetadata } from "../../store/metadata.ts";
+import { listPackageStates, type PackageState } from "../../store/package_state.ts";
 import { readCurrent } from "../../store/packages.ts";
 import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
 import { formatError, json, table } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
-import { confirm, installedPackages, requireInstalled, withStoreLock } from "./shared.ts";
+import { confirm, requireInstalled, withStoreLock } from "./shared.ts";
 
 /** Options of `dz update`. */
 export interface UpdateOptions {
@@ -52,8 +53,27 @@ export interface UpdateOptions {
   minAge?: string;
 }
 
+/** The check row of a damaged package: nothing can be checked until it is repaired or removed. */
+function damagedCheck(s: PackageState & { state: "damaged" }): UpdateCheck {
+  const digest = s.digest ?? s.metadata?.digest ?? null;
+  return {
+    name: s.name,
+    tag: s.metadata?.tag ?? null,
+    installed_digest: digest as UpdateCheck["installed_digest"],
+    installed_index_digest: s.metadata?.index_digest ?? null,
+    current_digest: null,
+    rebuild: false,
+    newer_tags: [],
+    target_tag: null,
+    downgrade: null,
+    error: `damaged: ${s.reason}; run "dz doctor --fix" or "dz remove ${s.name}"`,
+  };
+}
+
 function row(check: UpdateCheck): string[] {
-  const installed = `${check.tag ?? "(digest)"} (${shortDigest(check.installed_digest)})`;
+  const installed = `${check.tag ?? "(digest)"} (${
+    check.installed_digest ? shortDigest(check.installed_digest) : "-"
+  })`;
   if (check.error !== null && check.current_digest === null) {
     return [check.name, installed, "<unreachable>", check.error];
   }
@@ -80,10 +100,13 @@ export async function update(
   opts: UpdateOptions,
 ): Promise<number> {
   const { config } = await ctx.config();
+  // Damaged packages are never silently left out: they get a row whose error says what is wrong.
+  const states = name ? [] : await listPackageStates(ctx.layout);
   const packages: PackageMetadata[] = name
     ? [await requireInstalled(ctx, name)]
-    : await installedPackages(ctx);
-  if (packages.length === 0) {
+    : states.flatMap((s) => s.state === "ok" ? [s.version.metadata] : []);
+  const damaged = states.flatMap((s) => s.state === "damaged" ? [damagedCheck(s)] : []);
+  if (packages.length === 0 && damaged.length === 0) {
     if (opts.json) ctx.out(json([]));
     else ctx.log.info("No packages installed.");
     return EXIT.OK;
@@ -116,7 +139,10 @@ export async function update(
       }),
     );
   }
-  const checks = rawChecks.map((c) => ({ ...c, downgrade: previews.get(c.name)?.downgrade ?? null }));
+  const checks = [
+    ...rawChecks.map((c) => ({ ...c, downgrade: previews.get(c.name)?.downgrade ?? null })),
+    ...damaged,
+  ].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   if (opts.json) {
     ctx.out(json(
       opts.changelog

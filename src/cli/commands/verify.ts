@@ -5,12 +5,33 @@ import type { CliContext } from "../context.ts";
 import { json } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
 import { isArchiveArgument } from "../../app/archive.ts";
+import { filesModifiedError, verifyInstalledFiles } from "../../app/verify_files.ts";
+import { shortDigest } from "../../oci/digest.ts";
 import { openArchive } from "./archive.ts";
 
 /** Options of `dz verify`. */
 export interface VerifyOptions {
   json?: boolean;
   offline?: boolean;
+  /** Check the installed files against the manifest recorded at unpack time instead of the signature. */
+  files?: boolean;
+}
+
+/** dz verify NAME --files: the report on stdout; exit 3 when any file differs. */
+async function verifyFiles(ctx: CliContext, name: string, opts: VerifyOptions): Promise<number> {
+  const report = await verifyInstalledFiles(ctx.layout, name);
+  if (opts.json) ctx.out(json(report));
+  else {
+    const lines = [`${report.name} ${shortDigest(report.digest)}: ${report.checked} files checked`];
+    for (const m of report.modified) lines.push(`modified    ${m.path}  (${m.changes.join(", ")})`);
+    for (const p of report.missing) lines.push(`missing     ${p}`);
+    for (const p of report.extra) lines.push(`extra       ${p}`);
+    for (const p of report.unreadable) lines.push(`unreadable  ${p}  (not checked)`);
+    if (report.intact) lines.push("All files match.");
+    ctx.out(lines.join("\n") + "\n");
+  }
+  if (!report.intact) throw filesModifiedError(report);
+  return 0;
 }
 
 /**
@@ -19,9 +40,10 @@ export interface VerifyOptions {
  * the error's (3 for any trust failure, including a registry without a policy).
  */
 export async function verify(ctx: CliContext, target: string, opts: VerifyOptions): Promise<number> {
+  if (opts.files) return await verifyFiles(ctx, target, opts);
   const { config } = await ctx.config();
   // An archive from `dz export` is verified offline from its own contents, against the local policy and root.
-  const archive = isArchiveArgument(target) ? await openArchive(ctx, target) : undefined;
+  const archive = isArchiveArgument(target) ? await openArchive(ctx, ctx.userPath(target)) : undefined;
   const outcome = await verifyTarget({
     layout: ctx.layout,
     config,
