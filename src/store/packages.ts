@@ -41,8 +41,7 @@ import {
   previousDigests,
 } from "./versions.ts";
 
-/** Re-exported for callers that check store paths; defined in src/fs.ts. */
-export { exists };
+export { exists }; // defined in src/fs.ts; re-exported for existing callers
 /** Name of the current-version symlink. */
 export const CURRENT_LINK = "current";
 /** Name of the activation history file. */
@@ -76,7 +75,8 @@ export interface VersionEntry {
   current: boolean;
 }
 
-/** Throws INVALID_NAME unless `name` is safe as a single directory name in the store. */
+/** Throws INVALID_NAME unless `name` is safe as a directory name on disk: wider than the one naming rule
+ * (oci/reference.ts `validatePackageName`, applied to every new name) so that older installs stay readable. */
 export function validatePackageName(name: string): void {
   if (
     name.length === 0 || name.length > MAX_NAME_LENGTH || name.startsWith(".") || name.includes("/") ||
