@@ -26,6 +26,7 @@ export type ErrorCode =
   | "REGISTRY_EXISTS"
   | "REGISTRY_IN_USE"
   | "NOT_INSTALLED"
+  | "PINNED"
   | "NAME_CONFLICT"
   | "LOCKED"
   | "NOT_A_DZ_HOME"

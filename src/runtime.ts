@@ -21,6 +21,8 @@ export interface Host {
 export interface Sink {
   write(text: string): void;
   readonly isTerminal: boolean;
+  /** The terminal's width in columns when this sink is a terminal and the size is known. */
+  columns?(): number | undefined;
 }
 
 /** Everything the CLI needs from the outside world. */
@@ -56,6 +58,16 @@ function textSink(file: { writeSync(p: Uint8Array): number; isTerminal(): boolea
       while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
     },
     isTerminal: file.isTerminal(),
+    columns() {
+      if (!file.isTerminal()) return undefined;
+      try {
+        // The size of the controlling terminal; 0 when a pseudo-terminal was never given one.
+        const { columns } = Deno.consoleSize();
+        return columns > 0 ? columns : undefined;
+      } catch {
+        return undefined;
+      }
+    },
   };
 }
 

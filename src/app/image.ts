@@ -108,7 +108,8 @@ export async function resolveImage(
   if (!index && (os !== host.os || arch !== host.arch)) {
     throw new DropzoneError(
       "NO_MATCHING_PLATFORM",
-      `Cannot install ${ref.input}: it is built for ${os}/${arch}, this machine is ${formatPlatform(host)}`,
+      // `host` is the target platform: this machine's, or the one `--platform` asked for.
+      `Cannot install ${ref.input}: it is built for ${os}/${arch}, not for ${formatPlatform(host)}`,
       { hint: `Use an image built for ${formatPlatform(host)} (or a multi-arch tag)` },
     );
   }

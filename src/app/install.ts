@@ -45,9 +45,11 @@ import {
   verifyResolvedImage,
 } from "./image.ts";
 import { crossCheck } from "./cross_check.ts";
+import { mark, span } from "../profile.ts";
 import { checkArchiveIndex, type IndexEntry } from "./archive_index.ts";
 import { discardFetchedLayers, discardSnapshots, removeEmptyPackageDir } from "./install_cleanup.ts";
 import { fetchLayers, pullLayers, type RootfsBuild } from "./layers.ts";
+import type { KnownHashes } from "../unpack/extract.ts";
 import {
   checkLockedDigest,
   gateUnchanged,
@@ -69,6 +71,10 @@ export type InstallEvent =
   | { readonly type: "layer-progress"; readonly digest: Digest; readonly bytes: number }
   | { readonly type: "layer-done"; readonly digest: Digest }
   | { readonly type: "unpack"; readonly index: number; readonly total: number; readonly digest: Digest }
+  /** Bytes of a layer blob read by the unpacker so far in this call (the unpack phase's movement). */
+  | { readonly type: "unpack-progress"; readonly digest: Digest; readonly bytes: number }
+  /** Every layer is applied to the rootfs. */
+  | { readonly type: "unpacked"; readonly layers: number }
   | { readonly type: "committed"; readonly digest: Digest }
   /** What changes against the installed version (after verification, before anything is unpacked). */
   | { readonly type: "changelog"; readonly changelog: Changelog; readonly from: Digest; readonly to: Digest };
@@ -370,11 +376,15 @@ export async function executeInstall(
   const extraBins = plan.bins.map(parseBinSpec);
   const previous = plan.replaces ?? undefined;
   const cache = openBlobCache(layout.blobs);
+  mark("install-start");
+  let end = span("resolve");
   const image = await resolveImage(ref, { client, host, ...(deps.signal ? { signal: deps.signal } : {}) });
+  end();
   deps.onEvent?.({ type: "resolved", image });
   // A lockfile's digest is known before anything is pulled: refuse early.
   checkLockedDigest(plan, image.digest);
   const top = image.index?.digest ?? image.digest;
+  end = span("cross-check");
   const crossChecked = await crossCheck({
     client,
     ref,
@@ -382,6 +392,7 @@ export async function executeInstall(
     locations: plan.crossCheck,
     signal: deps.signal,
   });
+  end();
 
   // Reinstalling what is already current is a no-op (the Go tool deleted the live directory here)…
   // …unless its files are gone (a deleted rootfs): then it is unpacked again, from the cache or the registry.
@@ -421,7 +432,9 @@ export async function executeInstall(
   const controller = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, controller.signal]) : controller.signal;
   const fetched = new Set<Digest>();
+  end = span("fetch-layers-start");
   const layers = artifact ? undefined : await fetchLayers(deps, image, cache, signal, { fetched });
+  end();
   // An artifact's file is a plain blob, not a layer snapshot: download it into the cache as it is.
   const artifactDownloads = artifact ? pullLayers(deps, pulled, cache, signal, { fetched }) : [];
   // Keep rejections handled while we wait for verification.
@@ -437,6 +450,7 @@ export async function executeInstall(
     }
   });
   try {
+    end = span("verify");
     const verification = await verifyResolvedImage(image, {
       client,
       decision: plan.trust,
@@ -444,6 +458,7 @@ export async function executeInstall(
       now: deps.now(),
       signal,
     });
+    end();
     deps.onEvent?.(
       plan.trust.kind === "unsigned" ? { type: "unsigned" } : { type: "verified", verification },
     );
@@ -500,9 +515,15 @@ export async function executeInstall(
         ...(damage !== null ? { repaired: damage } : {}),
       };
     }
-    const built = await layers!.build(rootfs, { scratch: staging, signal });
+    end = span("compose");
+    const known: KnownHashes = new Map();
+    const built = await layers!.build(rootfs, { scratch: staging, signal, known });
+    end();
     signal.throwIfAborted();
-    await writeFileManifest(staging, await manifestOfTree(rootfs));
+    end = span("files-manifest");
+    await writeFileManifest(staging, await manifestOfTree(rootfs, known));
+    end();
+    end = span("commit");
     await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
     const shim = await planShim({ rootfs, config: image.config, host, name: plan.name, extraBins });
     const metadata = buildMetadata({
@@ -524,6 +545,7 @@ export async function executeInstall(
     const wrappers = await writeWrappers(layout, name, shim, image.digest);
     await removeStaleWrappers(layout, previous, shim);
     const pruned = await prune(layout, name, { keep: deps.config.keep_versions });
+    end();
     return {
       status: "installed",
       metadata,

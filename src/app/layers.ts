@@ -22,7 +22,7 @@ import {
 } from "../store/layer_store.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { ROOTFS_DIR, versionDir } from "../store/packages.ts";
-import { applySnapshot, createRootfsState, finalizeRootfs } from "../unpack/extract.ts";
+import { applySnapshot, createRootfsState, finalizeRootfs, type KnownHashes } from "../unpack/extract.ts";
 import { openLayer } from "../unpack/layer.ts";
 import type { ResolvedImage } from "./image.ts";
 import { Semaphore } from "../semaphore.ts";
@@ -32,7 +32,11 @@ export type LayerEvent =
   | { readonly type: "layer-start"; readonly digest: Digest; readonly size: number; readonly cached: boolean }
   | { readonly type: "layer-progress"; readonly digest: Digest; readonly bytes: number }
   | { readonly type: "layer-done"; readonly digest: Digest }
-  | { readonly type: "unpack"; readonly index: number; readonly total: number; readonly digest: Digest };
+  | { readonly type: "unpack"; readonly index: number; readonly total: number; readonly digest: Digest }
+  /** Bytes of a layer blob read by the extractor so far (the unpack phase's movement). */
+  | { readonly type: "unpack-progress"; readonly digest: Digest; readonly bytes: number }
+  /** Every layer is composed into the rootfs. */
+  | { readonly type: "unpacked"; readonly layers: number };
 
 /** What pulling layers needs. */
 export interface PullDeps {
@@ -95,6 +99,8 @@ export interface BuildOptions {
   /** Where private snapshots go when the layer cache is off; removed when build returns. */
   readonly scratch: string;
   readonly signal: AbortSignal;
+  /** Filled with the sha256 the snapshots recorded for the rootfs's files (for files.json, see manifestOfTree). */
+  readonly known?: KnownHashes;
 }
 
 /** What {@linkcode LayerFetch.build} did. */
@@ -156,6 +162,7 @@ export async function fetchLayers(
           rootfs,
           signal: options.signal,
           deps,
+          ...(options.known !== undefined ? { known: options.known } : {}),
           ...(shared !== undefined ? { extracted } : {}),
         });
       } finally {
@@ -173,6 +180,7 @@ async function compose(input: {
   rootfs: string;
   signal: AbortSignal;
   deps: FetchDeps;
+  known?: KnownHashes;
   /** Receives the digest of every snapshot extracted into the shared store. */
   extracted?: Set<Digest>;
 }): Promise<RootfsBuild> {
@@ -185,6 +193,7 @@ async function compose(input: {
   let extracted = 0;
   let reused = 0;
   const byDigest = new Map<Digest, Promise<LayerSnapshot>>();
+  const counted = countingStream(deps.onEvent);
   const snapshots = layers.map((layer, i) => {
     let pending = byDigest.get(layer.digest);
     if (pending === undefined) {
@@ -200,7 +209,7 @@ async function compose(input: {
           extracted++;
           const snapshot = await store.extract(
             layer.digest,
-            async () => openLayer(await cache.open(layer.digest), layer.mediaType),
+            async () => openLayer(counted(await cache.open(layer.digest), layer.digest), layer.mediaType),
             { label: shortDigest(layer.digest), signal },
           );
           input.extracted?.add(layer.digest);
@@ -220,10 +229,16 @@ async function compose(input: {
       const snapshot = await snapshots[i]!;
       signal.throwIfAborted();
       deps.onEvent?.({ type: "unpack", index: i, total: layers.length, digest: layer.digest });
-      await applySnapshot(snapshot, rootfs, { state, label: shortDigest(layer.digest), signal });
+      await applySnapshot(snapshot, rootfs, {
+        state,
+        label: shortDigest(layer.digest),
+        signal,
+        ...(input.known !== undefined ? { known: input.known } : {}),
+      });
       await crashPoint("compose:layer");
     }
     await finalizeRootfs(rootfs, state);
+    deps.onEvent?.({ type: "unpacked", layers: layers.length });
     return { extracted, reused };
   } catch (err) {
     controller.abort();
@@ -235,6 +250,22 @@ async function compose(input: {
     }
     throw err;
   }
+}
+
+/** Passes a blob through, reporting each chunk as unpack progress (only when someone listens). */
+function countingStream(
+  onEvent: ((event: LayerEvent) => void) | undefined,
+): (blob: ReadableStream<Uint8Array>, digest: Digest) => ReadableStream<Uint8Array> {
+  if (!onEvent) return (blob) => blob;
+  return (blob, digest) =>
+    blob.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          onEvent({ type: "unpack-progress", digest, bytes: chunk.byteLength });
+          controller.enqueue(chunk);
+        },
+      }),
+    );
 }
 
 function isAbort(err: unknown): boolean {

@@ -1,7 +1,7 @@
 /** Services behind `dz login`, `dz logout`, `dz tags` and `dz search`. They return data; the CLI renders it. */
 import { DropzoneError, isDropzoneError } from "../errors.ts";
 import { removeCredential, saveCredential } from "../registry/credentials.ts";
-import { sortTags } from "../registry/tag_order.ts";
+import { sortTagsNewestFirst } from "../registry/tag_order.ts";
 import type { RegistryClient, RepoRef } from "../registry/types.ts";
 import { writeFileAtomic } from "../fs.ts";
 
@@ -56,14 +56,14 @@ export async function logout(options: { authFile: string; host: string }): Promi
   return { removed: await removeCredential(options.authFile, options.host) };
 }
 
-/** Lists a repository's tags in display order (see tag_order.ts); sidecar tags are hidden unless `all`. */
+/** Lists a repository's tags newest first (see tag_order.ts); sidecar tags are hidden unless `all`. */
 export async function listTagsSorted(
   client: RegistryClient,
   repo: RepoRef,
   options: { all?: boolean; signal?: AbortSignal } = {},
 ): Promise<{ tags: string[]; hiddenSidecars: string[] }> {
   const tags = await client.listTags(repo, options.signal ? { signal: options.signal } : {});
-  return sortTags(tags, { all: options.all ?? false });
+  return sortTagsNewestFirst(tags, { all: options.all ?? false });
 }
 
 /** Options for {@linkcode searchCatalog}. */
@@ -81,6 +81,11 @@ export interface SearchOptions {
   refresh?: boolean;
   now?: () => number | Date;
   signal?: AbortSignal;
+  /**
+   * Lists the registry's repositories instead of `/v2/_catalog` (Docker Hub, which has none, lists a
+   * namespace through its web API).
+   */
+  listRepositories?: (signal?: AbortSignal) => Promise<string[]>;
 }
 
 /** Result of {@linkcode searchCatalog}. */
@@ -130,7 +135,9 @@ export async function searchCatalog(client: RegistryClient, options: SearchOptio
   let cache = refresh ? undefined : await readCache(path, registry);
   const fromCache = cache !== undefined && now - cache.fetchedAt < ttlMs && now >= cache.fetchedAt;
   if (!fromCache) {
-    const repositories = await client.catalog(registry, signal ? { signal } : {});
+    const repositories = options.listRepositories
+      ? await options.listRepositories(signal)
+      : await client.catalog(registry, signal ? { signal } : {});
     cache = { version: 1, registry, fetchedAt: now, repositories };
     await writeCache(path, cache);
   }

@@ -23,8 +23,12 @@ import {
 import { listPackages, readCurrent, ROOTFS_DIR } from "../store/packages.ts";
 import { resolveImage, verifyResolvedImage } from "./image.ts";
 import { gateVerified, planInstall } from "./install_plan.ts";
-import { IMAGE_CONFIG_FILE, type InstallDeps, removeTreeRetrying } from "./install.ts";
+import { IMAGE_CONFIG_FILE, type InstallDeps, planForVersion, removeTreeRetrying } from "./install.ts";
 import { fetchLayers } from "./layers.ts";
+import type { PackageMetadata } from "../store/metadata.ts";
+import type { StoreLayout } from "../store/layout.ts";
+import type { Host } from "../runtime.ts";
+import type { KnownHashes } from "../unpack/extract.ts";
 
 /** A runnable script for an image: the wrapper text plus where it came from. */
 export interface PreparedRun {
@@ -39,6 +43,23 @@ export interface PreparedRun {
 /** Where `dz run` keeps unpacked images: cache/run/sha256-<hex>/current/{rootfs,image-config.json}. */
 export function runCacheDir(cacheDir: string): string {
   return join(cacheDir, "run");
+}
+
+/**
+ * The script that runs an installed package's current version, exactly as its wrapper would: no network, no
+ * re-verification (it was verified when installed), nothing written.
+ */
+export async function prepareInstalledRun(
+  layout: StoreLayout,
+  meta: PackageMetadata,
+  host: Host,
+): Promise<PreparedRun> {
+  const plan = await planForVersion(layout, meta, host);
+  return {
+    script: renderWrapper(plan, { packagesDir: layout.packages, name: meta.name, digest: meta.digest }),
+    source: "installed",
+    digest: meta.digest,
+  };
 }
 
 /** What `dz run` was asked: the reference and the flags that feed the plan. */
@@ -134,9 +155,10 @@ export async function prepareRun(deps: InstallDeps, request: RunRequest): Promis
     const staging = await Deno.makeTempDir({ dir: join(base, dirName), prefix: ".staging-" });
     using _cleanup = onInterrupt(() => removeTreeRetrying(staging));
     try {
-      await layers.build(join(staging, ROOTFS_DIR), { scratch: staging, signal });
+      const known: KnownHashes = new Map();
+      await layers.build(join(staging, ROOTFS_DIR), { scratch: staging, signal, known });
       signal.throwIfAborted();
-      await writeFileManifest(staging, await manifestOfTree(join(staging, ROOTFS_DIR)));
+      await writeFileManifest(staging, await manifestOfTree(join(staging, ROOTFS_DIR), known));
       // The config is written last: its presence marks a complete unpack.
       await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
       await removeTree(done);

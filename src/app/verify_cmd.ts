@@ -92,11 +92,28 @@ export interface VerifyDeps {
   readonly now: Date;
   readonly loadTrust: (policy: CosignPolicy) => Promise<TrustContext>;
   readonly signal?: AbortSignal;
+  /**
+   * A policy given on the command line (`--certificate-identity …`, like `cosign verify`): it replaces the
+   * registry's identity/key rules for this check only (the registry's private trusted root is kept unless a
+   * key is given). Nothing is stored; installs always use the configured policy.
+   */
+  readonly policyOverride?: CosignPolicy;
   /** Verifying an archive: its index.json entries and the manifests the archive client served. */
   readonly archive?: {
     readonly entries: readonly IndexEntry[];
     readonly consulted: ReadonlySet<Digest>;
   };
+}
+
+/** `ref` with the command line's policy, when there is one. */
+function withOverride(
+  ref: ResolvedReference<CosignPolicy>,
+  override: CosignPolicy | undefined,
+): ResolvedReference<CosignPolicy> {
+  if (!override) return ref;
+  const keepRoot = ref.policy?.trusted_root !== undefined && override.public_key === undefined &&
+    override.trusted_root === undefined;
+  return { ...ref, policy: { ...(keepRoot ? { trusted_root: ref.policy!.trusted_root } : {}), ...override } };
 }
 
 /** The outcome: the report, plus the error to raise (exit code from its DropzoneError code) when it failed. */
@@ -133,7 +150,11 @@ export function attestationSummary(a: AttestationSummary): string {
  * recorded index digest (so index-bound signatures still verify) or platform digest. Throws REGISTRY_NOT_FOUND
  * when the registry is gone or no longer covers the repository.
  */
-export function installedReference(meta: PackageMetadata, config: Config, digest: Digest): ResolvedReference {
+export function installedReference(
+  meta: PackageMetadata,
+  config: Config,
+  digest: Digest,
+): ResolvedReference<CosignPolicy> {
   const entry = config.registries.find((r) => r.name === meta.registry.name);
   const { host } = splitRegistryUrl(meta.registry.url);
   if (entry === undefined) {
@@ -155,7 +176,7 @@ export function installedReference(meta: PackageMetadata, config: Config, digest
   });
 }
 
-function baseReport(target: string, ref: ResolvedReference): VerifyReport {
+function baseReport(target: string, ref: ResolvedReference<CosignPolicy>): VerifyReport {
   return {
     target,
     mode: "reference",
@@ -182,7 +203,7 @@ async function resolveInstalled(
   deps: VerifyDeps,
   meta: PackageMetadata,
   host: Host,
-): Promise<{ ref: ResolvedReference; image: ResolvedManifest }> {
+): Promise<{ ref: ResolvedReference<CosignPolicy>; image: ResolvedManifest }> {
   const opts = { client: deps.client, host, ...(deps.signal ? { signal: deps.signal } : {}) };
   if (meta.index_digest !== null) {
     const ref = installedReference(meta, deps.config, meta.index_digest);
@@ -225,21 +246,24 @@ async function platformOf(deps: VerifyDeps, image: ResolvedManifest): Promise<st
 export async function verifyTarget(deps: VerifyDeps, target: string): Promise<VerifyOutcome> {
   let meta: PackageMetadata | undefined;
   if (looksLikePackageName(target)) meta = (await readCurrent(deps.layout, target))?.metadata;
-  let ref: ResolvedReference;
+  let ref: ResolvedReference<CosignPolicy>;
   const host = meta ? hostFromPlatform(meta.platform, deps.host) : deps.host;
   let report: VerifyReport;
   let image: ResolvedManifest;
   try {
     if (meta) {
       const r = await resolveInstalled(deps, meta, host);
-      ref = r.ref;
+      ref = withOverride(r.ref, deps.policyOverride);
       image = r.image;
     } else {
       parseReference(target);
-      ref = resolveReference(target, {
-        registries: deps.config.registries,
-        defaultRegistry: deps.config.default_registry,
-      });
+      ref = withOverride(
+        resolveReference(target, {
+          registries: deps.config.registries,
+          defaultRegistry: deps.config.default_registry,
+        }),
+        deps.policyOverride,
+      );
       if (!ref.policy) {
         report = baseReport(target, ref);
         const error = noPolicy(ref);
@@ -367,7 +391,7 @@ function baseReportFromMeta(target: string, meta: PackageMetadata): VerifyReport
   };
 }
 
-function noPolicy(ref: ResolvedReference): DropzoneError {
+function noPolicy(ref: ResolvedReference<CosignPolicy>): DropzoneError {
   return new DropzoneError(
     "POLICY_MISSING",
     `Cannot verify ${ref.input}: registry "${ref.registryName}" has no signature policy (no policy)`,
@@ -378,51 +402,4 @@ function noPolicy(ref: ResolvedReference): DropzoneError {
           `dz add registry … --identity …)`,
     },
   );
-}
-
-/** Renders a report as human text (stdout). Pure. */
-export function renderVerifyReport(r: VerifyReport): string {
-  const lines: string[] = [];
-  const head = r.mode === "installed" ? `${r.package} (${r.reference})` : r.reference;
-  lines.push(`${r.verified ? "Verified" : "NOT VERIFIED"}: ${head}`);
-  lines.push(`  Registry:    ${r.registry.name}${r.registry.url ? ` (${r.registry.url})` : ""}`);
-  if (r.digest) lines.push(`  Digest:      ${r.digest}`);
-  if (r.index_digest) lines.push(`  Index:       ${r.index_digest}`);
-  if (r.platform) lines.push(`  Platform:    ${r.platform}`);
-  else if (r.digest) lines.push(`  Platform:    unknown (the image config could not be read)`);
-  if (r.policy === null && r.error?.code === "POLICY_MISSING") lines.push(`  Policy:      no policy`);
-  const s = r.signature;
-  if (s?.proof === "provenance") {
-    lines.push(`  Proof:       SLSA provenance (attestation)`);
-    lines.push(`  Builder:     ${s.provenance?.builder_id ?? "(not stated)"}`);
-    lines.push(`  Source repo: ${s.provenance?.source_repository ?? "(not stated)"}`);
-  }
-  if (s) {
-    lines.push(`  Signed by:   ${s.identity}`);
-    lines.push(`  Issuer:      ${s.issuer ?? "(key)"}`);
-    lines.push(`  Bound to:    ${s.signed_digest}${s.signed_digest === r.index_digest ? " (index)" : ""}`);
-    lines.push(
-      `  Source:      ${
-        s.source === "bundle-referrer"
-          ? "Sigstore bundle (OCI referrer)"
-          : `legacy ${s.source === "legacy-sig" ? ".sig" : ".att"} tag`
-      }`,
-    );
-    if (s.rekor_log_index !== null) lines.push(`  Rekor:       log index ${s.rekor_log_index}`);
-    if (s.integrated_time_iso) lines.push(`  Logged at:   ${s.integrated_time_iso}`);
-  }
-  if (r.trusted_root) {
-    lines.push(
-      `  Trust root:  ${r.trusted_root.source}` +
-        (r.trusted_root.age_seconds !== null
-          ? `, ${Math.floor(r.trusted_root.age_seconds / 3600)} h old`
-          : ""),
-    );
-  }
-  for (const a of r.attestations) lines.push(`  Attestation: ${a.summary}`);
-  if (r.verified && r.attestations.length === 0) lines.push(`  Attestation: none found`);
-  if (r.signer_changed) {
-    lines.push(`  Note:        the signer differs from the one recorded at install (${r.recorded_signer})`);
-  }
-  return lines.join("\n") + "\n";
 }

@@ -4,11 +4,13 @@
  */
 import { resolve } from "node:path";
 import { DropzoneError, ioFailureHint } from "../errors.ts";
-import type { Runtime } from "../runtime.ts";
+import type { Runtime, Sink } from "../runtime.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
 import type { LoadedConfig } from "../store/config.ts";
 import { SEED_TEXT } from "../store/config_seed.ts";
 import { resolveHome, type StoreLayout, storeLayout } from "../store/layout.ts";
+import { fold } from "./render.ts";
+import { readSettings, type Settings } from "./settings.ts";
 import { sanitizeTerminal } from "./sanitize.ts";
 
 /** Leveled logging to stderr (terminal-sanitised, see sanitize.ts). stdout is for data only. */
@@ -32,9 +34,15 @@ export interface CliContext {
   readonly runtime: Runtime;
   readonly layout: StoreLayout;
   readonly options: GlobalOptions;
+  /** DZ_* and terminal settings from the environment, parsed once. */
+  readonly settings: Settings;
   readonly log: Logger;
   /** Writes data to stdout, terminal-sanitised (JSON from render.ts `json()` passes through unchanged). */
   out(text: string): void;
+  /** stdout's width when it is a terminal (tables fit it); undefined when piped (full width). */
+  terminalWidth(): number | undefined;
+  /** stderr's width when it is a terminal (progress lines fit it); undefined otherwise. */
+  stderrWidth(): number | undefined;
   /** Loads config.yaml, initialising the dz home on first run. */
   config(): Promise<LoadedConfig>;
   /**
@@ -84,17 +92,32 @@ export async function refuseForeignHome(layout: StoreLayout): Promise<void> {
   );
 }
 
+/** A terminal sink's width: its size, else $COLUMNS, else 80; undefined when the sink is not a terminal. */
+export function sinkWidth(sink: Sink, settings: Pick<Settings, "columns">): number | undefined {
+  if (!sink.isTerminal) return undefined;
+  const size = sink.columns?.();
+  if (size !== undefined && size > 0) return size;
+  return settings.columns ?? 80;
+}
+
 /** Builds the context for one invocation. */
 export function createContext(runtime: Runtime, options: GlobalOptions): CliContext {
   const home = resolveHome(runtime.env, runtime.homeDir);
   const layout = storeLayout(home);
+  const settings = readSettings(runtime.env);
   // The output sinks: every human-readable line dz prints passes here (see sanitize.ts for why).
   const err = (text: string) => runtime.stderr.write(sanitizeTerminal(text));
+  // On a terminal, messages are folded to its width so that the terminal never wraps them mid-word
+  // (sanitised first, so the folding measures what is printed).
+  const fit = (m: string) => {
+    const width = settings.dumbTerminal ? undefined : sinkWidth(runtime.stderr, settings);
+    return width === undefined ? m : fold(sanitizeTerminal(m), width);
+  };
   const log: Logger = {
     info: (m) => {
-      if (!options.quiet) err(m + "\n");
+      if (!options.quiet) err(fit(m) + "\n");
     },
-    warn: (m) => err(`warning: ${m}\n`),
+    warn: (m) => err(fit(`warning: ${m}`) + "\n"),
     debug: (m) => {
       if (options.verbose) err(`debug: ${m}\n`);
     },
@@ -128,8 +151,11 @@ export function createContext(runtime: Runtime, options: GlobalOptions): CliCont
     runtime,
     layout,
     options,
+    settings,
     log,
     out: (text) => runtime.stdout.write(sanitizeTerminal(text)),
+    terminalWidth: () => sinkWidth(runtime.stdout, settings),
+    stderrWidth: () => sinkWidth(runtime.stderr, settings),
     cwd: () => runtime.env("INIT_CWD") || Deno.cwd(),
     userPath: (path) => resolve(ctx.cwd(), path),
     ensureHome() {

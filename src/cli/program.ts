@@ -2,10 +2,12 @@
  * The dz command tree (commander). Help text, completion scripts and the README's command list all come from
  * this one tree. Actions only parse arguments and call a handler in ./commands; handlers do the work.
  */
-import { Argument, Command, Option } from "@commander-js/extra-typings";
+import { Argument, Command, Option, type OptionValues } from "@commander-js/extra-typings";
 import { VERSION } from "../version.ts";
 import type { CliContext } from "./context.ts";
 import * as h from "./commands/handlers.ts";
+import { ageFlag, platformFlag } from "./flags.ts";
+import { type CommandShape, usageError } from "./usage.ts";
 
 /** Runs a handler with the invocation's context and records its exit code. */
 export type Invoke = (
@@ -15,6 +17,19 @@ export type Invoke = (
 
 function examples(...lines: string[]): string {
   return "\nExamples:\n" + lines.map((l) => `  $ ${l}`).join("\n") + "\n";
+}
+
+/** cosign's spellings of the policy flags, as aliases of dz's (see flags.ts#withCosignSpellings). */
+// deno-lint-ignore no-explicit-any
+function addCosignSpellings<A extends any[], O extends OptionValues, G extends OptionValues>(
+  cmd: Command<A, O, G>,
+) {
+  return cmd
+    .option("--certificate-identity <san>", "cosign's spelling of --identity")
+    .option("--certificate-identity-regexp <re>", "cosign's spelling of --identity-regex")
+    .option("--certificate-oidc-issuer <url>", "cosign's spelling of --issuer")
+    .option("--certificate-oidc-issuer-regexp <re>", "cosign's spelling of --issuer-regex")
+    .option("--key <pemfile>", "cosign's spelling of --public-key");
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -34,9 +49,8 @@ export function buildProgram(
     .version(VERSION, "-V, --version", "print the dz version")
     .option("-v, --verbose", "show details and error causes on stderr")
     .option("-q, --quiet", "show only errors on stderr")
-    .showHelpAfterError("(run with --help for usage)")
-    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: (s, write) => write(s) })
-    .exitOverride()
+    // commander's own error text is replaced by dz's `error:` + `hint:` (see usage.ts and exitOverrides).
+    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} })
     .addHelpText(
       "after",
       examples(
@@ -71,8 +85,12 @@ export function buildProgram(
     .option("--locked [file]", "install exactly the digests and signers recorded in a dz.lock file")
     .option("--accept-new-signer", "accept a signer that differs from the one recorded at first install")
     .option("--allow-downgrade", "accept a version signed before the installed one (see also dz rollback)")
-    .option("--min-age <age>", "refuse digests signed more recently than this (e.g. 3d, 12h)")
-    .option("--platform <os/arch>", "install for this platform instead of the host (for testing)")
+    .option("--min-age <age>", "refuse digests signed more recently than this (e.g. 3d, 12h)", ageFlag)
+    .option(
+      "--platform <os/arch>",
+      "install for this platform instead of the host (for testing)",
+      platformFlag,
+    )
     .option("--file <title>", "for an OCI artifact: the file (layer title) to install as the binary")
     .option(
       "--cross-check <location>",
@@ -100,7 +118,11 @@ export function buildProgram(
     )
     .argument("<ref>", "artifact or image reference")
     .requiredOption("-o, --output <dir>", "directory to write (must be new or empty unless --force)")
-    .option("--platform <os/arch>", "platform to pull from a multi-platform index (default: the host)")
+    .option(
+      "--platform <os/arch>",
+      "platform to pull from a multi-platform index (default: the host)",
+      platformFlag,
+    )
     .option("--allow-unsigned", "pull from a registry that has no signature policy (never bypasses a policy)")
     .option("--force", "write into an existing non-empty directory (entries of the same name are replaced)")
     .option("--min-age <age>", "refuse digests signed more recently than this (e.g. 3d, 12h)")
@@ -116,11 +138,15 @@ export function buildProgram(
     .action((ref, opts) => invoke((ctx) => h.pull(ctx, ref, opts)));
 
   // remove / remove registry
-  const remove = program.command("remove")
+  const remove = program.command("remove").aliases(["rm", "uninstall"])
     .description("Remove an installed package (wrapper first, then its files)")
     .argument("<name>", "installed package name")
     .option("-y, --yes", "do not ask for confirmation")
-    .addHelpText("after", examples("dz remove jq", "dz remove jq --yes", "dz remove registry corp"))
+    .option("--dry-run", "say what would be removed; change nothing")
+    .addHelpText(
+      "after",
+      examples("dz remove jq", "dz remove jq --yes", "dz remove jq --dry-run", "dz remove registry corp"),
+    )
     .action((name, opts) => invoke((ctx) => h.remove(ctx, name, opts)));
   remove.command("registry")
     .description("Remove a configured registry")
@@ -139,7 +165,7 @@ export function buildProgram(
     .action((prefix, location) => invoke((ctx) => h.removeMirror(ctx, prefix, location)));
 
   // list / list registries
-  const list = program.command("list")
+  const list = program.command("list").alias("ls")
     .description("List installed packages")
     .option("--json", "print JSON (schema in README)")
     .addHelpText("after", examples("dz list", "dz list --json", "dz list registries"))
@@ -165,8 +191,8 @@ export function buildProgram(
 
   // add registry
   const add = program.command("add").description("Add configuration entries (see: dz add registry --help)");
-  add.command("registry")
-    .description("Add a registry with a signature policy")
+  const addRegistry = add.command("registry")
+    .description("Add a registry with a signature policy (or change it with --replace)")
     .argument("<name>", "registry name (a-z, 0-9, '_' and '-')")
     .argument("<url>", "host with optional namespace, e.g. ghcr.io/my-org or localhost:5000")
     .addOption(
@@ -186,6 +212,7 @@ export function buildProgram(
     )
     .option("--public-key <pemfile>", "verify with this cosign public key instead of a keyless identity")
     .option("--trusted-root <jsonfile>", "trusted_root.json of a private Sigstore deployment")
+    .option("--replace", "change the policy of an existing registry in place and re-check installed packages")
     .option(
       "--accept <proofs>",
       "proof of origin to accept: signature (default), provenance (SLSA v1 attestations), or signature,provenance",
@@ -199,9 +226,12 @@ export function buildProgram(
         "dz add registry cg cgr.dev/chainguard --template chainguard --default",
         "dz add registry keyed registry.example.com/team --public-key cosign.pub",
         "dz add registry lab localhost:5000",
+        "dz add registry corp ghcr.io/corp --certificate-oidc-issuer https://token.actions.githubusercontent.com \\\n" +
+          "      --certificate-identity-regexp 'https://github\\.com/corp/.+' --replace",
         "dz add registry gh ghcr.io/corp --template github --identity-regex 'https://github\\.com/corp/.+' --accept signature,provenance",
       ),
-    )
+    );
+  addCosignSpellings(addRegistry)
     .action((name, url, opts) => invoke((ctx) => h.addRegistry(ctx, name, url, opts)));
   add.command("mirror")
     .description(
@@ -238,7 +268,7 @@ export function buildProgram(
     .addHelpText("after", examples("dz tags jq", "dz tags ghcr.io/corp/tool --all", "dz tags python --json"))
     .action((image, opts) => invoke((ctx) => h.tags(ctx, image, opts)));
 
-  program.command("update")
+  program.command("update").alias("upgrade")
     .description("Check installed packages for same-tag rebuilds and newer tags; apply with --yes")
     .argument("[name]", "only this package")
     .option("--check", "only check; exit 100 when updates are available")
@@ -249,11 +279,13 @@ export function buildProgram(
     .option("--allow-unsigned", "allow updating packages installed with --allow-unsigned")
     .option("--accept-new-signer", "accept a signer that differs from the recorded one")
     .option("--allow-downgrade", "apply updates signed before the installed version (a moved-back tag)")
-    .option("--min-age <age>", "skip digests signed more recently than this (e.g. 3d)")
+    .option("--min-age <age>", "skip digests signed more recently than this (e.g. 3d)", ageFlag)
+    .option("--dry-run", "say what would be updated; change nothing")
     .addHelpText(
       "after",
       examples(
         "dz update",
+        "dz update --all --dry-run",
         "dz update --check",
         "dz update jq --yes",
         "dz update --all --yes",
@@ -262,6 +294,14 @@ export function buildProgram(
       ),
     )
     .action((name, opts) => invoke((ctx) => h.update(ctx, name, opts)));
+
+  program.command("outdated")
+    .description("List available updates; the same as: dz update --check (exit 100 when there are any)")
+    .argument("[name]", "only this package")
+    .option("--json", "print the check results as JSON")
+    .option("--changelog", "verify each available update's attestations and show what it changes (uses GETs)")
+    .addHelpText("after", examples("dz outdated", "dz outdated --json"))
+    .action((name, opts) => invoke((ctx) => h.update(ctx, name, { ...opts, check: true })));
 
   program.command("rollback")
     .description("Switch a package back to a previously installed digest")
@@ -273,12 +313,17 @@ export function buildProgram(
     )
     .action((name, opts) => invoke((ctx) => h.rollback(ctx, name, opts)));
 
-  program.command("verify")
+  const verify = program.command("verify")
     .description("Verify an image's signature (without pulling layers) or re-verify an installed package")
     .argument("<ref|name>", "image reference, installed package name, or OCI archive")
     .option("--json", "print the verification result as JSON")
     .option("--offline", "do not refresh the trusted root")
     .option("--files", "check an installed package's files against the sha256 manifest recorded at install")
+    .option("--issuer <url>", "check against this OIDC issuer instead of the registry's policy (exact)")
+    .option("--issuer-regex <re>", "OIDC issuer as an anchored regular expression")
+    .option("--identity <san>", "check against this signer identity instead of the registry's policy (exact)")
+    .option("--identity-regex <re>", "signer identity as an anchored regular expression")
+    .option("--public-key <pemfile>", "check against this cosign public key instead of the registry's policy")
     .addHelpText(
       "after",
       examples(
@@ -286,8 +331,11 @@ export function buildProgram(
         "dz verify chainguard/python:latest --json",
         "dz verify jq.tar",
         "dz verify jq --files",
+        "dz verify ghcr.io/corp/tool:v1 --certificate-identity-regexp 'https://github\\.com/corp/.+' \\\n" +
+          "      --certificate-oidc-issuer https://token.actions.githubusercontent.com",
       ),
-    )
+    );
+  addCosignSpellings(verify)
     .action((target, opts) => invoke((ctx) => h.verify(ctx, target, opts)));
 
   program.command("doctor")
@@ -304,6 +352,18 @@ export function buildProgram(
     .option("--dry-run", "only show what would be deleted and how much it frees")
     .addHelpText("after", examples("dz gc", "dz gc --dry-run"))
     .action((opts) => invoke((ctx) => h.gc(ctx, opts)));
+
+  program.command("pin")
+    .description("Keep a package at its current version: dz update --all and --yes skip it")
+    .argument("<name>", "installed package name")
+    .addHelpText("after", examples("dz pin jq", "dz unpin jq"))
+    .action((name) => invoke((ctx) => h.pin(ctx, name)));
+
+  program.command("unpin")
+    .description("Let dz update a pinned package again")
+    .argument("<name>", "installed package name")
+    .addHelpText("after", examples("dz unpin jq"))
+    .action((name) => invoke((ctx) => h.unpin(ctx, name)));
 
   const path = program.command("path")
     .description("Show whether ~/.dropzone/bin is on PATH")
@@ -341,7 +401,8 @@ export function buildProgram(
   program.command("purge")
     .description("Delete the dz home (packages, wrappers, cache, config)")
     .option("-y, --yes", "do not ask for confirmation")
-    .addHelpText("after", examples("dz purge", "dz purge --yes"))
+    .option("--dry-run", "say what would be deleted; change nothing")
+    .addHelpText("after", examples("dz purge", "dz purge --yes", "dz purge --dry-run"))
     .action((opts) => invoke((ctx) => h.purge(ctx, opts), { init: false }));
 
   program.command("lock")
@@ -355,7 +416,7 @@ export function buildProgram(
     .description("Write an OCI image-layout archive with the image, its signatures and the trusted root")
     .argument("<ref|name>", "image reference or installed package name")
     .requiredOption("-o, --output <file>", "archive to write (.tar)")
-    .option("--platform <os/arch>", "platform to export (default: the host)")
+    .option("--platform <os/arch>", "platform to export (default: the host)", platformFlag)
     .addHelpText(
       "after",
       examples("dz export jq -o jq.tar", "dz install jq.tar   # on the air-gapped machine"),
@@ -368,7 +429,7 @@ export function buildProgram(
     .argument("[args...]", "arguments for the tool (put them after --)")
     .option("--allow-unsigned", "allow a registry without a signature policy")
     .option("--accept-new-signer", "accept a signer that differs from the installed package's recorded one")
-    .option("--min-age <age>", "refuse digests signed more recently than this (e.g. 3d, 12h)")
+    .option("--min-age <age>", "refuse digests signed more recently than this (e.g. 3d, 12h)", ageFlag)
     .addHelpText(
       "after",
       examples("dz run jq -- --version", "dz run chainguard/curl -- -sI https://example.com"),
@@ -394,5 +455,20 @@ export function buildProgram(
     .argument("<kind>", "packages | registries")
     .action((kind) => invoke((ctx) => h.completeNames(ctx, kind), { init: false }));
 
+  exitOverrides(program as unknown as CommandShape & AnyCommand);
   return program;
+}
+
+// deno-lint-ignore no-explicit-any
+type AnyCommand = Command<any, any, any>;
+
+/**
+ * Every command throws dz's usage error instead of commander's (the callback is per command, so the error
+ * knows which command's flags and subcommands to suggest from). Help and --version pass through as exit 0.
+ */
+function exitOverrides(cmd: CommandShape & AnyCommand): void {
+  cmd.exitOverride((err) => {
+    throw usageError(cmd, err) ?? err;
+  });
+  for (const sub of cmd.commands) exitOverrides(sub as unknown as CommandShape & AnyCommand);
 }

@@ -26,7 +26,7 @@ export function createClient(
 ): RegistryClient {
   const cache = openBlobCache(ctx.layout.blobs);
   const refs = fileRefStore(join(ctx.layout.cache, "refs"));
-  if (options.offline || ctx.runtime.env("DZ_OFFLINE") === "1") return offlineClient(cache, refs);
+  if (options.offline || ctx.settings.offline) return offlineClient(cache, refs);
   const insecureHosts = new Set([
     ...config.registries.filter((r) => r.insecure).map((r) =>
       canonicalRegistryHost(splitRegistryUrl(r.url).host)
@@ -35,7 +35,6 @@ export function createClient(
       m.locations.map((l) => canonicalRegistryHost(parseHostPath(l, "mirror location").host))
     ),
   ]);
-  const timeout = Number(ctx.runtime.env("DZ_HTTP_TIMEOUT_MS") ?? "30000");
   // Mirrors sit below the recording client, so the cache records content under the upstream name.
   const transport = (inner: RegistryClient): RegistryClient =>
     config.mirrors.length === 0 ? inner : createMirrorClient(inner, {
@@ -59,7 +58,7 @@ export function createClient(
       }),
       isInsecure: (host) => insecureHosts.has(canonicalRegistryHost(host)),
       concurrencyPerHost: config.concurrency,
-      timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 30_000,
+      timeoutMs: ctx.settings.httpTimeoutMs,
     })),
     cache,
     refs,
@@ -73,8 +72,7 @@ export function createTrustLoader(
 ): (policy: CosignPolicy) => Promise<TrustContext> {
   const cache = new Map<string, Promise<TrustContext>>();
   // DZ_NO_TUF keeps dz off the TUF mirror (cached or embedded root only) without making registries offline.
-  const offline = options.offline === true || ctx.runtime.env("DZ_OFFLINE") === "1" ||
-    ctx.runtime.env("DZ_NO_TUF") === "1";
+  const offline = options.offline === true || ctx.settings.offline || ctx.settings.noTuf;
   return (policy) => {
     const key = `${policy.trusted_root ?? ""}\u0000${policy.public_key ?? ""}`;
     let loaded = cache.get(key);

@@ -105,6 +105,31 @@ export function sortTags(tags: readonly string[], options: { all?: boolean } = {
 }
 
 /**
+ * Tags for `dz tags`, newest first: floating tags (`latest` first, then the others alphabetically), then plain
+ * versions descending, then each suffix track (alphabetically) descending; sidecars last with `all`.
+ */
+export function sortTagsNewestFirst(tags: readonly string[], options: { all?: boolean } = {}): SortedTags {
+  const { all = false } = options;
+  const hiddenSidecars = tags.filter(isSidecarTag).sort();
+  const tracks = new Map<string, VersionTag[]>();
+  const others: string[] = [];
+  for (const tag of new Set(tags)) {
+    if (isSidecarTag(tag)) continue;
+    const v = parseVersionTag(tag);
+    if (!v) others.push(tag);
+    else tracks.set(v.track, [...(tracks.get(v.track) ?? []), v]);
+  }
+  others.sort((a, b) => (a === "latest" ? -1 : b === "latest" ? 1 : a < b ? -1 : a > b ? 1 : 0));
+  const versions = [...tracks.keys()].sort().flatMap((track) =>
+    tracks.get(track)!.sort((a, b) => compareVersionTags(b, a)).map((v) => v.tag)
+  );
+  return {
+    tags: [...others, ...versions, ...(all ? hiddenSidecars : [])],
+    hiddenSidecars: all ? [] : hiddenSidecars,
+  };
+}
+
+/**
  * Tags an installed `current` tag may update to, ascending: versions newer than `current` in the same suffix
  * track with the same number of components (`1.2.3` → `1.2.4`, `1.3.0`; not the floating `1.3`). Pre-releases
  * are offered only when `current` is one. Floating tags (`latest`, `edge`) never map to versions.

@@ -129,7 +129,7 @@ function platformError(name: string, what: string, built: string, host: Host): D
   const hostPlatform = `${host.os}/${host.arch}`;
   return new DropzoneError(
     "ENTRYPOINT",
-    `Cannot install "${name}": ${what} is built for ${built}, but this host is ${hostPlatform}`,
+    `Cannot install "${name}": ${what} is built for ${built}, not for ${hostPlatform}`,
     { hint: `Use an image built for ${hostPlatform}` },
   );
 }

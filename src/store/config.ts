@@ -348,6 +348,21 @@ export function addRegistryToDoc(doc: Document, entry: ConfiguredRegistry): void
   registriesSeq(doc).add(doc.createNode(plain));
 }
 
+/**
+ * Replaces a registry's url, insecure flag and policy in place (same position, its other keys such as
+ * min_release_age and the comments around it kept); returns false when absent.
+ */
+export function replaceRegistryInDoc(doc: Document, entry: RegistryEntry): boolean {
+  const item = registriesSeq(doc).items.find((i) => isMap(i) && i.get("name") === entry.name);
+  if (!isMap(item)) return false;
+  item.set("url", entry.url);
+  if (entry.insecure) item.set("insecure", true);
+  else item.delete("insecure");
+  if (entry.cosign_policy) item.set("cosign_policy", doc.createNode({ ...entry.cosign_policy }));
+  else item.delete("cosign_policy");
+  return true;
+}
+
 /** Removes a registry by name; returns false when absent. Clears default_registry when it pointed there. */
 export function removeRegistryFromDoc(doc: Document, name: string): boolean {
   const seq = registriesSeq(doc);

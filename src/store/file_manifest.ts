@@ -135,16 +135,44 @@ export async function checkFiles(rootfs: string, files: readonly UnpackedFile[])
   return result;
 }
 
+/** lstat and hash calls in flight at once while recording a manifest (one at a time leaves the disk idle). */
+const MANIFEST_WINDOW = 16;
+
 /**
- * The manifest of a freshly composed rootfs: every regular file with its sha256, size and mode. The composed
- * files are hard links to layer snapshots just written or read, so their bytes come from the page cache.
+ * The manifest of a freshly composed rootfs: every regular file with its sha256, size and mode. `known` holds the
+ * sha256 the layer snapshots recorded when they were extracted (from the verified layer stream), by path: those
+ * files are not read again; the others are hashed (their bytes come from the page cache).
  */
-export async function manifestOfTree(rootfs: string): Promise<UnpackedFile[]> {
-  const out: UnpackedFile[] = [];
-  for (const path of [...await regularFiles(rootfs)].sort()) {
-    const abs = join(rootfs, path);
-    const info = await Deno.lstat(abs);
-    let sha256: string;
+export async function manifestOfTree(
+  rootfs: string,
+  known: ReadonlyMap<string, string> = new Map(),
+): Promise<UnpackedFile[]> {
+  const paths = [...await regularFiles(rootfs)].sort();
+  const out: UnpackedFile[] = new Array(paths.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < paths.length) {
+      const i = next++;
+      out[i] = await manifestEntry(rootfs, paths[i]!, known);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(MANIFEST_WINDOW, paths.length) }, worker));
+  return out;
+}
+
+async function manifestEntry(
+  rootfs: string,
+  path: string,
+  known: ReadonlyMap<string, string>,
+): Promise<UnpackedFile> {
+  const abs = join(rootfs, path);
+  const info = await Deno.lstat(abs);
+  const recorded = known.get(path);
+  if (recorded !== undefined) {
+    return { path, sha256: recorded, size: info.size, mode: (info.mode ?? 0) & 0o777 };
+  }
+  let sha256: string;
+  {
     try {
       sha256 = await sha256File(abs);
     } catch (err) {
@@ -157,7 +185,6 @@ export async function manifestOfTree(rootfs: string): Promise<UnpackedFile[]> {
         await Deno.chmod(abs, (info.mode ?? 0) & 0o7777);
       }
     }
-    out.push({ path, sha256, size: info.size, mode: (info.mode ?? 0) & 0o777 });
   }
-  return out;
+  return { path, sha256, size: info.size, mode: (info.mode ?? 0) & 0o777 };
 }

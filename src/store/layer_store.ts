@@ -106,6 +106,12 @@ function parseSnapshot(text: string, digest: Digest, dir: string): LayerSnapshot
     if (!Array.isArray(op) || typeof op[1] !== "string" || !"dfxshw".includes(String(op[0]))) {
       return undefined;
     }
+    // A recorded sha256 ends up in files.json: a malformed one means a damaged snapshot (re-extracted).
+    if (
+      op[0] === "f" && op[3] !== undefined && !(typeof op[3] === "string" && /^[0-9a-f]{64}$/.test(op[3]))
+    ) {
+      return undefined;
+    }
   }
   return {
     digest,

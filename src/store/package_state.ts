@@ -74,7 +74,10 @@ export async function readPackageState(layout: StoreLayout, name: string): Promi
   });
   if (digest === null) {
     const link = await present(join(packageDir(layout, name), "current"));
-    return damaged(link ? "current is not a link to a version" : "it has no current version", newestComplete);
+    // No `current` at all: a first install that has not activated yet (in flight, or killed before the flip,
+    // which doctor --fix completes) is not visible as a package.
+    if (!link) return undefined;
+    return damaged("current is not a link to a version", newestComplete);
   }
   if (current === undefined) {
     return damaged(`current points at ${shortDigest(digest)}, which is missing`, newestComplete);

@@ -29,10 +29,45 @@ export interface SnapshotSource {
   readonly ops: readonly LayerOp[];
 }
 
-async function applyOp(ctx: Context, tree: string, op: LayerOp): Promise<void> {
+/**
+ * Hex sha256 of the rootfs's regular files by path, as recorded in the snapshots (see manifestOfTree): every op
+ * at a path forgets what was known there, and only a file linked from a snapshot (or a hardlink to one) is known
+ * again. Entries of paths a later whiteout removed stay, but no longer name a file in the tree.
+ */
+export type KnownHashes = Map<string, string>;
+
+async function applyOp(
+  ctx: Context,
+  tree: string,
+  op: LayerOp,
+  known: KnownHashes | undefined,
+): Promise<void> {
   const name = op[1];
   const parts = admitEntry(ctx, name);
   if (parts === undefined) return;
+  if (known !== undefined) return await applyOpTracked(ctx, tree, op, parts, known);
+  await applyOpParts(ctx, tree, op, parts);
+}
+
+async function applyOpTracked(
+  ctx: Context,
+  tree: string,
+  op: LayerOp,
+  parts: string[],
+  known: KnownHashes,
+): Promise<void> {
+  const rel = parts.join("/");
+  known.delete(rel);
+  await applyOpParts(ctx, tree, op, parts);
+  if (op[0] === "f" && op[3] !== undefined) known.set(rel, op[3]);
+  if (op[0] === "h") {
+    const target = known.get(op[2]);
+    if (target !== undefined) known.set(rel, target);
+  }
+}
+
+async function applyOpParts(ctx: Context, tree: string, op: LayerOp, parts: string[]): Promise<void> {
+  const name = op[1];
   switch (op[0]) {
     case "w":
       await drain(ctx);
@@ -68,8 +103,11 @@ async function applyOp(ctx: Context, tree: string, op: LayerOp): Promise<void> {
 export async function applySnapshot(
   snapshot: SnapshotSource,
   rootfs: string,
-  options: Omit<ContextOptions, "record" | "onFile" | "preserveMtime"> & { readonly signal?: AbortSignal } =
-    {},
+  options: Omit<ContextOptions, "record" | "onFile" | "preserveMtime"> & {
+    readonly signal?: AbortSignal;
+    /** Filled with the recorded sha256 of the files linked into place (pass the same map for every layer). */
+    readonly known?: KnownHashes;
+  } = {},
 ): Promise<RootfsState> {
   const ctx = await newContext(rootfs, options);
   const tree = snapshot.tree.endsWith("/") ? snapshot.tree.slice(0, -1) : snapshot.tree;
@@ -78,7 +116,7 @@ export async function applySnapshot(
     for (const op of snapshot.ops) {
       if ((++i & 255) === 0) options.signal?.throwIfAborted();
       try {
-        await applyOp(ctx, tree, op);
+        await applyOp(ctx, tree, op, options.known);
       } catch (err) {
         if (err instanceof DropzoneError) throw err;
         throw ioError(ctx, op[1], err);

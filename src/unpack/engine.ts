@@ -340,12 +340,18 @@ export async function applyHardlink(
   }
   if (targetRel === rel) return;
   await createReplacing(ctx, rel, () => Deno.link(abs(ctx, targetRel), abs(ctx, rel)));
-  if (ctx.recorder !== undefined) recordTreeFile(ctx.recorder, rel);
+  if (ctx.recorder !== undefined) recordTreeFile(ctx.recorder, rel, targetRel);
 }
 
-/** Records that the tree's file at `rel` (a link inside the layer) is linked into place at composition. */
-function recordTreeFile(recorder: Recorder, rel: string): void {
-  recorder.fileOps.set(rel, recorder.ops.push(["f", rel, 0]) - 1);
+/**
+ * Records that the tree's file at `rel` (a link to `targetRel` inside the layer) is linked into place at
+ * composition, with the target's sha256 when known (size 0: its bytes are counted once).
+ */
+function recordTreeFile(recorder: Recorder, rel: string, targetRel: string): void {
+  const target = recorder.ops[recorder.fileOps.get(targetRel) ?? -1];
+  const sha256 = target?.[0] === "f" && target[1] === targetRel ? target[3] : undefined;
+  const op: LayerOp = sha256 === undefined ? ["f", rel, 0] : ["f", rel, 0, sha256];
+  recorder.fileOps.set(rel, recorder.ops.push(op) - 1);
 }
 
 /** Removes the lower-layer children of `dirRel`, keeping what this layer wrote (the marker may follow them). */

@@ -60,7 +60,7 @@ export {
   rootfsLinkTarget,
 } from "./rules.ts";
 export { createRootfsState, finalizeRootfs, type RootfsState, type WrittenFile } from "./engine.ts";
-export { applySnapshot, type SnapshotSource } from "./compose.ts";
+export { applySnapshot, type KnownHashes, type SnapshotSource } from "./compose.ts";
 
 /** What a recording extraction produced (see {@linkcode applyLayer}'s `record`). */
 export interface LayerRecord {
@@ -166,16 +166,23 @@ async function applyFile(
   const path = abs(ctx, rel);
   const chmod = ctx.umask === undefined || (createMode & ~ctx.umask) !== mode;
   const mtime = ctx.preserveMtime ? header.mtime : undefined;
-  const hash = ctx.onFile === undefined ? undefined : createHash("sha256");
   const recorder = ctx.recorder;
+  const hash = ctx.onFile === undefined && recorder === undefined ? undefined : createHash("sha256");
   const index = recorder === undefined ? -1 : recorder.ops.push(["f", rel, size]) - 1;
+  // The snapshot keeps each file's sha256 (hashed from the stream, no second read) for files.json at composition.
+  const hashed = (sha256: string) => {
+    ctx.onFile?.({ path: rel, sha256, size, mode });
+    if (recorder !== undefined && recorder.ops[index]?.[0] === "f") {
+      recorder.ops[index] = ["f", rel, size, sha256];
+    }
+  };
   // Registered once written: replacing an older tree file at `rel` marks that file's op, not this one.
   const registered = () => {
     if (recorder !== undefined) recorder.fileOps.set(rel, index);
   };
   if (size <= SMALL_FILE_BYTES) {
     const data = await readBody(body, size);
-    if (hash !== undefined) ctx.onFile?.({ path: rel, sha256: hash.update(data).digest("hex"), size, mode });
+    if (hash !== undefined) hashed(hash.update(data).digest("hex"));
     return await schedule(ctx, name, rel, size, async () => {
       await createReplacing(
         ctx,
@@ -195,7 +202,7 @@ async function applyFile(
   );
   registered();
   await writeBody(body, file, hash);
-  if (hash !== undefined) ctx.onFile?.({ path: rel, sha256: hash.digest("hex"), size, mode });
+  if (hash !== undefined) hashed(hash.digest("hex"));
   if (chmod) await Deno.chmod(path, mode);
   if (mtime !== undefined) await Deno.utime(path, mtime, mtime);
 }

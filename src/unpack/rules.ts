@@ -156,8 +156,11 @@ export function tooManyBytes(what: string, name: string, limits: LayerLimits): D
 export type LayerOp =
   /** A directory entry and its mode (& 0o777). */
   | readonly ["d", string, number]
-  /** A regular file (or a hardlink inside the layer) at its final state: linked from the snapshot tree; size. */
-  | readonly ["f", string, number]
+  /**
+   * A regular file (or a hardlink inside the layer) at its final state: linked from the snapshot tree; size; the
+   * hex sha256 of its content, hashed while it was extracted (absent in snapshots of older dz versions).
+   */
+  | readonly ["f", string, number, string?]
   /** A write that a later entry of the same layer replaced: only its effect on lower layers (removal) remains. */
   | readonly ["x", string]
   /** A symlink with its stored (already contained) target. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { computeChangelog, renderChangelog } from "../../src/app/changelog.ts";
+import { computeChangelog } from "../../src/app/changelog.ts";
+import { renderChangelog } from "../../src/cli/changelog_render.ts";
 import type { AttestationSummary } from "../../src/verify/types.ts";
 
 function sbom(packages: Record<string, string>, verified = true): AttestationSummary {

@@ -8,7 +8,6 @@ import {
   hostFromPlatform,
   isHealthy,
   refRecordSubject,
-  renderReport,
   sortFindings,
   storeFindingToDoctor,
   TRUSTED_ROOT_WARN_AGE_SECONDS,
@@ -182,7 +181,7 @@ Deno.test("store findings and repairs map to doctor findings and changes", () =>
   assert.match(back, /dz update jq/);
 });
 
-Deno.test("sortFindings, isHealthy and renderReport", () => {
+Deno.test("sortFindings and isHealthy", () => {
   const f = (
     kind: Finding["kind"],
     severity: Finding["severity"],
@@ -203,26 +202,6 @@ Deno.test("sortFindings, isHealthy and renderReport", () => {
   assert.deepEqual(findings.map((x) => x.severity), ["error", "warning", "info"]);
   assert.equal(isHealthy(findings), false);
   assert.equal(isHealthy([f("foreign-file", "info", "/b/mine")]), true);
-  const text = renderReport({ findings, fixed: [], healthy: false }, { fixRequested: false });
-  assert.match(text, /^Wrappers:\n {2}error {3}missing-wrapper \/b\/yq \[fixable: dz doctor --fix\]$/m);
-  assert.match(text, /1 error\(s\), 1 warning\(s\) remain; run "dz doctor --fix" to repair 2\n$/);
-  assert.equal(
-    renderReport({ findings: [], fixed: [], healthy: true }, { fixRequested: false }),
-    "Everything looks fine.\n",
-  );
-  const fixed = renderReport({
-    findings: [f("unreferenced-blob", "info", "sha256:x"), f("unreferenced-blob", "info", "sha256:y")].map((
-      x,
-    ) => ({
-      ...x,
-      bytes: 10,
-    })),
-    fixed: [{ kind: "wrote-wrapper", subject: "/b/jq", message: "regenerated wrapper /b/jq" }],
-    healthy: true,
-  }, { fixRequested: true });
-  assert.match(fixed, /^Fixed:\n {2}- regenerated wrapper \/b\/jq\n/);
-  assert.match(fixed, /Cache:\n {2}info {4}2 cached blob\(s\), 20 bytes/);
-  assert.match(fixed, /No problems found\.\n$/);
 });
 
 Deno.test("refRecordSubject reads legacy signature tags and referrer keys", () => {

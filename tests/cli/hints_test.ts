@@ -117,12 +117,13 @@ Deno.test("the hint walker catches a command or flag that does not exist", () =>
   const program = realProgram();
   const check = (literal: string) => commandMentions(literal, program).map((t) => checkMention(program, t));
   assert.deepEqual(check('Give a digest shown by "dz list --versions"'), ['"list" has no flag --versions']);
-  assert.deepEqual(check("run dz uninstall jq"), ['no command "uninstall"']);
+  assert.deepEqual(check("run dz frobnicate jq"), ['no command "frobnicate"']);
   assert.deepEqual(check('Run "dz doctor --fix" to repair; "dz remove registry corp --force"'), [null, null]);
   assert.deepEqual(check("dz update --yes (rebuilds) or dz update --all --yes"), [null, null]);
   assert.deepEqual(check("This directory is a dz home; dz refuses it"), []);
-  assert.deepEqual(check('"dz uninstall jq" removes it'), ['no command "uninstall"']);
+  assert.deepEqual(check('"dz frobnicate jq" removes it'), ['no command "frobnicate"']);
   assert.deepEqual(check("dz run jq -- --version"), [null], "flags after -- belong to the tool");
+  assert.deepEqual(check("dz uninstall jq, dz ls, dz outdated"), [null, null, null], "aliases are commands");
   assert.deepEqual(
     stringLiterals('const a = "x"; // "dz nope"\n/* "dz nope" */ const b = `dz ${c} y`;'),
     ["x", "dz ${c} y"],

@@ -50,7 +50,7 @@ Deno.test("dz login without a terminal or --password-stdin explains how", async 
   await Deno.remove(home, { recursive: true });
 });
 
-Deno.test("dz tags sorts versions semver-aware, groups suffix tracks and hides cosign tags", async () => {
+Deno.test("dz tags lists newest first (semver-aware), groups suffix tracks and hides cosign tags", async () => {
   await using reg = await launchRegistry();
   const home = await tempDir();
   const image = await buildImage({ layers: [{ entries: [{ type: "file", path: "a", content: "a" }] }] });
@@ -64,13 +64,19 @@ Deno.test("dz tags sorts versions semver-aware, groups suffix tracks and hides c
   const r = await runDz(["tags", "lab/jq"], { home });
   assert.equal(r.code, 0, r.stderr);
   const tags = r.stdout.trim().split("\n");
-  assert.deepEqual(tags.filter((t) => /^\d/.test(t) && !t.includes("-")), ["1.2", "1.9", "1.10", "2.0"]);
-  assert.ok(tags.includes("1.10-dev") && tags.includes("latest"));
+  assert.deepEqual(tags, ["latest", "2.0", "1.10", "1.9", "1.2", "1.10-dev"]);
   assert.ok(!tags.some((t) => t.startsWith("sha256-")));
   assert.match(r.stderr, /2 cosign signature\/attestation tags hidden/);
   const all = JSON.parse((await runDz(["tags", "lab/jq", "--all", "--json"], { home })).stdout);
   assert.equal(all.tags.filter((t: string) => t.startsWith("sha256-")).length, 2);
   assert.equal(all.repository, "apps/jq");
+  // `registry` stays the host; registry_host and registry_name name both unambiguously.
+  assert.equal(all.registry, reg.host);
+  assert.equal(all.registry_host, reg.host);
+  assert.equal(all.registry_name, "lab");
+  await pushImage(reg, "other/jq", "1", image);
+  const adHoc = JSON.parse((await runDz(["tags", `${reg.host}/other/jq`, "--json"], { home })).stdout);
+  assert.equal(adHoc.registry_name, null);
   await Deno.remove(home, { recursive: true });
 });
 
@@ -88,6 +94,10 @@ Deno.test("dz search lists the registry namespace from the catalog and caches it
   const some = JSON.parse((await runDz(["search", "y", "--registry", "lab", "--json"], { home })).stdout);
   assert.deepEqual(some.repositories, ["python", "tools/yq"]);
   assert.equal(some.cached, true, "the second search is served from the cache");
+  // `registry` stays the configured name; registry_name and registry_host name both unambiguously.
+  assert.equal(some.registry, "lab");
+  assert.equal(some.registry_name, "lab");
+  assert.equal(some.registry_host, reg.host);
   const fresh = JSON.parse(
     (await runDz(["search", "--registry", "lab", "--json", "--refresh"], { home })).stdout,
   );

@@ -63,21 +63,29 @@ if (at === "unpack") {
 }
 
 if (at === "unpack-slow") {
-  // A slow disk: once the first file under /many/ is written, every later file write takes 50 ms, so the unpack
-  // of the image's last layer is still running when the parent sends its signal.
-  const inMany = (p: string | URL) => String(p).includes("/.staging-") && String(p).includes("/rootfs/many/");
+  // A slow disk: once the first file under /many/ is written (into a layer snapshot being extracted) or linked
+  // (into the rootfs being composed), every later such write or link takes 50 ms, so the unpack of the image's
+  // last layer is still running when the parent sends its signal.
+  const inMany = (p: string | URL) => String(p).includes("/.staging-") && String(p).includes("/many/");
   let announced = false;
+  const slow = async (p: string | URL) => {
+    if (!inMany(p)) return;
+    if (!announced) {
+      announced = true;
+      Deno.stderr.writeSync(encoder.encode(`crash-at ${at}\n`));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  };
   const writeFile = Deno.writeFile;
+  const link = Deno.link;
   Object.assign(Deno, {
     writeFile: async (p: string | URL, ...rest: unknown[]) => {
-      if (inMany(p)) {
-        if (!announced) {
-          announced = true;
-          Deno.stderr.writeSync(encoder.encode(`crash-at ${at}\n`));
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await slow(p);
       return await (writeFile as (...a: unknown[]) => Promise<void>)(p, ...rest);
+    },
+    link: async (from: string, to: string) => {
+      await slow(to);
+      return await link(from, to);
     },
   });
 }

@@ -11,7 +11,11 @@ async function task(cwd: string, home: string, argv: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["task", "-q", "--config", CONFIG, "dz", ...argv],
     cwd,
+    // As a user's shell would: no INIT_CWD inherited from a `deno task test` running this suite.
+    clearEnv: true,
     env: {
+      HOME: Deno.env.get("HOME") ?? "/root",
+      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
       DROPZONE_HOME: home,
       DZ_NO_TUF: "1",
       NO_COLOR: "1",

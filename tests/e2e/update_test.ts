@@ -32,6 +32,7 @@ Deno.test("dz update: same-tag rebuild is detected by index digest, applied, the
     target_tag: "latest",
     downgrade: false,
     error: null,
+    pinned: false,
   }]);
 
   // Plain `dz update` only reports and hints --yes.

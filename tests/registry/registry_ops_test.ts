@@ -30,7 +30,7 @@ Deno.test("login() verifies before saving; logout() removes; the lookup then fin
   }
 });
 
-Deno.test("listTagsSorted() sorts and hides sidecar tags unless all", async () => {
+Deno.test("listTagsSorted() sorts newest first and hides sidecar tags unless all", async () => {
   await using reg = await startFakeRegistry();
   const img = await buildImage();
   const sidecar = `sha256-${"b".repeat(64)}.sig`;
@@ -40,11 +40,11 @@ Deno.test("listTagsSorted() sorts and hides sidecar tags unless all", async () =
   const { client } = testClient();
   const repo = { registry: reg.host, repository: "a/b" };
   assert.deepEqual(await listTagsSorted(client, repo), {
-    tags: ["1.9", "1.10", "latest"],
+    tags: ["latest", "1.10", "1.9"],
     hiddenSidecars: [sidecar],
   });
   assert.deepEqual(await listTagsSorted(client, repo, { all: true }), {
-    tags: ["1.9", "1.10", "latest", sidecar],
+    tags: ["latest", "1.10", "1.9", sidecar],
     hiddenSidecars: [],
   });
 });

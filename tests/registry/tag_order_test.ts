@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { isSidecarTag, newerTagsInTrack, parseVersionTag, sortTags } from "../../src/registry/tag_order.ts";
+import {
+  isSidecarTag,
+  newerTagsInTrack,
+  parseVersionTag,
+  sortTags,
+  sortTagsNewestFirst,
+} from "../../src/registry/tag_order.ts";
 
 const SHA = "a".repeat(64);
 
@@ -102,4 +108,27 @@ Deno.test("newerTagsInTrack() stays within the suffix track and precision", asyn
   for (const [current, expected] of cases) {
     await t.step(current, () => assert.deepEqual(newerTagsInTrack(current, tags), expected));
   }
+});
+
+Deno.test("sortTagsNewestFirst() puts floating tags first, then each track newest first, sidecars only with all", () => {
+  const sig = `sha256-${SHA}.sig`;
+  const tags = [
+    "1.9.0",
+    "edge",
+    "1.10.0-rc.2",
+    "1.10.0",
+    "1.2-dev",
+    "1.10-dev",
+    "latest",
+    "v0.9",
+    sig,
+    "1.9.0-r1",
+  ];
+  assert.deepEqual(sortTagsNewestFirst(tags), {
+    tags: ["latest", "edge", "1.10.0", "1.10.0-rc.2", "1.9.0-r1", "1.9.0", "v0.9", "1.10-dev", "1.2-dev"],
+    hiddenSidecars: [sig],
+  });
+  const all = sortTagsNewestFirst(tags, { all: true });
+  assert.equal(all.tags.at(-1), sig);
+  assert.deepEqual(all.hiddenSidecars, []);
 });

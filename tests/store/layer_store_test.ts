@@ -5,6 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { manifestOfTree } from "../../src/store/file_manifest.ts";
 import { gcSnapshots, openLayerStore, treeUsage } from "../../src/store/layer_store.ts";
 import { repairStore, scanStore } from "../../src/store/recovery.ts";
 import { buildTar, dir, file, hardlink, streamOf } from "../support/tar_writer.ts";
@@ -142,4 +144,66 @@ Deno.test("doctor's store scan finds snapshot leftovers and damaged snapshots; r
   assert.equal(await store.load(tarDigest(tar)), undefined);
   const again = await store.extract(tarDigest(tar), () => Promise.resolve(streamOf(tar)));
   assert.equal(await readText(`${again.tree}/a`), "a");
+});
+
+Deno.test("files.json from the hashes the snapshots recorded equals a full re-hash, across rewrites, whiteouts, opaque dirs and hardlinks", async () => {
+  await using tmp = await tempDir();
+  const store = `${tmp.path}/layers`;
+  const layers = [
+    buildTar([
+      dir("usr/"),
+      file("usr/a", "A"),
+      file("usr/b", "B"),
+      file("usr/b", "B2"),
+      hardlink("usr/inner", "usr/a"),
+      dir("opt/"),
+      file("opt/old", "o"),
+      file("secret", "s", 0o000),
+    ]),
+    buildTar([dir("usr/"), file("usr/.wh.a"), hardlink("usr/lower", "usr/b"), file("usr/a", "A-new")]),
+    buildTar([
+      dir("opt/"),
+      file("opt/.wh..wh..opq"),
+      file("opt/new", "n"),
+      dir("usr/b/"),
+      file("usr/c", "C"),
+    ]),
+  ];
+  const known = new Map<string, string>();
+  await composeLayers(`${tmp.path}/rootfs`, layers, store, { known });
+
+  const full = await manifestOfTree(`${tmp.path}/rootfs`);
+  assert.deepEqual(await manifestOfTree(`${tmp.path}/rootfs`, known), full);
+  assert.deepEqual(full.map((f) => f.path), [
+    "opt/new",
+    "secret",
+    "usr/a",
+    "usr/c",
+    "usr/inner",
+    "usr/lower",
+  ]);
+  // Every file of this rootfs came from a recording snapshot: none had to be read again.
+  for (const f of full) assert.equal(known.get(f.path), f.sha256, f.path);
+});
+
+Deno.test("a snapshot records each file's sha256 in layer.json; a malformed one marks the snapshot damaged", async () => {
+  await using tmp = await tempDir();
+  const store = openLayerStore(`${tmp.path}/layers`);
+  const tar = buildTar([dir("bin/"), file("bin/tool", "T"), hardlink("bin/alias", "bin/tool")]);
+  const snapshot = await store.extract(tarDigest(tar), () => Promise.resolve(streamOf(tar)));
+  const sha = createHash("sha256").update("T").digest("hex");
+  assert.deepEqual(snapshot.ops.filter((op) => op[0] === "f"), [["f", "bin/tool", 1, sha], [
+    "f",
+    "bin/alias",
+    0,
+    sha,
+  ]]);
+  assert.deepEqual((await store.load(tarDigest(tar)))?.ops, snapshot.ops);
+
+  const path = join(snapshot.dir, "layer.json");
+  const doc = JSON.parse(await Deno.readTextFile(path));
+  doc.ops[1][3] = "not-a-hash";
+  await Deno.chmod(snapshot.dir, 0o755);
+  await Deno.writeTextFile(path, JSON.stringify(doc));
+  assert.equal(await store.load(tarDigest(tar)), undefined);
 });

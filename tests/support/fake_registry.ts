@@ -63,6 +63,8 @@ export interface FakeBehaviour {
   shortBlobs: number;
   /** Tag and catalog page size when the client sends no `n`. */
   pageSize: number | undefined;
+  /** Blob GET bodies are sent at about this many bytes per second (in 32 KiB chunks); undefined = at once. */
+  blobBytesPerSecond: number | undefined;
   /** Every pull request (manifests, blobs, tags, referrers, catalog) answers with this OCI error. */
   failWith: { status: number; code: string; message: string } | undefined;
 }
@@ -127,6 +129,7 @@ const DEFAULTS: FakeBehaviour = {
   stallBlobsOnce: 0,
   shortBlobs: 0,
   pageSize: undefined,
+  blobBytesPerSecond: undefined,
   failWith: undefined,
 };
 
@@ -460,6 +463,22 @@ export function startFakeRegistry(behaviour: Partial<FakeBehaviour> = {}): Promi
         },
       });
       return new Response(stalled, { headers: { "Content-Length": String(served.length) } });
+    }
+    const rate = b.blobBytesPerSecond;
+    if (rate !== undefined && req.method === "GET" && !req.headers.has("range")) {
+      const chunk = 32 * 1024;
+      let offset = 0;
+      const throttled = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          if (offset >= served.length) return c.close();
+          await new Promise((r) => setTimeout(r, (chunk / rate) * 1000));
+          c.enqueue(served.slice(offset, offset + chunk));
+          offset += chunk;
+        },
+      });
+      return new Response(throttled, {
+        headers: { "Content-Type": "application/octet-stream", "Content-Length": String(served.length) },
+      });
     }
     if (b.resetBlobs > 0 && !req.headers.has("range") && req.method === "GET") {
       b.resetBlobs--;

@@ -37,7 +37,7 @@ export async function composeLayers(
   rootfs: string,
   tars: readonly Uint8Array[],
   storeDir: string,
-  options: { chunkSize?: number; finalize?: boolean } = {},
+  options: { chunkSize?: number; finalize?: boolean; known?: Map<string, string> } = {},
 ): Promise<RootfsState> {
   const store = openLayerStore(storeDir);
   const snapshots = [];
@@ -48,7 +48,9 @@ export async function composeLayers(
   }
   await Deno.mkdir(rootfs, { recursive: true });
   const state = createRootfsState();
-  for (const snapshot of snapshots) await applySnapshot(snapshot, rootfs, { state });
+  for (const snapshot of snapshots) {
+    await applySnapshot(snapshot, rootfs, { state, ...(options.known ? { known: options.known } : {}) });
+  }
   if (options.finalize ?? true) await finalizeRootfs(rootfs, state);
   return state;
 }

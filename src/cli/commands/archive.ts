@@ -23,16 +23,7 @@ import type { CliContext } from "../context.ts";
 import { formatBytes } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
 import { withStoreLock } from "./shared.ts";
-
-function parsePlatform(value: string | undefined, ctx: CliContext) {
-  if (!value) return ctx.runtime.host;
-  const [os, arch, variant] = value.split("/");
-  return {
-    os: os ?? ctx.runtime.host.os,
-    arch: arch ?? ctx.runtime.host.arch,
-    ...(variant ? { variant } : {}),
-  };
-}
+import { parsePlatformFlag } from "../flags.ts";
 
 /** Fails before any network access when `-o FILE` cannot be written: no such directory, or a directory. */
 async function checkOutputPath(output: string): Promise<void> {
@@ -74,7 +65,7 @@ export async function exportImage(
   const ref = resolveReference(input, resolveOpts);
   const cache = openBlobCache(ctx.layout.blobs);
   const { client, refs } = capturingClient(createClient(ctx, config), cache);
-  const host = parsePlatform(opts.platform, ctx);
+  const host = opts.platform ? parsePlatformFlag(opts.platform) : ctx.runtime.host;
   await withStoreLock(ctx, async () => {
     // The same plan and gate as an install: policy, cooldown-free (the importer applies its own), the pin of
     // an installed package of this name and source, attestation gates. A policy-less registry exports

@@ -6,6 +6,9 @@ import { readCurrent } from "../../store/packages.ts";
 import type { CliContext } from "../context.ts";
 import { json } from "../render.ts";
 import { createClient } from "../services.ts";
+import { isDockerHub } from "../../registry/hosts.ts";
+import { listHubRepositories } from "../../registry/hub_catalog.ts";
+import { USER_AGENT } from "../../version.ts";
 
 /** dz tags */
 export async function tags(
@@ -16,6 +19,8 @@ export async function tags(
   const { config } = await ctx.config();
   const resolveOpts = { registries: config.registries, defaultRegistry: config.default_registry };
   let repo: { registry: string; repository: string };
+  /** The configured registry's name, or null for a host that is not configured. */
+  let registryName: string | null;
   let installed = undefined;
   if (!opts.registry && /^[a-z0-9][a-z0-9._-]*$/.test(image)) {
     installed = await readCurrent(ctx.layout, image).catch(() => undefined);
@@ -23,17 +28,22 @@ export async function tags(
   if (installed) {
     const url = installed.metadata.registry.url;
     repo = { registry: splitRegistryUrl(url).host, repository: installed.metadata.repository };
+    registryName = installed.metadata.registry.name;
   } else {
     const ref: ResolvedReference = resolveReference(
       opts.registry ? `${opts.registry}/${image}` : image,
       resolveOpts,
     );
     repo = { registry: ref.host, repository: ref.repository };
+    registryName = ref.adHoc ? null : ref.registryName;
   }
   const result = await listTagsSorted(createClient(ctx, config), repo, { all: opts.all === true });
   if (opts.json) {
     ctx.out(json({
+      // `registry` is the host (kept as it was); registry_host and registry_name say which is which.
       registry: repo.registry,
+      registry_host: repo.registry,
+      registry_name: registryName,
       repository: repo.repository,
       tags: result.tags,
       hidden_sidecars: result.hiddenSidecars.length,
@@ -68,8 +78,27 @@ export async function search(
     );
   }
   const { host, prefix } = splitRegistryUrl(entry.url);
+  // Docker Hub has no /v2/_catalog: its web API lists one namespace's repositories.
+  const hub = isDockerHub(host);
+  if (hub && !prefix) {
+    throw new DropzoneError("CATALOG_UNAVAILABLE", `Registry "${entry.name}" is all of Docker Hub`, {
+      hint: "Docker Hub can only be searched per namespace: give the registry one, e.g. docker.io/chainguard",
+    });
+  }
   try {
     const result = await searchCatalog(createClient(ctx, config), {
+      ...(hub
+        ? {
+          listRepositories: (signal?: AbortSignal) =>
+            listHubRepositories({
+              fetch: ctx.runtime.fetch,
+              namespace: prefix!.replace(/\/+$/, ""),
+              userAgent: USER_AGENT,
+              signal: signal ?? AbortSignal.timeout(ctx.settings.httpTimeoutMs),
+              ...(ctx.settings.dockerHubApi ? { baseUrl: ctx.settings.dockerHubApi } : {}),
+            }),
+        }
+        : {}),
       registry: host,
       ...(prefix ? { namespacePrefix: prefix } : {}),
       term: term ?? "",
@@ -78,7 +107,14 @@ export async function search(
       now: ctx.runtime.now,
     });
     if (opts.json) {
-      ctx.out(json({ registry: entry.name, repositories: result.repositories, cached: result.fromCache }));
+      // `registry` is the configured name (kept as it was); registry_name and registry_host say which is which.
+      ctx.out(json({
+        registry: entry.name,
+        registry_name: entry.name,
+        registry_host: host,
+        repositories: result.repositories,
+        cached: result.fromCache,
+      }));
       return;
     }
     if (result.repositories.length === 0) {
@@ -86,13 +122,14 @@ export async function search(
     }
     for (const r of result.repositories) ctx.out(r + "\n");
   } catch (err) {
-    if (isDropzoneError(err, "CATALOG_UNAVAILABLE")) {
+    // Docker Hub's listing errors already say what failed.
+    if (!hub && isDropzoneError(err, "CATALOG_UNAVAILABLE")) {
       throw new DropzoneError(
         "CATALOG_UNAVAILABLE",
         `Registry "${entry.name}" (${host}) does not offer a catalog`,
         {
-          hint:
-            `Docker Hub and GHCR have no /v2/_catalog; list an image's tags with "dz tags ${entry.name}/<image>"`,
+          hint: `GHCR and some other registries have no /v2/_catalog; list an image's tags with ` +
+            `"dz tags ${entry.name}/<image>"`,
           cause: err,
         },
       );

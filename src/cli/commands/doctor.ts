@@ -6,8 +6,8 @@ import {
   fix,
   isHealthy,
   quotaFindings,
-  renderReport,
 } from "../../app/doctor.ts";
+import { renderReport } from "../doctor_render.ts";
 import { mirrorFindings } from "../../app/doctor_mirrors.ts";
 import { loadConfig } from "../../store/config.ts";
 import { loadTrustedRoot } from "../../verify/trusted_root.ts";
@@ -30,7 +30,7 @@ function deps(ctx: CliContext): DoctorDeps {
     homeDir: ctx.runtime.homeDir,
     os: ctx.runtime.host.os,
     now: ctx.runtime.now(),
-    ...(ctx.runtime.env("DZ_OFFLINE") === "1" || ctx.runtime.env("DZ_NO_TUF") === "1" ? {} : {
+    ...(ctx.settings.offline || ctx.settings.noTuf ? {} : {
       refreshTrustedRoot: () =>
         loadTrustedRoot({ cacheDir: ctx.layout.cache, now: ctx.runtime.now(), offline: false }),
     }),
@@ -52,7 +52,7 @@ function deps(ctx: CliContext): DoctorDeps {
       } catch {
         return [];
       }
-      if (config.mirrors.length === 0 || ctx.runtime.env("DZ_OFFLINE") === "1") return [];
+      if (config.mirrors.length === 0 || ctx.settings.offline) return [];
       return await mirrorFindings(createClient(ctx, config), config.mirrors);
     },
   };
@@ -72,10 +72,9 @@ export async function doctor(ctx: CliContext, opts: DoctorOptions): Promise<numb
   if (opts.fix && findings.some((f) => f.fixable)) {
     // The lock is taken directly (not withStoreLock) so that leftovers are removed, and reported, by fix().
     await ctx.ensureHome();
-    const timeout = Number(ctx.runtime.env("DZ_LOCK_TIMEOUT_MS") ?? "60000");
     {
       await using _lock = await acquireStoreLock(ctx.layout.lockFile, {
-        timeoutMs: Number.isFinite(timeout) ? timeout : 60_000,
+        timeoutMs: ctx.settings.lockTimeoutMs,
         onWait: (pid) => ctx.log.info(`Waiting for another dz${pid ? ` (pid ${pid})` : ""} to finish…`),
       });
       fixed = await fix(d, host);

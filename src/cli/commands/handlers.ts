@@ -45,6 +45,8 @@ export const install: Install["install"] = lazy(install_, "install");
 export const remove: Install["remove"] = lazy(install_, "remove");
 export const pull: typeof import("./pull.ts")["pull"] = lazy(() => import("./pull.ts"), "pull");
 export const doctor: typeof import("./doctor.ts")["doctor"] = lazy(() => import("./doctor.ts"), "doctor");
+export const pin: typeof import("./pin.ts")["pin"] = lazy(() => import("./pin.ts"), "pin");
+export const unpin: typeof import("./pin.ts")["unpin"] = lazy(() => import("./pin.ts"), "unpin");
 export const gc: typeof import("./gc.ts")["gc"] = lazy(() => import("./gc.ts"), "gc");
 export const verify: typeof import("./verify.ts")["verify"] = lazy(() => import("./verify.ts"), "verify");
 export const pathSetupCmd: Path["pathSetupCmd"] = lazy(path, "pathSetupCmd");

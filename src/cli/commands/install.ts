@@ -5,7 +5,8 @@ import { shortDigest } from "../../oci/digest.ts";
 import { resolveReference } from "../../oci/reference.ts";
 import { removeWrapper, removeWrappersOf } from "../../shim/write.ts";
 import { readPackageState } from "../../store/package_state.ts";
-import { removePackage } from "../../store/packages.ts";
+import { listVersions, removePackage } from "../../store/packages.ts";
+import { join } from "node:path";
 import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
 import { sanitize } from "../render.ts";
@@ -14,6 +15,7 @@ import { installLocked } from "./lock.ts";
 import { openArchive } from "./archive.ts";
 import { isArchiveArgument } from "../../app/archive.ts";
 import { confirm, requireInstalled, withStoreLock } from "./shared.ts";
+import { parsePlatformFlag } from "../flags.ts";
 
 /** Options of `dz install`. */
 export interface InstallOptions {
@@ -31,17 +33,6 @@ export interface InstallOptions {
   crossCheck?: string[];
 }
 
-/** Parses `--platform os/arch[/variant]`. */
-export function parsePlatformFlag(value: string): { os: string; arch: string; variant?: string } {
-  const [os, arch, variant] = value.split("/");
-  if (!os || !arch) {
-    throw new DropzoneError("INVALID_ARGUMENT", `Invalid --platform "${value}"`, {
-      hint: 'Use "os/arch", e.g. linux/arm64',
-    });
-  }
-  return { os, arch, ...(variant ? { variant } : {}) };
-}
-
 /** dz install */
 export async function install(
   ctx: CliContext,
@@ -56,7 +47,9 @@ export async function install(
     return await installLocked(ctx, ctx.userPath(file), opts);
   }
   if (input === undefined) {
-    throw new DropzoneError("USAGE", "missing required argument 'ref'", { hint: 'Try "dz install jq"' });
+    throw new DropzoneError("USAGE", "Missing required argument 'ref'", {
+      hint: 'Try "dz install jq", or "dz install --locked dz.lock"',
+    });
   }
   const { config } = await ctx.config();
   // An OCI archive from `dz export` installs through the offline client: same policy, local trust root.
@@ -155,11 +148,27 @@ export async function install(
 }
 
 /** dz remove: also removes a damaged package (corrupt metadata, dangling current, deleted rootfs). */
-export async function remove(ctx: CliContext, name: string, opts: { yes?: boolean }): Promise<void> {
+export async function remove(
+  ctx: CliContext,
+  name: string,
+  opts: { yes?: boolean; dryRun?: boolean },
+): Promise<void> {
   const state = await readPackageState(ctx.layout, name);
   if (state === undefined) await requireInstalled(ctx, name); // throws NOT_INSTALLED with its hint
   const meta = state?.state === "ok" ? state.version.metadata : state?.metadata ?? null;
   const digest = state?.state === "ok" ? state.version.digest : state?.digest ?? meta?.digest ?? null;
+  if (opts.dryRun) {
+    const versions = await listVersions(ctx.layout, name);
+    const older = Math.max(0, versions.length - 1);
+    ctx.log.info(
+      `Would remove ${name}${digest ? ` (${shortDigest(digest)})` : ""}` +
+        (state?.state === "damaged" ? " (damaged)" : "") +
+        (older > 0 ? ` and ${older} previous version(s)` : "") +
+        (meta ? `, and the wrapper(s) ${meta.bins.map((b) => join(ctx.layout.bin, b.name)).join(", ")}` : ""),
+    );
+    ctx.log.info("Dry run: nothing was changed");
+    return;
+  }
   if (ctx.runtime.stdinIsTerminal) {
     const what = `${name}${digest ? ` (${shortDigest(digest)})` : ""}`;
     await confirm(

@@ -2,6 +2,7 @@
 import { packageHistory } from "../../app/history.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import { listPackageStates, toListRow } from "../../store/package_state.ts";
+import { pinnedNames } from "../../store/pins.ts";
 import type { CliContext } from "../context.ts";
 import { formatBytes, formatTime, json, sanitize, table } from "../render.ts";
 import { requireInstalled } from "./shared.ts";
@@ -9,8 +10,9 @@ import { requireInstalled } from "./shared.ts";
 /** dz list: every package directory, damaged ones marked (never silently left out). */
 export async function list(ctx: CliContext, opts: { json?: boolean }): Promise<void> {
   const states = await listPackageStates(ctx.layout);
+  const pinned = await pinnedNames(ctx.layout, states.map((s) => s.name));
   if (opts.json) {
-    ctx.out(json(states.map(toListRow)));
+    ctx.out(json(states.map((s) => ({ ...toListRow(s), pinned: pinned.has(s.name) }))));
     return;
   }
   if (states.length === 0) {
@@ -34,13 +36,15 @@ export async function list(ctx: CliContext, opts: { json?: boolean }): Promise<v
       const p = s.version.metadata;
       return [
         p.name,
-        p.tag ?? "-",
+        (p.tag ?? "-") + (pinned.has(p.name) ? " (pinned)" : ""),
         shortDigest(p.digest),
         `${p.registry.name}:${p.repository}`,
         p.signature ? "yes" : p.allow_unsigned ? "no (allowed)" : "no",
         formatTime(p.installed_at),
       ];
     }),
+    // On a terminal the table fits its width: sources, then digests and tags give way; piped it is complete.
+    { width: ctx.terminalWidth(), shrink: [3, 2, 1] },
   ));
   const damaged = states.filter((s) => s.state === "damaged").map((s) => s.name);
   if (damaged.length > 0) {

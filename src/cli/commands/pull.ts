@@ -7,7 +7,7 @@ import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
 import { formatBytes } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
-import { parsePlatformFlag } from "./install.ts";
+import { parsePlatformFlag } from "../flags.ts";
 import { withStoreLock } from "./shared.ts";
 
 /** Options of `dz pull`. */

@@ -1,13 +1,13 @@
 /** `dz purge`: delete the dz home, guarded so it can never remove $HOME, / or a directory that is not a dz home. */
 import { join, resolve } from "node:path";
 import { DropzoneError } from "../../errors.ts";
-import { pathUnset } from "../../host/path.ts";
+import { pathStatus, pathUnset } from "../../host/path.ts";
 import { isDzWrapper } from "../../shim/wrapper.ts";
 import { readFileHead } from "../../shim/write.ts";
 import { removeTree } from "../../store/atomic.ts";
 import { HOME_MARKER } from "../../store/layout.ts";
 import type { CliContext } from "../context.ts";
-import { confirm } from "./shared.ts";
+import { confirm, installedPackages } from "./shared.ts";
 
 /** Refuses paths purge must never delete. Pure. */
 export function purgeRefusal(home: string, userHome: string): string | undefined {
@@ -57,7 +57,7 @@ async function readDirOrEmpty(dir: string): Promise<Deno.DirEntry[]> {
 }
 
 /** dz purge */
-export async function purge(ctx: CliContext, opts: { yes?: boolean }): Promise<void> {
+export async function purge(ctx: CliContext, opts: { yes?: boolean; dryRun?: boolean }): Promise<void> {
   const home = ctx.layout.home;
   const refusal = purgeRefusal(home, ctx.runtime.homeDir);
   if (refusal) {
@@ -78,6 +78,10 @@ export async function purge(ctx: CliContext, opts: { yes?: boolean }): Promise<v
     throw new DropzoneError("NOT_A_DZ_HOME", `Cannot purge ${home}: it has no ${ctx.layout.marker} marker`, {
       hint: "dz only deletes directories it created; remove it by hand if you are sure",
     });
+  }
+  if (opts.dryRun) {
+    await describePurge(ctx);
+    return;
   }
   await confirm(ctx, `Delete ${home} (all packages, wrappers, cache and config)?`, opts.yes);
   const kept = await removeDzEntries(ctx);
@@ -103,4 +107,25 @@ export async function purge(ctx: CliContext, opts: { yes?: boolean }): Promise<v
       ctx.log.warn(`could not clean the ${shell} rc file: ${(err as Error).message}`);
     }
   }
+}
+
+/** `dz purge --dry-run`: what purge would delete, nothing changed. */
+async function describePurge(ctx: CliContext): Promise<void> {
+  const packages = await installedPackages(ctx).catch(() => []);
+  ctx.log.info(
+    `Would delete from ${ctx.layout.home}: ${packages.length} package(s)` +
+      (packages.length ? ` (${packages.map((p) => p.name).join(", ")})` : "") +
+      ", their wrappers, the cache, config.yaml and saved credentials",
+  );
+  for (const shell of ["bash", "zsh", "fish"] as const) {
+    const status = await pathStatus({
+      binDir: ctx.layout.bin,
+      env: ctx.runtime.env,
+      homeDir: ctx.runtime.homeDir,
+      os: ctx.runtime.host.os,
+      shell,
+    }).catch(() => undefined);
+    if (status?.blockPresent) ctx.log.info(`Would remove the dz PATH block from ${status.rcFile}`);
+  }
+  ctx.log.info("Dry run: nothing was changed");
 }

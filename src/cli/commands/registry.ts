@@ -7,13 +7,16 @@ import {
   CHAINGUARD_POLICY,
   type ConfiguredRegistry,
   removeRegistryFromDoc,
+  replaceRegistryInDoc,
   revalidate,
   saveConfig,
   setDefaultRegistryInDoc,
 } from "../../store/config.ts";
 import type { CosignPolicy, ProofKind } from "../../verify/types.ts";
 import type { CliContext } from "../context.ts";
-import { json, table } from "../render.ts";
+import { json, plural, table } from "../render.ts";
+import { type CosignSpellings, withCosignSpellings } from "../flags.ts";
+import { pemFingerprint, recheckSigners } from "../../app/registry_policy.ts";
 import { installedPackages, withStoreLock } from "./shared.ts";
 
 /** Issuers pre-filled by --template. */
@@ -25,7 +28,7 @@ export const TEMPLATES: Readonly<Record<string, CosignPolicy>> = {
 };
 
 /** Options of `dz add registry`. */
-export interface AddRegistryOptions {
+export interface AddRegistryOptions extends CosignSpellings {
   template?: string;
   issuer?: string;
   issuerRegex?: string;
@@ -35,6 +38,8 @@ export interface AddRegistryOptions {
   trustedRoot?: string;
   insecure?: boolean;
   default?: boolean;
+  /** Change an existing registry's url, insecure flag and policy in place. */
+  replace?: boolean;
   /** "signature", "provenance" or "signature,provenance" (cosign_policy.accept). */
   accept?: string;
 }
@@ -137,7 +142,8 @@ export function buildPolicy(opts: AddRegistryOptions, cwd: string): CosignPolicy
   return base;
 }
 
-async function checkReadable(path: string, what: string): Promise<void> {
+/** Checks that a policy file given on the command line can be read (and, for a key, is a PEM key). */
+export async function checkReadable(path: string, what: string): Promise<void> {
   try {
     const text = await Deno.readTextFile(path);
     if (what === "public key" && !text.includes("-----BEGIN PUBLIC KEY-----")) {
@@ -155,35 +161,44 @@ async function checkReadable(path: string, what: string): Promise<void> {
   }
 }
 
-/** dz add registry */
+/** dz add registry (with --replace: change an existing registry's policy in place) */
 export async function addRegistry(
   ctx: CliContext,
   name: string,
   url: string,
-  opts: AddRegistryOptions,
+  flags: AddRegistryOptions,
 ): Promise<void> {
+  const opts = withCosignSpellings(flags);
   validateRegistryName(name);
   const normalisedUrl = validateRegistryUrl(url);
   const policy = buildPolicy(opts, ctx.cwd());
   if (policy?.public_key) await checkReadable(policy.public_key, "public key");
   if (policy?.trusted_root) await checkReadable(policy.trusted_root, "trusted root");
-  await withStoreLock(ctx, async () => {
+  const entry: ConfiguredRegistry = {
+    name,
+    url: normalisedUrl,
+    ...(opts.insecure ? { insecure: true } : {}),
+    ...(policy ? { cosign_policy: policy } : {}),
+  };
+  const previous = await withStoreLock(ctx, async () => {
     const loaded = await ctx.config();
-    if (loaded.config.registries.some((r) => r.name === name)) {
+    const existing = loaded.config.registries.find((r) => r.name === name);
+    if (existing && !opts.replace) {
       throw new DropzoneError("REGISTRY_EXISTS", `Registry "${name}" already exists`, {
-        hint: `Pick another name, or "dz remove registry ${name}" first`,
+        hint: `Pass --replace to change its policy in place, or pick another name`,
       });
     }
-    const entry: ConfiguredRegistry = {
-      name,
-      url: normalisedUrl,
-      ...(opts.insecure ? { insecure: true } : {}),
-      ...(policy ? { cosign_policy: policy } : {}),
-    };
-    addRegistryToDoc(loaded.doc, entry);
+    if (!existing && opts.replace) {
+      throw new DropzoneError("REGISTRY_NOT_FOUND", `No registry named "${name}" to replace`, {
+        hint: `Run "dz list registries" to see the configured names, or drop --replace to add it`,
+      });
+    }
+    if (existing) replaceRegistryInDoc(loaded.doc, entry);
+    else addRegistryToDoc(loaded.doc, entry);
     if (opts.default) setDefaultRegistryInDoc(loaded.doc, name);
     revalidate(loaded.doc, loaded.path);
     await saveConfig(loaded);
+    return existing;
   });
   for (const k of ["issuer_regex", "identity_regex"] as const) {
     const re = policy?.[k];
@@ -195,8 +210,38 @@ export async function addRegistry(
       : `keyless policy (issuer ${policy.issuer ?? policy.issuer_regex})`
     : "no policy: installs need --allow-unsigned";
   const accepts = policy?.accept ? `; accepts ${policy.accept.join(" or ")} as proof of origin` : "";
-  ctx.log.info(`Added registry "${name}" → ${normalisedUrl} (${what}${accepts})`);
+  if (previous) {
+    ctx.log.info(`Replaced registry "${name}" → ${normalisedUrl} (${what}${accepts})`);
+    if (previous.url !== normalisedUrl) ctx.log.info(`  its URL changed from ${previous.url}`);
+    await reportSignerMismatches(ctx, name, policy);
+  } else ctx.log.info(`Added registry "${name}" → ${normalisedUrl} (${what}${accepts})`);
   if (opts.default) ctx.log.info(`"${name}" is now the default registry`);
+}
+
+/** After a policy change: lists the installed packages whose recorded signer the new policy rejects. */
+async function reportSignerMismatches(ctx: CliContext, name: string, policy: CosignPolicy | undefined) {
+  const packages = (await installedPackages(ctx)).filter((p) => p.registry.name === name);
+  if (packages.length === 0) return;
+  const keyFingerprint = policy?.public_key
+    ? pemFingerprint(await Deno.readTextFile(policy.public_key))
+    : undefined;
+  const mismatches = recheckSigners(packages, name, policy, keyFingerprint ? { keyFingerprint } : {});
+  if (mismatches.length === 0) {
+    ctx.log.info(
+      policy
+        ? `  ${plural(packages.length, "installed package")} from "${name}" still match the policy`
+        : `  "${name}" has no policy now: updating its packages needs --allow-unsigned`,
+    );
+    return;
+  }
+  ctx.log.warn(
+    `${plural(mismatches.length, "installed package")} from "${name}" no longer match its policy:\n` +
+      mismatches.map((m) => `  ${m.name}: recorded ${m.recorded}; ${m.reason}`).join("\n"),
+  );
+  ctx.log.info(
+    `  Updates of ${mismatches.map((m) => m.name).join(", ")} will be refused until they match; ` +
+      `"dz verify NAME" re-checks one now`,
+  );
 }
 
 /** dz remove registry */
@@ -268,5 +313,6 @@ export async function listRegistries(ctx: CliContext, opts: { json?: boolean }):
       r.cosign_policy?.issuer ?? (r.cosign_policy?.issuer_regex ? `/${r.cosign_policy.issuer_regex}/` : "-"),
       policySummary(r),
     ]),
+    { width: ctx.terminalWidth(), shrink: [4, 3, 1] },
   ));
 }

@@ -1,6 +1,8 @@
 /** `dz run <ref> [-- args]`: verify and run an image's entrypoint once, without installing it. */
-import { prepareRun } from "../../app/run.ts";
+import { type PreparedRun, prepareInstalledRun, prepareRun } from "../../app/run.ts";
+import { DropzoneError } from "../../errors.ts";
 import { handOverSignals } from "../../interrupt.ts";
+import { readCurrent } from "../../store/packages.ts";
 import { resolveReference } from "../../oci/reference.ts";
 import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
@@ -14,29 +16,9 @@ export async function runOnce(
   args: string[],
   opts: { allowUnsigned?: boolean; acceptNewSigner?: boolean; minAge?: string },
 ): Promise<number> {
-  const { config } = await ctx.config();
-  const ref = resolveReference(input, {
-    registries: config.registries,
-    defaultRegistry: config.default_registry,
+  const prepared = await prepare(ctx, input, opts).catch((err) => {
+    throw forRun(err);
   });
-  const progress = installProgress(ctx);
-  // The lock covers the unpack into the run cache only; the program itself runs without holding it.
-  const prepared = await withStoreLock(ctx, () =>
-    prepareRun({
-      layout: ctx.layout,
-      config,
-      client: createClient(ctx, config),
-      host: ctx.runtime.host,
-      now: ctx.runtime.now,
-      loadTrust: createTrustLoader(ctx),
-      ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
-      onEvent: progress.onEvent,
-    }, {
-      ref,
-      allowUnsigned: opts.allowUnsigned === true,
-      acceptNewSigner: opts.acceptNewSigner === true,
-      ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
-    })).finally(progress.done);
   if (prepared.discarded) {
     ctx.log.warn(`the cached copy could not be reused and was unpacked again: ${prepared.discarded}`);
   }
@@ -61,6 +43,54 @@ export async function runOnce(
   } finally {
     await Deno.remove(script).catch(() => {});
   }
+}
+
+/**
+ * The installed package when `input` is exactly an installed package's name (`dz run jq` runs what
+ * `dz install jq` put there, offline); any other reference (`jq:latest`, `chainguard/jq`) goes to the registry.
+ */
+async function prepare(
+  ctx: CliContext,
+  input: string,
+  opts: { allowUnsigned?: boolean; acceptNewSigner?: boolean; minAge?: string },
+): Promise<PreparedRun> {
+  const installed = /^[a-z0-9][a-z0-9._-]*$/.test(input)
+    ? await readCurrent(ctx.layout, input).catch(() => undefined)
+    : undefined;
+  if (installed) return await prepareInstalledRun(ctx.layout, installed.metadata, ctx.runtime.host);
+  const { config } = await ctx.config();
+  const ref = resolveReference(input, {
+    registries: config.registries,
+    defaultRegistry: config.default_registry,
+  });
+  const progress = installProgress(ctx);
+  // The lock covers the unpack into the run cache only; the program itself runs without holding it.
+  return await withStoreLock(ctx, () =>
+    prepareRun({
+      layout: ctx.layout,
+      config,
+      client: createClient(ctx, config),
+      host: ctx.runtime.host,
+      now: ctx.runtime.now,
+      loadTrust: createTrustLoader(ctx),
+      ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
+      onEvent: progress.onEvent,
+    }, {
+      ref,
+      allowUnsigned: opts.allowUnsigned === true,
+      acceptNewSigner: opts.acceptNewSigner === true,
+      ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
+    })).finally(progress.done);
+}
+
+/** The install pipeline's errors say "Cannot install …"; for `dz run` they say "Cannot run …". */
+function forRun(err: unknown): unknown {
+  const prefix = /^Cannot install\b/;
+  if (!(err instanceof DropzoneError) || !prefix.test(err.message)) return err;
+  return new DropzoneError(err.code, err.message.replace(prefix, "Cannot run"), {
+    ...(err.hint !== undefined ? { hint: err.hint } : {}),
+    ...(err.cause !== undefined ? { cause: err.cause } : {}),
+  });
 }
 
 function signalNumber(name: string): number {

@@ -11,9 +11,8 @@ import { sanitizeTerminal } from "../sanitize.ts";
 /** Runs `fn` holding the store-wide lock; a second dz waits with a message and fails after a minute. */
 export async function withStoreLock<T>(ctx: CliContext, fn: () => Promise<T>): Promise<T> {
   await ctx.ensureHome();
-  const timeout = Number(ctx.runtime.env("DZ_LOCK_TIMEOUT_MS") ?? "60000");
   await using _lock = await acquireStoreLock(ctx.layout.lockFile, {
-    timeoutMs: Number.isFinite(timeout) ? timeout : 60_000,
+    timeoutMs: ctx.settings.lockTimeoutMs,
     onWait: (pid) => ctx.log.info(`Waiting for another dz${pid ? ` (pid ${pid})` : ""} to finish…`),
   });
   await removeLeftovers(ctx);

@@ -22,11 +22,12 @@ import {
   applyUpdate,
   checkExitCode,
   checkUpdates,
-  hasUpdate,
-  implicitTargetTag,
   type UpdateCheck,
 } from "../../app/update.ts";
-import { renderChangelog } from "../../app/changelog.ts";
+import { selectUpdates } from "../../app/update_plan.ts";
+import { pinnedError } from "../../app/pin.ts";
+import { pinnedNames } from "../../store/pins.ts";
+import { renderChangelog } from "../changelog_render.ts";
 import { previewUpdate, type UpdatePreview } from "../../app/update_preview.ts";
 import { EXIT, exitCodeFor } from "../../errors.ts";
 import { shortDigest } from "../../oci/digest.ts";
@@ -35,7 +36,7 @@ import { listPackageStates, type PackageState } from "../../store/package_state.
 import { readCurrent } from "../../store/packages.ts";
 import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
-import { formatError, json, table } from "../render.ts";
+import { formatError, json, plural, table } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
 import { confirm, requireInstalled, withStoreLock } from "./shared.ts";
 
@@ -51,6 +52,8 @@ export interface UpdateOptions {
   acceptNewSigner?: boolean;
   allowDowngrade?: boolean;
   minAge?: string;
+  /** Say what would be updated; change nothing. */
+  dryRun?: boolean;
 }
 
 /** The check row of a damaged package: nothing can be checked until it is repaired or removed. */
@@ -70,7 +73,13 @@ function damagedCheck(s: PackageState & { state: "damaged" }): UpdateCheck {
   };
 }
 
-function row(check: UpdateCheck): string[] {
+function row(check: UpdateCheck, pinned: boolean): string[] {
+  const cells = rowCells(check);
+  if (pinned) cells[3] = cells[3] === "-" ? "pinned" : `pinned; ${cells[3]}`;
+  return cells;
+}
+
+function rowCells(check: UpdateCheck): string[] {
   const installed = `${check.tag ?? "(digest)"} (${
     check.installed_digest ? shortDigest(check.installed_digest) : "-"
   })`;
@@ -111,6 +120,10 @@ export async function update(
     else ctx.log.info("No packages installed.");
     return EXIT.OK;
   }
+  const pinned = await pinnedNames(ctx.layout, packages.map((p) => p.name));
+  const applying = !opts.check && (opts.yes === true || opts.dryRun === true || opts.all === true);
+  // Refused before any network access: a pinned package named for an update stays as it is.
+  if (name !== undefined && applying && pinned.has(name)) throw pinnedError(name);
   // Tags resolve on the upstream when it is reachable, so a stale mirror cannot hide an update (or make one up);
   // content addressed by digest still comes from the mirrors.
   const client = createClient(ctx, config, { tagsUpstreamFirst: true });
@@ -144,49 +157,90 @@ export async function update(
     ...damaged,
   ].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   if (opts.json) {
-    ctx.out(json(
-      opts.changelog
-        ? checks.map((c) => ({
-          ...c,
+    ctx.out(json(checks.map((c) => ({
+      ...c,
+      pinned: pinned.has(c.name),
+      ...(opts.changelog
+        ? {
           changelog: previews.get(c.name)?.changelog ?? null,
           changelog_error: previews.get(c.name)?.error ?? null,
-        }))
-        : checks,
-    ));
+        }
+        : {}),
+    }))));
   } else {
-    ctx.out(table(["NAME", "INSTALLED", "AVAILABLE", "REASON"], checks.map(row)));
+    ctx.out(table(
+      ["NAME", "INSTALLED", "AVAILABLE", "REASON"],
+      checks.map((c) => row(c, pinned.has(c.name))),
+      { width: ctx.terminalWidth(), shrink: [3, 2] },
+    ));
     for (const [pkg, p] of opts.changelog ? previews : []) {
       const lines = p.changelog ? renderChangelog(p.changelog) : [`changelog unavailable: ${p.error}`];
       ctx.out(`\n${pkg}:\n  ${lines.join("\n  ")}\n`);
     }
   }
 
-  const failedChecks = checks.some((c) => c.error !== null);
-  if (opts.check) return checkExitCode(checks);
   const explicit = name !== undefined || opts.all === true;
-  const targets = checks
-    .map((c) => ({
-      check: c,
-      tag: explicit ? (c.error === null ? c.target_tag : null) : implicitTargetTag(c),
-    }))
-    .filter((t): t is { check: UpdateCheck; tag: string } => t.tag !== null);
-  const skippedTagMoves = explicit ? [] : checks.filter((c) => hasUpdate(c) && c.newer_tags.length > 0);
+  const selection = selectUpdates(checks, { explicit, pinned });
+  const failedChecks = selection.failed.length > 0;
+  if (opts.check) return checkExitCode(checks.filter((c) => !pinned.has(c.name)));
+  const { targets, skippedTagMoves } = selection;
+  if (selection.pinned.length > 0 && (applying || targets.length > 0)) {
+    ctx.log.info(
+      `Not updating pinned ${
+        selection.pinned.map((c) => c.name).join(", ")
+      }; "dz unpin NAME" lets dz update it`,
+    );
+  }
 
   if (targets.length === 0) {
+    if (failedChecks) {
+      ctx.log.warn(
+        `could not check ${selection.failed.map((c) => c.name).join(", ")}` +
+          (skippedTagMoves.length + selection.available.length > 0 ? "" : "; nothing was updated") +
+          " (see REASON; run again with --verbose for details)",
+      );
+    }
     if (skippedTagMoves.length > 0) {
       ctx.log.info(
         `Newer tags are available; move to them with "dz update <name> --yes" or "dz update --all --yes"`,
       );
-    } else if (!checks.some(hasUpdate)) ctx.log.info("Everything is up to date.");
+    } else if (!failedChecks && selection.pinned.length === 0) ctx.log.info("Everything is up to date.");
+    else if (!failedChecks) ctx.log.info("Everything that is not pinned is up to date.");
+    return failedChecks ? EXIT.FAILURE : EXIT.OK;
+  }
+  if (opts.dryRun) {
+    for (const { check, tag } of targets) {
+      const to = check.rebuild && tag === check.tag
+        ? `${tag} (rebuild ${shortDigest(check.current_digest ?? "")})`
+        : tag;
+      ctx.log.info(
+        `Would update ${check.name} ${check.tag ?? ""} (${
+          shortDigest(check.installed_digest ?? "")
+        }) -> ${to}`,
+      );
+    }
+    if (skippedTagMoves.length > 0) {
+      ctx.log.info(
+        `Would not move ${
+          skippedTagMoves.map((c) => c.name).join(", ")
+        } to a newer tag (needs NAME or --all)`,
+      );
+    }
+    ctx.log.info(`Dry run: ${plural(targets.length, "update")} would be applied; nothing was changed`);
     return failedChecks ? EXIT.FAILURE : EXIT.OK;
   }
   if (!opts.yes) {
     if (!opts.all) {
-      const how = name ? `dz update ${name} --yes` : `dz update --yes (rebuilds) or dz update --all --yes`;
-      ctx.log.info(`${targets.length} update(s) available; apply with "${how}"`);
+      const moves = skippedTagMoves.filter((c) => !targets.some((t) => t.check.name === c.name)).length;
+      const how = name
+        ? `"dz update ${name} --yes"`
+        : moves > 0
+        ? `"dz update --yes" (rebuilds) or "dz update --all --yes" (also newer tags)`
+        : `"dz update --yes"`;
+      ctx.log.info(`${plural(selection.available.length, "update")} available; apply with ${how}`);
       return failedChecks ? EXIT.FAILURE : EXIT.OK;
     }
-    await confirm(ctx, `Apply ${targets.length} update(s)?`, false);
+    await confirm(ctx, `Apply ${plural(targets.length, "update")}?`, false);
   }
   if (skippedTagMoves.length > 0) {
     ctx.log.info(

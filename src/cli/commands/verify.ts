@@ -1,5 +1,6 @@
 /** `dz verify <ref|name> [--json] [--offline]`. */
-import { renderVerifyReport, verifyTarget } from "../../app/verify_cmd.ts";
+import { verifyTarget } from "../../app/verify_cmd.ts";
+import { renderVerifyReport } from "../verify_render.ts";
 import { DropzoneError, exitCodeFor } from "../../errors.ts";
 import type { CliContext } from "../context.ts";
 import { json } from "../render.ts";
@@ -8,9 +9,11 @@ import { isArchiveArgument } from "../../app/archive.ts";
 import { filesModifiedError, verifyInstalledFiles } from "../../app/verify_files.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import { openArchive } from "./archive.ts";
+import { type CosignSpellings, hasPolicyFlags, type PolicyFlags, withCosignSpellings } from "../flags.ts";
+import { buildPolicy, checkReadable } from "./registry.ts";
 
 /** Options of `dz verify`. */
-export interface VerifyOptions {
+export interface VerifyOptions extends PolicyFlags, CosignSpellings {
   json?: boolean;
   offline?: boolean;
   /** Check the installed files against the manifest recorded at unpack time instead of the signature. */
@@ -39,8 +42,12 @@ async function verifyFiles(ctx: CliContext, name: string, opts: VerifyOptions): 
  * Exit 0 when verified; on failure the report is still printed, the error goes to stderr, and the exit code is
  * the error's (3 for any trust failure, including a registry without a policy).
  */
-export async function verify(ctx: CliContext, target: string, opts: VerifyOptions): Promise<number> {
+export async function verify(ctx: CliContext, target: string, flags: VerifyOptions): Promise<number> {
+  const opts = withCosignSpellings(flags);
   if (opts.files) return await verifyFiles(ctx, target, opts);
+  // Identity or key flags (cosign's spellings too) check against that policy for this run only.
+  const policyOverride = hasPolicyFlags(opts) ? buildPolicy(opts, ctx.cwd()) : undefined;
+  if (policyOverride?.public_key) await checkReadable(policyOverride.public_key, "public key");
   const { config } = await ctx.config();
   // An archive from `dz export` is verified offline from its own contents, against the local policy and root.
   const archive = isArchiveArgument(target) ? await openArchive(ctx, ctx.userPath(target)) : undefined;
@@ -52,6 +59,7 @@ export async function verify(ctx: CliContext, target: string, opts: VerifyOption
     now: ctx.runtime.now(),
     loadTrust: createTrustLoader(ctx, { offline: opts.offline === true || archive !== undefined }),
     ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
+    ...(policyOverride ? { policyOverride } : {}),
     ...(archive ? { archive: archive.evidence } : {}),
   }, archive ? archive.reference : target);
   const report = outcome.report;
