@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { applyLayer, createRootfsState, finalizeRootfs } from "../src/unpack/extract.ts";
-import { removeTree } from "../src/store/atomic.ts";
+import { removeTree } from "../src/fs.ts";
 import { openLayer } from "../src/unpack/layer.ts";
 import { MEDIA_TYPES } from "../src/oci/media_types.ts";
 import { tarHeader } from "../tests/support/tar_writer.ts";
@@ -77,7 +77,10 @@ async function writeLayer(path: string): Promise<number> {
   return tarBytes;
 }
 
-const dir = await Deno.makeTempDir({ prefix: "dz-unpack-bench-", dir: values.dir });
+const dir = await Deno.makeTempDir({
+  prefix: "dz-unpack-bench-",
+  ...(values.dir ? { dir: values.dir } : {}),
+});
 try {
   const layer = `${dir}/layer.tar.gz`;
   const tarBytes = await writeLayer(layer);

@@ -88,7 +88,7 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 /** Options for {@linkcode DropzoneError}. */
 export interface DropzoneErrorOptions {
   /** An imperative next step for the user. */
-  hint?: string;
+  hint?: string | undefined;
   /** The underlying error, shown with --verbose. */
   cause?: unknown;
 }

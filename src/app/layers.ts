@@ -9,8 +9,8 @@ import type { Digest } from "../oci/digest.ts";
 import { shortDigest } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
 import type { RegistryClient } from "../registry/types.ts";
-import { crashPoint } from "../store/_crash_points.ts";
-import { removeTree } from "../store/atomic.ts";
+import { crashPoint } from "../crash_points.ts";
+import { removeTree } from "../fs.ts";
 import type { BlobCache } from "../store/blob_cache.ts";
 import type { Config } from "../store/config.ts";
 import {
@@ -25,6 +25,7 @@ import { ROOTFS_DIR, versionDir } from "../store/packages.ts";
 import { applySnapshot, createRootfsState, finalizeRootfs, type KnownHashes } from "../unpack/extract.ts";
 import { openLayer } from "../unpack/layer.ts";
 import type { ResolvedImage } from "./image.ts";
+import { Semaphore } from "../semaphore.ts";
 
 /** Progress of layer downloads, extraction and composition (a subset of install's events). */
 export type LayerEvent =
@@ -52,22 +53,6 @@ export interface PullOptions {
   readonly fetched?: Set<Digest>;
 }
 
-/** A tiny counting semaphore. */
-function semaphore(limit: number): <T>(work: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  return async (work) => {
-    if (running >= limit) await new Promise<void>((r) => waiting.push(r));
-    running++;
-    try {
-      return await work();
-    } finally {
-      running--;
-      waiting.shift()?.();
-    }
-  };
-}
-
 /** Downloads every layer into the cache with bounded concurrency; returns a promise per layer. */
 export function pullLayers(
   deps: PullDeps,
@@ -76,14 +61,14 @@ export function pullLayers(
   signal: AbortSignal,
   options: PullOptions = {},
 ): Promise<void>[] {
-  const run = semaphore(Math.max(1, deps.config.concurrency));
+  const slots = new Semaphore(Math.max(1, deps.config.concurrency));
   return image.manifest.layers.map(async (layer: Descriptor) => {
     if (options.skip?.has(layer.digest) || await cache.has(layer.digest)) {
       deps.onEvent?.({ type: "layer-start", digest: layer.digest, size: layer.size, cached: true });
       deps.onEvent?.({ type: "layer-done", digest: layer.digest });
       return;
     }
-    await run(async () => {
+    await slots.run(async () => {
       signal.throwIfAborted();
       deps.onEvent?.({ type: "layer-start", digest: layer.digest, size: layer.size, cached: false });
       const stream = await deps.client.getBlob(image.repo, layer.digest, {
@@ -204,7 +189,7 @@ async function compose(input: {
   // One failed extraction stops the others before the error surfaces.
   const controller = new AbortController();
   const signal = AbortSignal.any([input.signal, controller.signal]);
-  const run = semaphore(extractionSlots());
+  const slots = new Semaphore(extractionSlots());
   let extracted = 0;
   let reused = 0;
   const byDigest = new Map<Digest, Promise<LayerSnapshot>>();
@@ -219,7 +204,7 @@ async function compose(input: {
           return existing;
         }
         await downloads[i];
-        return await run(async () => {
+        return await slots.run(async () => {
           signal.throwIfAborted();
           extracted++;
           const snapshot = await store.extract(

@@ -3,6 +3,7 @@ import { DropzoneError, isDropzoneError } from "../errors.ts";
 import { removeCredential, saveCredential } from "../registry/credentials.ts";
 import { sortTagsNewestFirst } from "../registry/tag_order.ts";
 import type { RegistryClient, RepoRef } from "../registry/types.ts";
+import { writeFileAtomic } from "../fs.ts";
 
 /** Options for {@linkcode login}. */
 export interface LoginOptions {
@@ -122,14 +123,7 @@ async function readCache(path: string, registry: string): Promise<CatalogCache |
 async function writeCache(path: string, cache: CatalogCache): Promise<void> {
   const dir = path.slice(0, path.lastIndexOf("/"));
   await Deno.mkdir(dir, { recursive: true });
-  const temp = `${path}.${crypto.randomUUID()}.tmp`;
-  try {
-    await Deno.writeTextFile(temp, JSON.stringify(cache) + "\n");
-    await Deno.rename(temp, path);
-  } catch (err) {
-    await Deno.remove(temp).catch(() => {});
-    throw err;
-  }
+  await writeFileAtomic(path, JSON.stringify(cache) + "\n");
 }
 
 /** Searches a registry's catalog, caching the full listing for `ttlMs`. CATALOG_UNAVAILABLE propagates. */

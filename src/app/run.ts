@@ -10,7 +10,7 @@ import { digestToDirName } from "../oci/digest.ts";
 import type { ResolvedReference } from "../oci/reference.ts";
 import { planShim } from "../shim/plan.ts";
 import { renderWrapper } from "../shim/wrapper.ts";
-import { removeTree } from "../store/atomic.ts";
+import { exists, removeTree } from "../fs.ts";
 import { openBlobCache } from "../store/blob_cache.ts";
 import {
   checkFiles,
@@ -20,7 +20,7 @@ import {
   readFileManifest,
   writeFileManifest,
 } from "../store/file_manifest.ts";
-import { exists, listPackages, readCurrent, ROOTFS_DIR } from "../store/packages.ts";
+import { listPackages, readCurrent, ROOTFS_DIR } from "../store/packages.ts";
 import { resolveImage, verifyResolvedImage } from "./image.ts";
 import { gateVerified, planInstall } from "./install_plan.ts";
 import { IMAGE_CONFIG_FILE, type InstallDeps, planForVersion, removeTreeRetrying } from "./install.ts";

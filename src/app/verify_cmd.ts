@@ -80,7 +80,7 @@ export interface VerifyReport {
   trusted_root: { source: string; age_seconds: number | null } | null;
   recorded_signer?: string | null;
   signer_changed?: boolean;
-  error?: { code: string; message: string; hint: string | null };
+  error?: { code: string; message: string; hint: string | null } | undefined;
 }
 
 /** What verify needs from the outside. */
@@ -106,7 +106,10 @@ export interface VerifyDeps {
 }
 
 /** `ref` with the command line's policy, when there is one. */
-function withOverride(ref: ResolvedReference, override: CosignPolicy | undefined): ResolvedReference {
+function withOverride(
+  ref: ResolvedReference<CosignPolicy>,
+  override: CosignPolicy | undefined,
+): ResolvedReference<CosignPolicy> {
   if (!override) return ref;
   const keepRoot = ref.policy?.trusted_root !== undefined && override.public_key === undefined &&
     override.trusted_root === undefined;
@@ -147,7 +150,11 @@ export function attestationSummary(a: AttestationSummary): string {
  * recorded index digest (so index-bound signatures still verify) or platform digest. Throws REGISTRY_NOT_FOUND
  * when the registry is gone or no longer covers the repository.
  */
-export function installedReference(meta: PackageMetadata, config: Config, digest: Digest): ResolvedReference {
+export function installedReference(
+  meta: PackageMetadata,
+  config: Config,
+  digest: Digest,
+): ResolvedReference<CosignPolicy> {
   const entry = config.registries.find((r) => r.name === meta.registry.name);
   const { host } = splitRegistryUrl(meta.registry.url);
   if (entry === undefined) {
@@ -169,7 +176,7 @@ export function installedReference(meta: PackageMetadata, config: Config, digest
   });
 }
 
-function baseReport(target: string, ref: ResolvedReference): VerifyReport {
+function baseReport(target: string, ref: ResolvedReference<CosignPolicy>): VerifyReport {
   return {
     target,
     mode: "reference",
@@ -196,7 +203,7 @@ async function resolveInstalled(
   deps: VerifyDeps,
   meta: PackageMetadata,
   host: Host,
-): Promise<{ ref: ResolvedReference; image: ResolvedManifest }> {
+): Promise<{ ref: ResolvedReference<CosignPolicy>; image: ResolvedManifest }> {
   const opts = { client: deps.client, host, ...(deps.signal ? { signal: deps.signal } : {}) };
   if (meta.index_digest !== null) {
     const ref = installedReference(meta, deps.config, meta.index_digest);
@@ -239,7 +246,7 @@ async function platformOf(deps: VerifyDeps, image: ResolvedManifest): Promise<st
 export async function verifyTarget(deps: VerifyDeps, target: string): Promise<VerifyOutcome> {
   let meta: PackageMetadata | undefined;
   if (looksLikePackageName(target)) meta = (await readCurrent(deps.layout, target))?.metadata;
-  let ref: ResolvedReference;
+  let ref: ResolvedReference<CosignPolicy>;
   const host = meta ? hostFromPlatform(meta.platform, deps.host) : deps.host;
   let report: VerifyReport;
   let image: ResolvedManifest;
@@ -384,7 +391,7 @@ function baseReportFromMeta(target: string, meta: PackageMetadata): VerifyReport
   };
 }
 
-function noPolicy(ref: ResolvedReference): DropzoneError {
+function noPolicy(ref: ResolvedReference<CosignPolicy>): DropzoneError {
   return new DropzoneError(
     "POLICY_MISSING",
     `Cannot verify ${ref.input}: registry "${ref.registryName}" has no signature policy (no policy)`,

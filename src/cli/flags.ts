@@ -81,11 +81,11 @@ export interface PolicyFlags {
 
 /** The same flags in cosign's spelling (`cosign verify --certificate-identity …`), accepted as aliases. */
 export interface CosignSpellings {
-  certificateIdentity?: string;
-  certificateIdentityRegexp?: string;
-  certificateOidcIssuer?: string;
-  certificateOidcIssuerRegexp?: string;
-  key?: string;
+  certificateIdentity?: string | undefined;
+  certificateIdentityRegexp?: string | undefined;
+  certificateOidcIssuer?: string | undefined;
+  certificateOidcIssuerRegexp?: string | undefined;
+  key?: string | undefined;
 }
 
 /** dz flag ← cosign flag. */

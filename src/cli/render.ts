@@ -105,17 +105,8 @@ export function json(value: unknown): string {
   return sanitizeTerminal(JSON.stringify(value, null, 2)) + "\n";
 }
 
-/** Human-readable byte counts. */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} ${units[i]}` : `${v.toFixed(1)} ${units[i]}`;
-}
+/** Human-readable byte counts (one rule for messages and tables: src/format.ts). */
+export { formatBytes } from "../format.ts";
 
 /** "2026-11-22 19:48" in UTC, for tables. */
 export function formatTime(iso: string | undefined): string {

@@ -5,6 +5,7 @@
 import { dirname, join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import { applyRcBlock, removeRcBlock, renderPathBlock, type Shell } from "./rc.ts";
+import { writeFileAtomic } from "../fs.ts";
 
 export type { Shell } from "./rc.ts";
 
@@ -109,18 +110,8 @@ async function writeAtomic(path: string, text: string): Promise<void> {
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
-  const dir = dirname(path);
-  await Deno.mkdir(dir, { recursive: true });
-  const temp = await Deno.makeTempFile({ dir, prefix: ".dz-rc-", suffix: ".tmp" });
-  let renamed = false;
-  try {
-    await Deno.writeTextFile(temp, text);
-    await Deno.chmod(temp, mode);
-    await Deno.rename(temp, path);
-    renamed = true;
-  } finally {
-    if (!renamed) await Deno.remove(temp).catch(() => {});
-  }
+  await Deno.mkdir(dirname(path), { recursive: true });
+  await writeFileAtomic(path, text, { mode, temp: { prefix: ".dz-rc-", suffix: ".tmp" } });
 }
 
 function requireShell(options: PathOptions): Shell {

@@ -1,4 +1,5 @@
 /** OCI content digests. dz supports sha256 only, like cosign's tag scheme. */
+import { fromHex, toHex } from "../encoding.ts";
 
 /** A validated `sha256:<64 lowercase hex>` digest. */
 export type Digest = `sha256:${string}`;
@@ -21,20 +22,7 @@ export function digestHex(digest: Digest): string {
   return digest.slice("sha256:".length);
 }
 
-/** Hex encoding of bytes. */
-export function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
-  return out;
-}
-
-/** Decodes lowercase or uppercase hex. */
-export function fromHex(hex: string): Uint8Array {
-  if (hex.length % 2 !== 0 || /[^0-9a-fA-F]/.test(hex)) throw new TypeError("Invalid hex string");
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
+export { fromHex, toHex };
 
 /** sha256 of bytes as a Digest. */
 export async function sha256Digest(bytes: Uint8Array): Promise<Digest> {

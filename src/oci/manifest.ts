@@ -51,9 +51,9 @@ export interface ImageConfig {
   readonly architecture?: string;
   readonly variant?: string;
   readonly config: {
-    readonly Entrypoint?: readonly string[] | null;
-    readonly Cmd?: readonly string[] | null;
-    readonly Env?: readonly string[] | null;
+    readonly Entrypoint?: readonly string[] | null | undefined;
+    readonly Cmd?: readonly string[] | null | undefined;
+    readonly Env?: readonly string[] | null | undefined;
     readonly WorkingDir?: string;
     readonly User?: string;
     readonly Labels?: Readonly<Record<string, string>> | null;

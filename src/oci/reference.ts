@@ -10,18 +10,20 @@
  * which let `docker.io/chainguard/jq` bypass the Chainguard policy.
  */
 import { DropzoneError } from "../errors.ts";
-import type { CosignPolicy } from "../verify/types.ts";
 import { type Digest, isDigest } from "./digest.ts";
 import { isLoopbackHost, normalizeRegistryHost, sameRegistryHost } from "./registry_host.ts";
 
 export { isLoopbackHost };
 
-/** A registry as configured (see store/config.ts). */
-export interface RegistryEntry {
+/**
+ * A registry as configured (see store/config.ts). The policy type is a parameter so this pure layer does not know
+ * the trust types above it: store/config.ts instantiates it as `ConfiguredRegistry` (with verify's CosignPolicy).
+ */
+export interface RegistryEntry<Policy = unknown> {
   readonly name: string;
   readonly url: string;
   readonly insecure?: boolean;
-  readonly cosign_policy?: CosignPolicy;
+  readonly cosign_policy?: Policy;
   /** Skip digests signed more recently than this (e.g. "3d"); overrides the top-level setting. */
   readonly min_release_age?: string;
   /** Locations (`host[/namespace]`) that must serve the same digest before an unsigned install (no policy). */
@@ -38,8 +40,8 @@ export interface ParsedReference {
   readonly digest?: Digest;
 }
 
-/** A reference resolved to a registry, repository and tag/digest. */
-export interface ResolvedReference {
+/** A reference resolved to a registry, repository and tag/digest; `policy` is the matched entry's. */
+export interface ResolvedReference<Policy = unknown> {
   readonly input: string;
   /** Configured registry name, or the host for a registry that is not configured. */
   readonly registryName: string;
@@ -47,7 +49,7 @@ export interface ResolvedReference {
   readonly registryUrl: string;
   /** True when no configured registry matched (no policy; needs --allow-unsigned). */
   readonly adHoc: boolean;
-  readonly policy?: CosignPolicy;
+  readonly policy?: Policy;
   readonly insecure: boolean;
   /** Canonical registry host ("docker.io", "ghcr.io", "127.0.0.1:5000"). */
   readonly host: string;
@@ -153,19 +155,19 @@ function normaliseRepository(host: string, repository: string): string {
 }
 
 /** Options for {@linkcode resolveReference}. */
-export interface ResolveOptions {
-  readonly registries: readonly RegistryEntry[];
-  readonly defaultRegistry?: string;
+export interface ResolveOptions<Policy> {
+  readonly registries: readonly RegistryEntry<Policy>[];
+  readonly defaultRegistry?: string | undefined;
 }
 
-function resolved(
+function resolved<Policy>(
   input: string,
-  entry: RegistryEntry | undefined,
+  entry: RegistryEntry<Policy> | undefined,
   host: string,
   repository: string,
   image: string,
   parsed: ParsedReference,
-): ResolvedReference {
+): ResolvedReference<Policy> {
   const tag = parsed.tag ?? (parsed.digest ? undefined : "latest");
   return {
     input,
@@ -184,13 +186,16 @@ function resolved(
 }
 
 /** Resolves a reference against the configured registries. */
-export function resolveReference(input: string, options: ResolveOptions): ResolvedReference {
+export function resolveReference<Policy>(
+  input: string,
+  options: ResolveOptions<Policy>,
+): ResolvedReference<Policy> {
   const parsed = parseReference(input);
   const { registries, defaultRegistry } = options;
   if (parsed.host) {
     // Longest configured URL prefix wins, so a policy always applies when the user spells out its host, under
     // any spelling of it (Docker Hub aliases, default ports, loopback names: see registry_host.ts).
-    let best: { entry: RegistryEntry; prefix: string; host: string } | undefined;
+    let best: { entry: RegistryEntry<Policy>; prefix: string; host: string } | undefined;
     for (const entry of registries) {
       const { host, prefix } = splitRegistryUrl(entry.url);
       if (!sameRegistryHost(host, parsed.host)) continue;
@@ -208,7 +213,7 @@ export function resolveReference(input: string, options: ResolveOptions): Resolv
     return resolved(input, undefined, parsed.host, repository, parsed.path, parsed);
   }
   const slash = parsed.path.indexOf("/");
-  let entry: RegistryEntry | undefined;
+  let entry: RegistryEntry<Policy> | undefined;
   let image = parsed.path;
   if (slash >= 0) {
     const head = parsed.path.slice(0, slash);

@@ -5,8 +5,9 @@
 import { DropzoneError } from "../errors.ts";
 import type { Credential } from "./types.ts";
 import type { Transport } from "./transport.ts";
-import { readCapped, redactUrl } from "./registry_error.ts";
+import { parseJsonBody, readCapped, redactUrl } from "./registry_error.ts";
 import { isLoopbackHost } from "./hosts.ts";
+import { toBase64 } from "../encoding.ts";
 
 /** One challenge of a `WWW-Authenticate` header. `scheme` and parameter names are lower-cased. */
 export interface Challenge {
@@ -183,16 +184,10 @@ export async function requestToken(transport: Transport, request: TokenRequest):
       { hint: "Try again later, or check the registry status" },
     );
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (cause) {
-    throw new DropzoneError(
-      "REGISTRY_PROTOCOL",
-      `Registry "${registry}" token service returned a response that is not JSON`,
-      { hint: "Report this to the registry operator", cause },
-    );
-  }
+  const doc = parseJsonBody(
+    bytes,
+    `Registry "${registry}" token service returned a response that is not JSON`,
+  );
   const record = typeof doc === "object" && doc !== null ? doc as Record<string, unknown> : {};
   const token = typeof record.token === "string" && record.token
     ? record.token
@@ -213,8 +208,5 @@ export async function requestToken(transport: Transport, request: TokenRequest):
 
 /** `Basic base64(user:pass)` with UTF-8 encoding. */
 export function basicAuthorization(username: string, password: string): string {
-  const bytes = new TextEncoder().encode(`${username}:${password}`);
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return `Basic ${btoa(binary)}`;
+  return `Basic ${toBase64(`${username}:${password}`)}`;
 }

@@ -8,9 +8,20 @@ import { join } from "node:path";
 import { DropzoneError, isDropzoneError } from "../errors.ts";
 import { type Digest, isDigest, sha256Digest, toHex } from "../oci/digest.ts";
 import { type Descriptor, parseManifest } from "../oci/manifest.ts";
-import type { BlobCache } from "../store/blob_cache.ts";
-import { writeJsonAtomic } from "../store/atomic.ts";
+import { writeJsonAtomic } from "../fs.ts";
 import type { FetchedManifest, ManifestHead, RegistryClient, RepoRef } from "./types.ts";
+
+/**
+ * The content-addressed cache the recording client fills and the offline client reads. store/blob_cache.ts
+ * implements it; declaring it here keeps registry/ below store/ in the layer order.
+ */
+export interface ContentCache {
+  has(digest: Digest): Promise<boolean>;
+  /** A stream of the blob; only called after `has` said yes. */
+  open(digest: Digest): Promise<ReadableStream<Uint8Array>>;
+  /** Stores `stream` under `digest`, verifying sha256 and size. */
+  putStream(digest: Digest, size: number, stream: ReadableStream<Uint8Array>): Promise<unknown>;
+}
 
 /** One recorded resolution. */
 interface RefRecord {
@@ -55,7 +66,7 @@ const tagKey = (repo: RepoRef, tag: string) => `tag:${repo.registry}/${repo.repo
 const referrersKey = (repo: RepoRef, digest: Digest, artifactType?: string) =>
   `referrers:${repo.registry}/${repo.repository}@${digest}${artifactType ? `?${artifactType}` : ""}`;
 
-async function store(cache: BlobCache, digest: Digest, bytes: Uint8Array): Promise<void> {
+async function store(cache: ContentCache, digest: Digest, bytes: Uint8Array): Promise<void> {
   if (await cache.has(digest)) return;
   await cache.putStream(digest, bytes.length, ReadableStream.from([bytes])).catch(() => false);
 }
@@ -65,7 +76,7 @@ async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> 
 }
 
 /** Wraps an online client so everything it resolves can be replayed offline later. */
-export function recordingClient(inner: RegistryClient, cache: BlobCache, refs: RefStore): RegistryClient {
+export function recordingClient(inner: RegistryClient, cache: ContentCache, refs: RefStore): RegistryClient {
   return {
     ...inner,
     ping: inner.ping.bind(inner),
@@ -126,7 +137,7 @@ function cosignTag(reference: string): boolean {
 }
 
 /** A client that answers only from the cache: the network is never touched. */
-export function offlineClient(cache: BlobCache, refs: RefStore): RegistryClient {
+export function offlineClient(cache: ContentCache, refs: RefStore): RegistryClient {
   async function manifestByDigest(digest: Digest, label: string): Promise<FetchedManifest> {
     if (!(await cache.has(digest))) throw offlineMiss(`manifest ${label}`);
     const bytes = await readAll(await cache.open(digest));

@@ -10,6 +10,8 @@
 import { DropzoneError } from "../errors.ts";
 import { canonicalRegistryHost, normalizeRegistryHost } from "./hosts.ts";
 import type { Credential, CredentialLookup } from "./types.ts";
+import { writeJsonAtomic } from "../fs.ts";
+import { fromBase64Text, toBase64 } from "../encoding.ts";
 
 /** A parsed config.json / auth.json. */
 export interface AuthConfig {
@@ -40,17 +42,6 @@ function identityKey(normalizedKey: string): string {
   return canonicalRegistryHost(host) + (slash < 0 ? "" : normalizedKey.slice(slash));
 }
 
-function decodeBase64(text: string): string {
-  const binary = atob(text);
-  return new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
-}
-
-function encodeBase64(text: string): string {
-  let binary = "";
-  for (const b of new TextEncoder().encode(text)) binary += String.fromCharCode(b);
-  return btoa(binary);
-}
-
 function entryCredential(entry: unknown): Credential | undefined {
   if (typeof entry !== "object" || entry === null) return undefined;
   const e = entry as Record<string, unknown>;
@@ -58,7 +49,7 @@ function entryCredential(entry: unknown): Credential | undefined {
   if (typeof e.auth === "string" && e.auth) {
     let decoded: string;
     try {
-      decoded = decodeBase64(e.auth);
+      decoded = fromBase64Text(e.auth);
     } catch {
       return undefined;
     }
@@ -257,15 +248,8 @@ async function readRaw(authFile: string): Promise<{ doc: Record<string, unknown>
 async function writeAtomic(authFile: string, doc: Record<string, unknown>): Promise<void> {
   const dir = authFile.slice(0, Math.max(0, authFile.lastIndexOf("/"))) || ".";
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  const temp = `${dir}/.auth.json.${crypto.randomUUID()}.tmp`;
-  try {
-    await Deno.writeTextFile(temp, JSON.stringify(doc, null, 2) + "\n", { mode: 0o600, createNew: true });
-    await Deno.chmod(temp, 0o600);
-    await Deno.rename(temp, authFile);
-  } catch (err) {
-    await Deno.remove(temp).catch(() => {});
-    throw err;
-  }
+  // Secrets: the temp file is created 0600 (never readable by others, not even before the chmod).
+  await writeJsonAtomic(authFile, doc, { mode: 0o600, temp: { prefix: ".auth.json.", suffix: ".tmp" } });
 }
 
 function withoutHost(auths: unknown, key: string): { rest: Record<string, unknown>; removed: boolean } {
@@ -290,7 +274,7 @@ export async function saveCredential(
   const key = normalizeRegistryKey(host);
   const { doc, wasPermissive } = await readRaw(authFile);
   const { rest } = withoutHost(doc.auths, key);
-  rest[key] = { auth: encodeBase64(`${username}:${password}`) };
+  rest[key] = { auth: toBase64(`${username}:${password}`) };
   await writeAtomic(authFile, { ...doc, auths: rest });
   return { wasPermissive };
 }

@@ -2,6 +2,7 @@
  * Turning registry responses into one-line DropzoneErrors, and keeping secrets out of them: URLs lose their
  * userinfo and query values (pre-signed CDN URLs carry tokens), remote text loses control characters.
  */
+import { formatBytes } from "../format.ts";
 import { DropzoneError, type DropzoneErrorOptions, type ErrorCode } from "../errors.ts";
 
 /** Options for {@linkcode RegistryError}. */
@@ -120,12 +121,19 @@ export async function readCapped(
   return out;
 }
 
-/** Human-readable size for messages. */
-export function formatBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(n % (1024 * 1024) === 0 ? 0 : 1)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(n % 1024 === 0 ? 0 : 1)} KiB`;
-  return `${n} bytes`;
+/** Parses a JSON response body; REGISTRY_PROTOCOL with `message` when it is not JSON. */
+export function parseJsonBody(bytes: Uint8Array, message: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (cause) {
+    throw new DropzoneError("REGISTRY_PROTOCOL", message, {
+      hint: "Report this to the registry operator",
+      cause,
+    });
+  }
 }
+
+export { formatBytes };
 
 /** `errors[].code: message` entries from an OCI error body, or undefined when it is not one. */
 export function parseOciErrors(text: string): string | undefined {

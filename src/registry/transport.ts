@@ -10,6 +10,7 @@
 import { DropzoneError } from "../errors.ts";
 import { canonicalRegistryHost, type HostResolver, resolvesPrivate, resolveWithDns } from "./hosts.ts";
 import { redactUrl, RegistryError, sanitizeRemoteText } from "./registry_error.ts";
+import { Semaphore } from "../semaphore.ts";
 
 /** Options for {@linkcode createTransport}. */
 export interface TransportOptions {
@@ -95,33 +96,6 @@ function defaultSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** A counting semaphore. */
-function semaphore(limit: number): { acquire(): Promise<() => void> } {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  const release = () => {
-    const next = waiting.shift();
-    if (next) next();
-    else active--;
-  };
-  return {
-    acquire() {
-      let released = false;
-      const once = () => {
-        if (!released) {
-          released = true;
-          release();
-        }
-      };
-      if (active < limit) {
-        active++;
-        return Promise.resolve(once);
-      }
-      return new Promise((resolve) => waiting.push(() => resolve(once)));
-    },
-  };
-}
-
 class Deadline {
   readonly controller = new AbortController();
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -165,10 +139,10 @@ export function createTransport(options: TransportOptions): Transport {
     if (!p) privateHosts.set(key, p = resolvesPrivate(host, resolveHost));
     return p;
   };
-  const limits = new Map<string, ReturnType<typeof semaphore>>();
+  const limits = new Map<string, Semaphore>();
   const limitFor = (host: string) => {
     let s = limits.get(host);
-    if (!s) limits.set(host, s = semaphore(concurrencyPerHost));
+    if (!s) limits.set(host, s = new Semaphore(concurrencyPerHost));
     return s;
   };
 
@@ -340,7 +314,9 @@ export function createTransport(options: TransportOptions): Transport {
     isPrivateHost: isPrivate,
     async send(url, sendOptions) {
       const { registry, signal } = sendOptions;
-      const release = await limitFor(canonicalRegistryHost(url.host)).acquire();
+      // The permit stays held until the response body is consumed or cancelled (see wrap), not just the send.
+      const permit = await limitFor(canonicalRegistryHost(url.host)).acquire();
+      const release = permit.release;
       let handedOver = false;
       try {
         for (let n = 0;; n++) {

@@ -41,7 +41,7 @@ export interface ManifestHead {
 export interface BlobOptions {
   /** Expected size from the descriptor; a mismatch is an error. */
   size?: number;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Called with the byte count of every chunk, for progress. */
   onProgress?: (bytes: number) => void;
 }
@@ -63,14 +63,21 @@ export interface RegistryClient {
    * GET /v2/ with auth; throws REGISTRY_AUTH on bad credentials. `credential` overrides the lookup (used by
    * login to verify credentials before saving them).
    */
-  ping(registry: string, options?: { signal?: AbortSignal; credential?: Credential }): Promise<void>;
+  ping(
+    registry: string,
+    options?: { signal?: AbortSignal | undefined; credential?: Credential },
+  ): Promise<void>;
   /** GET a manifest by tag or digest. When fetched by digest the bytes are checked against it. */
-  getManifest(repo: RepoRef, reference: string, options?: { signal?: AbortSignal }): Promise<FetchedManifest>;
+  getManifest(
+    repo: RepoRef,
+    reference: string,
+    options?: { signal?: AbortSignal | undefined },
+  ): Promise<FetchedManifest>;
   /** HEAD a manifest; null on 404. Falls back to GET when the registry omits Docker-Content-Digest. */
   headManifest(
     repo: RepoRef,
     reference: string,
-    options?: { signal?: AbortSignal },
+    options?: { signal?: AbortSignal | undefined },
   ): Promise<ManifestHead | null>;
   /**
    * Streams a blob. The stream errors (DIGEST_MISMATCH) at its end when the content does not hash to `digest`
@@ -84,9 +91,15 @@ export interface RegistryClient {
     options?: BlobOptions & { maxBytes?: number },
   ): Promise<Uint8Array>;
   /** All tags, following pagination. */
-  listTags(repo: RepoRef, options?: { signal?: AbortSignal; pageSize?: number }): Promise<string[]>;
+  listTags(
+    repo: RepoRef,
+    options?: { signal?: AbortSignal | undefined; pageSize?: number },
+  ): Promise<string[]>;
   /** All repositories from /v2/_catalog; throws CATALOG_UNAVAILABLE where the registry has none. */
-  catalog(registry: string, options?: { signal?: AbortSignal; pageSize?: number }): Promise<string[]>;
+  catalog(
+    registry: string,
+    options?: { signal?: AbortSignal | undefined; pageSize?: number },
+  ): Promise<string[]>;
   /**
    * Referrers of `digest` via the referrers API, falling back to the `sha256-<hex>` tag. Only descriptors
    * whose artifactType matches (when given) are returned; a fallback tag that is not an index yields [].
@@ -94,7 +107,7 @@ export interface RegistryClient {
   referrers(
     repo: RepoRef,
     digest: Digest,
-    options?: { artifactType?: string; signal?: AbortSignal },
+    options?: { artifactType?: string; signal?: AbortSignal | undefined },
   ): Promise<
     Descriptor[]
   >;

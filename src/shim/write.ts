@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import { isDzWrapper, readWrapperMeta } from "./wrapper.ts";
+import { writeFileAtomic } from "../fs.ts";
 import { linkOwner, packagesDirOf, readLinkAt } from "./link.ts";
 
 /** The first 4 KiB of a regular file, never following a symlink; null when it is missing or not a file. */
@@ -104,20 +105,11 @@ export async function writeWrapper(
       });
     }
   }
-  const temp = await Deno.makeTempFile({
-    dir: binDir,
-    prefix: `.${name.slice(0, 32).replace(/[^A-Za-z0-9._+-]/g, "_")}.`,
-    suffix: ".tmp",
+  // The temp name `.<name>.<random>.tmp` is what doctor recognises as a wrapper left by a crash.
+  await writeFileAtomic(target, text, {
+    mode: 0o755,
+    temp: { prefix: `.${name.slice(0, 32).replace(/[^A-Za-z0-9._+-]/g, "_")}.`, suffix: ".tmp" },
   });
-  let renamed = false;
-  try {
-    await Deno.writeTextFile(temp, text);
-    await Deno.chmod(temp, 0o755);
-    await Deno.rename(temp, target);
-    renamed = true;
-  } finally {
-    if (!renamed) await Deno.remove(temp).catch(() => {});
-  }
 }
 
 /**

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import { type Digest, digestHex, isDigest } from "../oci/digest.ts";
 import { onInterrupt } from "../interrupt.ts";
-import { ioError, randomSuffix, syncDir, TEMP_PREFIX } from "./atomic.ts";
+import { ioError, randomSuffix, syncDir, TEMP_PREFIX } from "../fs.ts";
 
 /** Result of {@linkcode BlobCache.gc}. */
 export interface BlobGcResult {

@@ -8,10 +8,13 @@ import { DropzoneError } from "../errors.ts";
 import type { RegistryEntry } from "../oci/reference.ts";
 import { formatHostPath, hostPathKey, type MirrorEntry, parseHostPath } from "../registry/mirrors.ts";
 import type { CosignPolicy, ProofKind } from "../verify/types.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { writeFileAtomic } from "../fs.ts";
 import { CHAINGUARD_POLICY, SEED_REGISTRY, SEED_TEXT } from "./config_seed.ts";
 
 export { CHAINGUARD_POLICY, SEED_REGISTRY };
+
+/** A registry as configured in config.yaml, with its cosign policy. */
+export type ConfiguredRegistry = RegistryEntry<CosignPolicy>;
 
 /** The config schema version this dz reads and writes. */
 export const CONFIG_VERSION = 1;
@@ -21,7 +24,7 @@ export interface Config {
   readonly version: number;
   readonly default_registry?: string;
   readonly always_allow_unsigned: boolean;
-  readonly registries: readonly RegistryEntry[];
+  readonly registries: readonly ConfiguredRegistry[];
   /** Previous versions kept per package for rollback. */
   readonly keep_versions: number;
   /** Concurrent requests per registry host. */
@@ -144,7 +147,7 @@ export function validateConfig(raw: unknown, path: string): Config {
   const registriesRaw = raw.registries ?? [];
   if (!Array.isArray(registriesRaw)) throw bad(path, "registries", "must be a list");
   const names = new Set<string>();
-  const registries = registriesRaw.map((r, i): RegistryEntry => {
+  const registries = registriesRaw.map((r, i): ConfiguredRegistry => {
     const f = `registries[${i}]`;
     if (!isObject(r)) throw bad(path, f, "must be a mapping");
     for (const k of Object.keys(r)) {
@@ -338,7 +341,7 @@ function registriesSeq(doc: Document): YAMLSeq {
 }
 
 /** Adds a registry to the document (pure edit; validate with {@linkcode revalidate}). */
-export function addRegistryToDoc(doc: Document, entry: RegistryEntry): void {
+export function addRegistryToDoc(doc: Document, entry: ConfiguredRegistry): void {
   const plain: Record<string, unknown> = { name: entry.name, url: entry.url };
   if (entry.insecure) plain.insecure = true;
   if (entry.cosign_policy) plain.cosign_policy = { ...entry.cosign_policy };

@@ -12,7 +12,7 @@ export const CHAINGUARD_POLICY: Readonly<CosignPolicy> = {
 };
 
 /** The registry seeded on first run. */
-export const SEED_REGISTRY: RegistryEntry = {
+export const SEED_REGISTRY: RegistryEntry<CosignPolicy> = {
   name: "chainguard",
   url: "docker.io/chainguard",
   cosign_policy: CHAINGUARD_POLICY,

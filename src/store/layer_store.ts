@@ -19,7 +19,7 @@ import { DropzoneError } from "../errors.ts";
 import { type Digest, digestToDirName, isDigest } from "../oci/digest.ts";
 import { applyLayer, type LayerOp, type SnapshotSource } from "../unpack/extract.ts";
 import type { LayerLimits } from "../unpack/rules.ts";
-import { crashPoint } from "./_crash_points.ts";
+import { crashPoint } from "../crash_points.ts";
 import {
   ioError,
   isLeftoverName,
@@ -28,7 +28,7 @@ import {
   STAGING_PREFIX,
   trashAndRemove,
   writeJsonAtomic,
-} from "./atomic.ts";
+} from "../fs.ts";
 
 const SCHEMA_VERSION = 1;
 /** The recorded entries of a snapshot. */

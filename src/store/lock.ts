@@ -8,7 +8,7 @@
  */
 import { dirname } from "node:path";
 import { DropzoneError } from "../errors.ts";
-import { ioError } from "./atomic.ts";
+import { ioError } from "../fs.ts";
 
 /** Options for {@linkcode acquireStoreLock}. */
 export interface StoreLockOptions {

@@ -18,6 +18,7 @@ import { type Digest, digestToDirName, isDigest, shortDigest } from "../oci/dige
 import type { StoreLayout } from "./layout.ts";
 import { crashPoint } from "./_crash_points.ts";
 import {
+  exists,
   ioError,
   randomSuffix,
   removeTree,
@@ -40,6 +41,7 @@ import {
   previousDigests,
 } from "./versions.ts";
 
+export { exists }; // defined in src/fs.ts; re-exported for existing callers
 /** Name of the current-version symlink. */
 export const CURRENT_LINK = "current";
 /** Name of the activation history file. */
@@ -73,7 +75,8 @@ export interface VersionEntry {
   current: boolean;
 }
 
-/** Throws INVALID_NAME unless `name` is safe as a single directory name in the store. */
+/** Throws INVALID_NAME unless `name` is safe as a directory name on disk: wider than the one naming rule
+ * (oci/reference.ts `validatePackageName`, applied to every new name) so that older installs stay readable. */
 export function validatePackageName(name: string): void {
   if (
     name.length === 0 || name.length > MAX_NAME_LENGTH || name.startsWith(".") || name.includes("/") ||
@@ -100,17 +103,6 @@ function dirNameToDigest(dirName: string): Digest | undefined {
   if (!dirName.startsWith("sha256-")) return undefined;
   const digest = `sha256:${dirName.slice("sha256-".length)}`;
   return isDigest(digest) ? digest : undefined;
-}
-
-/** True when something (of any type, not following symlinks) is at `path`. */
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw ioError("read", path, err);
-  }
 }
 
 /** Reads the `current` link target as a digest; undefined when missing or not a digest dir name. */

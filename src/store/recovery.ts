@@ -10,7 +10,7 @@ import { isAbsolute, join, relative } from "node:path";
 import { isDropzoneError } from "../errors.ts";
 import { type Digest, digestToDirName, isDigest } from "../oci/digest.ts";
 import type { StoreLayout } from "./layout.ts";
-import { isLeftoverName, removeTree, replaceSymlinkAtomic, TEMP_PREFIX, trashAndRemove } from "./atomic.ts";
+import { isLeftoverName, removeTree, replaceSymlinkAtomic, TEMP_PREFIX, trashAndRemove } from "../fs.ts";
 import { openBlobCache } from "./blob_cache.ts";
 import { openLayerStore } from "./layer_store.ts";
 import {

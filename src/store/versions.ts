@@ -15,7 +15,7 @@ export interface VersionFacts {
   readonly digest: Digest;
   readonly complete: boolean;
   readonly current: boolean;
-  readonly metadata?: PackageMetadata;
+  readonly metadata?: PackageMetadata | undefined;
 }
 
 /**

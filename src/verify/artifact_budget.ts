@@ -7,6 +7,7 @@
 import { DropzoneError } from "../errors.ts";
 import type { Digest } from "../oci/digest.ts";
 import type { RegistryClient, RepoRef } from "../registry/types.ts";
+import { Semaphore } from "../semaphore.ts";
 
 /** Total bytes of signature/attestation artifacts dz reads for one image (signatures and attestations). */
 export const ARTIFACT_BUDGET_BYTES = 32 * 1024 * 1024;
@@ -54,14 +55,12 @@ export interface ArtifactBudgetOptions {
 export class ArtifactBudget {
   readonly limitBytes: number;
   #used = 0;
-  #active = 0;
-  readonly #concurrency: number;
-  readonly #waiting: (() => void)[] = [];
+  readonly #slots: Semaphore;
   readonly #blobs = new Map<Digest, Promise<Uint8Array>>();
 
   constructor(options: ArtifactBudgetOptions = {}) {
     this.limitBytes = options.limitBytes ?? ARTIFACT_BUDGET_BYTES;
-    this.#concurrency = Math.max(1, options.concurrency ?? ARTIFACT_FETCH_CONCURRENCY);
+    this.#slots = new Semaphore(Math.max(1, options.concurrency ?? ARTIFACT_FETCH_CONCURRENCY));
   }
 
   /** Bytes charged so far. */
@@ -77,19 +76,8 @@ export class ArtifactBudget {
   }
 
   /** Runs `fn` holding one of the concurrency slots. */
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#active >= this.#concurrency) {
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    } else {
-      this.#active++;
-    }
-    try {
-      return await fn();
-    } finally {
-      const next = this.#waiting.shift();
-      if (next) next(); // the slot passes to the next waiter
-      else this.#active--;
-    }
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#slots.run(fn);
   }
 
   /**

@@ -3,6 +3,7 @@
  * inclusion promise (SET) without an inclusion proof, which is all legacy layers carry. The same mapping as
  * sigstore-go's `examples/oci-image-verification`, but keeping every certificate and the RFC 3161 timestamp.
  */
+import { fromBase64, fromHex, toBase64 } from "../encoding.ts";
 
 /** Legacy cosign layer annotation keys. */
 export const COSIGN_ANNOTATIONS = {
@@ -32,25 +33,7 @@ export const SUPPORTED_REKOR_KINDS: readonly string[] = [
  */
 export const SET_ONLY_REKOR_KINDS: readonly string[] = ["rekord/0.0.1", "intoto/0.0.1"];
 
-/** Standard base64 of bytes. */
-export function toBase64(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(bin);
-}
-
-/** Decodes standard base64; throws TypeError on bad input. */
-export function fromBase64(text: string): Uint8Array {
-  let bin: string;
-  try {
-    bin = atob(text.trim());
-  } catch {
-    throw new TypeError("invalid base64");
-  }
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-}
+export { fromBase64, toBase64 };
 
 /** DER bytes of every CERTIFICATE block in a PEM text, in order. */
 export function pemCertificates(pem: string | undefined): Uint8Array[] {
@@ -59,11 +42,6 @@ export function pemCertificates(pem: string | undefined): Uint8Array[] {
   const re = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g;
   for (const m of pem.matchAll(re)) out.push(fromBase64(m[1]!.replace(/\s+/g, "")));
   return out;
-}
-
-function fromHexString(hex: string): Uint8Array {
-  if (!/^(?:[0-9a-fA-F]{2})+$/.test(hex)) throw new TypeError("invalid hex");
-  return Uint8Array.from(hex.match(/../g)!, (h) => parseInt(h, 16));
 }
 
 interface RekorBundle {
@@ -140,7 +118,7 @@ function verificationMaterial(
     }
     vm.tlogEntries = [{
       logIndex: String(rb.Payload.logIndex),
-      logId: { keyId: toBase64(fromHexString(rb.Payload.logID)) },
+      logId: { keyId: toBase64(fromHex(rb.Payload.logID)) },
       kindVersion: { kind, version },
       integratedTime: String(rb.Payload.integratedTime),
       inclusionPromise: { signedEntryTimestamp: rb.SignedEntryTimestamp },

@@ -14,6 +14,7 @@ import type { SignedEntity } from "@sigstore/verify";
 export type SignatureContent = SignedEntity["signature"];
 export { initTUF } from "@sigstore/tuf";
 import seeds from "@sigstore/tuf/seeds.json" with { type: "json" };
+import { fromBase64Text } from "../encoding.ts";
 
 /** The `trusted_root.json` target embedded in @sigstore/tuf's seeds, as raw JSON text. */
 export function embeddedTrustedRootText(): string {
@@ -21,5 +22,5 @@ export function embeddedTrustedRootText(): string {
   const repo = repos["https://tuf-repo-cdn.sigstore.dev"];
   const b64 = repo?.targets?.["trusted_root.json"];
   if (!b64) throw new Error("@sigstore/tuf seeds carry no trusted_root.json");
-  return new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+  return fromBase64Text(b64);
 }

@@ -8,6 +8,7 @@ import { embeddedTrustedRootText, initTUF } from "./sigstore.ts";
 import { validateTrustedRoot } from "./trusted_root_validate.ts";
 import type { TrustContext } from "./verifier.ts";
 import type { CosignPolicy } from "./types.ts";
+import { writeFileAtomic } from "../fs.ts";
 
 export { validateTrustedRoot } from "./trusted_root_validate.ts";
 
@@ -91,12 +92,6 @@ async function readCached(
   }
 }
 
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
-  await Deno.writeTextFile(tmp, text);
-  await Deno.rename(tmp, path);
-}
-
 /** Loads and validates the trusted root to verify with, reporting its source and age. */
 export async function loadTrustedRoot(options: LoadTrustedRootOptions): Promise<LoadedTrustedRoot> {
   if (options.overridePath !== undefined) {
@@ -136,7 +131,7 @@ export async function loadTrustedRoot(options: LoadTrustedRootOptions): Promise<
       await Deno.mkdir(tufDir, { recursive: true });
       const text = await (options.refresh ?? tufRefresh)(tufDir);
       const root = parseRoot(text, "TUF refresh");
-      await writeAtomic(cachePath, text);
+      await writeFileAtomic(cachePath, text);
       return { trustedRoot: root, source: "tuf-refresh", path: cachePath, ageSeconds: 0 };
     } catch (err) {
       warning = `TUF refresh failed: ${err instanceof Error ? err.message : String(err)}`;

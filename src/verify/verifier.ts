@@ -157,7 +157,7 @@ function keyFingerprint(key: crypto.KeyObject): string {
 }
 
 /** The signing key or certificate DER that the bundle claims, for comparing with the tlog body. */
-function claimedVerifier(bundle: Bundle): { certificate?: Uint8Array } {
+function claimedVerifier(bundle: Bundle): { certificate?: Uint8Array | undefined } {
   const vm = bundle.verificationMaterial.content;
   if (vm.$case === "x509CertificateChain") {
     return { certificate: vm.x509CertificateChain.certificates[0]?.rawBytes };
@@ -272,15 +272,15 @@ function checkSimpleSigning(candidate: Candidate, payload: Uint8Array, digest: D
 }
 
 interface TlogEntry {
-  readonly logId?: { readonly keyId: Uint8Array };
-  readonly kindVersion?: { readonly kind: string; readonly version: string };
+  readonly logId?: { readonly keyId: Uint8Array } | undefined;
+  readonly kindVersion?: { readonly kind: string; readonly version: string } | undefined;
   readonly integratedTime: string;
   readonly logIndex: string;
   readonly canonicalizedBody: Uint8Array;
-  readonly inclusionPromise?: { readonly signedEntryTimestamp: Uint8Array };
+  readonly inclusionPromise?: { readonly signedEntryTimestamp: Uint8Array } | undefined;
 }
 
-const kindVersion = (e: { kindVersion?: { kind: string; version: string } }): string =>
+const kindVersion = (e: { kindVersion?: { kind: string; version: string } | undefined }): string =>
   `${e.kindVersion?.kind}/${e.kindVersion?.version}`;
 
 /**

@@ -10,7 +10,8 @@ import {
 import type { Verification } from "../../src/app/image.ts";
 import { DropzoneError } from "../../src/errors.ts";
 import type { Digest } from "../../src/oci/digest.ts";
-import { type RegistryEntry, resolveReference } from "../../src/oci/reference.ts";
+import { resolveReference } from "../../src/oci/reference.ts";
+import type { ConfiguredRegistry } from "../../src/store/config.ts";
 import type { PackageMetadata } from "../../src/store/metadata.ts";
 import type { SignatureResult } from "../../src/verify/types.ts";
 import { sampleMetadata } from "../store/_fixtures.ts";
@@ -18,12 +19,12 @@ import { sampleMetadata } from "../store/_fixtures.ts";
 const ISSUER = "https://token.actions.githubusercontent.com";
 const WF = "https://github.com/o/r/.github/workflows/release.yml";
 const POLICY = { issuer: ISSUER, identity_regex: `${WF}@refs/.*` };
-const REGISTRIES: RegistryEntry[] = [
+const REGISTRIES: ConfiguredRegistry[] = [
   { name: "lab", url: "127.0.0.1:5000/apps", cosign_policy: POLICY, min_release_age: "2d" },
   { name: "open", url: "127.0.0.1:6000/apps" },
   { name: "hub", url: "docker.io/chainguard", cosign_policy: POLICY },
 ];
-const GATED: RegistryEntry[] = REGISTRIES.map((r) =>
+const GATED: ConfiguredRegistry[] = REGISTRIES.map((r) =>
   r.name === "lab" ? { ...r, cosign_policy: { ...POLICY, require_provenance_builder: "builder" } } : r
 );
 const D = (c: string) => `sha256:${c.repeat(64)}` as Digest;

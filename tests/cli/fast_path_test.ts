@@ -1,7 +1,7 @@
 /** The start-up fast path (main.ts → src/cli/fast_path.ts) answers exactly as the full command tree does. */
 import assert from "node:assert/strict";
 import { HOME_MARKER, storeLayout } from "../../src/store/layout.ts";
-import { removeTree } from "../../src/store/atomic.ts";
+import { removeTree } from "../../src/fs.ts";
 import { runDz, spawnDz } from "../support/cli_harness.ts";
 import { installVersion } from "../store/_fixtures.ts";
 

@@ -13,7 +13,7 @@
 import { basename, dirname } from "node:path";
 import { runCli } from "../../src/cli/mod.ts";
 import { denoRuntime } from "../../src/runtime.ts";
-import { setCrashPointHandler } from "../../src/store/_crash_points.ts";
+import { setCrashPointHandler } from "../../src/crash_points.ts";
 
 const at = Deno.env.get("DZ_CRASH_AT") ?? "";
 const blob = Deno.env.get("DZ_CRASH_BLOB") ?? "";

@@ -4,7 +4,7 @@
  * Scenarios: update (stage+commit+activate v2), rollback (to v1), prune (keep 0), remove.
  */
 
-import { setCrashPointHandler } from "../../src/store/_crash_points.ts";
+import { setCrashPointHandler } from "../../src/crash_points.ts";
 import { storeLayout } from "../../src/store/layout.ts";
 import { activate, commitVersion, prune, removePackage, rollbackTarget } from "../../src/store/packages.ts";
 import { stageVersion } from "./_fixtures.ts";

@@ -1,6 +1,6 @@
 /** Child for removeTree(): builds a tree with 0555 dirs and 0000 files, removes it, prints the outcome. */
 import { join } from "node:path";
-import { removeTree } from "../../src/store/atomic.ts";
+import { removeTree } from "../../src/fs.ts";
 
 const root = await Deno.makeTempDir({ prefix: "dz-rotree-" });
 const tree = join(root, "rootfs");

@@ -25,7 +25,7 @@ const TYPEFLAGS: Readonly<Record<string, string>> = {
 export interface RawEntry {
   readonly name: string;
   /** A name from TYPEFLAGS or a raw one-character typeflag; default "file". */
-  readonly type?: string;
+  readonly type?: string | undefined;
   readonly body?: string | Uint8Array;
   readonly mode?: number;
   readonly linkname?: string;

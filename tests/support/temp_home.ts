@@ -1,6 +1,6 @@
 /** A throwaway dz home for tests: `await using home = await tempHome()`. */
 import { HOME_MARKER, type StoreLayout, storeLayout } from "../../src/store/layout.ts";
-import { removeTree } from "../../src/store/atomic.ts";
+import { removeTree } from "../../src/fs.ts";
 import { join } from "node:path";
 
 /** A temporary dz home, removed (read-only trees included) on dispose. */

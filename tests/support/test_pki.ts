@@ -29,7 +29,7 @@ export interface TestSigner {
   /** The CA root PEM, for the legacy chain annotation (keyless only). */
   readonly chainPem?: string;
   /** The transparency log to record entries in; undefined = no tlog entry. */
-  readonly tlog?: TLog;
+  readonly tlog?: TLog | undefined;
   /** The TSA to timestamp signatures with; undefined = no RFC 3161 timestamp. */
   readonly tsa?: TSA;
 }

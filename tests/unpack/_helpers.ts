@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import type { Digest } from "../../src/oci/digest.ts";
-import { removeTree } from "../../src/store/atomic.ts";
+import { removeTree } from "../../src/fs.ts";
 import { openLayerStore } from "../../src/store/layer_store.ts";
 import {
   applyLayer,
@@ -178,12 +178,4 @@ export async function readText(path: string): Promise<string> {
 }
 
 /** True when `path` exists (without following a final symlink). */
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
-}
+export { exists } from "../../src/fs.ts";

@@ -6,7 +6,7 @@ import {
   finalizeRootfs,
   rootfsLinkTarget,
 } from "../../src/unpack/extract.ts";
-import { removeTree } from "../../src/store/atomic.ts";
+import { removeTree } from "../../src/fs.ts";
 import { isDropzoneError } from "../../src/errors.ts";
 import {
   buildTar,

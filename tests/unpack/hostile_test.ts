@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { applyLayer, createRootfsState } from "../../src/unpack/extract.ts";
-import { removeTree } from "../../src/store/atomic.ts";
+import { removeTree } from "../../src/fs.ts";
 import { isDropzoneError } from "../../src/errors.ts";
 import {
   buildTar,

@@ -1,10 +1,11 @@
 /** `dz add registry`, `dz remove registry`, `dz list registries`. */
 import { resolve } from "node:path";
 import { DropzoneError } from "../../errors.ts";
-import { type RegistryEntry, validateRegistryName, validateRegistryUrl } from "../../oci/reference.ts";
+import { validateRegistryName, validateRegistryUrl } from "../../oci/reference.ts";
 import {
   addRegistryToDoc,
   CHAINGUARD_POLICY,
+  type ConfiguredRegistry,
   removeRegistryFromDoc,
   replaceRegistryInDoc,
   revalidate,
@@ -173,7 +174,7 @@ export async function addRegistry(
   const policy = buildPolicy(opts, ctx.cwd());
   if (policy?.public_key) await checkReadable(policy.public_key, "public key");
   if (policy?.trusted_root) await checkReadable(policy.trusted_root, "trusted root");
-  const entry: RegistryEntry = {
+  const entry: ConfiguredRegistry = {
     name,
     url: normalisedUrl,
     ...(opts.insecure ? { insecure: true } : {}),
@@ -277,7 +278,7 @@ export async function removeRegistry(
   });
 }
 
-function policySummary(entry: RegistryEntry): string {
+function policySummary(entry: ConfiguredRegistry): string {
   const p = entry.cosign_policy;
   if (!p) return "none";
   if (p.public_key) return `key ${p.public_key}`;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { isDropzoneError } from "../../src/errors.ts";
+import { isDropzoneError } from "../src/errors.ts";
 import {
   isLeftoverName,
   makeStagingDir,
@@ -11,8 +11,8 @@ import {
   trashAndRemove,
   writeFileAtomic,
   writeJsonAtomic,
-} from "../../src/store/atomic.ts";
-import { tempHome } from "../support/temp_home.ts";
+} from "../src/fs.ts";
+import { tempHome } from "./support/temp_home.ts";
 
 async function names(dir: string): Promise<string[]> {
   return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
@@ -94,7 +94,7 @@ Deno.test("removeTree() removes read-only trees and ignores missing paths", asyn
 });
 
 Deno.test("removeTree() removes 0555 dirs and 0000 files as an unprivileged user", async (t) => {
-  const script = new URL("./_remove_tree_child.ts", import.meta.url).pathname;
+  const script = new URL("./store/_remove_tree_child.ts", import.meta.url).pathname;
   let command: Deno.Command;
   // Deno.uid() needs --allow-sys; the owner of a fresh file tells the same without it.
   const probe = await Deno.makeTempFile();
