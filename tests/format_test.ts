@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatBytes } from "../src/format.ts";
+import { formatBytes, formatBytesFixed } from "../src/format.ts";
 
 Deno.test("formatBytes() uses binary units, whole values without a decimal", async (t) => {
   const cases: [number, string][] = [
@@ -14,4 +14,16 @@ Deno.test("formatBytes() uses binary units, whole values without a decimal", asy
     [2 * 1024 ** 5, "2048 TiB"],
   ];
   for (const [n, expected] of cases) await t.step(`${n}`, () => assert.equal(formatBytes(n), expected));
+});
+
+Deno.test("formatBytesFixed() keeps one decimal from KiB up so progress figures do not jump", async (t) => {
+  const cases: [number, string][] = [
+    [0, "0 B"],
+    [1023, "1023 B"],
+    [1024, "1.0 KiB"],
+    [5 * 1024 * 1024, "5.0 MiB"],
+    [5.05 * 1024 * 1024, "5.0 MiB"],
+    [1.5 * 1024 ** 3, "1.5 GiB"],
+  ];
+  for (const [n, expected] of cases) await t.step(`${n}`, () => assert.equal(formatBytesFixed(n), expected));
 });

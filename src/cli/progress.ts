@@ -9,7 +9,8 @@ import type { InstallEvent } from "../app/install.ts";
 import { shortDigest } from "../oci/digest.ts";
 import type { CliContext } from "./context.ts";
 import { progressLine, type ProgressSnapshot, summaryLine, visibleLength } from "./progress_line.ts";
-import { formatBytes, plural, sanitize } from "./render.ts";
+import { plural, sanitize } from "./render.ts";
+import { formatBytesFixed } from "../format.ts";
 
 /** Minimum time between two redraws of the progress line. */
 export const REDRAW_INTERVAL_MS = 100;
@@ -165,7 +166,7 @@ export function installProgress(ctx: CliContext): { onEvent: (e: InstallEvent) =
           }
           if (!mode.live && !announcedDownload && total > 0) {
             announcedDownload = true;
-            ctx.log.info(`Downloading ${plural(layerCount, "layer")}, ${formatBytes(total)}`);
+            ctx.log.info(`Downloading ${plural(layerCount, "layer")}, ${formatBytesFixed(total)}`);
           }
           draw();
           break;

@@ -2,7 +2,7 @@
  * The text of install progress (pure): the redrawn terminal line, fitted to a width, and the final summary.
  * Times are milliseconds; sizes are bytes.
  */
-import { formatBytes } from "./render.ts";
+import { formatBytesFixed } from "../format.ts";
 
 /** What the progress line shows. */
 export interface ProgressSnapshot {
@@ -61,13 +61,13 @@ export function progressLine(p: ProgressSnapshot, style: LineStyle): string {
   const fraction = p.total > 0 ? Math.min(1, p.done / p.total) : 1;
   const pct = `${Math.floor(fraction * 100)}%`.padStart(4);
   const label = p.phase === "download" ? "Downloading" : `Unpacking ${p.unpackIndex}/${p.layers}`;
-  const bytes = `${formatBytes(Math.min(p.done, p.total))} / ${formatBytes(p.total)}`;
+  const bytes = `${formatBytesFixed(Math.min(p.done, p.total))} / ${formatBytesFixed(p.total)}`;
   const eta = p.phase === "download" && p.speed !== undefined && p.speed > 0
     ? `ETA ${formatDuration(((p.total - p.done) / p.speed) * 1000)}`
     : p.phase === "download"
     ? "ETA --"
     : "";
-  const speed = p.phase === "download" ? (p.speed !== undefined ? `${formatBytes(p.speed)}/s` : "") : "";
+  const speed = p.phase === "download" ? (p.speed !== undefined ? `${formatBytesFixed(p.speed)}/s` : "") : "";
   const max = Math.max(1, style.width - 1);
   // The numbers matter more than the bar: drop ETA, then speed, then bytes until the text fits, and draw a bar
   // (10 to 30 columns) only in the room that is left.
@@ -100,17 +100,17 @@ export interface ProgressSummary {
 export function summaryLine(s: ProgressSummary, width = Infinity): string {
   const cached = s.totalBytes - s.downloadedBytes;
   const layers = `${s.layers} layer${s.layers === 1 ? "" : "s"}`;
-  const speed = s.downloadMs > 0 ? ` (${formatBytes((s.downloadedBytes / s.downloadMs) * 1000)}/s)` : "";
-  const got = `Downloaded ${formatBytes(s.downloadedBytes)} in ${formatElapsed(s.downloadMs)}`;
+  const speed = s.downloadMs > 0 ? ` (${formatBytesFixed((s.downloadedBytes / s.downloadMs) * 1000)}/s)` : "";
+  const got = `Downloaded ${formatBytesFixed(s.downloadedBytes)} in ${formatElapsed(s.downloadMs)}`;
   const unpacked = `unpacked ${layers} in ${formatElapsed(s.unpackMs)}`;
   const forms = s.downloadedBytes > 0
     ? [
-      `${got}${speed}${cached > 0 ? `, ${formatBytes(cached)} from the cache` : ""}; ${unpacked}`,
+      `${got}${speed}${cached > 0 ? `, ${formatBytesFixed(cached)} from the cache` : ""}; ${unpacked}`,
       `${got}${speed}; ${unpacked}`,
       `${got}; ${unpacked}`,
       `${got}; unpacked in ${formatElapsed(s.unpackMs)}`,
     ]
-    : [`All ${formatBytes(s.totalBytes)} from the cache; ${unpacked}`, `Cached; ${unpacked}`];
+    : [`All ${formatBytesFixed(s.totalBytes)} from the cache; ${unpacked}`, `Cached; ${unpacked}`];
   const max = width - 1;
   return forms.find((f) => f.length <= max) ?? [...forms.at(-1)!].slice(0, Math.max(1, max)).join("");
 }
