@@ -295,6 +295,16 @@ export async function readDirOrEmpty(dir: string): Promise<Deno.DirEntry[]> {
   }
 }
 
+/** The text of `path`, or undefined when it does not exist; other failures are I/O errors naming `action`. */
+export async function readTextIfExists(path: string, action = "read"): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw ioError(action, path, err);
+  }
+}
+
 /** True when `path` exists (a dangling symlink counts: it is not followed). */
 export async function exists(path: string): Promise<boolean> {
   try {

@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import type { WrittenFile } from "../unpack/engine.ts";
-import { ioError, writeJsonAtomic } from "./atomic.ts";
+import { ioError, readTextIfExists, writeJsonAtomic } from "./atomic.ts";
 
 /** One regular file of a rootfs: `path` relative to it, hex `sha256`, `size`, permission bits `mode`. */
 export type UnpackedFile = WrittenFile;
@@ -29,13 +29,8 @@ export async function writeFileManifest(dir: string, files: readonly UnpackedFil
 /** Reads `dir/files.json`; undefined when there is none (unpacked by a dz before manifests existed). */
 export async function readFileManifest(dir: string): Promise<UnpackedFile[] | undefined> {
   const path = join(dir, FILES_FILE);
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw ioError("read", path, err);
-  }
+  const text = await readTextIfExists(path);
+  if (text === undefined) return undefined;
   let doc: { schema_version?: unknown; files?: unknown };
   try {
     doc = JSON.parse(text);

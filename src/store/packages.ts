@@ -21,6 +21,7 @@ import {
   exists,
   ioError,
   randomSuffix,
+  readTextIfExists,
   removeTree,
   renameIntoPlace,
   replaceSymlinkAtomic,
@@ -127,13 +128,8 @@ async function loadVersion(
 ): Promise<InstalledVersion | undefined> {
   const dir = versionDir(layout, name, digest);
   const metaPath = join(dir, METADATA_FILE);
-  let text: string;
-  try {
-    text = await Deno.readTextFile(metaPath);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw ioError("read package metadata", metaPath, err);
-  }
+  const text = await readTextIfExists(metaPath, "read package metadata");
+  if (text === undefined) return undefined;
   const metadata = parseMetadata(text, metaPath);
   if (metadata.digest !== digest || metadata.name !== name) {
     throw new DropzoneError(

@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import type { Digest } from "../oci/digest.ts";
-import { ioError, writeJsonAtomic } from "./atomic.ts";
+import { ioError, readTextIfExists, writeJsonAtomic } from "./atomic.ts";
 import type { StoreLayout } from "./layout.ts";
 import { packageDir } from "./packages.ts";
 
@@ -32,13 +32,8 @@ function pinPath(layout: StoreLayout, name: string): string {
 /** The pin of `name`, or undefined. A pin file that cannot be parsed still pins (fail safe: never update). */
 export async function readPin(layout: StoreLayout, name: string): Promise<Pin | undefined> {
   const path = pinPath(layout, name);
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw ioError("read", path, err);
-  }
+  const text = await readTextIfExists(path);
+  if (text === undefined) return undefined;
   try {
     const doc = JSON.parse(text) as Partial<Pin>;
     return {

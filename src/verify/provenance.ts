@@ -7,31 +7,23 @@
  */
 import { DropzoneError, isDropzoneError } from "../errors.ts";
 import type { Digest } from "../oci/digest.ts";
-import type { ImageIndex } from "../oci/manifest.ts";
-import type { RegistryClient, RepoRef } from "../registry/types.ts";
 import { PREDICATE_TYPES, summariseStatement } from "./attestations.ts";
 import { describeExpected } from "./policy.ts";
-import { discoverBundles, indexListsDigest, peekBundlePredicateType } from "./signatures.ts";
-import type { CosignPolicy, SignatureResult } from "./types.ts";
-import type { ArtifactBudget } from "./artifact_budget.ts";
-import { type TrustContext, verifyCandidate } from "./verifier.ts";
+import {
+  discoverBundles,
+  FUTURE_SKEW_SECONDS,
+  indexListsDigest,
+  peekBundlePredicateType,
+  type VerifyImageSignatureOptions,
+} from "./signatures.ts";
+import type { SignatureResult } from "./types.ts";
+import { verifyCandidate } from "./verifier.ts";
 
-/** Options for {@linkcode verifyProvenance}. */
-export interface VerifyProvenanceOptions {
-  client: RegistryClient;
-  repo: RepoRef;
-  digest: Digest;
-  /** The index the digest was selected from: provenance for the index counts only when it lists `digest`. */
-  index?: { digest: Digest; manifest: ImageIndex | Uint8Array };
-  policy: CosignPolicy;
-  trust: TrustContext;
-  now?: Date;
-  signal?: AbortSignal;
-  /** The byte budget shared by everything read about this image's signatures and attestations. */
-  budget?: ArtifactBudget;
-}
-
-const FUTURE_SKEW_SECONDS = 300;
+/**
+ * Options for {@linkcode verifyProvenance}: the same as a signature check's, since provenance stands in for a
+ * signature (`index` counts only when it lists `digest`; `budget` is shared with signature discovery).
+ */
+export type VerifyProvenanceOptions = VerifyImageSignatureOptions;
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

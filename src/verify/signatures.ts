@@ -286,7 +286,8 @@ export interface VerifyImageSignatureOptions {
   budget?: ArtifactBudget;
 }
 
-const FUTURE_SKEW_SECONDS = 300;
+/** Signatures integrated further in the future than this (seconds) are refused: clock skew allowance. */
+export const FUTURE_SKEW_SECONDS = 300;
 
 /** Why the index cannot vouch for `digest` (its bytes do not hash to it, or it does not list it); else undefined. */
 export async function indexListsDigest(
