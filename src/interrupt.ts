@@ -13,6 +13,8 @@ export const EXIT_INTERRUPTED = 130;
 
 const cleanups = new Map<number, () => Promise<void>>();
 let nextId = 0;
+/** Counts registrations, so settling can tell whether new work appeared while it waited. */
+let registrations = 0;
 let finishing: Promise<void> | undefined;
 let reported = false;
 
@@ -25,19 +27,47 @@ export interface CleanupRegistration extends Disposable {
 export function onInterrupt(fn: () => Promise<void>): CleanupRegistration {
   const id = nextId++;
   cleanups.set(id, fn);
+  registrations++;
+  // Work still in flight when the interrupt's cleanup ran (a download opening its temp file a moment later)
+  // registers too late for that run: undo it at once.
+  if (finishing !== undefined) void runInterruptCleanups();
   const release = () => void cleanups.delete(id);
   return { release, [Symbol.dispose]: release };
 }
 
-/** Runs every registered cleanup once (concurrent callers share the run). */
-export function runInterruptCleanups(): Promise<void> {
-  finishing ??= (async () => {
+/** Runs every registered cleanup once, newest first, until none is left. */
+async function drain(): Promise<void> {
+  while (cleanups.size > 0) {
     const pending = [...cleanups.values()];
     cleanups.clear();
     // Newest first: a temp file inside a staging dir goes before the dir, a package dir after its staging.
     for (const fn of pending.reverse()) await fn().catch(() => {});
-  })();
+  }
+}
+
+/**
+ * Runs every registered cleanup once. A later call waits for the running one and then undoes whatever was
+ * registered since, so a second signal can never skip a cleanup.
+ */
+export function runInterruptCleanups(): Promise<void> {
+  finishing = (finishing ?? Promise.resolve()).then(drain);
   return finishing;
+}
+
+/**
+ * Runs the cleanups, then waits until no new work registered for `quietMs` (bounded by `maxMs`): an aborted
+ * command can have file operations in flight whose temp files appear just after the first run. Call it right
+ * before exiting on an interrupt.
+ */
+export async function settleInterruptCleanups(quietMs = 50, maxMs = 400): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  while (true) {
+    const seen = registrations;
+    await runInterruptCleanups();
+    if (Date.now() >= deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    if (registrations === seen && cleanups.size === 0) return;
+  }
 }
 
 /** Writes the one line an interrupted command prints, once per process. */

@@ -6,7 +6,7 @@ import {
   EXIT_INTERRUPTED,
   INTERRUPT_GRACE_MS,
   reportInterrupted,
-  runInterruptCleanups,
+  settleInterruptCleanups,
   signalOwner,
 } from "./interrupt.ts";
 
@@ -90,7 +90,7 @@ export function denoRuntime(): Runtime {
   // First signal: abort, so the running command stops and cleans up its staging; if it has not finished within
   // the grace period, or on a second signal, run the cleanups here and exit. Both paths print one line.
   const finish = async (name: string) => {
-    await runInterruptCleanups();
+    await settleInterruptCleanups();
     reportInterrupted((t) => stderr.write(t), name === "SIGTERM" ? "terminated" : "interrupted");
     Deno.exit(EXIT_INTERRUPTED);
   };

@@ -1,7 +1,7 @@
 /** runCli(argv, runtime) → exit code. The single place where errors become exit codes and stderr text. */
 import { CommanderError } from "commander";
 import { EXIT, exitCodeFor } from "../errors.ts";
-import { EXIT_INTERRUPTED, reportInterrupted, runInterruptCleanups } from "../interrupt.ts";
+import { EXIT_INTERRUPTED, reportInterrupted, settleInterruptCleanups } from "../interrupt.ts";
 import type { Runtime } from "../runtime.ts";
 import { type CliContext, createContext } from "./context.ts";
 import { buildProgram, type Invoke } from "./program.ts";
@@ -36,7 +36,7 @@ export async function runCli(argv: readonly string[], runtime: Runtime): Promise
       return (err as CommanderError).exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
     if (runtime.signal?.aborted) {
-      await runInterruptCleanups();
+      await settleInterruptCleanups();
       const reason = runtime.signal.reason;
       reportInterrupted(
         (t) => runtime.stderr.write(t),
