@@ -140,11 +140,10 @@ async function checkWrapperSlot(
   }
 }
 
-/** Builds metadata for a staged version. Pure. */
-export function buildMetadata(input: {
+/** What every staged version's metadata records, whatever it installs. */
+interface MetadataInput {
   name: string;
   image: ResolvedImage;
-  plan: ShimPlan;
   verification: Verification;
   unsigned: boolean;
   now: Date;
@@ -152,13 +151,14 @@ export function buildMetadata(input: {
   /** The mirror location that served the manifest, or null for the upstream. */
   servedBy?: string | null;
   crossChecked?: readonly string[];
-}): PackageMetadata {
-  const { name, image, plan, verification, now } = input;
+}
+
+/** The fields an image and an artifact version share: source, digests, trust and provenance. Pure. */
+function commonMetadata(input: MetadataInput) {
+  const { image, verification, now } = input;
   return {
-    schema_version: 1,
-    name,
-    kind: "image",
-    artifact_file: null,
+    schema_version: 1 as const,
+    name: input.name,
     ref: image.ref.input,
     registry: { name: image.ref.registryName, url: image.ref.registryUrl },
     repository: image.ref.repository,
@@ -166,66 +166,50 @@ export function buildMetadata(input: {
     index_digest: image.index?.digest ?? null,
     digest: image.digest,
     platform: image.platform,
+    signature: verification.signature ? signatureRecord(verification.signature, now) : null,
+    proof: verification.signature ? verification.signature.proof ?? "signature" : null,
+    trusted_signer: input.trustedSigner,
+    allow_unsigned: input.unsigned,
+    attestations: verification.attestations,
+    config_digest: image.manifest.config.digest,
+    installed_at: now.toISOString(),
+    served_by: input.servedBy ?? null,
+    cross_checked: [...(input.crossChecked ?? [])],
+  };
+}
+
+/** Builds metadata for a staged version. Pure. */
+export function buildMetadata(input: MetadataInput & { plan: ShimPlan }): PackageMetadata {
+  const { image, plan } = input;
+  return {
+    ...commonMetadata(input),
+    kind: "image",
+    artifact_file: null,
     entrypoint: { raw: [...plan.entrypoint.argv], resolved: plan.entrypoint.resolved },
     loader: plan.loader ?? null,
     bins: [
       { name: plan.name, path: plan.entrypoint.path },
       ...plan.extraBins.map((b) => ({ name: b.name, path: b.entrypoint.path })),
     ],
-    signature: verification.signature ? signatureRecord(verification.signature, now) : null,
-    proof: verification.signature ? verification.signature.proof ?? "signature" : null,
-    trusted_signer: input.trustedSigner,
-    allow_unsigned: input.unsigned,
-    attestations: verification.attestations,
     layers: image.manifest.layers.map((l) => l.digest),
-    config_digest: image.manifest.config.digest,
-    installed_at: now.toISOString(),
     size_bytes: image.manifest.layers.reduce((sum, l) => sum + l.size, 0),
-    served_by: input.servedBy ?? null,
-    cross_checked: [...(input.crossChecked ?? [])],
   };
 }
 
 /** Builds metadata for a staged artifact version: one linked binary, only the installed layer referenced. Pure. */
-export function buildArtifactMetadata(input: {
-  name: string;
-  image: ResolvedImage;
-  file: ArtifactFile;
-  link: LinkPlan;
-  verification: Verification;
-  unsigned: boolean;
-  now: Date;
-  trustedSigner: PackageMetadata["trusted_signer"];
-  servedBy?: string | null;
-  crossChecked?: readonly string[];
-}): PackageMetadata {
-  const { name, image, file, link, verification, now } = input;
+export function buildArtifactMetadata(
+  input: MetadataInput & { file: ArtifactFile; link: LinkPlan },
+): PackageMetadata {
+  const { file, link } = input;
   return {
-    schema_version: 1,
-    name,
+    ...commonMetadata(input),
     kind: "artifact",
     artifact_file: file.title,
-    ref: image.ref.input,
-    registry: { name: image.ref.registryName, url: image.ref.registryUrl },
-    repository: image.ref.repository,
-    tag: image.ref.tag ?? null,
-    index_digest: image.index?.digest ?? null,
-    digest: image.digest,
-    platform: image.platform,
     entrypoint: { raw: [link.path], resolved: link.path },
     loader: null,
     bins: [{ name: link.name, path: link.path }],
-    signature: verification.signature ? signatureRecord(verification.signature, now) : null,
-    proof: verification.signature ? verification.signature.proof ?? "signature" : null,
-    trusted_signer: input.trustedSigner,
-    allow_unsigned: input.unsigned,
-    attestations: verification.attestations,
     layers: [file.layer.digest],
-    config_digest: image.manifest.config.digest,
-    installed_at: now.toISOString(),
     size_bytes: file.layer.size,
-    served_by: input.servedBy ?? null,
-    cross_checked: [...(input.crossChecked ?? [])],
   };
 }
 

@@ -11,8 +11,8 @@ import { PREDICATE_TYPES, summariseStatement } from "./attestations.ts";
 import { describeExpected } from "./policy.ts";
 import {
   discoverBundles,
-  FUTURE_SKEW_SECONDS,
   indexListsDigest,
+  integratedInFuture,
   peekBundlePredicateType,
   type VerifyImageSignatureOptions,
 } from "./signatures.ts";
@@ -62,16 +62,9 @@ export async function verifyProvenance(options: VerifyProvenanceOptions): Promis
         });
         continue;
       }
-      const now = options.now;
-      if (
-        now && result.integratedTime !== undefined &&
-        result.integratedTime > now.getTime() / 1000 + FUTURE_SKEW_SECONDS
-      ) {
-        failures.push({
-          label: candidate.label,
-          code: "SIGNATURE_INVALID",
-          message: "integrated time is in the future",
-        });
+      const future = integratedInFuture(candidate.label, result, options.now);
+      if (future) {
+        failures.push(future);
         continue;
       }
       const summary = summariseStatement(statement).provenance ?? {};

@@ -289,6 +289,17 @@ export interface VerifyImageSignatureOptions {
 /** Signatures integrated further in the future than this (seconds) are refused: clock skew allowance. */
 export const FUTURE_SKEW_SECONDS = 300;
 
+/** The failure for a verified candidate whose integrated time lies beyond the clock-skew allowance, if it does. */
+export function integratedInFuture(
+  label: string,
+  result: SignatureResult,
+  now: Date | undefined,
+): CandidateFailure | undefined {
+  if (!now || result.integratedTime === undefined) return undefined;
+  if (result.integratedTime <= now.getTime() / 1000 + FUTURE_SKEW_SECONDS) return undefined;
+  return { label, code: "SIGNATURE_INVALID", message: "integrated time is in the future" };
+}
+
 /** Why the index cannot vouch for `digest` (its bytes do not hash to it, or it does not list it); else undefined. */
 export async function indexListsDigest(
   index: { digest: Digest; manifest: ImageIndex | Uint8Array },
@@ -355,15 +366,9 @@ export function verifyCandidates(
   for (const candidate of candidates) {
     try {
       const { result } = verifyCandidate(candidate, policy, trust);
-      if (
-        now && result.integratedTime !== undefined &&
-        result.integratedTime > now.getTime() / 1000 + FUTURE_SKEW_SECONDS
-      ) {
-        failures.push({
-          label: candidate.label,
-          code: "SIGNATURE_INVALID",
-          message: "integrated time is in the future",
-        });
+      const future = integratedInFuture(candidate.label, result, now);
+      if (future) {
+        failures.push(future);
         continue;
       }
       return { result, failures };
