@@ -190,6 +190,7 @@ async function runProfile(input: {
     result.second.push(mustSucceed("second package", await timeDz(["install", "lab/other:1.0.0"], home)).ms);
     result.diskTwo.push(await diskBytes(home));
     result.update.push(mustSucceed("update", await timeDz(["update", "app", "--yes"], home)).ms);
+    await assertInstalledTag(home, "app", "1.1.0");
     await removeTreeForce(home);
     await removeTreeForce(`${home}-user`);
 
@@ -223,6 +224,16 @@ async function runProfile(input: {
     );
   }
   return result;
+}
+
+/** Fails the run when an update measured nothing: the package must now be on `tag`. */
+async function assertInstalledTag(home: string, name: string, tag: string): Promise<void> {
+  const listed = mustSucceed("dz list --json", await timeDz(["list", "--json"], home));
+  const rows = JSON.parse(listed.stdout) as { name: string; tag: string | null }[];
+  const row = rows.find((r) => r.name === name);
+  if (row?.tag !== tag) {
+    throw new Error(`after "dz update ${name}" it is on ${row?.tag ?? "nothing"}, not ${tag}`);
+  }
 }
 
 /** Start-up: `deno eval 0`, `dz --version`, `dz list` (100 packages), `dz __complete packages`, interleaved. */
