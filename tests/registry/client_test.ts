@@ -5,7 +5,7 @@ import { encodeJson } from "../support/oci_push.ts";
 import { fetchReferrerManifest } from "../../src/registry/client.ts";
 import { MEDIA_TYPES } from "../../src/oci/media_types.ts";
 import { digestHex } from "../../src/oci/digest.ts";
-import { assertRegistryError, readAll, testClient } from "./_helpers.ts";
+import { assertRegistryError, readAll, testClient } from "../support/registry_client.ts";
 
 const APP = "team/app";
 
