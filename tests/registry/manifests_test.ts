@@ -68,11 +68,27 @@ Deno.test("getManifest() GETs with every accepted media type and computes the di
 
 Deno.test("getManifest() refuses invalid references before sending anything", async (t) => {
   for (
-    const reference of ["bad tag", "", ".hidden", "-dash", "a".repeat(129), "sha256:abc", "x/y"]
+    const reference of [
+      "bad tag",
+      "",
+      ".hidden",
+      "-dash",
+      "a".repeat(129),
+      "sha256:abc",
+      "x/y",
+      "1.0\n",
+      "1.0\u001b[2J",
+    ]
   ) {
     await t.step(JSON.stringify(reference), async () => {
       const ctx = scriptedContext(() => manifestResponse(MANIFEST));
-      await rejectsCode(getManifest(ctx, REPO, reference), "INVALID_REFERENCE", /Invalid tag or digest/);
+      const err = await rejectsCode(
+        getManifest(ctx, REPO, reference),
+        "INVALID_REFERENCE",
+        /Invalid tag or digest/,
+      );
+      // deno-lint-ignore no-control-regex
+      assert.doesNotMatch(err.message, /[\u0000-\u001f]/, "the bad reference is quoted with escapes");
       assert.equal(ctx.http.requests.length, 0);
     });
   }
