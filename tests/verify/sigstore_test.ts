@@ -6,7 +6,7 @@ Deno.test("importing sigstore.ts alone installs the node:crypto shim", async () 
   // In a fresh process, so no other import (test_pki, crypto_compat itself) can have installed it.
   const script = `
     import crypto from "node:crypto";
-    import { Verifier } from "./src/verify/sigstore.ts";
+    import { Verifier } from "${import.meta.resolve("../../src/verify/sigstore.ts")}";
     console.log(typeof Verifier, crypto.verify[Symbol.for("dz.cryptoCompat.verifyPatched")] !== undefined);
   `;
   const out = await new Deno.Command(Deno.execPath(), {
