@@ -38,8 +38,8 @@ Deno.test("loadTrustedRoot() offline with no cache uses the embedded root", asyn
 });
 
 Deno.test("loadTrustedRoot() refreshes when online, then serves the fresh cache, then falls back", async () => {
-  const cacheDir = await Deno.makeTempDir();
   const pki = await createTestPki();
+  const cacheDir = await Deno.makeTempDir();
   try {
     const now = new Date();
     const refreshed = await loadTrustedRoot({
@@ -83,8 +83,8 @@ Deno.test("loadTrustedRoot() refreshes when online, then serves the fresh cache,
 });
 
 Deno.test("loadTrustContext() reads a registry's trusted_root and public_key", async () => {
-  const dir = await Deno.makeTempDir();
   const pki = await createTestPki();
+  const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/root.json`, pki.trustedRootText);
     await Deno.writeTextFile(`${dir}/cosign.pub`, pki.keyPair().publicKeyPem);
