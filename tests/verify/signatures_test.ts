@@ -5,7 +5,7 @@ import { MEDIA_TYPES } from "../../src/oci/media_types.ts";
 import { verifyImageSignature } from "../../src/verify/signatures.ts";
 import type { CosignPolicy } from "../../src/verify/types.ts";
 import { createTestPki, type TestSigner } from "../support/test_pki.ts";
-import { ACME_ID, ACME_POLICY, ACME_REPO, GITHUB_ISSUER } from "./_helpers.ts";
+import { ACME_ID, ACME_POLICY, ACME_REPO, GITHUB_ISSUER } from "../support/verify_fixtures.ts";
 import { MemoryRegistry, type MemoryRegistryOptions } from "../support/memory_registry.ts";
 import {
   appendLegacyLayer,

@@ -5,7 +5,7 @@ import { verifyImageSignature } from "../../src/verify/signatures.ts";
 import { createTestPki } from "../support/test_pki.ts";
 import { MemoryRegistry } from "../support/memory_registry.ts";
 import { pushTestImage, signImageLegacy } from "../support/cosign_signer.ts";
-import { ACME_ID, ACME_POLICY, ACME_REPO, GITHUB_ISSUER } from "./_helpers.ts";
+import { ACME_ID, ACME_POLICY, ACME_REPO, GITHUB_ISSUER } from "../support/verify_fixtures.ts";
 
 const START = { start: "2020-01-01T00:00:00Z" };
 const LOG = { publicKey: { rawBytes: "AA==", validFor: START }, logId: { keyId: "AA==" } };
