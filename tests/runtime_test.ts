@@ -110,3 +110,53 @@ Deno.test("denoRuntime() cleans up and exits at once on a second signal, and say
   // The grace period is 500 ms from the first signal; the second signal must not wait for it.
   assert.ok(ms < 300, `cleanup ran ${ms} ms after the second signal: ${stdout}`);
 });
+
+Deno.test("denoRuntime() on a terminal: knows the width, prompts, and does not echo a secret", async () => {
+  const script = `
+    import { denoRuntime } from "${import.meta.resolve("../src/runtime.ts")}";
+    const rt = denoRuntime();
+    const plain = await rt.prompt("Username: ");
+    const secret = await rt.prompt("Password: ", { secret: true });
+    rt.stdout.write(JSON.stringify({ terminal: rt.stdout.isTerminal, columns: rt.stdout.columns?.(), plain, secret }) + "\\n");
+  `;
+  const command = [Deno.execPath(), "eval", "--no-check", script].map((s) => `'${s.replace(/'/g, `'\\''`)}'`)
+    .join(" ");
+  const child = new Deno.Command("script", {
+    args: ["-q", "-e", "-c", `stty cols 77 rows 20; exec ${command}`, "/dev/null"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const decoder = new TextDecoder();
+  let output = "";
+  const answers: [string, string][] = [["Username: ", "alice\r"], ["Password: ", "hunter2\r"]];
+  const reader = child.stdout.getReader();
+  const deadline = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      output += decoder.decode(value, { stream: true });
+      // Answer each question only once it is on the screen, so raw mode is already on for the secret.
+      if (answers.length && output.includes(answers[0]![0])) {
+        await new Promise((r) => setTimeout(r, 100));
+        await writer.write(new TextEncoder().encode(answers.shift()![1]));
+        if (!answers.length) await writer.close();
+      }
+    }
+  } finally {
+    clearTimeout(deadline);
+  }
+  const status = await child.status;
+  await child.stderr.cancel();
+  assert.equal(status.code, 0, output);
+  const result = JSON.parse(/\{.*\}/.exec(output)?.[0] ?? "null");
+  assert.deepEqual(result, { terminal: true, columns: 77, plain: "alice", secret: "hunter2" });
+  assert.ok(output.includes("alice"), "the plain answer is echoed by the terminal");
+  assert.equal(
+    output.split("hunter2").length - 1,
+    1,
+    `the secret appears only in the result line: ${JSON.stringify(output)}`,
+  );
+});
