@@ -36,6 +36,10 @@ Deno.test("listTags() follows Link rel=next pages in the forms registries send",
     ["absolute URL on the same origin", (next) => `<${SCRIPTED_ORIGIN}${next}>; rel="next"`],
     ["extra parameters", (next) => `<${next}>; type="application/json"; rel="next"`],
     ["upper-case REL", (next) => `<${next}>; REL="NEXT"`],
+    [
+      "next after a prev link in the same header",
+      (next) => `</v2/team/app/tags/list?n=2>; rel="prev", <${next}>; rel="next"`,
+    ],
   ];
   for (const [name, link] of cases) {
     await t.step(name, async () => {
