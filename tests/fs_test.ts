@@ -98,19 +98,23 @@ Deno.test("removeTree() removes 0555 dirs and 0000 files as an unprivileged user
   let command: Deno.Command;
   // Deno.uid() needs --allow-sys; the owner of a fresh file tells the same without it.
   const probe = await Deno.makeTempFile();
-  const uid = (await Deno.stat(probe)).uid;
-  await Deno.remove(probe);
+  let uid: number | null;
+  try {
+    uid = (await Deno.stat(probe)).uid;
+  } finally {
+    await Deno.remove(probe);
+  }
   if (uid === 0) {
     // Root ignores permission bits, so drop to nobody to exercise the chmod-and-retry path for real.
     const denoDir = await Deno.makeTempDir({ prefix: "dz-denodir-" });
-    await Deno.chmod(denoDir, 0o777);
-    command = new Deno.Command("setpriv", {
-      args: ["--reuid=65534", "--regid=65534", "--clear-groups", Deno.execPath(), "run", "-A", script],
-      env: { DENO_DIR: denoDir, HOME: denoDir, NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    });
     try {
+      await Deno.chmod(denoDir, 0o777);
+      command = new Deno.Command("setpriv", {
+        args: ["--reuid=65534", "--regid=65534", "--clear-groups", Deno.execPath(), "run", "-A", script],
+        env: { DENO_DIR: denoDir, HOME: denoDir, NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      });
       const out = await command.output();
       if (!out.success) {
         const stderr = new TextDecoder().decode(out.stderr);

@@ -29,7 +29,8 @@ function checkReference(repo: RepoRef, reference: string): void {
   if (!isDigest(reference) && !TAG_REGEXP.test(reference)) {
     throw new DropzoneError(
       "INVALID_REFERENCE",
-      `Invalid tag or digest "${reference}" for "${repo.repository}"`,
+      // JSON quoting escapes control characters, so a hostile tag cannot break the one-line error.
+      `Invalid tag or digest ${JSON.stringify(reference)} for "${repo.repository}"`,
       { hint: "Use a tag like 1.2.3 or a digest like sha256:<64 hex>" },
     );
   }

@@ -4,7 +4,7 @@ import { basicAuthorization, parseChallenge } from "../../src/registry/auth.ts";
 import type { Credential } from "../../src/registry/types.ts";
 import { startFakeRegistry } from "../support/fake_registry.ts";
 import { buildImage, pushImage } from "../support/image_builder.ts";
-import { testClient } from "./_helpers.ts";
+import { testClient } from "../support/registry_client.ts";
 
 Deno.test("parseChallenge() parses schemes and parameters", async (t) => {
   const cases: [string, string, unknown][] = [

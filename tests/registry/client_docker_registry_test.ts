@@ -4,7 +4,7 @@ import { launchRegistry } from "../support/registry_launcher.ts";
 import { buildImage, pushImage, pushIndex } from "../support/image_builder.ts";
 import { MEDIA_TYPES } from "../../src/oci/media_types.ts";
 import { digestHex } from "../../src/oci/digest.ts";
-import { assertRegistryError, readAll, testClient } from "./_helpers.ts";
+import { assertRegistryError, readAll, testClient } from "../support/registry_client.ts";
 
 async function image(arch: string, seed: string) {
   return await buildImage({

@@ -13,7 +13,7 @@ import { RegistryError } from "../../src/registry/registry_error.ts";
 import type { RepoRef } from "../../src/registry/types.ts";
 import { buildImage, pushImage } from "../support/image_builder.ts";
 import { startFakeRegistry } from "../support/fake_registry.ts";
-import { testClient } from "./_helpers.ts";
+import { testClient } from "../support/registry_client.ts";
 
 const CG: RepoRef = { registry: "docker.io", repository: "chainguard/jq" };
 const mirror = (over: Partial<MirrorEntry> = {}): MirrorEntry => ({

@@ -4,7 +4,7 @@ import { parseRateLimit } from "../../src/registry/client.ts";
 import type { PackageMetadata } from "../../src/store/metadata.ts";
 import { startFakeRegistry } from "../support/fake_registry.ts";
 import { buildImage, pushImage } from "../support/image_builder.ts";
-import { testClient } from "./_helpers.ts";
+import { testClient } from "../support/registry_client.ts";
 
 Deno.test("parseRateLimit() reads Docker Hub's quota headers", () => {
   assert.deepEqual(

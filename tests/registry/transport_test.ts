@@ -9,7 +9,7 @@ import {
   RegistryError,
 } from "../../src/registry/registry_error.ts";
 import { apiHost, isLoopbackHost, isPrivateAddress, schemeFor } from "../../src/registry/hosts.ts";
-import { assertRegistryError } from "./_helpers.ts";
+import { assertRegistryError } from "../support/registry_client.ts";
 
 type Seen = { url: string; authorization: string | null; userAgent: string | null };
 

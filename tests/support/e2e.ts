@@ -111,26 +111,36 @@ export interface Published {
 
 /** Starts the environment; `accessLog` keeps the registry's access log (`env.registry.requests()`). */
 export async function startE2E(options: { accessLog?: boolean } = {}): Promise<E2E> {
-  const registry = await launchRegistry(options.accessLog ? { accessLog: true } : {});
   const pki = await createTestPki();
-  const home = await Deno.makeTempDir({ prefix: "dz-e2e-" });
+  const registry = await launchRegistry(options.accessLog ? { accessLog: true } : {});
+  const home = await Deno.makeTempDir({ prefix: "dz-e2e-" }).catch(async (err) => {
+    await registry.stop();
+    throw err;
+  });
   const trustedRootPath = `${home}-trusted_root.json`;
-  await Deno.writeTextFile(trustedRootPath, pki.trustedRootText);
-  const defaultStore = httpStore(registry);
-  const base = await hostBinaryEntries("/usr/bin/echo", "echo");
-  // DZ_NO_TUF: no test may reach the public TUF mirror (doctor --fix would refresh the embedded root).
-  const env = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", DZ_NO_TUF: "1" };
-  const dz = (argv: string[], extra: Record<string, string> = {}) =>
-    runDz(argv, { home, env: { ...env, ...extra } });
-  const added = await dz(labRegistryArgs({ registry, trustedRootPath }));
-  if (added.code !== 0) throw new Error(`add registry failed: ${added.stderr}`);
-  const signer = () => pki.keyless({ identity: IDENTITY, issuer: ISSUER });
   const stop = async () => {
     await registry.stop();
     await new Deno.Command("chmod", { args: ["-R", "u+rwX", home] }).output().catch(() => {});
     await Deno.remove(home, { recursive: true }).catch(() => {});
     await Deno.remove(trustedRootPath).catch(() => {});
   };
+  const defaultStore = httpStore(registry);
+  // DZ_NO_TUF: no test may reach the public TUF mirror (doctor --fix would refresh the embedded root).
+  const env = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", DZ_NO_TUF: "1" };
+  const dz = (argv: string[], extra: Record<string, string> = {}) =>
+    runDz(argv, { home, env: { ...env, ...extra } });
+  let base: TarEntry[];
+  try {
+    // A failed setup must not leave the registry running or the temp home behind.
+    await Deno.writeTextFile(trustedRootPath, pki.trustedRootText);
+    base = await hostBinaryEntries("/usr/bin/echo", "echo");
+    const added = await dz(labRegistryArgs({ registry, trustedRootPath }));
+    if (added.code !== 0) throw new Error(`add registry failed: ${added.stderr}`);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const signer = () => pki.keyless({ identity: IDENTITY, issuer: ISSUER });
   return {
     registry,
     pki,

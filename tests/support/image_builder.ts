@@ -19,6 +19,7 @@ import { type Digest, sha256Digest } from "../../src/oci/digest.ts";
 import type { Descriptor, Platform } from "../../src/oci/manifest.ts";
 import { MEDIA_TYPES } from "../../src/oci/media_types.ts";
 import { encodeJson, pushBlob, pushManifest, type PushTarget } from "./oci_push.ts";
+import { buildTar as writeTar, type RawEntry, withPax } from "./tar_writer.ts";
 
 /** One tar entry. Paths are relative (`usr/bin/x`); a leading `/` or `./` is kept verbatim for hostile tests. */
 export type TarEntry =
@@ -108,80 +109,37 @@ export interface BuiltIndex {
 
 const encoder = new TextEncoder();
 
-function octal(value: number, length: number): string {
-  return value.toString(8).padStart(length - 1, "0") + "\0";
-}
-
-function writeString(block: Uint8Array, offset: number, length: number, value: string): void {
-  const bytes = encoder.encode(value);
-  if (bytes.length > length) throw new RangeError(`tar field too long: ${value}`);
-  block.set(bytes, offset);
-}
-
-function header(
-  fields: { name: string; mode: number; size: number; mtime: number; type: string; linkname?: string },
-) {
-  const block = new Uint8Array(512);
-  writeString(block, 0, 100, fields.name);
-  writeString(block, 100, 8, octal(fields.mode, 8));
-  writeString(block, 108, 8, octal(0, 8));
-  writeString(block, 116, 8, octal(0, 8));
-  writeString(block, 124, 12, octal(fields.size, 12));
-  writeString(block, 136, 12, octal(fields.mtime, 12));
-  writeString(block, 148, 8, "        ");
-  writeString(block, 156, 1, fields.type);
-  writeString(block, 157, 100, fields.linkname ?? "");
-  writeString(block, 257, 6, "ustar\0");
-  writeString(block, 263, 2, "00");
-  writeString(block, 265, 32, "root");
-  writeString(block, 297, 32, "root");
-  let sum = 0;
-  for (const b of block) sum += b;
-  writeString(block, 148, 8, sum.toString(8).padStart(6, "0") + "\0 ");
-  return block;
-}
-
-function paxRecord(key: string, value: string): string {
-  const body = ` ${key}=${value}\n`;
-  const bodyLength = encoder.encode(body).length;
-  let len = bodyLength + 1;
-  while (String(len).length + bodyLength !== len) len = String(len).length + bodyLength;
-  return `${len}${body}`;
-}
-
-function padded(data: Uint8Array): Uint8Array[] {
-  const pad = (512 - (data.length % 512)) % 512;
-  return pad ? [data, new Uint8Array(pad)] : [data];
-}
-
-/** Serialises entries as a POSIX tar (ustar, with PAX headers for names or link targets over 100 bytes). */
+/**
+ * Serialises entries as a POSIX tar (ustar, with PAX headers for names or link targets over 100 bytes) through
+ * the one tar writer for tests (tar_writer.ts); this adds the image-level entry kinds (whiteouts, opaque dirs).
+ */
 export function buildTar(entries: readonly TarEntry[]): Uint8Array {
-  const parts: Uint8Array[] = [];
+  const raw: RawEntry[][] = [];
   for (const entry of entries) {
     let name = entry.path;
-    let type = "0";
+    let type = "file";
     let mode = 0o644;
-    let data: Uint8Array = new Uint8Array(0);
+    let body: Uint8Array = new Uint8Array(0);
     let linkname: string | undefined;
     let mtime = 0;
     switch (entry.type) {
       case "file":
-        data = typeof entry.content === "string" ? encoder.encode(entry.content) : entry.content;
+        body = typeof entry.content === "string" ? encoder.encode(entry.content) : entry.content;
         mode = entry.mode ?? 0o644;
         mtime = entry.mtime ?? 0;
         break;
       case "dir":
-        type = "5";
+        type = "dir";
         mode = entry.mode ?? 0o755;
         if (!name.endsWith("/")) name += "/";
         break;
       case "symlink":
-        type = "2";
+        type = "symlink";
         mode = 0o777;
         linkname = entry.target;
         break;
       case "hardlink":
-        type = "1";
+        type = "link";
         linkname = entry.target;
         break;
       case "whiteout": {
@@ -193,37 +151,23 @@ export function buildTar(entries: readonly TarEntry[]): Uint8Array {
         name = `${name.replace(/\/$/, "")}/.wh..wh..opq`;
         break;
     }
-    const pax: string[] = [];
-    if (encoder.encode(name).length > 100) pax.push(paxRecord("path", name));
-    if (linkname !== undefined && encoder.encode(linkname).length > 100) {
-      pax.push(paxRecord("linkpath", linkname));
-    }
-    if (pax.length) {
-      const paxData = encoder.encode(pax.join(""));
-      parts.push(header({ name: "PaxHeader", mode: 0o644, size: paxData.length, mtime: 0, type: "x" }));
-      parts.push(...padded(paxData));
-    }
-    const shortName = encoder.encode(name).length > 100 ? name.slice(-99).replace(/^\/+/, "") : name;
-    const shortLink = linkname !== undefined && encoder.encode(linkname).length > 100 ? "" : linkname;
-    parts.push(header({
-      name: shortName,
-      mode,
-      size: data.length,
-      mtime,
+    const longName = encoder.encode(name).length > 100;
+    const longLink = linkname !== undefined && encoder.encode(linkname).length > 100;
+    const header: RawEntry = {
+      name: longName ? name.slice(-99).replace(/^\/+/, "") : name,
       type,
-      ...(shortLink === undefined ? {} : { linkname: shortLink }),
-    }));
-    if (data.length) parts.push(...padded(data));
+      mode,
+      mtime,
+      body,
+      ...(linkname === undefined ? {} : { linkname: longLink ? "" : linkname }),
+    };
+    const pax: Record<string, string> = {
+      ...(longName ? { path: name } : {}),
+      ...(longLink ? { linkpath: linkname! } : {}),
+    };
+    raw.push(Object.keys(pax).length ? withPax(pax, header) : [header]);
   }
-  parts.push(new Uint8Array(1024));
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  return writeTar(raw);
 }
 
 /** Compresses bytes. */

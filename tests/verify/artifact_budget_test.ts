@@ -13,7 +13,7 @@ import { distinctLayers, verifyImageSignature } from "../../src/verify/signature
 import { appendLegacyLayer, legacySignatureLayer, pushTestImage } from "../support/cosign_signer.ts";
 import { MemoryRegistry } from "../support/memory_registry.ts";
 import { createTestPki } from "../support/test_pki.ts";
-import { ACME_ID, ACME_POLICY, ACME_REPO, GITHUB_ISSUER } from "./_helpers.ts";
+import { ACME_ID, ACME_POLICY, ACME_REPO, GITHUB_ISSUER } from "../support/verify_fixtures.ts";
 
 const pki = await createTestPki();
 const trust = { trustedRoot: pki.trustedRoot };

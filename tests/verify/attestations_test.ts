@@ -9,7 +9,7 @@ import {
 } from "../../src/verify/attestations.ts";
 import type { AttestationSummary, CosignPolicy } from "../../src/verify/types.ts";
 import { createTestPki } from "../support/test_pki.ts";
-import { ACME_ID, ACME_POLICY, ACME_REPO, GITHUB_ISSUER } from "./_helpers.ts";
+import { ACME_ID, ACME_POLICY, ACME_REPO, GITHUB_ISSUER } from "../support/verify_fixtures.ts";
 import { MemoryRegistry } from "../support/memory_registry.ts";
 import {
   attestImageBundle,

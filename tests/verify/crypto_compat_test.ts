@@ -12,7 +12,7 @@ import { sha256Digest } from "../../src/oci/digest.ts";
 import { isDropzoneError } from "../../src/errors.ts";
 import { createTestPki } from "../support/test_pki.ts";
 import { legacySignatureLayer } from "../support/cosign_signer.ts";
-import { legacyCandidate } from "./_helpers.ts";
+import { legacyCandidate } from "../support/verify_fixtures.ts";
 
 const data = new TextEncoder().encode("payload");
 

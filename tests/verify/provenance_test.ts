@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { isDropzoneError } from "../../src/errors.ts";
 import { isSlsaV1, verifyProvenance } from "../../src/verify/provenance.ts";
 import { createTestPki } from "../support/test_pki.ts";
-import { ACME_ID, ACME_POLICY, ACME_REPO, GITHUB_ISSUER } from "./_helpers.ts";
+import { ACME_ID, ACME_POLICY, ACME_REPO, GITHUB_ISSUER } from "../support/verify_fixtures.ts";
 import { MemoryRegistry } from "../support/memory_registry.ts";
 import {
   attachBundleReferrer,

@@ -5,7 +5,7 @@ import { MEDIA_TYPES } from "../../src/oci/media_types.ts";
 import { verifyImageSignature } from "../../src/verify/signatures.ts";
 import type { CosignPolicy } from "../../src/verify/types.ts";
 import { createTestPki, type TestSigner } from "../support/test_pki.ts";
-import { ACME_ID, ACME_POLICY, ACME_REPO, GITHUB_ISSUER } from "./_helpers.ts";
+import { ACME_ID, ACME_POLICY, ACME_REPO, GITHUB_ISSUER } from "../support/verify_fixtures.ts";
 import { MemoryRegistry, type MemoryRegistryOptions } from "../support/memory_registry.ts";
 import {
   appendLegacyLayer,
@@ -45,43 +45,202 @@ function rejectsWith(code: string, pattern?: RegExp) {
   };
 }
 
-Deno.test("verifyImageSignature() accepts a keyless legacy .sig signature", async () => {
-  const { reg, digest } = await image();
-  await signImageLegacy(reg, REPO.repository, digest, await keyless());
-  const result = await verify(reg, digest);
-  assert.equal(result.identity, ID);
-  assert.equal(result.issuer, ISS);
-  assert.equal(result.source, "legacy-sig");
-  assert.equal(result.signedDigest, digest);
-  assert.equal(typeof result.rekorLogIndex, "number");
-  assert.equal(result.integratedTime, pki.clock.getTime() / 1000);
-});
+/** One image signed by `sign`; the result is checked by `check`, or the call must fail as `rejects` says. */
+interface SignedCase {
+  readonly name: string;
+  /** Signs `digest`; returns the PEM of the key to trust when the case uses a public_key policy. */
+  readonly sign: (reg: MemoryRegistry, digest: Digest) => Promise<string | void>;
+  readonly check?: (result: Awaited<ReturnType<typeof verifyImageSignature>>, digest: Digest) => void;
+  readonly rejects?: readonly [code: string, pattern?: RegExp];
+}
 
-Deno.test("verifyImageSignature() accepts a keyless legacy signature with an RFC 3161 timestamp", async () => {
-  const { reg, digest } = await image();
-  await signImageLegacy(
-    reg,
-    REPO.repository,
+/** Verifies under the keyless POLICY, or under a public_key policy trusting `publicKeyPem` when one is given. */
+function verifyCase(reg: MemoryRegistry, digest: Digest, publicKeyPem: string | void) {
+  if (publicKeyPem === undefined) return verify(reg, digest);
+  return verifyImageSignature({
+    client: reg,
+    repo: REPO,
     digest,
-    await pki.keyless({ identity: ID, issuer: ISS, tsa: true }),
-  );
-  assert.equal((await verify(reg, digest)).identity, ID);
-});
+    policy: { public_key: "cosign.pub" },
+    trust: { ...trust, publicKeyPem },
+  });
+}
 
-Deno.test("verifyImageSignature() accepts a legacy certificate with only the v1 issuer extension", async () => {
-  const { reg, digest } = await image();
-  const signer = await pki.keyless({ identity: ID, issuer: ISS, legacyIssuerOnly: true });
-  await signImageLegacy(reg, REPO.repository, digest, signer);
-  assert.equal((await verify(reg, digest)).issuer, ISS);
-});
+function runCases(cases: readonly SignedCase[]): void {
+  for (const c of cases) {
+    Deno.test(c.name, async () => {
+      const { reg, digest } = await image();
+      const publicKeyPem = await c.sign(reg, digest);
+      if (c.rejects) {
+        await assert.rejects(verifyCase(reg, digest, publicKeyPem), rejectsWith(...c.rejects));
+      } else {
+        c.check!(await verifyCase(reg, digest, publicKeyPem), digest);
+      }
+    });
+  }
+}
 
-Deno.test("verifyImageSignature() accepts a keyless v0.3 bundle referrer via the referrers API", async () => {
-  const { reg, digest } = await image();
-  await signImageBundle(reg, REPO.repository, digest, await keyless());
-  const result = await verify(reg, digest);
-  assert.equal(result.source, "bundle-referrer");
-  assert.equal(result.identity, ID);
-});
+const legacy =
+  (signer: () => TestSigner | Promise<TestSigner>, options?: Parameters<typeof signImageLegacy>[4]) =>
+  async (reg: MemoryRegistry, digest: Digest) => {
+    await signImageLegacy(reg, REPO.repository, digest, await signer(), options);
+  };
+
+runCases([
+  {
+    name: "verifyImageSignature() accepts a keyless legacy .sig signature",
+    sign: legacy(() => keyless()),
+    check: (result, digest) => {
+      assert.equal(result.identity, ID);
+      assert.equal(result.issuer, ISS);
+      assert.equal(result.source, "legacy-sig");
+      assert.equal(result.signedDigest, digest);
+      assert.equal(typeof result.rekorLogIndex, "number");
+      assert.equal(result.integratedTime, pki.clock.getTime() / 1000);
+    },
+  },
+  {
+    name: "verifyImageSignature() accepts a keyless legacy signature with an RFC 3161 timestamp",
+    sign: legacy(() => pki.keyless({ identity: ID, issuer: ISS, tsa: true })),
+    check: (result) => assert.equal(result.identity, ID),
+  },
+  {
+    name: "verifyImageSignature() accepts a legacy certificate with only the v1 issuer extension",
+    sign: legacy(() => pki.keyless({ identity: ID, issuer: ISS, legacyIssuerOnly: true })),
+    check: (result) => assert.equal(result.issuer, ISS),
+  },
+  {
+    name: "verifyImageSignature() accepts a keyless v0.3 bundle referrer via the referrers API",
+    sign: async (reg, digest) => void await signImageBundle(reg, REPO.repository, digest, await keyless()),
+    check: (result) => {
+      assert.equal(result.source, "bundle-referrer");
+      assert.equal(result.identity, ID);
+    },
+  },
+  {
+    name: "verifyImageSignature() accepts a key-based signature with a tlog entry",
+    sign: async (reg, digest) => {
+      const signer = pki.keyPair();
+      await signImageLegacy(reg, REPO.repository, digest, signer);
+      return signer.publicKeyPem;
+    },
+    check: (result) => {
+      assert.match(result.identity, /^key:sha256:[0-9a-f]{64}$/);
+      assert.equal(result.issuer, undefined);
+      assert.equal(typeof result.rekorLogIndex, "number");
+    },
+  },
+  {
+    name: "verifyImageSignature() accepts a key-based signature without a tlog entry",
+    sign: async (reg, digest) => {
+      const signer = pki.keyPair({ tlog: false });
+      await signImageLegacy(reg, REPO.repository, digest, signer);
+      return signer.publicKeyPem;
+    },
+    check: (result) => assert.equal(result.rekorLogIndex, undefined),
+  },
+  {
+    name: "verifyImageSignature() accepts a key-based bundle referrer",
+    sign: async (reg, digest) => {
+      const signer = pki.keyPair();
+      await signImageBundle(reg, REPO.repository, digest, signer);
+      return signer.publicKeyPem;
+    },
+    check: (result) => assert.equal(result.source, "bundle-referrer"),
+  },
+  {
+    name: "verifyImageSignature() tries every layer: only the second one is valid",
+    sign: async (reg, digest) => {
+      await legacy(() => keyless(), { tamperPayload: true })(reg, digest);
+      await legacy(() => keyless())(reg, digest);
+    },
+    check: (result) => assert.equal(result.identity, ID),
+  },
+]);
+
+runCases([
+  {
+    name: "verifyImageSignature() refuses a key-based signature by another key",
+    sign: async (reg, digest) => {
+      await signImageLegacy(reg, REPO.repository, digest, pki.keyPair({ tlog: false }));
+      return pki.keyPair().publicKeyPem;
+    },
+    rejects: ["SIGNATURE_INVALID"],
+  },
+  {
+    name: "verifyImageSignature() refuses a keyless signature under a public_key policy",
+    sign: async (reg, digest) => {
+      await legacy(() => keyless())(reg, digest);
+      return pki.keyPair().publicKeyPem;
+    },
+    rejects: ["POLICY_MISMATCH", /signed with a certificate/],
+  },
+  {
+    name: "verifyImageSignature() refuses a signature by another identity and shows both",
+    sign: legacy(() => keyless("https://github.com/evil/tools/x@refs/heads/main")),
+    rejects: [
+      "POLICY_MISMATCH",
+      /evil\/tools.*token\.actions.*expected identity "https:\/\/github\.com\/acme/s,
+    ],
+  },
+  {
+    name: "verifyImageSignature() refuses a signature from another issuer",
+    sign: legacy(() => keyless(ID, "https://accounts.google.com")),
+    rejects: ["POLICY_MISMATCH", /accounts\.google\.com/],
+  },
+  {
+    name: "verifyImageSignature() refuses a tampered payload",
+    sign: legacy(() => keyless(), { tamperPayload: true }),
+    rejects: ["SIGNATURE_INVALID", /TLOG_BODY_ERROR|SIGNATURE_ERROR/],
+  },
+  {
+    name: "verifyImageSignature() refuses a certificate from an untrusted CA",
+    sign: async (reg, digest) => {
+      const other = await createTestPki();
+      await legacy(() => other.keyless({ identity: ID, issuer: ISS }))(reg, digest);
+    },
+    rejects: ["SIGNATURE_INVALID", /CERTIFICATE_ERROR/],
+  },
+  {
+    name: "verifyImageSignature() refuses a certificate that expired before the tlog entry",
+    sign: legacy(() => pki.keyless({ identity: ID, issuer: ISS, tlogOffsetSeconds: 20 * 60 })),
+    rejects: ["SIGNATURE_INVALID", /CERTIFICATE_ERROR/],
+  },
+  {
+    name: "verifyImageSignature() reports SIGNATURE_MISSING for an unsigned image",
+    sign: () => Promise.resolve(),
+    rejects: ["SIGNATURE_MISSING", /No signature found/],
+  },
+  {
+    name: "verifyImageSignature() does not count an attestation bundle as a signature",
+    sign: async (reg, digest) => {
+      await attestImageBundle(reg, REPO.repository, digest, await keyless(), {
+        predicateType: "https://slsa.dev/provenance/v1",
+        predicate: {},
+      });
+    },
+    rejects: ["SIGNATURE_MISSING"],
+  },
+  {
+    name: "verifyImageSignature() refuses an unsupported Rekor entry kind with a clear reason",
+    sign: async (reg, digest) => {
+      const layer = await legacySignatureLayer(REPO.repository, digest, await keyless());
+      const rekor = JSON.parse(layer.annotations["dev.sigstore.cosign/bundle"]!);
+      rekor.Payload.body = btoa(JSON.stringify({ apiVersion: "0.0.1", kind: "alpine", spec: {} }));
+      layer.annotations["dev.sigstore.cosign/bundle"] = JSON.stringify(rekor);
+      await appendLegacyLayer(reg, REPO.repository, digest, "sig", layer);
+    },
+    rejects: ["SIGNATURE_INVALID", /alpine\/0\.0\.1" is not supported/],
+  },
+  {
+    name: "verifyImageSignature() reports POLICY_MISMATCH when one candidate is by someone else",
+    sign: async (reg, digest) => {
+      await legacy(() => keyless(), { tamperPayload: true })(reg, digest);
+      await legacy(() => keyless("https://example.com/other"))(reg, digest);
+    },
+    rejects: ["POLICY_MISMATCH", /layer 1:.*\n.*layer 2:/s],
+  },
+]);
 
 Deno.test("verifyImageSignature() finds bundles through the fallback tag index next to attestations", async () => {
   const { reg, digest } = await image({ referrersApi: false });
@@ -96,80 +255,6 @@ Deno.test("verifyImageSignature() finds bundles through the fallback tag index n
   );
   assert.equal(index.manifests.length, 2);
   assert.equal((await verify(reg, digest)).source, "bundle-referrer");
-});
-
-Deno.test("verifyImageSignature() accepts a key-based signature with a tlog entry", async () => {
-  const { reg, digest } = await image();
-  const signer = pki.keyPair();
-  await signImageLegacy(reg, REPO.repository, digest, signer);
-  const result = await verifyImageSignature({
-    client: reg,
-    repo: REPO,
-    digest,
-    policy: { public_key: "cosign.pub" },
-    trust: { ...trust, publicKeyPem: signer.publicKeyPem },
-  });
-  assert.match(result.identity, /^key:sha256:[0-9a-f]{64}$/);
-  assert.equal(result.issuer, undefined);
-  assert.equal(typeof result.rekorLogIndex, "number");
-});
-
-Deno.test("verifyImageSignature() accepts a key-based signature without a tlog entry", async () => {
-  const { reg, digest } = await image();
-  const signer = pki.keyPair({ tlog: false });
-  await signImageLegacy(reg, REPO.repository, digest, signer);
-  const result = await verifyImageSignature({
-    client: reg,
-    repo: REPO,
-    digest,
-    policy: { public_key: "cosign.pub" },
-    trust: { ...trust, publicKeyPem: signer.publicKeyPem },
-  });
-  assert.equal(result.rekorLogIndex, undefined);
-});
-
-Deno.test("verifyImageSignature() accepts a key-based bundle referrer", async () => {
-  const { reg, digest } = await image();
-  const signer = pki.keyPair();
-  await signImageBundle(reg, REPO.repository, digest, signer);
-  const result = await verifyImageSignature({
-    client: reg,
-    repo: REPO,
-    digest,
-    policy: { public_key: "cosign.pub" },
-    trust: { ...trust, publicKeyPem: signer.publicKeyPem },
-  });
-  assert.equal(result.source, "bundle-referrer");
-});
-
-Deno.test("verifyImageSignature() refuses a key-based signature by another key", async () => {
-  const { reg, digest } = await image();
-  await signImageLegacy(reg, REPO.repository, digest, pki.keyPair({ tlog: false }));
-  await assert.rejects(
-    verifyImageSignature({
-      client: reg,
-      repo: REPO,
-      digest,
-      policy: { public_key: "cosign.pub" },
-      trust: { ...trust, publicKeyPem: pki.keyPair().publicKeyPem },
-    }),
-    rejectsWith("SIGNATURE_INVALID"),
-  );
-});
-
-Deno.test("verifyImageSignature() refuses a keyless signature under a public_key policy", async () => {
-  const { reg, digest } = await image();
-  await signImageLegacy(reg, REPO.repository, digest, await keyless());
-  await assert.rejects(
-    verifyImageSignature({
-      client: reg,
-      repo: REPO,
-      digest,
-      policy: { public_key: "cosign.pub" },
-      trust: { ...trust, publicKeyPem: pki.keyPair().publicKeyPem },
-    }),
-    rejectsWith("POLICY_MISMATCH", /signed with a certificate/),
-  );
 });
 
 Deno.test("verifyImageSignature() accepts an index-only signature for a platform the index lists", async () => {
@@ -209,36 +294,6 @@ Deno.test("verifyImageSignature() does not use an index signature for a digest t
   );
 });
 
-Deno.test("verifyImageSignature() tries every layer: only the second one is valid", async () => {
-  const { reg, digest } = await image();
-  await signImageLegacy(reg, REPO.repository, digest, await keyless(), { tamperPayload: true });
-  await signImageLegacy(reg, REPO.repository, digest, await keyless());
-  assert.equal((await verify(reg, digest)).identity, ID);
-});
-
-Deno.test("verifyImageSignature() refuses a signature by another identity and shows both", async () => {
-  const { reg, digest } = await image();
-  await signImageLegacy(
-    reg,
-    REPO.repository,
-    digest,
-    await keyless("https://github.com/evil/tools/x@refs/heads/main"),
-  );
-  await assert.rejects(
-    verify(reg, digest),
-    rejectsWith(
-      "POLICY_MISMATCH",
-      /evil\/tools.*token\.actions.*expected identity "https:\/\/github\.com\/acme/s,
-    ),
-  );
-});
-
-Deno.test("verifyImageSignature() refuses a signature from another issuer", async () => {
-  const { reg, digest } = await image();
-  await signImageLegacy(reg, REPO.repository, digest, await keyless(ID, "https://accounts.google.com"));
-  await assert.rejects(verify(reg, digest), rejectsWith("POLICY_MISMATCH", /accounts\.google\.com/));
-});
-
 Deno.test("verifyImageSignature() anchors identity_regex and issuer_regex", async () => {
   const { reg, digest } = await image();
   await signImageLegacy(reg, REPO.repository, digest, await keyless());
@@ -256,15 +311,6 @@ Deno.test("verifyImageSignature() anchors identity_regex and issuer_regex", asyn
     issuer_regex: "https://token\\.actions\\.githubusercontent\\.com",
   });
   assert.equal(ok.identity, ID);
-});
-
-Deno.test("verifyImageSignature() refuses a tampered payload", async () => {
-  const { reg, digest } = await image();
-  await signImageLegacy(reg, REPO.repository, digest, await keyless(), { tamperPayload: true });
-  await assert.rejects(
-    verify(reg, digest),
-    rejectsWith("SIGNATURE_INVALID", /TLOG_BODY_ERROR|SIGNATURE_ERROR/),
-  );
 });
 
 Deno.test("verifyImageSignature() refuses a signature copied from another digest", async () => {
@@ -291,13 +337,6 @@ Deno.test("verifyImageSignature() refuses a bundle whose statement names another
   await assert.rejects(verify(reg, b.digest), rejectsWith("SIGNATURE_INVALID", /does not name/));
 });
 
-Deno.test("verifyImageSignature() refuses a certificate from an untrusted CA", async () => {
-  const other = await createTestPki();
-  const { reg, digest } = await image();
-  await signImageLegacy(reg, REPO.repository, digest, await other.keyless({ identity: ID, issuer: ISS }));
-  await assert.rejects(verify(reg, digest), rejectsWith("SIGNATURE_INVALID", /CERTIFICATE_ERROR/));
-});
-
 Deno.test("verifyImageSignature() refuses a keyless signature without a Rekor SET by default", async () => {
   const { reg, digest } = await image();
   await signImageLegacy(
@@ -315,18 +354,6 @@ Deno.test("verifyImageSignature() refuses a keyless signature without a Rekor SE
     verify(second.reg, second.digest),
     rejectsWith("SIGNATURE_INVALID", /TIMESTAMP_ERROR/),
   );
-});
-
-Deno.test("verifyImageSignature() refuses a certificate that expired before the tlog entry", async () => {
-  const { reg, digest } = await image();
-  const signer = await pki.keyless({ identity: ID, issuer: ISS, tlogOffsetSeconds: 20 * 60 });
-  await signImageLegacy(reg, REPO.repository, digest, signer);
-  await assert.rejects(verify(reg, digest), rejectsWith("SIGNATURE_INVALID", /CERTIFICATE_ERROR/));
-});
-
-Deno.test("verifyImageSignature() reports SIGNATURE_MISSING for an unsigned image", async () => {
-  const { reg, digest } = await image();
-  await assert.rejects(verify(reg, digest), rejectsWith("SIGNATURE_MISSING", /No signature found/));
 });
 
 Deno.test("verifyImageSignature() is not confused by a registry answering cosign tags with the image", async () => {
@@ -347,35 +374,6 @@ Deno.test("verifyImageSignature() is not confused by a registry answering cosign
     index: { digest: index.digest, manifest: index.bytes },
   });
   assert.equal(ok.signedDigest, index.digest);
-});
-
-Deno.test("verifyImageSignature() does not count an attestation bundle as a signature", async () => {
-  const { reg, digest } = await image();
-  await attestImageBundle(reg, REPO.repository, digest, await keyless(), {
-    predicateType: "https://slsa.dev/provenance/v1",
-    predicate: {},
-  });
-  await assert.rejects(verify(reg, digest), rejectsWith("SIGNATURE_MISSING"));
-});
-
-Deno.test("verifyImageSignature() refuses an unsupported Rekor entry kind with a clear reason", async () => {
-  const { reg, digest } = await image();
-  const layer = await legacySignatureLayer(REPO.repository, digest, await keyless());
-  const rekor = JSON.parse(layer.annotations["dev.sigstore.cosign/bundle"]!);
-  rekor.Payload.body = btoa(JSON.stringify({ apiVersion: "0.0.1", kind: "alpine", spec: {} }));
-  layer.annotations["dev.sigstore.cosign/bundle"] = JSON.stringify(rekor);
-  await appendLegacyLayer(reg, REPO.repository, digest, "sig", layer);
-  await assert.rejects(
-    verify(reg, digest),
-    rejectsWith("SIGNATURE_INVALID", /alpine\/0\.0\.1" is not supported/),
-  );
-});
-
-Deno.test("verifyImageSignature() reports POLICY_MISMATCH when one candidate is by someone else", async () => {
-  const { reg, digest } = await image();
-  await signImageLegacy(reg, REPO.repository, digest, await keyless(), { tamperPayload: true });
-  await signImageLegacy(reg, REPO.repository, digest, await keyless("https://example.com/other"));
-  await assert.rejects(verify(reg, digest), rejectsWith("POLICY_MISMATCH", /layer 1:.*\n.*layer 2:/s));
 });
 
 Deno.test("verifyImageSignature() surfaces registry failures instead of calling the image unsigned", async () => {

@@ -5,7 +5,7 @@ import { sha256Digest } from "../../src/oci/digest.ts";
 import { type Candidate, verifyCandidate } from "../../src/verify/verifier.ts";
 import { legacySignatureBundle, pemCertificates } from "../../src/verify/legacy_bundle.ts";
 import { createTestPki } from "../support/test_pki.ts";
-import { legacyCandidate } from "./_helpers.ts";
+import { legacyCandidate } from "../support/verify_fixtures.ts";
 import {
   legacySignatureLayer,
   messageSignatureBundle,

@@ -1,4 +1,4 @@
-/** Shared helpers for registry tests. */
+/** A registry client for tests (no real sleeping, short timeouts) and assertions on registry errors. */
 import assert from "node:assert/strict";
 import { createRegistryClient, type RegistryClientOptions } from "../../src/registry/client.ts";
 import type { Credential } from "../../src/registry/types.ts";

@@ -5,7 +5,7 @@ import { encodeJson } from "../support/oci_push.ts";
 import { fetchReferrerManifest } from "../../src/registry/client.ts";
 import { MEDIA_TYPES } from "../../src/oci/media_types.ts";
 import { digestHex } from "../../src/oci/digest.ts";
-import { assertRegistryError, readAll, testClient } from "./_helpers.ts";
+import { assertRegistryError, readAll, testClient } from "../support/registry_client.ts";
 
 const APP = "team/app";
 
@@ -388,4 +388,13 @@ Deno.test("bearer tokens are reused until expires_in passes (default 60 s when a
   now += 61_000;
   await client.listTags(repo);
   assert.equal(reg.tokenRequests(), 4);
+});
+
+Deno.test("originFor() maps Docker Hub to its API host and uses http only for loopback or insecure hosts", () => {
+  const { client } = testClient({ isInsecure: (host) => host === "lan.test:5000" });
+  assert.equal(client.originFor("docker.io"), "https://registry-1.docker.io");
+  assert.equal(client.originFor("ghcr.io"), "https://ghcr.io");
+  assert.equal(client.originFor("localhost:5000"), "http://localhost:5000");
+  assert.equal(client.originFor("lan.test:5000"), "http://lan.test:5000");
+  assert.equal(client.originFor("lan.test:5001"), "https://lan.test:5001");
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { selectPlatform } from "../../src/oci/platform.ts";
+import { formatPlatform, selectPlatform } from "../../src/oci/platform.ts";
 import type { ImageIndex, Platform } from "../../src/oci/manifest.ts";
 import { isDropzoneError } from "../../src/errors.ts";
 
@@ -60,4 +60,37 @@ Deno.test("selectPlatform() throws NO_MATCHING_PLATFORM listing what the image o
       err.message.includes("linux/amd64, linux/arm64/v8") && !err.message.includes("unknown"),
   );
   assert.throws(() => selectPlatform(idx, { os: "linux", arch: "arm", variant: "v7" }), /linux\/arm\/v7/);
+});
+
+Deno.test("formatPlatform() writes os/arch[/variant] for index platforms and hosts", async (t) => {
+  const cases: [Parameters<typeof formatPlatform>[0], string][] = [
+    [{ os: "linux", architecture: "amd64" }, "linux/amd64"],
+    [{ os: "linux", architecture: "arm", variant: "v7" }, "linux/arm/v7"],
+    [{ os: "linux", architecture: "arm64", variant: "" }, "linux/arm64"],
+    [{ os: "darwin", arch: "arm64" }, "darwin/arm64"],
+    [{ os: "linux", arch: "arm", variant: "v6" }, "linux/arm/v6"],
+  ];
+  for (const [platform, expected] of cases) {
+    await t.step(expected, () => assert.equal(formatPlatform(platform), expected));
+  }
+});
+
+Deno.test("selectPlatform() with a host variant needs that variant; case and arm64 v8 are normalised", () => {
+  const idx = index({ os: "linux", architecture: "arm", variant: "V7" }, {
+    os: "linux",
+    architecture: "arm64",
+  });
+  assert.equal(
+    selectPlatform(idx, { os: "linux", arch: "arm", variant: "v7" }).digest,
+    `sha256:${"0".repeat(64)}`,
+  );
+  assert.equal(
+    selectPlatform(idx, { os: "linux", arch: "arm64", variant: "V8" }).digest,
+    `sha256:${"1".repeat(64)}`,
+  );
+  assert.throws(
+    () => selectPlatform(idx, { os: "linux", arch: "arm", variant: "v6" }),
+    /offers linux\/arm\/V7, linux\/arm64/,
+  );
+  assert.throws(() => selectPlatform(index(), { os: "linux", arch: "amd64" }), /offers no platforms/);
 });
