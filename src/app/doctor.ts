@@ -11,7 +11,6 @@ import { splitRegistryUrl } from "../oci/reference.ts";
 import type { RegistryClient } from "../registry/types.ts";
 import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
-import type { Digest } from "../oci/digest.ts";
 import type { Host } from "../runtime.ts";
 import { pathStatus } from "../host/path.ts";
 import { isDzWrapper, readWrapperMeta, renderWrapper } from "../shim/wrapper.ts";
@@ -20,11 +19,12 @@ import { linkOwner, readLinkAt } from "../shim/link.ts";
 import { artifactLinks } from "./artifact.ts";
 import type { ShimPlan } from "../shim/plan.ts";
 import { removeTree } from "../store/atomic.ts";
+import { referencedBlobs } from "../store/blob_reachability.ts";
 import { type Config, loadConfig } from "../store/config.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { PackageMetadata } from "../store/metadata.ts";
 import { rootfsProblem } from "../store/package_state.ts";
-import { listPackages, listVersions, readCurrent } from "../store/packages.ts";
+import { listPackages, readCurrent } from "../store/packages.ts";
 import { repairStore, scanStore, type StoreFinding, type StoreRepair } from "../store/recovery.ts";
 import { type LoadedTrustedRoot, loadTrustedRoot } from "../verify/trusted_root.ts";
 import { planForVersion } from "./install.ts";
@@ -787,85 +787,4 @@ export async function fix(deps: DoctorDeps, host: Host): Promise<Change[]> {
     });
   }
   return changes;
-}
-
-/**
- * Every blob an installed version references: layers, config, platform manifest and index of every complete
- * version of every package (previous versions too: rollback and offline reinstall need them), plus the
- * signature and attestation artifacts recorded for those digests in `cache/refs` (legacy `sha256-<hex>.sig`/
- * `.att` tags and referrer lists) with their config and layers, so an offline reinstall can still re-verify.
- */
-export async function referencedBlobs(layout: StoreLayout): Promise<Set<Digest>> {
-  const referenced = new Set<Digest>();
-  const roots = new Set<string>(); // "<host>/<repository>@<digest>"
-  for (const entry of await readDirSafe(layout.packages)) {
-    if (!entry.isDirectory || entry.name.startsWith(".")) continue;
-    let versions;
-    try {
-      versions = await listVersions(layout, entry.name);
-    } catch (err) {
-      if (err instanceof DropzoneError) continue;
-      throw err;
-    }
-    for (const v of versions) {
-      if (!v.complete || !v.metadata) continue;
-      const m = v.metadata;
-      const repo = `${m.registry.url.split("/")[0]}/${m.repository}`;
-      for (const d of [m.digest, m.config_digest, ...m.layers]) referenced.add(d);
-      for (const d of [m.digest, m.index_digest, m.signature?.signed_digest ?? null]) {
-        if (d === null) continue;
-        referenced.add(d);
-        roots.add(`${repo}@${d}`);
-      }
-    }
-  }
-  const artifacts = await signatureArtifacts(layout, roots);
-  for (const d of artifacts) referenced.add(d);
-  return referenced;
-}
-
-/** Parses a `cache/refs` record key into the repository and subject digest it concerns, if any. Pure. */
-export function refRecordSubject(key: string): string | null {
-  const tag = /^tag:(.+):sha256-([0-9a-f]{64})\.[a-z]+$/.exec(key);
-  if (tag) return `${tag[1]}@sha256:${tag[2]}`;
-  const referrers = /^referrers:(.+@sha256:[0-9a-f]{64})(?:\?.*)?$/.exec(key);
-  return referrers ? referrers[1]! : null;
-}
-
-async function signatureArtifacts(layout: StoreLayout, roots: ReadonlySet<string>): Promise<Set<Digest>> {
-  const found = new Set<Digest>();
-  const manifests: Digest[] = [];
-  const add = (d: unknown) => {
-    if (typeof d === "string" && /^sha256:[0-9a-f]{64}$/.test(d) && !found.has(d as Digest)) {
-      found.add(d as Digest);
-      manifests.push(d as Digest);
-    }
-  };
-  for (const entry of await readDirSafe(join(layout.cache, "refs"))) {
-    if (!entry.isFile || !entry.name.endsWith(".json")) continue;
-    let record: { key?: unknown; digest?: unknown; referrers?: { digest?: unknown }[] };
-    try {
-      record = JSON.parse(await Deno.readTextFile(join(layout.cache, "refs", entry.name)));
-    } catch {
-      continue;
-    }
-    const subject = typeof record.key === "string" ? refRecordSubject(record.key) : null;
-    if (subject === null || !roots.has(subject)) continue;
-    add(record.digest);
-    for (const r of Array.isArray(record.referrers) ? record.referrers : []) add(r?.digest);
-  }
-  // The artifacts' own config and layers (signature payloads, bundles) are needed to re-verify.
-  for (const digest of manifests) {
-    let doc: { config?: { digest?: unknown }; layers?: { digest?: unknown }[] };
-    try {
-      doc = JSON.parse(await Deno.readTextFile(join(layout.blobs, digest.slice("sha256:".length))));
-    } catch {
-      continue;
-    }
-    if (doc.config?.digest) found.add(doc.config.digest as Digest);
-    for (const l of Array.isArray(doc.layers) ? doc.layers : []) {
-      if (typeof l?.digest === "string") found.add(l.digest as Digest);
-    }
-  }
-  return found;
 }

@@ -7,7 +7,6 @@ import {
   type Finding,
   hostFromPlatform,
   isHealthy,
-  refRecordSubject,
   sortFindings,
   storeFindingToDoctor,
   TRUSTED_ROOT_WARN_AGE_SECONDS,
@@ -202,18 +201,6 @@ Deno.test("sortFindings and isHealthy", () => {
   assert.deepEqual(findings.map((x) => x.severity), ["error", "warning", "info"]);
   assert.equal(isHealthy(findings), false);
   assert.equal(isHealthy([f("foreign-file", "info", "/b/mine")]), true);
-});
-
-Deno.test("refRecordSubject reads legacy signature tags and referrer keys", () => {
-  assert.equal(
-    refRecordSubject(`tag:127.0.0.1:5000/apps/cat:sha256-${HEX}.sig`),
-    `127.0.0.1:5000/apps/cat@sha256:${HEX}`,
-  );
-  assert.equal(
-    refRecordSubject(`referrers:ghcr.io/o/r@sha256:${HEX}?application/vnd.dev.sigstore.bundle.v0.3+json`),
-    `ghcr.io/o/r@sha256:${HEX}`,
-  );
-  assert.equal(refRecordSubject("tag:ghcr.io/o/r:latest"), null);
 });
 
 Deno.test("hostFromPlatform and the verify helpers", () => {
