@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import { readDirSortedOrEmpty, readTextIfExists } from "../fs.ts";
 import { type Digest, isDigest } from "../oci/digest.ts";
+import { splitRegistryUrl } from "../oci/reference.ts";
 import { fileRefStore, type RefRecord } from "../registry/caching_client.ts";
 import { refKeySubject, refSubject } from "../registry/ref_keys.ts";
 import { openBlobCache } from "./blob_cache.ts";
@@ -38,7 +39,9 @@ export async function referencedBlobs(layout: StoreLayout): Promise<Set<Digest>>
     for (const v of versions) {
       if (!v.complete || !v.metadata) continue;
       const m = v.metadata;
-      const repo = { registry: m.registry.url.split("/")[0]!, repository: m.repository };
+      // The host the install's client used (and so the recording client keyed its records by): the configured
+      // URL's host in its canonical spelling, as reference resolution derives it (Docker Hub aliases, scheme).
+      const repo = { registry: splitRegistryUrl(m.registry.url).host, repository: m.repository };
       for (const d of [m.digest, m.config_digest, ...m.layers]) referenced.add(d);
       for (const d of [m.digest, m.index_digest, m.signature?.signed_digest ?? null]) {
         if (d === null) continue;

@@ -35,10 +35,10 @@ async function putArtifact(layout: StoreLayout, label: string) {
   return { manifest, config, layer };
 }
 
-/** Installs jq from cgr.dev/chainguard (the host the recording client keys its records by). */
-async function installJq(layout: StoreLayout) {
+/** Installs jq from a registry configured as `url` (cgr.dev/chainguard: the host the records are keyed by). */
+async function installJq(layout: StoreLayout, url = "cgr.dev/chainguard") {
   const { staging, metadata } = await stageVersion(layout, "jq", "1.7");
-  const meta = { ...metadata, registry: { name: "cgr", url: "cgr.dev/chainguard" } };
+  const meta = { ...metadata, registry: { name: "cgr", url } };
   const { version } = await commitVersion(layout, "jq", staging, meta);
   await activate(layout, "jq", version.digest);
   return meta;
@@ -127,4 +127,28 @@ Deno.test("fileRefStore().list() returns the records put, and nothing for a miss
     mediaType: "application/vnd.oci.image.index.v1+json",
     at: AT,
   }]);
+});
+
+Deno.test("referencedBlobs() matches records under the host the client used, however the registry URL is spelt", async () => {
+  // The install's client (and so the recording client) uses the URL's canonical host: "docker.io" for Docker
+  // Hub's aliases, no scheme. Matching on the raw URL lost these signatures to gc.
+  for (
+    const [url, registry] of [
+      ["index.docker.io/chainguard", "docker.io"],
+      ["https://cgr.dev/chainguard", "cgr.dev"],
+      ["localhost:5000/lab", "localhost:5000"],
+    ]
+  ) {
+    await using home = await tempHome();
+    const meta = await installJq(home.layout, url!);
+    const sig = await putArtifact(home.layout, `sig from ${url}`);
+    const repo = { registry: registry!, repository: meta.repository };
+    await fileRefStore(refRecordsDir(home.layout)).put({
+      key: tagKey(repo, `sha256-${meta.digest.slice("sha256:".length)}.sig`),
+      digest: sig.manifest,
+      at: AT,
+    });
+    const referenced = await referencedBlobs(home.layout);
+    for (const d of Object.values(sig)) assert.ok(referenced.has(d), `${url}: ${d}`);
+  }
 });
