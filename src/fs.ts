@@ -315,3 +315,50 @@ export async function exists(path: string): Promise<boolean> {
     throw ioError("read", path, err);
   }
 }
+
+/**
+ * The entries of `dir` sorted by name, or none when it does not exist or is not a directory (a reader that
+ * reports on a damaged home must not fail on the damage it reports).
+ */
+export async function readDirSortedOrEmpty(dir: string): Promise<Deno.DirEntry[]> {
+  try {
+    return (await Array.fromAsync(Deno.readDir(dir))).sort((a, b) => a.name.localeCompare(b.name));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) return [];
+    throw ioError("read", dir, err);
+  }
+}
+
+/**
+ * The text of `path` when it is a regular file, or undefined when it is missing or something else (a symlink is
+ * not followed, a directory or device is not read).
+ */
+export async function readRegularFileText(path: string): Promise<string | undefined> {
+  try {
+    if (!(await Deno.lstat(path)).isFile) return undefined;
+    return await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw ioError("read", path, err);
+  }
+}
+
+/** The mode bits of `path` when it is a regular file (not followed if a symlink), or undefined otherwise. */
+export async function regularFileMode(path: string): Promise<number | undefined> {
+  try {
+    const info = await Deno.lstat(path);
+    return info.isFile && info.mode !== null ? info.mode : undefined;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw ioError("read", path, err);
+  }
+}
+
+/** Sets the mode bits of `path`; failures are I/O errors naming the path. */
+export async function setFileMode(path: string, mode: number): Promise<void> {
+  try {
+    await Deno.chmod(path, mode);
+  } catch (err) {
+    throw ioError("change the permissions of", path, err);
+  }
+}

@@ -2,7 +2,7 @@
 import { parseHostPath } from "../registry/mirrors.ts";
 import type { MirrorEntry } from "../registry/mirrors.ts";
 import type { RegistryClient } from "../registry/types.ts";
-import type { Finding } from "./doctor.ts";
+import type { Finding } from "./doctor_findings.ts";
 
 /**
  * One `mirror-unreachable` warning per location that does not answer (or refuses dz), its subject the location

@@ -2,12 +2,13 @@
  * Doctor's trust checks: whether the Sigstore public-good trusted root in use is good enough for the signatures
  * dz relies on, and when it stops being so. The root embedded in dz is fine offline for as long as its keys cover
  * the installed packages' signatures; only a root that misses a signature, or a TUF copy left to age, is a
- * warning.
+ * warning. `inspectTrust` and `refreshStaleTrustedRoot` are the I/O edge around those pure rules.
  */
 import type { Config } from "../store/config.ts";
 import type { PackageMetadata } from "../store/metadata.ts";
-import type { LoadedTrustedRoot } from "../verify/trusted_root.ts";
-import type { Finding } from "./doctor.ts";
+import { listPackages } from "../store/packages.ts";
+import { type LoadedTrustedRoot, loadTrustedRoot } from "../verify/trusted_root.ts";
+import type { Change, DoctorDeps, Finding } from "./doctor_findings.ts";
 
 /** A cached (TUF) trusted root older than this earns a warning. */
 export const TRUSTED_ROOT_WARN_AGE_SECONDS = 7 * 24 * 60 * 60;
@@ -128,4 +129,83 @@ export function publicGoodSignatures(
       ? [{ name: p.name, timeMs: t * 1000 }]
       : [];
   });
+}
+
+/**
+ * The trusted-root findings for `config`: the public-good root's coverage and age, and every registry's
+ * `trusted_root` override that cannot be loaded. Offline: it never refreshes anything.
+ */
+export async function inspectTrust(
+  deps: Pick<DoctorDeps, "layout" | "now" | "loadTrustedRoot">,
+  config: Config | undefined,
+): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  if (config === undefined) return findings;
+  const load = deps.loadTrustedRoot ?? loadTrustedRoot;
+  if (usesPublicGoodRoot(config)) {
+    try {
+      const root = await load({ cacheDir: deps.layout.cache, now: deps.now, offline: true });
+      const installed = (await listPackages(deps.layout)).map((v) => v.metadata);
+      const f = trustedRootFinding(root, { now: deps.now, signed: publicGoodSignatures(config, installed) });
+      if (f) findings.push(f);
+    } catch (err) {
+      findings.push({
+        kind: "trusted-root",
+        severity: "error",
+        subject: SUBJECT,
+        message: `the trusted root cannot be loaded: ${err instanceof Error ? err.message : String(err)}`,
+        fixable: false,
+      });
+    }
+  }
+  for (const r of config.registries) {
+    const override = r.cosign_policy?.trusted_root;
+    if (override === undefined) continue;
+    try {
+      await loadTrustedRoot({
+        cacheDir: deps.layout.cache,
+        now: deps.now,
+        offline: true,
+        overridePath: override,
+      });
+    } catch (err) {
+      findings.push({
+        kind: "trusted-root",
+        severity: "error",
+        subject: r.name,
+        path: override,
+        message: `registry "${r.name}": trusted root ${override} is unusable: ` +
+          (err instanceof Error ? err.message : String(err)),
+        fixable: false,
+      });
+    }
+  }
+  return findings;
+}
+
+/**
+ * `dz doctor --fix`'s trusted-root repair: when dz may go online (`deps.refreshTrustedRoot`) and the public-good
+ * root in use is embedded-only or stale, refreshes it through TUF. The change made, or null (nothing to do, or
+ * TUF unreachable: the finding then stays).
+ */
+export async function refreshStaleTrustedRoot(
+  deps: Pick<DoctorDeps, "layout" | "now" | "loadTrustedRoot" | "refreshTrustedRoot">,
+  config: Config | undefined,
+): Promise<Change | null> {
+  if (!deps.refreshTrustedRoot) return null;
+  // Online, an embedded-only root is refreshed even while it is still good enough (an info finding).
+  const load = deps.loadTrustedRoot ?? loadTrustedRoot;
+  const root = config && usesPublicGoodRoot(config)
+    ? await load({ cacheDir: deps.layout.cache, now: deps.now, offline: true }).catch(() => undefined)
+    : undefined;
+  const stale = root !== undefined &&
+    (root.source === "embedded" || trustedRootFinding(root, { now: deps.now })?.fixable === true);
+  if (!stale) return null;
+  const refreshed = await deps.refreshTrustedRoot().catch(() => undefined);
+  if (refreshed?.source !== "tuf-refresh") return null;
+  return {
+    kind: "refreshed-trusted-root",
+    subject: SUBJECT,
+    message: "refreshed the Sigstore trusted root through TUF",
+  };
 }

@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { DropzoneError, isDropzoneError } from "../errors.ts";
 import { type Digest, isDigest, sha256Digest, toHex } from "../oci/digest.ts";
 import { type Descriptor, parseManifest } from "../oci/manifest.ts";
-import { writeJsonAtomic } from "../fs.ts";
-import type { FetchedManifest, ManifestHead, RegistryClient, RepoRef } from "./types.ts";
+import { readDirSortedOrEmpty, writeJsonAtomic } from "../fs.ts";
+import { isCosignTag, referrersKey, tagKey } from "./ref_keys.ts";
+import type { FetchedManifest, ManifestHead, RegistryClient } from "./types.ts";
 
 /**
  * The content-addressed cache the recording client fills and the offline client reads. store/blob_cache.ts
@@ -23,8 +24,8 @@ export interface ContentCache {
   putStream(digest: Digest, size: number, stream: ReadableStream<Uint8Array>): Promise<unknown>;
 }
 
-/** One recorded resolution. */
-interface RefRecord {
+/** One recorded resolution (keys: see ref_keys.ts). */
+export interface RefRecord {
   readonly key: string;
   readonly digest?: Digest;
   readonly mediaType?: string;
@@ -43,8 +44,14 @@ async function keyFile(dir: string, key: string): Promise<string> {
   return join(dir, `${toHex(hash)}.json`);
 }
 
+/** A RefStore of small JSON files, one per key, under `dir`; `list` reads them all (gc's reachability). */
+export interface FileRefStore extends RefStore {
+  /** Every readable record, in file-name order; a damaged or foreign file is skipped. */
+  list(): Promise<RefRecord[]>;
+}
+
 /** A RefStore of small JSON files (atomic writes) under `dir`. */
-export function fileRefStore(dir: string): RefStore {
+export function fileRefStore(dir: string): FileRefStore {
   return {
     async get(key) {
       try {
@@ -59,12 +66,46 @@ export function fileRefStore(dir: string): RefStore {
       await Deno.mkdir(dir, { recursive: true });
       await writeJsonAtomic(await keyFile(dir, record.key), record);
     },
+    async list() {
+      const records: RefRecord[] = [];
+      for (const entry of await readDirSortedOrEmpty(dir)) {
+        if (!entry.isFile || !entry.name.endsWith(".json")) continue;
+        let record: unknown;
+        try {
+          record = JSON.parse(await Deno.readTextFile(join(dir, entry.name)));
+        } catch {
+          continue; // half-written by a killed dz, or not ours: it records nothing
+        }
+        const parsed = asRefRecord(record);
+        if (parsed) records.push(parsed);
+      }
+      return records;
+    },
   };
 }
 
-const tagKey = (repo: RepoRef, tag: string) => `tag:${repo.registry}/${repo.repository}:${tag}`;
-const referrersKey = (repo: RepoRef, digest: Digest, artifactType?: string) =>
-  `referrers:${repo.registry}/${repo.repository}@${digest}${artifactType ? `?${artifactType}` : ""}`;
+/**
+ * A parsed file as a record, or null without a string key. Digests that are not digests are dropped, not the
+ * record: what a record still names stays reachable.
+ */
+function asRefRecord(value: unknown): RefRecord | null {
+  const r = value as
+    | { key?: unknown; digest?: unknown; mediaType?: unknown; referrers?: unknown; at?: unknown }
+    | null;
+  if (typeof r !== "object" || r === null || typeof r.key !== "string") return null;
+  const digestOf = (v: unknown): Digest | undefined => typeof v === "string" && isDigest(v) ? v : undefined;
+  const digest = digestOf(r.digest);
+  const referrers = Array.isArray(r.referrers)
+    ? r.referrers.filter((d) => digestOf((d as { digest?: unknown } | null)?.digest) !== undefined)
+    : undefined;
+  return {
+    key: r.key,
+    at: typeof r.at === "string" ? r.at : "",
+    ...(digest ? { digest } : {}),
+    ...(typeof r.mediaType === "string" ? { mediaType: r.mediaType } : {}),
+    ...(referrers ? { referrers: referrers as Descriptor[] } : {}),
+  };
+}
 
 async function store(cache: ContentCache, digest: Digest, bytes: Uint8Array): Promise<void> {
   if (await cache.has(digest)) return;
@@ -92,7 +133,7 @@ export function recordingClient(inner: RegistryClient, cache: ContentCache, refs
         fetched = await inner.getManifest(repo, reference, options);
       } catch (err) {
         // Record a cosign tag's absence, so offline "looked, none there" differs from "never looked".
-        if (isDropzoneError(err, "MANIFEST_UNKNOWN") && cosignTag(reference)) {
+        if (isDropzoneError(err, "MANIFEST_UNKNOWN") && isCosignTag(reference)) {
           await refs.put({ key: tagKey(repo, reference), at: new Date().toISOString() }).catch(() => {});
         }
         throw err;
@@ -132,10 +173,6 @@ function offlineMiss(what: string): DropzoneError {
   });
 }
 
-function cosignTag(reference: string): boolean {
-  return /^sha256-[0-9a-f]{64}(\.[a-z]+)?$/.test(reference);
-}
-
 /** A client that answers only from the cache: the network is never touched. */
 export function offlineClient(cache: ContentCache, refs: RefStore): RegistryClient {
   async function manifestByDigest(digest: Digest, label: string): Promise<FetchedManifest> {
@@ -152,7 +189,7 @@ export function offlineClient(cache: ContentCache, refs: RefStore): RegistryClie
       if (isDigest(reference)) return await manifestByDigest(reference, reference);
       const record = await refs.get(tagKey(repo, reference));
       if (!record?.digest) {
-        if (cosignTag(reference) && record !== undefined) {
+        if (isCosignTag(reference) && record !== undefined) {
           // Recorded as absent when online: behave like the registry's 404.
           throw new DropzoneError("MANIFEST_UNKNOWN", `No ${reference} in the offline cache`);
         }

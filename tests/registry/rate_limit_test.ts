@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { quotaFindings } from "../../src/app/doctor.ts";
+import { quotaFindings } from "../../src/app/doctor_quota.ts";
 import { parseRateLimit } from "../../src/registry/client.ts";
 import type { PackageMetadata } from "../../src/store/metadata.ts";
 import { startFakeRegistry } from "../support/fake_registry.ts";

@@ -1,5 +1,5 @@
 /** `dz gc`: deletes cached blobs and layer snapshots no installed version references. */
-import { referencedBlobs } from "../../app/doctor.ts";
+import { referencedBlobs } from "../../store/blob_reachability.ts";
 import { openBlobCache } from "../../store/blob_cache.ts";
 import { gcSnapshots, openLayerStore } from "../../store/layer_store.ts";
 import type { CliContext } from "../context.ts";

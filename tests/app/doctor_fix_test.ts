@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { diagnose, type DoctorDeps, fix } from "../../src/app/doctor.ts";
+import { join } from "node:path";
+import { diagnose, type DoctorDeps } from "../../src/app/doctor.ts";
+import { fix } from "../../src/app/doctor_fix.ts";
 import { SEED_TEXT } from "../../src/store/config_seed.ts";
 import { embeddedTrustedRoot, type LoadedTrustedRoot } from "../../src/verify/trusted_root.ts";
 import { tempHome } from "../support/temp_home.ts";
@@ -51,4 +53,23 @@ Deno.test("fix() reports no refresh when TUF is unreachable, and never tries whe
   assert.deepEqual(await fix(failing, HOST), []);
   const offline = await depsFor(home.path, home.layout);
   assert.deepEqual(await fix(offline, HOST), []);
+});
+
+Deno.test("fix() sets auth.json to 0600 and removes half-written wrapper temp files, never a foreign file", async () => {
+  await using home = await tempHome();
+  const deps = await depsFor(home.path, home.layout);
+  const { bin, authFile } = home.layout;
+  await Deno.mkdir(bin, { recursive: true });
+  await Deno.writeTextFile(authFile, "{}");
+  await Deno.chmod(authFile, 0o644);
+  await Deno.writeTextFile(join(bin, ".jq.abc.tmp"), ""); // what a killed writeWrapper leaves
+  await Deno.writeTextFile(join(bin, ".notes.tmp"), "mine");
+  const changes = await fix(deps, HOST);
+  assert.deepEqual(changes.map((c) => [c.kind, c.subject]), [
+    ["removed-bin-leftover", join(bin, ".jq.abc.tmp")],
+    ["chmod-auth", authFile],
+  ]);
+  assert.equal((await Deno.stat(authFile)).mode! & 0o777, 0o600);
+  assert.equal(await Deno.readTextFile(join(bin, ".notes.tmp")), "mine");
+  assert.deepEqual(await fix(deps, HOST), [], "a second run has nothing left to do");
 });
