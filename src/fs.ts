@@ -285,6 +285,15 @@ export async function trashAndRemove(path: string, step?: string): Promise<void>
   await removeTree(trash);
 }
 
+/** Removes the directory `dir`, which must be empty (a file that appeared in it meanwhile fails the removal). */
+export async function removeEmptyDir(dir: string): Promise<void> {
+  try {
+    await Deno.remove(dir);
+  } catch (err) {
+    throw ioError("remove", dir, err);
+  }
+}
+
 /** The entries of `dir`, or none when it does not exist. */
 export async function readDirOrEmpty(dir: string): Promise<Deno.DirEntry[]> {
   try {
