@@ -1,6 +1,7 @@
 /** `dz lock [FILE] [--check]` and `dz install --locked [FILE]`. */
 import { installPackage } from "../../app/install.ts";
-import { lockDrift, lockEntry, parseLockfile, renderLockfile } from "../../app/lockfile.ts";
+import { lockDrift, lockEntry, parseLockfile } from "../../app/lockfile.ts";
+import { renderLockfile } from "../lockfile_render.ts";
 import { DropzoneError } from "../../errors.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import { formatPlatform } from "../../oci/platform.ts";
