@@ -66,12 +66,8 @@ async function jsonList(res: Response, registry: string, field: string): Promise
 }
 
 /** Every tag of `repo`, all pages. */
-export async function listTags(
-  ctx: ResourceContext,
-  repo: RepoRef,
-  opts: ListOptions = {},
-): Promise<string[]> {
-  return await listPages(
+export function listTags(ctx: ResourceContext, repo: RepoRef, opts: ListOptions = {}): Promise<string[]> {
+  return listPages(
     ctx,
     { ...repoRequest(repo), path: `/v2/${repo.repository}/tags/list` },
     "tags",
@@ -86,12 +82,8 @@ export async function listTags(
 }
 
 /** Every repository in the registry's catalog; CATALOG_UNAVAILABLE when it offers none. */
-export async function catalog(
-  ctx: ResourceContext,
-  registry: string,
-  opts: ListOptions = {},
-): Promise<string[]> {
-  return await listPages(
+export function catalog(ctx: ResourceContext, registry: string, opts: ListOptions = {}): Promise<string[]> {
+  return listPages(
     ctx,
     { registry, scope: "registry:catalog:*", path: "/v2/_catalog" },
     "repositories",

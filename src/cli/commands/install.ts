@@ -11,7 +11,7 @@ import { createClient, createTrustLoader } from "../services.ts";
 import { installLocked } from "./lock.ts";
 import { openArchive } from "./archive.ts";
 import { isArchiveArgument } from "../../app/archive.ts";
-import { confirm, storeAccess, withStoreLock } from "./shared.ts";
+import { confirm, installDeps, storeAccess, withStoreLock } from "./shared.ts";
 import { parsePlatformFlag } from "../flags.ts";
 
 /** Options of `dz install`. */
@@ -62,14 +62,13 @@ export async function install(
   const progress = installProgress(ctx);
   const outcome = await withStoreLock(ctx, () =>
     installPackage({
-      layout: ctx.layout,
-      config,
-      client: archive ? archive.client : createClient(ctx, config, { offline: opts.offline === true }),
-      host,
-      now: ctx.runtime.now,
-      loadTrust: createTrustLoader(ctx, { offline: opts.offline === true || archive !== undefined }),
-      ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
-      onEvent: progress.onEvent,
+      ...installDeps(ctx, {
+        config,
+        client: archive ? archive.client : createClient(ctx, config, { offline: opts.offline === true }),
+        host,
+        loadTrust: createTrustLoader(ctx, { offline: opts.offline === true || archive !== undefined }),
+        onEvent: progress.onEvent,
+      }),
       ...(archive ? { archive: archive.evidence } : {}),
     }, {
       origin: archive ? "archive" : "install",

@@ -5,6 +5,7 @@ import { isLeftoverName, removeTree } from "../../store/atomic.ts";
 import { acquireStoreLock } from "../../store/lock.ts";
 import type { PackageMetadata } from "../../store/metadata.ts";
 import { listPackages, readCurrent } from "../../store/packages.ts";
+import type { InstallDeps } from "../../app/install.ts";
 import type { StoreAccess } from "../../app/store_access.ts";
 import type { CliContext } from "../context.ts";
 import { sanitizeTerminal } from "../sanitize.ts";
@@ -88,4 +89,24 @@ export async function confirm(ctx: CliContext, question: string, yes: boolean | 
   if (!/^(y|yes)$/i.test(answer.trim())) {
     throw new DropzoneError("ABORTED", "Aborted", { hint: "Nothing was changed" });
   }
+}
+
+/**
+ * The deps of an install-like use case (install, install --locked, update, pull): the store, the clock and the
+ * interrupt signal from `ctx`, the host unless `--platform` chose another.
+ */
+export function installDeps(
+  ctx: CliContext,
+  parts: Pick<InstallDeps, "config" | "client" | "loadTrust" | "onEvent"> & { host?: InstallDeps["host"] },
+): InstallDeps {
+  return {
+    layout: ctx.layout,
+    config: parts.config,
+    client: parts.client,
+    host: parts.host ?? ctx.runtime.host,
+    now: ctx.runtime.now,
+    loadTrust: parts.loadTrust,
+    ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
+    ...(parts.onEvent ? { onEvent: parts.onEvent } : {}),
+  };
 }
