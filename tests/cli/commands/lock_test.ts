@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { parseLockfile } from "../../src/app/lockfile.ts";
-import { OCI_ARCH, runWrapper, startE2E } from "../support/e2e.ts";
+import { parseLockfile } from "../../../src/app/lockfile.ts";
+import { OCI_ARCH, runWrapper, startE2E } from "../../support/e2e.ts";
 
 Deno.test("dz lock records digests and signers; install --locked reproduces them; lock --check detects drift", async () => {
   await using env = await startE2E();
