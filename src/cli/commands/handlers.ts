@@ -11,7 +11,7 @@ type Handler = (...args: any[]) => Promise<number | void>;
  * The module `load` imports, as a stand-in whose every property is a handler that imports the module on its
  * first call and calls the real one. Destructure only the module's exported handlers from it.
  */
-function lazy<M>(load: () => Promise<M>): M {
+export function lazy<M>(load: () => Promise<M>): M {
   const get = (_: unknown, key: string | symbol): Handler => async (...args) =>
     ((await load() as Record<string | symbol, Handler>)[key]!)(...args);
   return new Proxy({}, { get }) as M;

@@ -1,3 +1,4 @@
+/** `dz pull REF -o DIR` (src/cli/commands/pull.ts) end to end: files, rootfs, --platform, --json receipt, refusals. */
 import assert from "node:assert/strict";
 import { type E2E, IDENTITY, OCI_ARCH, startE2E } from "../../support/e2e.ts";
 import { pushArtifact, pushArtifactIndex, tamperStoredBlob } from "../../support/artifact_pusher.ts";

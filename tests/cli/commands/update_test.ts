@@ -1,3 +1,4 @@
+/** `dz update` (src/cli/commands/update.ts) end to end: drift detection, tag tracks, consent, failures, exit codes. */
 import assert from "node:assert/strict";
 import { runWrapper, startE2E } from "../../support/e2e.ts";
 
