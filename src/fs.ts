@@ -285,35 +285,48 @@ export async function trashAndRemove(path: string, step?: string): Promise<void>
   await removeTree(trash);
 }
 
-/** The entries of `dir`, or none when it does not exist. */
-export async function readDirOrEmpty(dir: string): Promise<Deno.DirEntry[]> {
+/** Removes the directory `dir`, which must be empty (a file that appeared in it meanwhile fails the removal). */
+export async function removeEmptyDir(dir: string): Promise<void> {
   try {
-    return await Array.fromAsync(Deno.readDir(dir));
+    await Deno.remove(dir);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return [];
-    throw ioError("read", dir, err);
+    throw ioError("remove", dir, err);
   }
 }
 
-/** The text of `path`, or undefined when it does not exist; other failures are I/O errors naming `action`. */
-export async function readTextIfExists(path: string, action = "read"): Promise<string | undefined> {
+/** `op()`'s value, or `missing` when it fails because `path` does not exist; other failures are I/O errors. */
+async function unlessMissing<T, M>(
+  path: string,
+  action: string,
+  missing: M,
+  op: () => Promise<T>,
+): Promise<T | M> {
   try {
-    return await Deno.readTextFile(path);
+    return await op();
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
+    if (err instanceof Deno.errors.NotFound) return missing;
     throw ioError(action, path, err);
   }
 }
 
+/** The entries of `dir`, or none when it does not exist. */
+export function readDirOrEmpty(dir: string): Promise<Deno.DirEntry[]> {
+  return unlessMissing(dir, "read", [], () => Array.fromAsync(Deno.readDir(dir)));
+}
+
+/** The text of `path`, or undefined when it does not exist; other failures are I/O errors naming `action`. */
+export function readTextIfExists(path: string, action = "read"): Promise<string | undefined> {
+  return unlessMissing(path, action, undefined, () => Deno.readTextFile(path));
+}
+
 /** True when `path` exists (a dangling symlink counts: it is not followed). */
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw ioError("read", path, err);
-  }
+export function exists(path: string): Promise<boolean> {
+  return unlessMissing(path, "read", false, () => Deno.lstat(path).then(() => true));
+}
+
+/** Removes the file, symlink or empty directory `path`; false when it was not there. */
+export function removeIfExists(path: string): Promise<boolean> {
+  return unlessMissing(path, "remove", false, () => Deno.remove(path).then(() => true));
 }
 
 /**

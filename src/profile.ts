@@ -5,6 +5,8 @@ let enabled: boolean | undefined;
 function isEnabled(): boolean {
   if (enabled === undefined) {
     try {
+      // The one DZ_* variable read outside cli/settings.ts: main.ts marks "cli-loaded" before the CLI (and its
+      // Settings) exists, and spans in app/ would otherwise need the flag threaded through every deps object.
       enabled = Deno.env.get("DZ_PROFILE") === "1";
     } catch {
       // No env permission: profiling stays off.

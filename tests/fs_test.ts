@@ -2,11 +2,16 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { isDropzoneError } from "../src/errors.ts";
 import {
+  exists,
   isLeftoverName,
   makeStagingDir,
+  readDirOrEmpty,
   readDirSortedOrEmpty,
   readRegularFileText,
+  readTextIfExists,
   regularFileMode,
+  removeEmptyDir,
+  removeIfExists,
   removeTree,
   renameIntoPlace,
   replaceSymlinkAtomic,
@@ -219,4 +224,35 @@ Deno.test("regularFileMode() and setFileMode(): the mode of a file, none for a s
   const err = await setFileMode(join(home.path, "missing"), 0o600).then(() => null, (e) => e);
   assert.ok(isDropzoneError(err, "IO"), String(err));
   assert.match(err.message, /missing/);
+});
+
+Deno.test("the if-exists helpers answer 'missing' for a missing path and an I/O error naming it otherwise", async () => {
+  await using home = await tempHome({ marker: false });
+  const missing = join(home.path, "missing");
+  assert.equal(await exists(missing), false);
+  assert.equal(await readTextIfExists(missing), undefined);
+  assert.deepEqual(await readDirOrEmpty(missing), []);
+  assert.equal(await removeIfExists(missing), false);
+
+  const file = join(home.path, "file");
+  await Deno.writeTextFile(file, "text");
+  await Deno.symlink("nowhere", join(home.path, "dangling"));
+  assert.equal(await exists(join(home.path, "dangling")), true, "a dangling symlink exists");
+  assert.equal(await readTextIfExists(file), "text");
+  assert.deepEqual((await readDirOrEmpty(home.path)).map((e) => e.name).sort(), ["dangling", "file"]);
+  assert.equal(await removeIfExists(join(home.path, "dangling")), true);
+  assert.equal(await removeIfExists(file), true);
+  assert.equal(await exists(file), false);
+
+  // Not a missing path: a file where a directory is expected, a non-empty directory.
+  await Deno.writeTextFile(file, "text");
+  const isIoError = (err: unknown) => isDropzoneError(err) && err.message.includes(home.path);
+  await assert.rejects(() => readDirOrEmpty(file), isIoError);
+  await Deno.mkdir(join(home.path, "full"));
+  await Deno.writeTextFile(join(home.path, "full", "x"), "");
+  await assert.rejects(() => removeIfExists(join(home.path, "full")), isIoError);
+  await assert.rejects(() => removeEmptyDir(join(home.path, "full")), isIoError);
+  await Deno.remove(join(home.path, "full", "x"));
+  await removeEmptyDir(join(home.path, "full"));
+  assert.equal(await exists(join(home.path, "full")), false);
 });

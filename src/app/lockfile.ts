@@ -16,7 +16,7 @@
  *       signer: { identity: https://…, issuer: https://… }   # null for --allow-unsigned installs
  *       allow_unsigned: false
  */
-import { parse, stringify } from "yaml";
+import { parse } from "yaml";
 import { DropzoneError } from "../errors.ts";
 import { type Digest, isDigest, shortDigest } from "../oci/digest.ts";
 import { formatPlatform } from "../oci/platform.ts";
@@ -101,13 +101,6 @@ export function parseLockfile(text: string, path: string): Lockfile {
     };
   });
   return { version: 1, packages };
-}
-
-/** Renders a lockfile. Pure; stable order (by name). */
-export function renderLockfile(lock: Lockfile): string {
-  const sorted = { version: 1, packages: [...lock.packages].sort((a, b) => a.name.localeCompare(b.name)) };
-  return "# dz.lock: written by `dz lock`; install with `dz install --locked`. Do not edit by hand.\n" +
-    stringify(sorted, { lineWidth: 0 });
 }
 
 /** host/repository of an installed package. */

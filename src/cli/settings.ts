@@ -1,6 +1,6 @@
 /**
  * dz's environment settings, parsed once per invocation into one typed object (the README's Environment table).
- * Nothing else reads DZ_* variables; bad numbers fall back to the defaults.
+ * Nothing else reads DZ_* variables (except DZ_PROFILE, see profile.ts); bad numbers fall back to the defaults.
  */
 
 /** The settings that come from the environment. */

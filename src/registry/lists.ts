@@ -14,26 +14,30 @@ export interface ListOptions {
   pageSize?: number;
 }
 
-/** Follows `Link: <…>; rel="next"` pages, staying on the registry's origin. */
-async function paginate<T>(
+/**
+ * Every string of the JSON list `field` over all pages from `first.path` (`?n=` per page when asked), following
+ * `Link: <…>; rel="next"` pages while they stay on the registry's origin.
+ */
+async function listPages(
   ctx: ResourceContext,
-  first: AuthedRequest,
-  page: (res: Response) => Promise<T[]>,
+  first: Omit<AuthedRequest, "signal">,
+  field: string,
+  opts: ListOptions,
   onError: (res: Response) => Promise<DropzoneError>,
-): Promise<T[]> {
-  const out: T[] = [];
+): Promise<string[]> {
+  const out: string[] = [];
   const origin = ctx.http.originFor(first.registry);
   const seen = new Set<string>();
-  let path: string | undefined = first.path;
+  let path: string | undefined = first.path + (opts.pageSize ? `?n=${opts.pageSize}` : "");
   for (let n = 0; path !== undefined; n++) {
     if (n >= MAX_PAGES || seen.has(path)) {
       throw new DropzoneError("REGISTRY_PROTOCOL", `Registry "${first.registry}" paginates without end`);
     }
     seen.add(path);
-    const res = await ctx.http.send({ ...first, path });
+    const res = await ctx.http.send({ ...first, path, signal: opts.signal });
     if (res.status !== 200) throw await onError(res);
     const link = res.headers.get("link");
-    out.push(...await page(res));
+    out.push(...await jsonList(res, first.registry, field));
     path = undefined;
     const next = link ? /<([^>]*)>\s*;[^,]*rel="?next"?/i.exec(link)?.[1] : undefined;
     if (next) {
@@ -62,20 +66,12 @@ async function jsonList(res: Response, registry: string, field: string): Promise
 }
 
 /** Every tag of `repo`, all pages. */
-export async function listTags(
-  ctx: ResourceContext,
-  repo: RepoRef,
-  opts: ListOptions = {},
-): Promise<string[]> {
-  const query = opts.pageSize ? `?n=${opts.pageSize}` : "";
-  return await paginate(
+export function listTags(ctx: ResourceContext, repo: RepoRef, opts: ListOptions = {}): Promise<string[]> {
+  return listPages(
     ctx,
-    {
-      ...repoRequest(repo),
-      path: `/v2/${repo.repository}/tags/list${query}`,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    },
-    (res) => jsonList(res, repo.registry, "tags"),
+    { ...repoRequest(repo), path: `/v2/${repo.repository}/tags/list` },
+    "tags",
+    opts,
     (res) =>
       errorFromResponse(res, {
         registry: repo.registry,
@@ -86,21 +82,12 @@ export async function listTags(
 }
 
 /** Every repository in the registry's catalog; CATALOG_UNAVAILABLE when it offers none. */
-export async function catalog(
-  ctx: ResourceContext,
-  registry: string,
-  opts: ListOptions = {},
-): Promise<string[]> {
-  const query = opts.pageSize ? `?n=${opts.pageSize}` : "";
-  return await paginate(
+export function catalog(ctx: ResourceContext, registry: string, opts: ListOptions = {}): Promise<string[]> {
+  return listPages(
     ctx,
-    {
-      registry,
-      scope: "registry:catalog:*",
-      path: `/v2/_catalog${query}`,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    },
-    (res) => jsonList(res, registry, "repositories"),
+    { registry, scope: "registry:catalog:*", path: "/v2/_catalog" },
+    "repositories",
+    opts,
     async (res) => {
       if ([401, 403, 404, 405].includes(res.status)) {
         await res.body?.cancel();

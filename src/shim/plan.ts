@@ -275,15 +275,13 @@ async function planEnv(rootfs: string, imageEnv: readonly string[]): Promise<Shi
   return out;
 }
 
-interface TargetInput {
+/** What planTarget needs: the image and the command to find in it; args and env go into the plan as given. */
+interface TargetInput extends Pick<ShimPlan, "bakedArgs" | "defaultArgs" | "env"> {
   readonly rootfs: string;
   readonly config: ImageConfig;
   readonly host: Host;
   readonly name: string;
   readonly argv: readonly string[];
-  readonly bakedArgs: readonly string[];
-  readonly defaultArgs: readonly string[];
-  readonly env: readonly ShimEnvVar[];
   readonly what: string;
 }
 

@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import { isDzWrapper, readWrapperMeta } from "./wrapper.ts";
-import { writeFileAtomic } from "../fs.ts";
+import { removeIfExists, writeFileAtomic } from "../fs.ts";
 import { linkOwner, packagesDirOf, readLinkAt } from "./link.ts";
 
 /** The first 4 KiB of a regular file, never following a symlink; null when it is missing or not a file. */
@@ -73,6 +73,35 @@ export interface WriteWrapperOptions {
 }
 
 /**
+ * The path `<binDir>/<name>` once it may be (over)written: throws NAME_CONFLICT when a file dz did not write is
+ * there, or a dz wrapper or link of a package other than `incoming` (undefined: any package's may be replaced).
+ */
+async function claimSlot(binDir: string, name: string, incoming: string | undefined): Promise<string> {
+  checkName(name);
+  const path = join(binDir, name);
+  await Deno.mkdir(binDir, { recursive: true });
+  const current = await existing(binDir, path);
+  if (current.kind === "other") {
+    throw new DropzoneError("NAME_CONFLICT", `Cannot write "${path}": it exists and was not written by dz`, {
+      hint: `Remove or rename "${path}", or install under another name with --name`,
+    });
+  }
+  if (current.kind === "missing" || incoming === undefined) return path;
+  const owner = current.kind === "link" ? current.owner : readWrapperMeta(current.head)?.package;
+  if (owner !== undefined && owner !== incoming) {
+    throw new DropzoneError("NAME_CONFLICT", `Cannot write "${path}": it belongs to package "${owner}"`, {
+      hint: `Remove "${owner}" first, or install under another name with --name`,
+    });
+  }
+  return path;
+}
+
+/** The start of a temp file for `name` in the bin dir: `.<name>.<random>.tmp` is what doctor and purge recognise. */
+function tempPrefix(name: string): string {
+  return `.${name.slice(0, 32).replace(/[^A-Za-z0-9._+-]/g, "_")}.`;
+}
+
+/**
  * Writes `<binDir>/<name>` atomically (temp file in binDir, mode 0755, rename). Refuses with NAME_CONFLICT
  * when a file that is not a dz wrapper (or a symlink, or a directory) is already there, or when the
  * existing wrapper belongs to another package.
@@ -83,33 +112,9 @@ export async function writeWrapper(
   text: string,
   options: WriteWrapperOptions = {},
 ): Promise<void> {
-  checkName(name);
-  const target = join(binDir, name);
-  await Deno.mkdir(binDir, { recursive: true });
-  const current = await existing(binDir, target);
-  if (current.kind === "other") {
-    throw new DropzoneError(
-      "NAME_CONFLICT",
-      `Cannot write "${target}": it exists and was not written by dz`,
-      {
-        hint: `Remove or rename "${target}", or install under another name with --name`,
-      },
-    );
-  }
-  if ((current.kind === "wrapper" || current.kind === "link") && !options.replaceOtherPackage) {
-    const owner = current.kind === "link" ? current.owner : readWrapperMeta(current.head)?.package;
-    const incoming = readWrapperMeta(text)?.package;
-    if (owner !== undefined && incoming !== undefined && owner !== incoming) {
-      throw new DropzoneError("NAME_CONFLICT", `Cannot write "${target}": it belongs to package "${owner}"`, {
-        hint: `Remove "${owner}" first, or install under another name with --name`,
-      });
-    }
-  }
-  // The temp name `.<name>.<random>.tmp` is what doctor recognises as a wrapper left by a crash.
-  await writeFileAtomic(target, text, {
-    mode: 0o755,
-    temp: { prefix: `.${name.slice(0, 32).replace(/[^A-Za-z0-9._+-]/g, "_")}.`, suffix: ".tmp" },
-  });
+  const incoming = options.replaceOtherPackage ? undefined : readWrapperMeta(text)?.package;
+  const target = await claimSlot(binDir, name, incoming);
+  await writeFileAtomic(target, text, { mode: 0o755, temp: { prefix: tempPrefix(name), suffix: ".tmp" } });
 }
 
 /**
@@ -123,25 +128,8 @@ export async function writeLink(
   target: string,
   packageName: string,
 ): Promise<void> {
-  checkName(name);
-  const path = join(binDir, name);
-  await Deno.mkdir(binDir, { recursive: true });
-  const current = await existing(binDir, path);
-  if (current.kind === "other") {
-    throw new DropzoneError("NAME_CONFLICT", `Cannot write "${path}": it exists and was not written by dz`, {
-      hint: `Remove or rename "${path}", or install under another name with --name`,
-    });
-  }
-  const owner = current.kind === "link" ? current.owner : readWrapperMeta(current.head)?.package;
-  if (current.kind !== "missing" && owner !== undefined && owner !== packageName) {
-    throw new DropzoneError("NAME_CONFLICT", `Cannot write "${path}": it belongs to package "${owner}"`, {
-      hint: `Remove "${owner}" first, or install under another name with --name`,
-    });
-  }
-  const temp = join(
-    binDir,
-    `.${name.slice(0, 32).replace(/[^A-Za-z0-9._+-]/g, "_")}.${crypto.randomUUID()}.tmp`,
-  );
+  const path = await claimSlot(binDir, name, packageName);
+  const temp = join(binDir, `${tempPrefix(name)}${crypto.randomUUID()}.tmp`);
   try {
     await Deno.symlink(target, temp);
     await Deno.rename(temp, path);
@@ -165,13 +153,7 @@ export async function removeWrapper(binDir: string, name: string): Promise<boole
       hint: `Remove "${target}" yourself if you no longer need it`,
     });
   }
-  try {
-    await Deno.remove(target);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
-  return true;
+  return await removeIfExists(target);
 }
 
 /**

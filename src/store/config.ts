@@ -86,6 +86,35 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** Throws CONFIG_INVALID for the first key of `obj` that `known` does not accept. */
+function checkKeys(
+  obj: Record<string, unknown>,
+  path: string,
+  f: string,
+  known: (key: string) => boolean,
+): void {
+  for (const k of Object.keys(obj)) {
+    if (!known(k)) throw bad(path, f ? `${f}.${k}` : k, "is not a known setting");
+  }
+}
+
+/** `v` as a list of mappings holding only `keys` ([] when absent), each checked with its field name. */
+function mappingList(
+  v: unknown,
+  path: string,
+  f: string,
+  keys: ReadonlySet<string>,
+): { entry: Record<string, unknown>; f: string }[] {
+  const list = v ?? [];
+  if (!Array.isArray(list)) throw bad(path, f, "must be a list");
+  return list.map((entry, i) => {
+    const ef = `${f}[${i}]`;
+    if (!isObject(entry)) throw bad(path, ef, "must be a mapping");
+    checkKeys(entry, path, ef, (k) => keys.has(k));
+    return { entry, f: ef };
+  });
+}
+
 function compiles(re: string): boolean {
   try {
     new RegExp(re);
@@ -99,7 +128,7 @@ function compiles(re: string): boolean {
 export function validateConfig(raw: unknown, path: string): Config {
   if (raw === null || raw === undefined) raw = {};
   if (!isObject(raw)) throw bad(path, "the document", "must be a mapping");
-  for (const k of Object.keys(raw)) if (!TOP_KEYS.has(k)) throw bad(path, k, "is not a known setting");
+  checkKeys(raw, path, "", (k) => TOP_KEYS.has(k));
   const version = raw.version ?? CONFIG_VERSION;
   if (typeof version !== "number" || !Number.isInteger(version)) {
     throw bad(path, "version", "must be an integer");
@@ -144,143 +173,132 @@ export function validateConfig(raw: unknown, path: string): Config {
       }
     });
   };
-  const registriesRaw = raw.registries ?? [];
-  if (!Array.isArray(registriesRaw)) throw bad(path, "registries", "must be a list");
+  /** A release age ("3d", "12h", "30m"), or undefined when absent. */
+  const age = (v: unknown, f: string): string | undefined => {
+    const text = str(v, f);
+    if (text !== undefined && !/^\d+[smhdw]$/.test(text.trim())) {
+      throw bad(path, f, 'must look like "3d", "12h" or "30m"');
+    }
+    return text;
+  };
   const names = new Set<string>();
-  const registries = registriesRaw.map((r, i): ConfiguredRegistry => {
-    const f = `registries[${i}]`;
-    if (!isObject(r)) throw bad(path, f, "must be a mapping");
-    for (const k of Object.keys(r)) {
-      if (!REGISTRY_KEYS.has(k)) throw bad(path, `${f}.${k}`, "is not a known setting");
-    }
-    const name = str(r.name, `${f}.name`);
-    const url = str(r.url, `${f}.url`);
-    if (!name) throw bad(path, `${f}.name`, "is required");
-    if (!url) throw bad(path, `${f}.url`, "is required");
-    if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) {
-      throw bad(path, `${f}.name`, "may hold only a-z, 0-9, '_' and '-'");
-    }
-    if (names.has(name)) throw bad(path, `${f}.name`, `"${name}" is used twice`);
-    names.add(name);
-    let policy: CosignPolicy | undefined;
-    if (r.cosign_policy !== undefined && r.cosign_policy !== null) {
-      const p = r.cosign_policy;
-      const pf = `${f}.cosign_policy`;
-      if (!isObject(p)) throw bad(path, pf, "must be a mapping");
-      for (const k of Object.keys(p)) {
-        if (!POLICY_KEYS.has(k) && !POLICY_LIST_KEYS.has(k)) {
-          throw bad(path, `${pf}.${k}`, "is not a known setting");
+  const registries = mappingList(raw.registries, path, "registries", REGISTRY_KEYS).map(
+    ({ entry: r, f }): ConfiguredRegistry => {
+      const name = str(r.name, `${f}.name`);
+      const url = str(r.url, `${f}.url`);
+      if (!name) throw bad(path, `${f}.name`, "is required");
+      if (!url) throw bad(path, `${f}.url`, "is required");
+      if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) {
+        throw bad(path, `${f}.name`, "may hold only a-z, 0-9, '_' and '-'");
+      }
+      if (names.has(name)) throw bad(path, `${f}.name`, `"${name}" is used twice`);
+      names.add(name);
+      let policy: CosignPolicy | undefined;
+      if (r.cosign_policy !== undefined && r.cosign_policy !== null) {
+        const p = r.cosign_policy;
+        const pf = `${f}.cosign_policy`;
+        if (!isObject(p)) throw bad(path, pf, "must be a mapping");
+        checkKeys(p, path, pf, (k) => POLICY_KEYS.has(k) || POLICY_LIST_KEYS.has(k));
+        const out: CosignPolicy = {};
+        for (const k of POLICY_KEYS) {
+          const v = str(p[k], `${pf}.${k}`);
+          if (v !== undefined) (out as Record<string, string>)[k] = v;
         }
-      }
-      const out: CosignPolicy = {};
-      for (const k of POLICY_KEYS) {
-        const v = str(p[k], `${pf}.${k}`);
-        if (v !== undefined) (out as Record<string, string>)[k] = v;
-      }
-      for (const k of ["issuer_regex", "identity_regex"] as const) {
-        if (out[k] !== undefined && !compiles(out[k]!)) {
-          throw bad(path, `${pf}.${k}`, "is not a valid regular expression");
+        for (const k of ["issuer_regex", "identity_regex"] as const) {
+          if (out[k] !== undefined && !compiles(out[k]!)) {
+            throw bad(path, `${pf}.${k}`, "is not a valid regular expression");
+          }
         }
-      }
-      if (out.issuer && out.issuer_regex) throw bad(path, pf, "sets both issuer and issuer_regex");
-      if (out.identity && out.identity_regex) throw bad(path, pf, "sets both identity and identity_regex");
-      if (!out.public_key) {
-        if (!out.issuer && !out.issuer_regex) throw bad(path, `${pf}.issuer`, "is required (or public_key)");
-        if (!out.identity && !out.identity_regex) {
-          throw bad(path, `${pf}.identity`, "is required (or public_key)");
+        if (out.issuer && out.issuer_regex) throw bad(path, pf, "sets both issuer and issuer_regex");
+        if (out.identity && out.identity_regex) throw bad(path, pf, "sets both identity and identity_regex");
+        if (!out.public_key) {
+          if (!out.issuer && !out.issuer_regex) {
+            throw bad(path, `${pf}.issuer`, "is required (or public_key)");
+          }
+          if (!out.identity && !out.identity_regex) {
+            throw bad(path, `${pf}.identity`, "is required (or public_key)");
+          }
         }
-      }
-      if (p.accept !== undefined && p.accept !== null) {
-        const list = p.accept;
-        if (
-          !Array.isArray(list) || list.length === 0 || list.some((v) =>
-            typeof v !== "string" || !PROOF_KINDS.has(v)
-          ) ||
-          new Set(list).size !== list.length
-        ) {
-          throw bad(
-            path,
-            `${pf}.accept`,
-            "must be a list of signature and/or provenance, e.g. [signature, provenance]",
-          );
+        if (p.accept !== undefined && p.accept !== null) {
+          const list = p.accept;
+          if (
+            !Array.isArray(list) || list.length === 0 ||
+            list.some((v) => typeof v !== "string" || !PROOF_KINDS.has(v)) ||
+            new Set(list).size !== list.length
+          ) {
+            throw bad(
+              path,
+              `${pf}.accept`,
+              "must be a list of signature and/or provenance, e.g. [signature, provenance]",
+            );
+          }
+          out.accept = list as ProofKind[];
         }
-        out.accept = list as ProofKind[];
+        // Key and root files are trust anchors: a relative path names a file next to config.yaml, never one in
+        // the current directory (a hostile checkout's cosign.pub must not verify its own images).
+        for (const k of ["public_key", "trusted_root"] as const) {
+          if (out[k] !== undefined && !isAbsolute(out[k]!)) out[k] = join(dirname(path), out[k]!);
+        }
+        if (out.max_vulnerability_severity && !SEVERITIES.has(out.max_vulnerability_severity)) {
+          throw bad(path, `${pf}.max_vulnerability_severity`, "must be critical, high, medium, low or none");
+        }
+        policy = out;
       }
-      // Key and root files are trust anchors: a relative path names a file next to config.yaml, never one in
-      // the current directory (a hostile checkout's cosign.pub must not verify its own images).
-      for (const k of ["public_key", "trusted_root"] as const) {
-        if (out[k] !== undefined && !isAbsolute(out[k]!)) out[k] = join(dirname(path), out[k]!);
+      const insecure = bool(r.insecure, `${f}.insecure`);
+      const regMinAge = age(r.min_release_age, `${f}.min_release_age`);
+      const crossCheck = hostPathList(r.cross_check, `${f}.cross_check`, "cross-check location");
+      if (crossCheck.length > 0 && policy) {
+        throw bad(
+          path,
+          `${f}.cross_check`,
+          "is only for registries without a cosign_policy (unsigned installs)",
+        );
       }
-      if (out.max_vulnerability_severity && !SEVERITIES.has(out.max_vulnerability_severity)) {
-        throw bad(path, `${pf}.max_vulnerability_severity`, "must be critical, high, medium, low or none");
-      }
-      policy = out;
-    }
-    const insecure = bool(r.insecure, `${f}.insecure`);
-    const regMinAge = str(r.min_release_age, `${f}.min_release_age`);
-    if (regMinAge !== undefined && !/^\d+[smhdw]$/.test(regMinAge.trim())) {
-      throw bad(path, `${f}.min_release_age`, 'must look like "3d", "12h" or "30m"');
-    }
-    const crossCheck = hostPathList(r.cross_check, `${f}.cross_check`, "cross-check location");
-    if (crossCheck.length > 0 && policy) {
-      throw bad(
-        path,
-        `${f}.cross_check`,
-        "is only for registries without a cosign_policy (unsigned installs)",
-      );
-    }
-    return {
-      name,
-      url,
-      ...(insecure ? { insecure } : {}),
-      ...(policy ? { cosign_policy: policy } : {}),
-      ...(regMinAge ? { min_release_age: regMinAge.trim() } : {}),
-      ...(crossCheck.length > 0 ? { cross_check: crossCheck } : {}),
-    };
-  });
+      return {
+        name,
+        url,
+        ...(insecure ? { insecure } : {}),
+        ...(policy ? { cosign_policy: policy } : {}),
+        ...(regMinAge ? { min_release_age: regMinAge.trim() } : {}),
+        ...(crossCheck.length > 0 ? { cross_check: crossCheck } : {}),
+      };
+    },
+  );
   const defaultRegistry = str(raw.default_registry, "default_registry");
   if (defaultRegistry !== undefined && !names.has(defaultRegistry)) {
     throw bad(path, "default_registry", `names "${defaultRegistry}", which is not in registries`);
   }
-  const minAge = str(raw.min_release_age, "min_release_age");
-  if (minAge !== undefined && !/^\d+[smhdw]$/.test(minAge.trim())) {
-    throw bad(path, "min_release_age", 'must look like "3d", "12h" or "30m"');
-  }
-  const mirrorsRaw = raw.mirrors ?? [];
-  if (!Array.isArray(mirrorsRaw)) throw bad(path, "mirrors", "must be a list");
+  const minAge = age(raw.min_release_age, "min_release_age");
   const prefixes = new Set<string>();
-  const mirrors = mirrorsRaw.map((m, i): MirrorEntry => {
-    const f = `mirrors[${i}]`;
-    if (!isObject(m)) throw bad(path, f, "must be a mapping");
-    for (const k of Object.keys(m)) {
-      if (!MIRROR_KEYS.has(k)) throw bad(path, `${f}.${k}`, "is not a known setting");
-    }
-    const prefixText = str(m.prefix, `${f}.prefix`);
-    if (!prefixText) throw bad(path, `${f}.prefix`, "is required");
-    let prefix: string;
-    try {
-      prefix = formatHostPath(parseHostPath(prefixText, "mirror prefix"));
-    } catch {
-      throw bad(
-        path,
-        `${f}.prefix`,
-        'must be a host with an optional namespace, e.g. "docker.io/chainguard"',
-      );
-    }
-    const key = hostPathKey(prefix, "mirror prefix");
-    if (prefixes.has(key)) throw bad(path, `${f}.prefix`, `"${prefix}" is used twice`);
-    prefixes.add(key);
-    const locations = hostPathList(m.locations, `${f}.locations`, "mirror location");
-    if (locations.length === 0) throw bad(path, `${f}.locations`, "must list at least one location");
-    if (locations.some((l) => hostPathKey(l, "mirror location") === key)) {
-      throw bad(path, `${f}.locations`, "must not include the prefix itself");
-    }
-    const mode = m.pull_from_mirror ?? "all";
-    if (mode !== "all" && mode !== "digest-only") {
-      throw bad(path, `${f}.pull_from_mirror`, "must be all or digest-only");
-    }
-    return { prefix, locations, pull_from_mirror: mode, insecure: bool(m.insecure, `${f}.insecure`) };
-  });
+  const mirrors = mappingList(raw.mirrors, path, "mirrors", MIRROR_KEYS).map(
+    ({ entry: m, f }): MirrorEntry => {
+      const prefixText = str(m.prefix, `${f}.prefix`);
+      if (!prefixText) throw bad(path, `${f}.prefix`, "is required");
+      let prefix: string;
+      try {
+        prefix = formatHostPath(parseHostPath(prefixText, "mirror prefix"));
+      } catch {
+        throw bad(
+          path,
+          `${f}.prefix`,
+          'must be a host with an optional namespace, e.g. "docker.io/chainguard"',
+        );
+      }
+      const key = hostPathKey(prefix, "mirror prefix");
+      if (prefixes.has(key)) throw bad(path, `${f}.prefix`, `"${prefix}" is used twice`);
+      prefixes.add(key);
+      const locations = hostPathList(m.locations, `${f}.locations`, "mirror location");
+      if (locations.length === 0) throw bad(path, `${f}.locations`, "must list at least one location");
+      if (locations.some((l) => hostPathKey(l, "mirror location") === key)) {
+        throw bad(path, `${f}.locations`, "must not include the prefix itself");
+      }
+      const mode = m.pull_from_mirror ?? "all";
+      if (mode !== "all" && mode !== "digest-only") {
+        throw bad(path, `${f}.pull_from_mirror`, "must be all or digest-only");
+      }
+      return { prefix, locations, pull_from_mirror: mode, insecure: bool(m.insecure, `${f}.insecure`) };
+    },
+  );
   return {
     version,
     ...(defaultRegistry ? { default_registry: defaultRegistry } : {}),
@@ -331,11 +349,12 @@ export async function saveConfig(loaded: Pick<LoadedConfig, "doc" | "path">): Pr
   await writeFileAtomic(loaded.path, new TextEncoder().encode(String(loaded.doc)), { mode: 0o644 });
 }
 
-function registriesSeq(doc: Document): YAMLSeq {
-  let seq = doc.get("registries");
+/** The document's `key` list, created empty when it is missing or not a list. */
+function seqOf(doc: Document, key: "registries" | "mirrors"): YAMLSeq {
+  let seq = doc.get(key);
   if (!isSeq(seq)) {
-    doc.set("registries", doc.createNode([]));
-    seq = doc.get("registries");
+    doc.set(key, doc.createNode([]));
+    seq = doc.get(key);
   }
   return seq as YAMLSeq;
 }
@@ -345,7 +364,7 @@ export function addRegistryToDoc(doc: Document, entry: ConfiguredRegistry): void
   const plain: Record<string, unknown> = { name: entry.name, url: entry.url };
   if (entry.insecure) plain.insecure = true;
   if (entry.cosign_policy) plain.cosign_policy = { ...entry.cosign_policy };
-  registriesSeq(doc).add(doc.createNode(plain));
+  seqOf(doc, "registries").add(doc.createNode(plain));
 }
 
 /**
@@ -353,7 +372,7 @@ export function addRegistryToDoc(doc: Document, entry: ConfiguredRegistry): void
  * min_release_age and the comments around it kept); returns false when absent.
  */
 export function replaceRegistryInDoc(doc: Document, entry: RegistryEntry): boolean {
-  const item = registriesSeq(doc).items.find((i) => isMap(i) && i.get("name") === entry.name);
+  const item = seqOf(doc, "registries").items.find((i) => isMap(i) && i.get("name") === entry.name);
   if (!isMap(item)) return false;
   item.set("url", entry.url);
   if (entry.insecure) item.set("insecure", true);
@@ -365,7 +384,7 @@ export function replaceRegistryInDoc(doc: Document, entry: RegistryEntry): boole
 
 /** Removes a registry by name; returns false when absent. Clears default_registry when it pointed there. */
 export function removeRegistryFromDoc(doc: Document, name: string): boolean {
-  const seq = registriesSeq(doc);
+  const seq = seqOf(doc, "registries");
   const index = seq.items.findIndex((item) => isMap(item) && item.get("name") === name);
   if (index < 0) return false;
   seq.delete(index);
@@ -383,15 +402,6 @@ function sameHostPath(value: unknown, text: string): boolean {
   }
 }
 
-function mirrorsSeq(doc: Document): YAMLSeq {
-  let seq = doc.get("mirrors");
-  if (!isSeq(seq)) {
-    doc.set("mirrors", doc.createNode([]));
-    seq = doc.get("mirrors");
-  }
-  return seq as YAMLSeq;
-}
-
 /**
  * Adds a mirror location: appended to the entry for `prefix` when there is one (its mode and insecure flag are
  * updated), otherwise a new entry. Returns false when the location was already listed. Pure edit.
@@ -405,7 +415,7 @@ export function addMirrorToDoc(
     insecure: boolean;
   },
 ): boolean {
-  const seq = mirrorsSeq(doc);
+  const seq = seqOf(doc, "mirrors");
   const existing = seq.items.find((item) => isMap(item) && sameHostPath(item.get("prefix"), entry.prefix));
   if (!isMap(existing)) {
     const plain: Record<string, unknown> = { prefix: entry.prefix, locations: [entry.location] };
@@ -434,7 +444,7 @@ export function addMirrorToDoc(
  * when nothing matched. Pure edit.
  */
 export function removeMirrorFromDoc(doc: Document, prefix: string, location?: string): boolean {
-  const seq = mirrorsSeq(doc);
+  const seq = seqOf(doc, "mirrors");
   const index = seq.items.findIndex((item) => isMap(item) && sameHostPath(item.get("prefix"), prefix));
   if (index < 0) return false;
   const entry = seq.items[index];

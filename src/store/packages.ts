@@ -21,6 +21,7 @@ import {
   exists,
   ioError,
   randomSuffix,
+  readDirOrEmpty,
   readTextIfExists,
   removeTree,
   renameIntoPlace,
@@ -163,31 +164,21 @@ export async function readCurrent(layout: StoreLayout, name: string): Promise<In
   return version;
 }
 
+/** undefined for a package whose current version cannot be read (I/O failure, bad name); other errors propagate. */
+function skipUnreadable(err: unknown): undefined {
+  if (err instanceof DropzoneError && (err.code === "IO" || err.code === "INVALID_NAME")) return undefined;
+  throw err;
+}
+
 /**
  * All packages with a readable current version, sorted by name. Packages without `current` or with a broken
  * or corrupt one are left out; `scanStore()` reports them. Reads one symlink and one small file per package.
  */
 export async function listPackages(layout: StoreLayout): Promise<InstalledVersion[]> {
-  let names: string[];
-  try {
-    names = [];
-    for await (const entry of Deno.readDir(layout.packages)) {
-      if (entry.isDirectory && !entry.name.startsWith(".")) names.push(entry.name);
-    }
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return [];
-    throw ioError("read", layout.packages, err);
-  }
-  const results = await Promise.all(names.map(async (name) => {
-    try {
-      return await readCurrent(layout, name);
-    } catch (err) {
-      if (err instanceof DropzoneError && (err.code === "IO" || err.code === "INVALID_NAME")) {
-        return undefined;
-      }
-      throw err;
-    }
-  }));
+  const names = (await readDirOrEmpty(layout.packages))
+    .filter((entry) => entry.isDirectory && !entry.name.startsWith("."))
+    .map((entry) => entry.name);
+  const results = await Promise.all(names.map((name) => readCurrent(layout, name).catch(skipUnreadable)));
   return results.filter((v): v is InstalledVersion => v !== undefined).sort((a, b) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0
   );

@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import type { Digest } from "../oci/digest.ts";
-import { ioError, readTextIfExists, writeJsonAtomic } from "./atomic.ts";
+import { readTextIfExists, removeIfExists, writeJsonAtomic } from "./atomic.ts";
 import type { StoreLayout } from "./layout.ts";
 import { packageDir } from "./packages.ts";
 
@@ -60,12 +60,5 @@ export async function writePin(layout: StoreLayout, name: string, digest: Digest
 
 /** Removes the pin of `name`; false when there was none. Call it holding the store lock. */
 export async function removePin(layout: StoreLayout, name: string): Promise<boolean> {
-  const path = pinPath(layout, name);
-  try {
-    await Deno.remove(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw ioError("remove", path, err);
-  }
+  return await removeIfExists(pinPath(layout, name));
 }

@@ -1,6 +1,7 @@
 /** End to end: every way into the store passes the same trust gate (issue 9). */
 import assert from "node:assert/strict";
-import { parseLockfile, renderLockfile } from "../../src/app/lockfile.ts";
+import { parseLockfile } from "../../src/app/lockfile.ts";
+import { renderLockfile } from "../../src/cli/lockfile_render.ts";
 import { buildImage, pushIndex } from "../support/image_builder.ts";
 import {
   hostBinaryEntries,

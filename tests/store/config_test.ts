@@ -48,6 +48,26 @@ Deno.test("parseConfigText() names the bad field", async (t) => {
     ["always_allow_unsigned: yes please\n", /always_allow_unsigned must be true or false/],
     ["colour: blue\n", /colour is not a known setting/],
     ["keep_versions: -1\n", /keep_versions must be an integer/],
+    ["registries:\n  - just-a-name\n", /registries\[0\] must be a mapping/],
+    [
+      "registries:\n  - name: a\n    url: x.io\n    colour: blue\n",
+      /registries\[0\]\.colour is not a known setting/,
+    ],
+    [
+      "registries:\n  - name: a\n    url: x.io\n    cosign_policy:\n      public_key: k\n      colour: blue\n",
+      /registries\[0\]\.cosign_policy\.colour is not a known setting/,
+    ],
+    [
+      "registries:\n  - name: a\n    url: x.io\n    min_release_age: soon\n",
+      /registries\[0\]\.min_release_age must look like/,
+    ],
+    ["min_release_age: 3 days\n", /^Invalid config config\.yaml: min_release_age must look like/],
+    ["mirrors: docker.io\n", /mirrors must be a list/],
+    ["mirrors:\n  - docker.io\n", /mirrors\[0\] must be a mapping/],
+    [
+      "mirrors:\n  - prefix: docker.io\n    locations: [m.example]\n    colour: x\n",
+      /mirrors\[0\]\.colour is not a known setting/,
+    ],
     ["registries: [\n", /Invalid config/],
     ...["[]", "[signature, cosign]", "signature", "[provenance, provenance]"].map((
       accept,

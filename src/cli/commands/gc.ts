@@ -1,24 +1,14 @@
-/** `dz gc`: deletes cached blobs and layer snapshots no installed version references. */
-import { referencedBlobs } from "../../store/blob_reachability.ts";
-import { openBlobCache } from "../../store/blob_cache.ts";
-import { gcSnapshots, openLayerStore } from "../../store/layer_store.ts";
+/** `dz gc`: calls app/gc.ts and reports what was (or would be) freed on stderr. */
+import { collectGarbage } from "../../app/gc.ts";
 import type { CliContext } from "../context.ts";
 import { formatBytes } from "../render.ts";
-import { withStoreLock } from "./shared.ts";
+import { storeAccess } from "./shared.ts";
 
-/**
- * dz gc: under the store lock, keeps every blob and layer snapshot of every complete version of every package;
- * with `dryRun` only reports what it would free. Reports on stderr.
- */
+/** dz gc; with `dryRun` it only reports what it would free. */
 export async function gc(ctx: CliContext, opts: { dryRun?: boolean } = {}): Promise<void> {
-  const dryRun = opts.dryRun === true;
-  const { blobs, snapshots } = await withStoreLock(ctx, async () => {
-    const referenced = await referencedBlobs(ctx.layout);
-    const now = () => ctx.runtime.now().getTime();
-    return {
-      blobs: await openBlobCache(ctx.layout.blobs).gc(referenced, { now, dryRun }),
-      snapshots: await gcSnapshots(openLayerStore(ctx.layout.layers), referenced, { dryRun }),
-    };
+  const { dryRun, blobs, snapshots } = await collectGarbage(storeAccess(ctx), {
+    dryRun: opts.dryRun === true,
+    now: ctx.runtime.now,
   });
   const files = blobs.removedBlobs.length + blobs.removedTemps + snapshots.removed.length;
   const [removed, freed] = dryRun ? ["Would remove", "freeing"] : ["Removed", "freed"];

@@ -3,10 +3,7 @@ import { installPackage } from "../../app/install.ts";
 import { DropzoneError } from "../../errors.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import { resolveReference } from "../../oci/reference.ts";
-import { removeWrapper, removeWrappersOf } from "../../shim/write.ts";
-import { readPackageState } from "../../store/package_state.ts";
-import { listVersions, removePackage } from "../../store/packages.ts";
-import { join } from "node:path";
+import { removeInstalledPackage } from "../../app/remove.ts";
 import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
 import { sanitize } from "../render.ts";
@@ -14,7 +11,7 @@ import { createClient, createTrustLoader } from "../services.ts";
 import { installLocked } from "./lock.ts";
 import { openArchive } from "./archive.ts";
 import { isArchiveArgument } from "../../app/archive.ts";
-import { confirm, requireInstalled, withStoreLock } from "./shared.ts";
+import { confirm, installDeps, storeAccess, withStoreLock } from "./shared.ts";
 import { parsePlatformFlag } from "../flags.ts";
 
 /** Options of `dz install`. */
@@ -65,14 +62,13 @@ export async function install(
   const progress = installProgress(ctx);
   const outcome = await withStoreLock(ctx, () =>
     installPackage({
-      layout: ctx.layout,
-      config,
-      client: archive ? archive.client : createClient(ctx, config, { offline: opts.offline === true }),
-      host,
-      now: ctx.runtime.now,
-      loadTrust: createTrustLoader(ctx, { offline: opts.offline === true || archive !== undefined }),
-      ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
-      onEvent: progress.onEvent,
+      ...installDeps(ctx, {
+        config,
+        client: archive ? archive.client : createClient(ctx, config, { offline: opts.offline === true }),
+        host,
+        loadTrust: createTrustLoader(ctx, { offline: opts.offline === true || archive !== undefined }),
+        onEvent: progress.onEvent,
+      }),
       ...(archive ? { archive: archive.evidence } : {}),
     }, {
       origin: archive ? "archive" : "install",
@@ -153,38 +149,29 @@ export async function remove(
   name: string,
   opts: { yes?: boolean; dryRun?: boolean },
 ): Promise<void> {
-  const state = await readPackageState(ctx.layout, name);
-  if (state === undefined) await requireInstalled(ctx, name); // throws NOT_INSTALLED with its hint
-  const meta = state?.state === "ok" ? state.version.metadata : state?.metadata ?? null;
-  const digest = state?.state === "ok" ? state.version.digest : state?.digest ?? meta?.digest ?? null;
-  if (opts.dryRun) {
-    const versions = await listVersions(ctx.layout, name);
-    const older = Math.max(0, versions.length - 1);
+  const outcome = await removeInstalledPackage(storeAccess(ctx), {
+    name,
+    dryRun: opts.dryRun === true,
+    confirm: async (plan) => {
+      if (!ctx.runtime.stdinIsTerminal) return;
+      const what = `${name}${plan.digest ? ` (${shortDigest(plan.digest)})` : ""}`;
+      await confirm(
+        ctx,
+        `Remove ${what}${plan.damaged !== undefined ? ", which is damaged," : ""} and its previous versions?`,
+        opts.yes,
+      );
+    },
+  });
+  const { plan } = outcome;
+  if (outcome.kind === "dry-run") {
     ctx.log.info(
-      `Would remove ${name}${digest ? ` (${shortDigest(digest)})` : ""}` +
-        (state?.state === "damaged" ? " (damaged)" : "") +
-        (older > 0 ? ` and ${older} previous version(s)` : "") +
-        (meta ? `, and the wrapper(s) ${meta.bins.map((b) => join(ctx.layout.bin, b.name)).join(", ")}` : ""),
+      `Would remove ${name}${plan.digest ? ` (${shortDigest(plan.digest)})` : ""}` +
+        (plan.damaged !== undefined ? " (damaged)" : "") +
+        (plan.olderVersions > 0 ? ` and ${plan.olderVersions} previous version(s)` : "") +
+        (plan.wrappers.length > 0 ? `, and the wrapper(s) ${plan.wrappers.join(", ")}` : ""),
     );
     ctx.log.info("Dry run: nothing was changed");
     return;
   }
-  if (ctx.runtime.stdinIsTerminal) {
-    const what = `${name}${digest ? ` (${shortDigest(digest)})` : ""}`;
-    await confirm(
-      ctx,
-      `Remove ${what}${state?.state === "damaged" ? ", which is damaged," : ""} and its previous versions?`,
-      opts.yes,
-    );
-  }
-  await withStoreLock(ctx, async () => {
-    // Wrappers first: a crash after this leaves a package without wrappers, which doctor reports, never a
-    // wrapper pointing at nothing. A damaged package may not know its bins: find them by their marker too.
-    if (state?.state === "ok") {
-      for (const bin of state.version.metadata.bins) await removeWrapper(ctx.layout.bin, bin.name);
-    }
-    await removeWrappersOf(ctx.layout.bin, name);
-    await removePackage(ctx.layout, name);
-  });
-  ctx.log.info(`Removed ${name}${state?.state === "damaged" ? ` (it was damaged: ${state.reason})` : ""}`);
+  ctx.log.info(`Removed ${name}${plan.damaged !== undefined ? ` (it was damaged: ${plan.damaged})` : ""}`);
 }

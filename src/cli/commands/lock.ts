@@ -1,6 +1,7 @@
 /** `dz lock [FILE] [--check]` and `dz install --locked [FILE]`. */
 import { installPackage } from "../../app/install.ts";
-import { lockDrift, lockEntry, parseLockfile, renderLockfile } from "../../app/lockfile.ts";
+import { lockDrift, lockEntry, parseLockfile } from "../../app/lockfile.ts";
+import { renderLockfile } from "../lockfile_render.ts";
 import { DropzoneError } from "../../errors.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import { formatPlatform } from "../../oci/platform.ts";
@@ -9,7 +10,7 @@ import { writeFileAtomic } from "../../store/atomic.ts";
 import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
 import { createClient, createTrustLoader } from "../services.ts";
-import { installedPackages, withStoreLock } from "./shared.ts";
+import { installDeps, installedPackages, withStoreLock } from "./shared.ts";
 
 async function readLock(path: string) {
   let text: string;
@@ -77,25 +78,19 @@ export async function installLocked(
         defaultRegistry: config.default_registry,
       });
       const progress = installProgress(ctx);
-      const outcome = await installPackage({
-        layout: ctx.layout,
-        config,
-        client,
-        host: ctx.runtime.host,
-        now: ctx.runtime.now,
-        loadTrust,
-        ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
-        onEvent: progress.onEvent,
-      }, {
-        origin: "locked",
-        ref,
-        name: p.name,
-        // Never p.allow_unsigned: a lockfile cannot grant consent, only this command line can.
-        allowUnsigned: opts.allowUnsigned === true,
-        acceptNewSigner: opts.acceptNewSigner === true,
-        allowDowngrade: opts.allowDowngrade === true,
-        locked: { file, digest, signer: p.signer },
-      }).finally(progress.done);
+      const outcome = await installPackage(
+        installDeps(ctx, { config, client, loadTrust, onEvent: progress.onEvent }),
+        {
+          origin: "locked",
+          ref,
+          name: p.name,
+          // Never p.allow_unsigned: a lockfile cannot grant consent, only this command line can.
+          allowUnsigned: opts.allowUnsigned === true,
+          acceptNewSigner: opts.acceptNewSigner === true,
+          allowDowngrade: opts.allowDowngrade === true,
+          locked: { file, digest, signer: p.signer },
+        },
+      ).finally(progress.done);
       installed++;
       ctx.log.info(
         outcome.status === "unchanged"

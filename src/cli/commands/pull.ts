@@ -8,7 +8,7 @@ import { installProgress } from "../progress.ts";
 import { formatBytes } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
 import { parsePlatformFlag } from "../flags.ts";
-import { withStoreLock } from "./shared.ts";
+import { installDeps, withStoreLock } from "./shared.ts";
 
 /** Options of `dz pull`. */
 export interface PullOptions {
@@ -31,22 +31,22 @@ export async function pull(ctx: CliContext, input: string, opts: PullOptions): P
   const dir = resolve(opts.output);
   const progress = installProgress(ctx);
   const outcome = await withStoreLock(ctx, () =>
-    pullToDirectory({
-      layout: ctx.layout,
-      config,
-      client: createClient(ctx, config),
-      host,
-      now: ctx.runtime.now,
-      loadTrust: createTrustLoader(ctx),
-      ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
-      onEvent: progress.onEvent,
-    }, {
-      ref,
-      dir,
-      allowUnsigned: opts.allowUnsigned === true,
-      force: opts.force === true,
-      ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
-    })).finally(progress.done);
+    pullToDirectory(
+      installDeps(ctx, {
+        config,
+        client: createClient(ctx, config),
+        host,
+        loadTrust: createTrustLoader(ctx),
+        onEvent: progress.onEvent,
+      }),
+      {
+        ref,
+        dir,
+        allowUnsigned: opts.allowUnsigned === true,
+        force: opts.force === true,
+        ...(opts.minAge !== undefined ? { minAge: opts.minAge } : {}),
+      },
+    )).finally(progress.done);
   const r = outcome.record;
   if (opts.json) ctx.out(JSON.stringify(r, null, 2));
   const lines = [

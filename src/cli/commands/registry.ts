@@ -72,25 +72,28 @@ export function lintPolicyRegex(field: string, re: string): string[] {
   return warnings;
 }
 
+/** A flag for `key` (exact or `_regex`) replaces both of the template's forms of it. */
+function matchFlags(
+  policy: CosignPolicy,
+  key: "issuer" | "identity",
+  exact: string | undefined,
+  regex: string | undefined,
+): void {
+  if (exact) {
+    policy[key] = exact;
+    delete policy[`${key}_regex`];
+  }
+  if (regex) {
+    policy[`${key}_regex`] = regex;
+    delete policy[key];
+  }
+}
+
 /** Builds the policy from template and flags. Pure; throws INVALID_ARGUMENT on an incomplete policy. */
 export function buildPolicy(opts: AddRegistryOptions, cwd: string): CosignPolicy | undefined {
   const base: CosignPolicy = opts.template ? { ...TEMPLATES[opts.template] } : {};
-  if (opts.issuer) {
-    base.issuer = opts.issuer;
-    delete base.issuer_regex;
-  }
-  if (opts.issuerRegex) {
-    base.issuer_regex = opts.issuerRegex;
-    delete base.issuer;
-  }
-  if (opts.identity) {
-    base.identity = opts.identity;
-    delete base.identity_regex;
-  }
-  if (opts.identityRegex) {
-    base.identity_regex = opts.identityRegex;
-    delete base.identity;
-  }
+  matchFlags(base, "issuer", opts.issuer, opts.issuerRegex);
+  matchFlags(base, "identity", opts.identity, opts.identityRegex);
   if (opts.identity && opts.identityRegex) {
     throw new DropzoneError("INVALID_ARGUMENT", "Give either --identity or --identity-regex, not both", {
       hint: "--identity matches the certificate SAN exactly; --identity-regex matches it as a whole",

@@ -5,17 +5,33 @@ import { isLeftoverName, removeTree } from "../../store/atomic.ts";
 import { acquireStoreLock } from "../../store/lock.ts";
 import type { PackageMetadata } from "../../store/metadata.ts";
 import { listPackages, readCurrent } from "../../store/packages.ts";
+import type { InstallDeps } from "../../app/install.ts";
+import type { StoreAccess } from "../../app/store_access.ts";
 import type { CliContext } from "../context.ts";
 import { sanitizeTerminal } from "../sanitize.ts";
 
-/** Runs `fn` holding the store-wide lock; a second dz waits with a message and fails after a minute. */
+/**
+ * The store as a use case in app/ gets it: its lock creates the home, waits for a second dz with a message (failing
+ * after DZ_LOCK_TIMEOUT_MS) and removes an interrupted dz's leftovers.
+ */
+export function storeAccess(ctx: CliContext): StoreAccess {
+  return {
+    layout: ctx.layout,
+    async lock() {
+      await ctx.ensureHome();
+      const lock = await acquireStoreLock(ctx.layout.lockFile, {
+        timeoutMs: ctx.settings.lockTimeoutMs,
+        onWait: (pid) => ctx.log.info(`Waiting for another dz${pid ? ` (pid ${pid})` : ""} to finish…`),
+      });
+      await removeLeftovers(ctx);
+      return lock;
+    },
+  };
+}
+
+/** Runs `fn` holding the store-wide lock (see {@linkcode storeAccess}). */
 export async function withStoreLock<T>(ctx: CliContext, fn: () => Promise<T>): Promise<T> {
-  await ctx.ensureHome();
-  await using _lock = await acquireStoreLock(ctx.layout.lockFile, {
-    timeoutMs: ctx.settings.lockTimeoutMs,
-    onWait: (pid) => ctx.log.info(`Waiting for another dz${pid ? ` (pid ${pid})` : ""} to finish…`),
-  });
-  await removeLeftovers(ctx);
+  await using _lock = await storeAccess(ctx).lock();
   return await fn();
 }
 
@@ -73,4 +89,24 @@ export async function confirm(ctx: CliContext, question: string, yes: boolean | 
   if (!/^(y|yes)$/i.test(answer.trim())) {
     throw new DropzoneError("ABORTED", "Aborted", { hint: "Nothing was changed" });
   }
+}
+
+/**
+ * The deps of an install-like use case (install, install --locked, update, pull): the store, the clock and the
+ * interrupt signal from `ctx`, the host unless `--platform` chose another.
+ */
+export function installDeps(
+  ctx: CliContext,
+  parts: Pick<InstallDeps, "config" | "client" | "loadTrust" | "onEvent"> & { host?: InstallDeps["host"] },
+): InstallDeps {
+  return {
+    layout: ctx.layout,
+    config: parts.config,
+    client: parts.client,
+    host: parts.host ?? ctx.runtime.host,
+    now: ctx.runtime.now,
+    loadTrust: parts.loadTrust,
+    ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
+    ...(parts.onEvent ? { onEvent: parts.onEvent } : {}),
+  };
 }

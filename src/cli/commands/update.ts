@@ -38,7 +38,7 @@ import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
 import { formatError, json, plural, table } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
-import { confirm, requireInstalled, withStoreLock } from "./shared.ts";
+import { confirm, installDeps, requireInstalled, withStoreLock } from "./shared.ts";
 
 /** Options of `dz update`. */
 export interface UpdateOptions {
@@ -263,16 +263,7 @@ export async function update(
       let result: ApplyResult;
       try {
         result = await applyUpdate(
-          {
-            layout: ctx.layout,
-            config,
-            client,
-            host: ctx.runtime.host,
-            now: ctx.runtime.now,
-            loadTrust: createTrustLoader(ctx),
-            ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
-            onEvent: progress.onEvent,
-          },
+          installDeps(ctx, { config, client, loadTrust: createTrustLoader(ctx), onEvent: progress.onEvent }),
           meta,
           tag,
           {

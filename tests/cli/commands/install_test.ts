@@ -1,5 +1,13 @@
+/** `dz install` and `dz remove` (src/cli/commands/install.ts): end to end against a real registry, and through the CLI harness. */
 import assert from "node:assert/strict";
-import { runWrapper, startE2E } from "../support/e2e.ts";
+import { join } from "node:path";
+import { exists } from "../../../src/fs.ts";
+import { shortDigest } from "../../../src/oci/digest.ts";
+import { packageDir, versionDir } from "../../../src/store/packages.ts";
+import { runDz } from "../../support/cli_harness.ts";
+import { runWrapper, startE2E } from "../../support/e2e.ts";
+import { tempHome } from "../../support/temp_home.ts";
+import { installVersion } from "../../store/_fixtures.ts";
 
 Deno.test("dz install verifies a keyless legacy signature, unpacks, and the wrapper runs the image's binary", async () => {
   await using env = await startE2E();
@@ -148,4 +156,71 @@ Deno.test("dz install refuses a name owned by another source unless --name picks
   assert.equal(renamed.code, 0, renamed.stderr);
   assert.equal((await runWrapper(`${env.home}/bin/cat2`)).stdout, "two\n");
   assert.equal((await runWrapper(`${env.home}/bin/cat`)).stdout, "one\n");
+});
+
+// dz remove (src/cli/commands/install.ts), through the CLI harness: its flags, what it prints, its exit codes.
+
+Deno.test("dz remove --dry-run prints what would go on stderr, nothing on stdout, and exits 0 without changes", async () => {
+  await using home = await tempHome();
+  await installVersion(home.layout, "cat", "1");
+  const current = await installVersion(home.layout, "cat", "2");
+  const r = await runDz(["remove", "cat", "--dry-run"], { home: home.path });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "");
+  assert.equal(
+    r.stderr,
+    `Would remove cat (${shortDigest(current.digest)}) and 1 previous version(s), and the wrapper(s) ` +
+      `${home.path}/bin/cat\nDry run: nothing was changed\n`,
+  );
+  assert.ok(await exists(packageDir(home.layout, "cat")));
+});
+
+Deno.test("dz remove asks on a terminal (a 'no' aborts with exit 1), removes without asking when piped or with --yes", async () => {
+  await using home = await tempHome();
+  await installVersion(home.layout, "cat", "1");
+  const no = await runDz(["remove", "cat"], { home: home.path, answers: ["n"] });
+  assert.equal(no.code, 1);
+  assert.match(
+    no.stderr,
+    /Remove cat \(sha256:[0-9a-f]{12}\) and its previous versions\? \[y\/N\]: error: Aborted\nhint: Nothing was changed\n$/,
+  );
+  assert.ok(await exists(packageDir(home.layout, "cat")));
+
+  const piped = await runDz(["remove", "cat"], { home: home.path });
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.equal(piped.stderr, "Removed cat\n");
+  assert.equal(await exists(packageDir(home.layout, "cat")), false);
+
+  await installVersion(home.layout, "dog", "1");
+  const yes = await runDz(["remove", "dog", "--yes"], { home: home.path, answers: [] });
+  assert.equal(yes.code, 0, yes.stderr);
+  assert.doesNotMatch(yes.stderr, /\[y\/N\]/, "--yes does not ask");
+});
+
+Deno.test("dz remove of a damaged package says so; of a missing one fails with exit 1 and a hint", async () => {
+  await using home = await tempHome();
+  const v = await installVersion(home.layout, "cat", "1");
+  await Deno.remove(join(versionDir(home.layout, "cat", v.digest), "rootfs"), { recursive: true });
+  const damaged = await runDz(["remove", "cat"], { home: home.path });
+  assert.equal(damaged.code, 0, damaged.stderr);
+  assert.match(
+    damaged.stderr,
+    /^Removed cat \(it was damaged: the rootfs of sha256:[0-9a-f]{12} is missing\)\n$/,
+  );
+  const ghost = await runDz(["remove", "ghost"], { home: home.path });
+  assert.equal(ghost.code, 1);
+  assert.equal(
+    ghost.stderr,
+    'error: "ghost" is not installed\nhint: Run "dz list" to see installed packages, or "dz install ghost"\n',
+  );
+});
+
+Deno.test("dz install without a reference, or with both a reference and --locked, is a usage error (exit 2)", async () => {
+  await using home = await tempHome();
+  const none = await runDz(["install"], { home: home.path });
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /^error: Missing required argument 'ref'\nhint: Try "dz install jq"/);
+  const both = await runDz(["install", "jq", "--locked", "dz.lock"], { home: home.path });
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /Give either a reference or --locked, not both/);
 });

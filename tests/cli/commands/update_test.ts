@@ -1,5 +1,6 @@
+/** `dz update` (src/cli/commands/update.ts) end to end: drift detection, tag tracks, consent, failures, exit codes. */
 import assert from "node:assert/strict";
-import { runWrapper, startE2E } from "../support/e2e.ts";
+import { runWrapper, startE2E } from "../../support/e2e.ts";
 
 Deno.test("dz update: same-tag rebuild is detected by index digest, applied, then no drift; rollback restores", async () => {
   await using env = await startE2E();

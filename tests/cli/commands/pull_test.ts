@@ -1,8 +1,9 @@
+/** `dz pull REF -o DIR` (src/cli/commands/pull.ts) end to end: files, rootfs, --platform, --json receipt, refusals. */
 import assert from "node:assert/strict";
-import { type E2E, IDENTITY, OCI_ARCH, startE2E } from "../support/e2e.ts";
-import { pushArtifact, pushArtifactIndex, tamperStoredBlob } from "../support/artifact_pusher.ts";
-import { httpStore, signImageLegacy } from "../support/cosign_signer.ts";
-import type { Digest } from "../../src/oci/digest.ts";
+import { type E2E, IDENTITY, OCI_ARCH, startE2E } from "../../support/e2e.ts";
+import { pushArtifact, pushArtifactIndex, tamperStoredBlob } from "../../support/artifact_pusher.ts";
+import { httpStore, signImageLegacy } from "../../support/cosign_signer.ts";
+import type { Digest } from "../../../src/oci/digest.ts";
 
 const OTHER_ARCH = OCI_ARCH === "amd64" ? "arm64" : "amd64";
 
