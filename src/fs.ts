@@ -92,12 +92,14 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
-async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+/** Writes all of `data` to `file` (a write may take only part of it). */
+export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
   let rest = data;
   while (rest.length > 0) rest = rest.subarray(await file.write(rest));
 }
 
-async function removeIfPresent(path: string): Promise<void> {
+/** Removes `path`; nothing there is fine. */
+export async function removeIfPresent(path: string): Promise<void> {
   try {
     await Deno.remove(path);
   } catch (err) {
@@ -327,51 +329,4 @@ export function exists(path: string): Promise<boolean> {
 /** Removes the file, symlink or empty directory `path`; false when it was not there. */
 export function removeIfExists(path: string): Promise<boolean> {
   return unlessMissing(path, "remove", false, () => Deno.remove(path).then(() => true));
-}
-
-/**
- * The entries of `dir` sorted by name, or none when it does not exist or is not a directory (a reader that
- * reports on a damaged home must not fail on the damage it reports).
- */
-export async function readDirSortedOrEmpty(dir: string): Promise<Deno.DirEntry[]> {
-  try {
-    return (await Array.fromAsync(Deno.readDir(dir))).sort((a, b) => a.name.localeCompare(b.name));
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) return [];
-    throw ioError("read", dir, err);
-  }
-}
-
-/**
- * The text of `path` when it is a regular file, or undefined when it is missing or something else (a symlink is
- * not followed, a directory or device is not read).
- */
-export async function readRegularFileText(path: string): Promise<string | undefined> {
-  try {
-    if (!(await Deno.lstat(path)).isFile) return undefined;
-    return await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw ioError("read", path, err);
-  }
-}
-
-/** The mode bits of `path` when it is a regular file (not followed if a symlink), or undefined otherwise. */
-export async function regularFileMode(path: string): Promise<number | undefined> {
-  try {
-    const info = await Deno.lstat(path);
-    return info.isFile && info.mode !== null ? info.mode : undefined;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw ioError("read", path, err);
-  }
-}
-
-/** Sets the mode bits of `path`; failures are I/O errors naming the path. */
-export async function setFileMode(path: string, mode: number): Promise<void> {
-  try {
-    await Deno.chmod(path, mode);
-  } catch (err) {
-    throw ioError("change the permissions of", path, err);
-  }
 }

@@ -6,16 +6,12 @@ import {
   isLeftoverName,
   makeStagingDir,
   readDirOrEmpty,
-  readDirSortedOrEmpty,
-  readRegularFileText,
   readTextIfExists,
-  regularFileMode,
   removeEmptyDir,
   removeIfExists,
   removeTree,
   renameIntoPlace,
   replaceSymlinkAtomic,
-  setFileMode,
   syncTree,
   trashAndRemove,
   writeFileAtomic,
@@ -174,56 +170,6 @@ Deno.test("syncTree() fsyncs a tree with symlinks and read-only entries without 
   await syncTree(tree);
   assert.deepEqual(await names(tree), ["dangling", "usr"]);
   await assert.rejects(syncTree(join(home.path, "missing")), (err) => isDropzoneError(err, "IO"));
-});
-
-Deno.test("readDirSortedOrEmpty() sorts by name and is empty for a missing path or a file", async () => {
-  await using home = await tempHome({ marker: false });
-  for (const name of ["b", "a", "c"]) await Deno.writeTextFile(join(home.path, name), "");
-  await Deno.mkdir(join(home.path, "d"));
-  assert.deepEqual((await readDirSortedOrEmpty(home.path)).map((e) => e.name), ["a", "b", "c", "d"]);
-  assert.equal((await readDirSortedOrEmpty(home.path)).find((e) => e.name === "d")?.isDirectory, true);
-  assert.deepEqual(await readDirSortedOrEmpty(join(home.path, "missing")), []);
-  assert.deepEqual(await readDirSortedOrEmpty(join(home.path, "a")), []);
-});
-
-Deno.test("readRegularFileText() reads files only: never through a symlink, never a directory", async () => {
-  await using home = await tempHome({ marker: false });
-  const file = join(home.path, "f");
-  await Deno.writeTextFile(file, "text");
-  await Deno.symlink(file, join(home.path, "link"));
-  await Deno.mkdir(join(home.path, "dir"));
-  assert.equal(await readRegularFileText(file), "text");
-  assert.equal(await readRegularFileText(join(home.path, "link")), undefined);
-  assert.equal(await readRegularFileText(join(home.path, "dir")), undefined);
-  assert.equal(await readRegularFileText(join(home.path, "missing")), undefined);
-});
-
-Deno.test("readRegularFileText() and regularFileMode() fail with IO naming the path, beyond a missing file", async () => {
-  await using home = await tempHome({ marker: false });
-  const file = join(home.path, "plain");
-  await Deno.writeTextFile(file, "x");
-  // A path through a file is neither missing nor readable: an I/O error the user can act on, not undefined.
-  for (const read of [readRegularFileText, regularFileMode]) {
-    const err = await read(join(file, "below")).then(() => null, (e) => e);
-    assert.ok(isDropzoneError(err, "IO"), String(err));
-    assert.match(err.message, /plain\/below/);
-  }
-});
-
-Deno.test("regularFileMode() and setFileMode(): the mode of a file, none for a symlink or a missing path", async () => {
-  await using home = await tempHome({ marker: false });
-  const file = join(home.path, "auth.json");
-  await Deno.writeTextFile(file, "{}");
-  await setFileMode(file, 0o640);
-  assert.equal((await regularFileMode(file))! & 0o777, 0o640);
-  await setFileMode(file, 0o600);
-  assert.equal((await regularFileMode(file))! & 0o777, 0o600);
-  await Deno.symlink(file, join(home.path, "link"));
-  assert.equal(await regularFileMode(join(home.path, "link")), undefined);
-  assert.equal(await regularFileMode(join(home.path, "missing")), undefined);
-  const err = await setFileMode(join(home.path, "missing"), 0o600).then(() => null, (e) => e);
-  assert.ok(isDropzoneError(err, "IO"), String(err));
-  assert.match(err.message, /missing/);
 });
 
 Deno.test("the if-exists helpers answer 'missing' for a missing path and an I/O error naming it otherwise", async () => {

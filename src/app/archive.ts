@@ -11,6 +11,7 @@
  */
 import { createTarPacker } from "modern-tar";
 import { DropzoneError } from "../errors.ts";
+import { createNewFile, openIfExists, removeFileQuietly, rename } from "../file_ops.ts";
 import { onInterrupt } from "../interrupt.ts";
 import { type Digest, digestHex, isDigest } from "../oci/digest.ts";
 import { MEDIA_TYPES } from "../oci/media_types.ts";
@@ -162,8 +163,8 @@ export async function writeArchive(input: {
   };
   const enc = new TextEncoder();
   const temp = `${output}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-  const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
-  using _cleanup = onInterrupt(() => Deno.remove(temp).catch(() => {}));
+  const file = await createNewFile(temp, { mode: 0o644 });
+  using _cleanup = onInterrupt(() => removeFileQuietly(temp));
   let bytes = 0;
   try {
     const { readable, controller } = createTarPacker();
@@ -191,12 +192,12 @@ export async function writeArchive(input: {
     }
     controller.finalize();
     await done;
-    await Deno.rename(temp, output);
+    await rename(temp, output);
   } catch (err) {
     try {
       file.close();
     } catch { /* already closed by pipeTo */ }
-    await Deno.remove(temp).catch(() => {});
+    await removeFileQuietly(temp);
     throw err;
   }
   return { blobs: blobs.size, bytes };
@@ -233,18 +234,18 @@ export async function importArchive(
 ): Promise<{ info: ExportInfo; client: RegistryClient; entries: IndexEntry[] }> {
   let info: ExportInfo | undefined;
   let entriesOfIndex: IndexEntry[] | undefined;
-  let file: Deno.FsFile;
+  let file: Deno.FsFile | undefined;
   try {
-    file = await Deno.open(path);
+    file = await openIfExists(path);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new DropzoneError("INVALID_ARGUMENT", `Archive ${path} does not exist`, {
-        hint: "Check the path; a registry reference must not start with /, ./ or ../ nor end in .tar",
-      });
-    }
     throw new DropzoneError("INVALID_ARGUMENT", `Cannot open archive ${path}`, {
       hint: "Check the path",
       cause: err,
+    });
+  }
+  if (file === undefined) {
+    throw new DropzoneError("INVALID_ARGUMENT", `Archive ${path} does not exist`, {
+      hint: "Check the path; a registry reference must not start with /, ./ or ../ nor end in .tar",
     });
   }
   try {

@@ -3,8 +3,9 @@
  * unpacked with the safe unpacker) is staged into the version's rootfs, checked to run on the host, and linked
  * into `bin/` as it is. Used by install (after verification), rollback and doctor.
  */
-import { join, posix, relative } from "node:path";
+import { join, posix } from "node:path";
 import { DropzoneError } from "../errors.ts";
+import { listRegularFiles, lstatOrNull, makeDir, setMode, writeNewFile } from "../file_ops.ts";
 import { shortDigest } from "../oci/digest.ts";
 import { type ArtifactFile, pickByName, quoteTitle } from "../oci/artifact.ts";
 import { MEDIA_TYPES } from "../oci/media_types.ts";
@@ -16,40 +17,15 @@ import type { StoreLayout } from "../store/layout.ts";
 import type { PackageMetadata } from "../store/metadata.ts";
 import { ROOTFS_DIR } from "../store/packages.ts";
 import { applyLayer, createRootfsState, finalizeRootfs } from "../unpack/extract.ts";
+import { type BinEntry, writeBinEntries } from "./bin_entries.ts";
 import { openLayer } from "../unpack/layer.ts";
 
 /** At most this many files of a release archive are considered when looking for the binary. */
 const MAX_ARCHIVE_FILES = 10_000;
 
-/** Writes one cached blob to `path` (new file, mode 0755). The cache verified its digest when it stored it. */
-async function writeBlobFile(cache: BlobCache, file: ArtifactFile, path: string): Promise<void> {
-  const out = await Deno.open(path, { write: true, createNew: true, mode: 0o755 });
-  try {
-    await (await cache.open(file.layer.digest)).pipeTo(out.writable);
-  } catch (err) {
-    try {
-      out.close();
-    } catch { /* closed by pipeTo */ }
-    throw err;
-  }
-  await Deno.chmod(path, 0o755);
-}
-
 /** Regular files below `root` as rootfs-absolute paths, with their modes (symlinks are never followed). */
 async function listFiles(root: string): Promise<{ path: string; mode: number }[]> {
-  const out: { path: string; mode: number }[] = [];
-  const walk = async (dir: string) => {
-    for await (const entry of Deno.readDir(dir)) {
-      const full = join(dir, entry.name);
-      if (entry.isDirectory) await walk(full);
-      else if (entry.isFile) {
-        if (out.length >= MAX_ARCHIVE_FILES) return;
-        out.push({ path: "/" + relative(root, full), mode: (await Deno.lstat(full)).mode ?? 0 });
-      }
-    }
-  };
-  await walk(root);
-  return out.sort((a, b) => a.path.localeCompare(b.path));
+  return (await listRegularFiles(root, MAX_ARCHIVE_FILES)).map((f) => ({ path: "/" + f.path, mode: f.mode }));
 }
 
 /** The binary inside an unpacked release archive: by name among executables (else all files). */
@@ -80,11 +56,12 @@ export async function stageArtifact(input: {
   host: Host;
 }): Promise<LinkPlan> {
   const { file, cache, rootfs, name, host } = input;
-  await Deno.mkdir(rootfs);
+  await makeDir(rootfs);
   let path: string;
   if (file.archive === "none") {
     path = "/" + file.title;
-    await writeBlobFile(cache, file, join(rootfs, file.title));
+    // A new file, mode 0755; the cache verified the blob's digest when it stored it.
+    await writeNewFile(join(rootfs, file.title), await cache.open(file.layer.digest), { mode: 0o755 });
   } else {
     // Publishers label archives with whatever media type; the title says what it is.
     const mediaType = file.archive === "tar+gzip" ? MEDIA_TYPES.OCI_LAYER_GZIP : MEDIA_TYPES.OCI_LAYER;
@@ -95,8 +72,8 @@ export async function stageArtifact(input: {
     });
     await finalizeRootfs(rootfs, state);
     path = await findInArchive(rootfs, file, name, host);
-    const mode = (await Deno.lstat(join(rootfs, path))).mode ?? 0o644;
-    await Deno.chmod(join(rootfs, path), (mode & 0o7777) | 0o555);
+    const mode = (await lstatOrNull(join(rootfs, path)))?.mode ?? 0o644;
+    await setMode(join(rootfs, path), (mode & 0o7777) | 0o555);
   }
   return await planLink({ rootfs, path, host, name });
 }
@@ -113,25 +90,23 @@ export function artifactLinks(
   }));
 }
 
+/** The `bin/` links of an artifact version, to write or restore. */
+function linkEntries(layout: StoreLayout, meta: PackageMetadata): BinEntry[] {
+  return artifactLinks(layout, meta).map((link) => ({
+    path: link.path,
+    write: () => writeLink(layout.bin, link.name, link.target, meta.name),
+    isCurrent: async () => (await readLinkAt(link.path)) === link.target,
+  }));
+}
+
 /** Writes the links of an artifact version (whatever is there now); returns the link paths. */
 export async function writeArtifactLinks(layout: StoreLayout, meta: PackageMetadata): Promise<string[]> {
-  const written: string[] = [];
-  for (const link of artifactLinks(layout, meta)) {
-    await writeLink(layout.bin, link.name, link.target, meta.name);
-    written.push(link.path);
-  }
-  return written;
+  return await writeBinEntries(linkEntries(layout, meta));
 }
 
 /** Rewrites the links of an artifact version that are missing or point elsewhere; returns those rewritten. */
 export async function restoreArtifactLinks(layout: StoreLayout, meta: PackageMetadata): Promise<string[]> {
-  const written: string[] = [];
-  for (const link of artifactLinks(layout, meta)) {
-    if ((await readLinkAt(link.path)) === link.target) continue;
-    await writeLink(layout.bin, link.name, link.target, meta.name);
-    written.push(link.path);
-  }
-  return written;
+  return await writeBinEntries(linkEntries(layout, meta), { onlyChanged: true });
 }
 
 /** Checks an installed artifact version can still run here (rollback plans before it flips anything). */

@@ -3,7 +3,7 @@
  * auth.json permissions and whether bin/ is on PATH.
  */
 import { DropzoneError } from "../errors.ts";
-import { regularFileMode } from "../fs.ts";
+import { regularFileMode } from "../file_ops.ts";
 import { pathStatus } from "../host/path.ts";
 import { type Config, loadConfig } from "../store/config.ts";
 import type { StoreLayout } from "../store/layout.ts";

@@ -3,7 +3,7 @@
  * returns what it changed.
  */
 import { join } from "node:path";
-import { setFileMode } from "../fs.ts";
+import { setMode } from "../file_ops.ts";
 import type { Host } from "../runtime.ts";
 import { removeWrapper, writeLink, writeWrapper } from "../shim/write.ts";
 import { removeTree } from "../store/atomic.ts";
@@ -74,7 +74,7 @@ export async function fix(deps: DoctorDeps, host: Host): Promise<Change[]> {
   const refreshed = await refreshStaleTrustedRoot(deps, (await inspectConfig(layout)).config);
   if (refreshed) changes.push(refreshed);
   if (await inspectAuth(layout)) {
-    await setFileMode(layout.authFile, 0o600);
+    await setMode(layout.authFile, 0o600);
     changes.push({
       kind: "chmod-auth",
       subject: layout.authFile,

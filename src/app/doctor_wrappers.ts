@@ -3,7 +3,7 @@
  * half-written, and what the current versions' wrappers should say.
  */
 import { join } from "node:path";
-import { readDirSortedOrEmpty, readRegularFileText } from "../fs.ts";
+import { readDirSortedOrEmpty, readRegularFileText } from "../file_ops.ts";
 import type { Host } from "../runtime.ts";
 import { linkOwner, readLinkAt } from "../shim/link.ts";
 import type { ShimPlan } from "../shim/plan.ts";

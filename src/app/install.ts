@@ -9,30 +9,23 @@ import { onInterrupt } from "../interrupt.ts";
 import type { Digest } from "../oci/digest.ts";
 import { validatePackageName } from "../oci/reference.ts";
 import { type ArtifactFile, chooseArtifactFile } from "../oci/artifact.ts";
-import type { LinkPlan } from "../shim/link.ts";
-import { restoreArtifactLinks, stageArtifact, writeArtifactLinks } from "./artifact.ts";
+import { stageArtifact, writeArtifactLinks } from "./artifact.ts";
 import type { RegistryClient } from "../registry/types.ts";
 import type { Host } from "../runtime.ts";
-import { parseBinSpec, planShim, type ShimPlan } from "../shim/plan.ts";
-import { renderWrapper } from "../shim/wrapper.ts";
-import { binSlot, removeWrapper, writeWrapper } from "../shim/write.ts";
-import { removeTree } from "../store/atomic.ts";
+import { parseBinSpec, planShim } from "../shim/plan.ts";
+import { removeTree } from "../fs.ts";
 import { openBlobCache } from "../store/blob_cache.ts";
 import type { Config } from "../store/config.ts";
 import type { StoreLayout } from "../store/layout.ts";
-import { type PackageMetadata, signatureRecord } from "../store/metadata.ts";
+import type { PackageMetadata } from "../store/metadata.ts";
 import {
-  activate,
-  commitVersion,
   exists,
   makePackageStaging,
   packageDir,
-  prune,
   readCurrent,
   readCurrentDigest,
   ROOTFS_DIR,
 } from "../store/packages.ts";
-import { manifestOfTree, writeFileManifest } from "../store/file_manifest.ts";
 import { rootfsProblem } from "../store/package_state.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { CosignPolicy } from "../verify/types.ts";
@@ -47,20 +40,31 @@ import {
 import { crossCheck } from "./cross_check.ts";
 import { mark, span } from "../profile.ts";
 import { checkArchiveIndex, type IndexEntry } from "./archive_index.ts";
-import { discardFetchedLayers, discardSnapshots, removeEmptyPackageDir } from "./install_cleanup.ts";
+import {
+  discardFetchedLayers,
+  discardSnapshots,
+  removeEmptyPackageDir,
+  removeTreeRetrying,
+} from "./install_cleanup.ts";
 import { fetchLayers, pullLayers, type RootfsBuild } from "./layers.ts";
 import type { KnownHashes } from "../unpack/extract.ts";
 import {
   checkLockedDigest,
   gateUnchanged,
-  gateVerified,
   type InstallPlan,
   planInstall,
   type PlanRequest,
 } from "./install_plan.ts";
+import { buildArtifactMetadata, buildMetadata, type MetadataInput } from "./install_metadata.ts";
+import { commitNewVersion, stageVersionFiles } from "./install_commit.ts";
+import { verifyAndGate } from "./install_gate.ts";
+import { checkWrapperSlot, restoreWrappers, writeWrappers } from "./install_wrappers.ts";
 
-/** The image config is kept next to the rootfs so wrappers can be regenerated (rollback, doctor). */
-export const IMAGE_CONFIG_FILE = "image-config.json";
+// Moved to their own modules; re-exported so importers keep one entry point for install.
+export { IMAGE_CONFIG_FILE } from "./install_image_config.ts";
+export { planForVersion, restoreWrappers, writeWrappers } from "./install_wrappers.ts";
+export { buildArtifactMetadata, buildMetadata } from "./install_metadata.ts";
+export { removeTreeRetrying } from "./install_cleanup.ts";
 
 /** Progress events for the CLI to render. */
 export type InstallEvent =
@@ -117,173 +121,6 @@ export interface InstallOutcome {
   readonly repaired?: string;
 }
 
-async function checkWrapperSlot(
-  layout: StoreLayout,
-  wrapperName: string,
-  packageName: string,
-): Promise<void> {
-  const path = join(layout.bin, wrapperName);
-  const slot = await binSlot(layout.bin, wrapperName);
-  if (slot.kind === "other") {
-    throw new DropzoneError("NAME_CONFLICT", `Cannot write "${path}": it exists and was not written by dz`, {
-      hint: `Remove or rename "${path}", or install under another name with --name`,
-    });
-  }
-  if (slot.owner !== null && slot.owner !== packageName) {
-    throw new DropzoneError(
-      "NAME_CONFLICT",
-      `Cannot write "${path}": it belongs to package "${slot.owner}"`,
-      {
-        hint: `Pick another binary name (--bin PATH:NAME or --name)`,
-      },
-    );
-  }
-}
-
-/** What every staged version's metadata records, whatever it installs. */
-interface MetadataInput {
-  name: string;
-  image: ResolvedImage;
-  verification: Verification;
-  unsigned: boolean;
-  now: Date;
-  trustedSigner: PackageMetadata["trusted_signer"];
-  /** The mirror location that served the manifest, or null for the upstream. */
-  servedBy?: string | null;
-  crossChecked?: readonly string[];
-}
-
-/** The fields an image and an artifact version share: source, digests, trust and provenance. Pure. */
-function commonMetadata(input: MetadataInput) {
-  const { image, verification, now } = input;
-  return {
-    schema_version: 1 as const,
-    name: input.name,
-    ref: image.ref.input,
-    registry: { name: image.ref.registryName, url: image.ref.registryUrl },
-    repository: image.ref.repository,
-    tag: image.ref.tag ?? null,
-    index_digest: image.index?.digest ?? null,
-    digest: image.digest,
-    platform: image.platform,
-    signature: verification.signature ? signatureRecord(verification.signature, now) : null,
-    proof: verification.signature ? verification.signature.proof ?? "signature" : null,
-    trusted_signer: input.trustedSigner,
-    allow_unsigned: input.unsigned,
-    attestations: verification.attestations,
-    config_digest: image.manifest.config.digest,
-    installed_at: now.toISOString(),
-    served_by: input.servedBy ?? null,
-    cross_checked: [...(input.crossChecked ?? [])],
-  };
-}
-
-/** Builds metadata for a staged version. Pure. */
-export function buildMetadata(input: MetadataInput & { plan: ShimPlan }): PackageMetadata {
-  const { image, plan } = input;
-  return {
-    ...commonMetadata(input),
-    kind: "image",
-    artifact_file: null,
-    entrypoint: { raw: [...plan.entrypoint.argv], resolved: plan.entrypoint.resolved },
-    loader: plan.loader ?? null,
-    bins: [
-      { name: plan.name, path: plan.entrypoint.path },
-      ...plan.extraBins.map((b) => ({ name: b.name, path: b.entrypoint.path })),
-    ],
-    layers: image.manifest.layers.map((l) => l.digest),
-    size_bytes: image.manifest.layers.reduce((sum, l) => sum + l.size, 0),
-  };
-}
-
-/** Builds metadata for a staged artifact version: one linked binary, only the installed layer referenced. Pure. */
-export function buildArtifactMetadata(
-  input: MetadataInput & { file: ArtifactFile; link: LinkPlan },
-): PackageMetadata {
-  const { file, link } = input;
-  return {
-    ...commonMetadata(input),
-    kind: "artifact",
-    artifact_file: file.title,
-    entrypoint: { raw: [link.path], resolved: link.path },
-    loader: null,
-    bins: [{ name: link.name, path: link.path }],
-    layers: [file.layer.digest],
-    size_bytes: file.layer.size,
-  };
-}
-
-/** Writes the wrappers of a committed, active version. */
-export async function writeWrappers(
-  layout: StoreLayout,
-  packageName: string,
-  plan: ShimPlan,
-  digest: Digest,
-): Promise<string[]> {
-  const written: string[] = [];
-  for (const p of [plan, ...plan.extraBins]) {
-    await writeWrapper(
-      layout.bin,
-      p.name,
-      renderWrapper(p, { packagesDir: layout.packages, name: packageName, digest }),
-    );
-    written.push(join(layout.bin, p.name));
-  }
-  return written;
-}
-
-/** Rewrites any wrapper of the current version that is missing or differs from what dz would write now. */
-export async function restoreWrappers(
-  layout: StoreLayout,
-  meta: PackageMetadata,
-  host: Host,
-): Promise<string[]> {
-  if (meta.kind === "artifact") return await restoreArtifactLinks(layout, meta);
-  const plan = await planForVersion(layout, meta, host);
-  const written: string[] = [];
-  for (const p of [plan, ...plan.extraBins]) {
-    const expected = renderWrapper(p, { packagesDir: layout.packages, name: meta.name, digest: meta.digest });
-    const path = join(layout.bin, p.name);
-    const actual = await Deno.readTextFile(path).catch(() => null);
-    if (actual === expected) continue;
-    await writeWrapper(layout.bin, p.name, expected);
-    written.push(path);
-  }
-  return written;
-}
-
-/** Removes wrappers a previous version had and the new one does not. */
-async function removeStaleWrappers(
-  layout: StoreLayout,
-  previous: PackageMetadata | undefined,
-  plan: Pick<ShimPlan, "name" | "extraBins">,
-) {
-  if (!previous) return;
-  const keep = new Set([plan.name, ...plan.extraBins.map((b) => b.name)]);
-  for (const bin of previous.bins) {
-    if (!keep.has(bin.name)) await removeWrapper(layout.bin, bin.name).catch(() => false);
-  }
-}
-
-/** Re-plans the wrapper for an installed version from its rootfs and saved image config. */
-export async function planForVersion(
-  layout: StoreLayout,
-  meta: PackageMetadata,
-  host: Host,
-): Promise<ShimPlan> {
-  const dir = join(layout.packages, meta.name, meta.digest.replace(":", "-"));
-  const config = JSON.parse(await Deno.readTextFile(join(dir, IMAGE_CONFIG_FILE)));
-  const mainPath = meta.bins[0]?.path;
-  return await planShim({
-    rootfs: join(dir, ROOTFS_DIR),
-    config,
-    host,
-    name: meta.bins[0]?.name ?? meta.name,
-    extraBins: meta.bins.slice(1).map((b) => ({ path: b.path, name: b.name })),
-    ...(mainPath ? {} : {}),
-  });
-}
-
 /**
  * The artifact file to install (`--file`, else the installed version's title when it is still there, else by
  * name and platform), or undefined for a container image. Throws before anything is downloaded.
@@ -319,20 +156,6 @@ function chooseFile(
     ...(chosen !== undefined ? { file: chosen } : {}),
     what,
   });
-}
-
-/**
- * Removes a tree an interrupted command may still be writing into (the grace deadline cuts it short): a file
- * created during the walk fails the remove, so try again a few times.
- */
-export async function removeTreeRetrying(path: string): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      return await removeTree(path);
-    } catch {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
 }
 
 /** Plans and executes an install. Call it holding the store lock. */
@@ -435,23 +258,15 @@ export async function executeInstall(
   });
   try {
     end = span("verify");
-    const verification = await verifyResolvedImage(image, {
-      client,
-      decision: plan.trust,
-      loadTrust: deps.loadTrust,
-      now: deps.now(),
+    const { verification, trustedSigner } = await verifyAndGate(plan, image, deps, {
       signal,
+      ...(deps.archive ? { archive: deps.archive } : {}),
+      onVerified: (verification) =>
+        deps.onEvent?.(
+          plan.trust.kind === "unsigned" ? { type: "unsigned" } : { type: "verified", verification },
+        ),
     });
     end();
-    deps.onEvent?.(
-      plan.trust.kind === "unsigned" ? { type: "unsigned" } : { type: "verified", verification },
-    );
-    const { trustedSigner } = gateVerified(plan, {
-      digest: image.digest,
-      indexDigest: image.index?.digest ?? null,
-      verification,
-      ...(deps.archive ? { archive: deps.archive } : {}),
-    }, deps.now());
 
     if (previous && previous.digest !== image.digest) {
       deps.onEvent?.({
@@ -464,40 +279,46 @@ export async function executeInstall(
 
     staging = await makePackageStaging(layout, name);
     const rootfs = join(staging, ROOTFS_DIR);
+    const recorded: MetadataInput = {
+      name,
+      image,
+      verification,
+      unsigned: plan.trust.kind === "unsigned",
+      now: deps.now(),
+      trustedSigner,
+      servedBy: client.servedBy?.(image.repo, image.digest) ?? null,
+      crossChecked,
+    };
+    const version = {
+      layout,
+      name,
+      staging,
+      previous,
+      replace: damage !== null,
+      keep: deps.config.keep_versions,
+      onCommitted: (digest: Digest) => {
+        committed = true;
+        deps.onEvent?.({ type: "committed", digest });
+      },
+    };
+    const outcome = {
+      status: "installed" as const,
+      ...(previous ? { previous } : {}),
+      ...(damage !== null ? { repaired: damage } : {}),
+    };
     if (artifact) {
       await Promise.all(artifactDownloads);
       signal.throwIfAborted();
       const link = await stageArtifact({ file: artifact, cache, rootfs, name: plan.name, host });
       signal.throwIfAborted();
-      await writeFileManifest(staging, await manifestOfTree(rootfs));
-      await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
-      const metadata = buildArtifactMetadata({
-        name,
-        image,
-        file: artifact,
-        link,
-        verification,
-        unsigned: plan.trust.kind === "unsigned",
-        now: deps.now(),
-        trustedSigner,
-        servedBy: client.servedBy?.(image.repo, image.digest) ?? null,
-        crossChecked,
-      });
-      await commitVersion(layout, name, staging, metadata, { replace: damage !== null });
-      committed = true;
-      deps.onEvent?.({ type: "committed", digest: image.digest });
-      await activate(layout, name, image.digest);
-      const wrappers = await writeArtifactLinks(layout, metadata);
-      await removeStaleWrappers(layout, previous, { name: link.name, extraBins: [] });
-      const pruned = await prune(layout, name, { keep: deps.config.keep_versions });
-      return {
-        status: "installed",
+      await stageVersionFiles(staging, rootfs, image.configBytes);
+      const metadata = buildArtifactMetadata({ ...recorded, file: artifact, link });
+      const { wrappers, pruned } = await commitNewVersion({
+        ...version,
         metadata,
-        ...(previous ? { previous } : {}),
-        wrappers,
-        pruned,
-        ...(damage !== null ? { repaired: damage } : {}),
-      };
+        writeBins: () => writeArtifactLinks(layout, metadata),
+      });
+      return { ...outcome, metadata, wrappers, pruned };
     }
     end = span("compose");
     const known: KnownHashes = new Map();
@@ -505,40 +326,19 @@ export async function executeInstall(
     end();
     signal.throwIfAborted();
     end = span("files-manifest");
-    await writeFileManifest(staging, await manifestOfTree(rootfs, known));
+    await stageVersionFiles(staging, rootfs, image.configBytes, known);
     end();
     end = span("commit");
-    await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), image.configBytes);
     const shim = await planShim({ rootfs, config: image.config, host, name: plan.name, extraBins });
-    const metadata = buildMetadata({
-      name,
-      image,
-      plan: shim,
-      verification,
-      unsigned: plan.trust.kind === "unsigned",
-      now: deps.now(),
-      trustedSigner,
-      servedBy: client.servedBy?.(image.repo, image.digest) ?? null,
-      crossChecked,
-    });
+    const metadata = buildMetadata({ ...recorded, plan: shim });
     signal.throwIfAborted();
-    await commitVersion(layout, name, staging, metadata, { replace: damage !== null });
-    committed = true;
-    deps.onEvent?.({ type: "committed", digest: image.digest });
-    await activate(layout, name, image.digest);
-    const wrappers = await writeWrappers(layout, name, shim, image.digest);
-    await removeStaleWrappers(layout, previous, shim);
-    const pruned = await prune(layout, name, { keep: deps.config.keep_versions });
-    end();
-    return {
-      status: "installed",
+    const { wrappers, pruned } = await commitNewVersion({
+      ...version,
       metadata,
-      ...(previous ? { previous } : {}),
-      wrappers,
-      pruned,
-      layers: built,
-      ...(damage !== null ? { repaired: damage } : {}),
-    };
+      writeBins: () => writeWrappers(layout, name, shim, image.digest),
+    });
+    end();
+    return { ...outcome, metadata, wrappers, pruned, layers: built };
   } catch (err) {
     // A gate refusing what a mirror served (signer change, downgrade, cooldown) names the mirror too.
     throw blameMirrors(err, client, image.repo);

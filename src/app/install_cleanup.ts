@@ -1,8 +1,10 @@
 /**
- * What a refused or failed install leaves behind, removed: the layer blobs it downloaded and the layer snapshots
- * it extracted (unless an installed version references them) and, for a first install, the empty `packages/<name>/` directory. Call it holding
- * the store lock, after every download settled.
+ * What a refused, failed or interrupted install leaves behind, removed: the layer blobs it downloaded and the
+ * layer snapshots it extracted (unless an installed version references them) and, for a first install, the empty
+ * `packages/<name>/` directory. Call it holding the store lock, after every download settled.
  */
+import { readDirOrEmpty, removeTree } from "../fs.ts";
+import { removeIfEmpty } from "../file_ops.ts";
 import type { Digest } from "../oci/digest.ts";
 import type { BlobCache } from "../store/blob_cache.ts";
 import { openLayerStore } from "../store/layer_store.ts";
@@ -11,14 +13,10 @@ import { listVersions, packageDir } from "../store/packages.ts";
 
 async function referencedLayers(layout: StoreLayout): Promise<Set<Digest>> {
   const referenced = new Set<Digest>();
-  let names: string[];
-  try {
-    names = (await Array.fromAsync(Deno.readDir(layout.packages)))
-      .filter((e) => e.isDirectory && !e.name.startsWith("."))
-      .map((e) => e.name);
-  } catch {
-    return referenced;
-  }
+  // An unreadable packages/ references nothing this cleanup could keep: it removes only what it fetched.
+  const names = (await readDirOrEmpty(layout.packages).catch(() => []))
+    .filter((e) => e.isDirectory && !e.name.startsWith("."))
+    .map((e) => e.name);
   for (const name of names) {
     const versions = await listVersions(layout, name).catch(() => []);
     for (const v of versions) for (const d of v.metadata?.layers ?? []) referenced.add(d);
@@ -61,6 +59,19 @@ export async function discardSnapshots(
 
 /** Removes `packages/<name>/` when it is empty (a failed first install); keeps it otherwise. */
 export async function removeEmptyPackageDir(layout: StoreLayout, name: string): Promise<void> {
-  // Deno.remove without `recursive` refuses a non-empty directory, which is exactly the guard we want.
-  await Deno.remove(packageDir(layout, name)).catch(() => {});
+  await removeIfEmpty(packageDir(layout, name));
+}
+
+/**
+ * Removes a tree an interrupted command may still be writing into (the grace deadline cuts it short): a file
+ * created during the walk fails the remove, so try again a few times.
+ */
+export async function removeTreeRetrying(path: string): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      return await removeTree(path);
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }

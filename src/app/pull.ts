@@ -10,17 +10,12 @@ import { basename, dirname, join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import type { Digest } from "../oci/digest.ts";
 import type { ResolvedReference } from "../oci/reference.ts";
-import { removeTree } from "../store/atomic.ts";
+import { makeStagingDir, removeTree } from "../fs.ts";
+import { listDir, lstatOrNull, makeDir, removeIfEmpty, rename, setMode, writeNewFile } from "../file_ops.ts";
 import { openBlobCache } from "../store/blob_cache.ts";
 import { signatureRecord } from "../store/metadata.ts";
 import { readCurrent } from "../store/packages.ts";
-import {
-  blameMirrors,
-  type ResolvedImage,
-  resolveImage,
-  type Verification,
-  verifyResolvedImage,
-} from "./image.ts";
+import { blameMirrors, type ResolvedImage, resolveImage, type Verification } from "./image.ts";
 import type { InstallDeps } from "./install.ts";
 import { pullLayers } from "./layers.ts";
 import { shortDigest } from "../oci/digest.ts";
@@ -28,7 +23,8 @@ import type { BlobCache } from "../store/blob_cache.ts";
 import { applyLayer, createRootfsState, finalizeRootfs } from "../unpack/extract.ts";
 import { openLayer } from "../unpack/layer.ts";
 import { discardFetchedLayers } from "./install_cleanup.ts";
-import { gateVerified, planInstall } from "./install_plan.ts";
+import { planInstall } from "./install_plan.ts";
+import { verifyAndGate } from "./install_gate.ts";
 
 /** The receipt file written into DIR. */
 export const PULL_RECORD_FILE = "dz-pull.json";
@@ -74,17 +70,13 @@ export interface PullOutcome {
 }
 
 async function entriesOf(dir: string): Promise<string[] | null> {
-  try {
-    return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    if (err instanceof Deno.errors.NotADirectory) {
-      throw new DropzoneError("NAME_CONFLICT", `Cannot pull into "${dir}": it is not a directory`, {
-        hint: "Pass a directory path to -o",
-      });
-    }
-    throw err;
+  const names = await listDir(dir);
+  if (names === "not-a-directory") {
+    throw new DropzoneError("NAME_CONFLICT", `Cannot pull into "${dir}": it is not a directory`, {
+      hint: "Pass a directory path to -o",
+    });
   }
+  return names;
 }
 
 /** Refuses an existing non-empty DIR unless forced (checked first, and again just before the rename). */
@@ -134,9 +126,10 @@ function buildRecord(
 /** Moves every staged entry into DIR (created when missing); same-named entries are replaced. */
 async function moveIntoPlace(staging: string, dir: string, force: boolean): Promise<string[]> {
   await checkTarget(dir, force);
-  if ((await entriesOf(dir)) === null || (await entriesOf(dir))!.length === 0) {
-    await Deno.remove(dir).catch(() => {});
-    await Deno.rename(staging, dir);
+  const present = await entriesOf(dir);
+  if (present === null || present.length === 0) {
+    await removeIfEmpty(dir);
+    await rename(staging, dir);
     return (await entriesOf(dir))!.map((n) => join(dir, n));
   }
   const written: string[] = [];
@@ -146,12 +139,8 @@ async function moveIntoPlace(staging: string, dir: string, force: boolean): Prom
   );
   for (const name of names) {
     const to = join(dir, name);
-    const info = await Deno.lstat(to).catch(() => null);
-    if (info?.isDirectory) {
-      const trash = join(staging, `.old-${name}`);
-      await Deno.rename(to, trash);
-    }
-    await Deno.rename(join(staging, name), to);
+    if ((await lstatOrNull(to))?.isDirectory) await rename(to, join(staging, `.old-${name}`));
+    await rename(join(staging, name), to);
     written.push(to);
   }
   await removeTree(staging);
@@ -170,7 +159,7 @@ async function unpackInto(
   signal: AbortSignal,
   onEvent: InstallDeps["onEvent"],
 ): Promise<void> {
-  await Deno.mkdir(rootfs);
+  await makeDir(rootfs);
   const state = createRootfsState();
   const layers = image.manifest.layers;
   for (let i = 0; i < layers.length; i++) {
@@ -209,18 +198,7 @@ export async function pullToDirectory(deps: InstallDeps, request: PullRequest): 
   downloads.forEach((p) => p.catch(() => {}));
   let verification: Verification;
   try {
-    verification = await verifyResolvedImage(image, {
-      client,
-      decision,
-      loadTrust: deps.loadTrust,
-      now: deps.now(),
-      signal,
-    });
-    gateVerified(
-      plan,
-      { digest: image.digest, indexDigest: image.index?.digest ?? null, verification },
-      deps.now(),
-    );
+    ({ verification } = await verifyAndGate(plan, image, deps, { signal }));
   } catch (err) {
     controller.abort();
     await Promise.allSettled(downloads);
@@ -229,26 +207,23 @@ export async function pullToDirectory(deps: InstallDeps, request: PullRequest): 
   }
   deps.onEvent?.(decision.kind === "unsigned" ? { type: "unsigned" } : { type: "verified", verification });
 
-  const parent = dirname(request.dir);
-  await Deno.mkdir(parent, { recursive: true });
-  const staging = await Deno.makeTempDir({ dir: parent, prefix: `.dz-pull-${basename(request.dir)}-` });
+  const staging = await makeStagingDir(dirname(request.dir), `.dz-pull-${basename(request.dir)}-`);
   let moved = false;
   try {
-    // makeTempDir creates 0700; DIR is an ordinary directory once it is in place.
-    await Deno.chmod(staging, 0o755);
+    // A staging directory is created 0700; DIR is an ordinary directory once it is in place.
+    await setMode(staging, 0o755);
     if (image.kind === "artifact") {
       for (let i = 0; i < image.files.length; i++) {
         await downloads[i];
         const file = image.files[i]!;
         // Titles were checked when the manifest was read; createNew also refuses anything already there.
-        const out = await Deno.open(join(staging, file.title), { write: true, createNew: true, mode: 0o644 });
-        await (await cache.open(file.layer.digest)).pipeTo(out.writable);
+        await writeNewFile(join(staging, file.title), await cache.open(file.layer.digest), { mode: 0o644 });
       }
     } else {
       await unpackInto(join(staging, "rootfs"), image, cache, downloads, signal, deps.onEvent);
     }
     const record = buildRecord(image, verification, decision.kind === "unsigned", deps.now());
-    await Deno.writeTextFile(join(staging, PULL_RECORD_FILE), JSON.stringify(record, null, 2) + "\n");
+    await writeNewFile(join(staging, PULL_RECORD_FILE), JSON.stringify(record, null, 2) + "\n");
     const written = await moveIntoPlace(staging, request.dir, force);
     moved = true;
     return { record, verification, written };

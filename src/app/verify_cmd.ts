@@ -18,7 +18,7 @@ import type { RegistryClient } from "../registry/types.ts";
 import type { Host } from "../runtime.ts";
 import type { Config } from "../store/config.ts";
 import type { StoreLayout } from "../store/layout.ts";
-import type { PackageMetadata } from "../store/metadata.ts";
+import { type PackageMetadata, proofRecord, signerRecord } from "../store/metadata.ts";
 import { readCurrent } from "../store/packages.ts";
 import type { TrustContext } from "../verify/verifier.ts";
 import type { AttestationSummary, CosignPolicy } from "../verify/types.ts";
@@ -176,6 +176,18 @@ export function installedReference(
   });
 }
 
+/** The fields of a report before (or without) a verification: nothing verified, nothing found. */
+function notVerified(policy: CosignPolicy | null = null) {
+  return {
+    verified: false,
+    policy,
+    signature: null,
+    proof: null,
+    attestations: [],
+    trusted_root: null,
+  };
+}
+
 function baseReport(target: string, ref: ResolvedReference<CosignPolicy>): VerifyReport {
   return {
     target,
@@ -185,12 +197,7 @@ function baseReport(target: string, ref: ResolvedReference<CosignPolicy>): Verif
     digest: ref.digest ?? null,
     index_digest: null,
     platform: null,
-    verified: false,
-    policy: ref.policy ?? null,
-    signature: null,
-    proof: null,
-    attestations: [],
-    trusted_root: null,
+    ...notVerified(ref.policy ?? null),
   };
 }
 
@@ -285,12 +292,7 @@ export async function verifyTarget(deps: VerifyDeps, target: string): Promise<Ve
         digest: null,
         index_digest: null,
         platform: null,
-        verified: false,
-        policy: null,
-        signature: null,
-        proof: null,
-        attestations: [],
-        trusted_root: null,
+        ...notVerified(),
       }),
       error: errorInfo(err),
     };
@@ -341,24 +343,12 @@ export async function verifyTarget(deps: VerifyDeps, target: string): Promise<Ve
       ...report,
       verified: true,
       signature: {
-        identity: s.identity,
-        issuer: s.issuer ?? null,
-        signed_digest: s.signedDigest,
-        source: s.source,
-        rekor_log_index: s.rekorLogIndex ?? null,
-        integrated_time: s.integratedTime ?? null,
+        ...signerRecord(s),
         integrated_time_iso: s.integratedTime !== undefined
           ? new Date(s.integratedTime * 1000).toISOString()
           : null,
         extensions: { ...(s.extensions ?? {}) },
-        proof: s.proof ?? "signature",
-        provenance: s.proof === "provenance"
-          ? {
-            builder_id: s.provenance?.builderId ?? null,
-            source_repository: s.provenance?.sourceRepo ?? null,
-            source_commit: s.provenance?.sourceCommit ?? null,
-          }
-          : null,
+        ...proofRecord(s),
       },
       proof: s.proof ?? "signature",
       attestations: v.attestations.map((a) => ({ ...a, summary: attestationSummary(a) })),
@@ -381,12 +371,7 @@ function baseReportFromMeta(target: string, meta: PackageMetadata): VerifyReport
     digest: meta.digest,
     index_digest: meta.index_digest,
     platform: meta.platform,
-    verified: false,
-    policy: null,
-    signature: null,
-    proof: null,
-    attestations: [],
-    trusted_root: null,
+    ...notVerified(),
     recorded_signer: meta.signature?.identity ?? null,
   };
 }

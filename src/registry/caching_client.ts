@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { DropzoneError, isDropzoneError } from "../errors.ts";
 import { type Digest, isDigest, sha256Digest, toHex } from "../oci/digest.ts";
 import { type Descriptor, parseManifest } from "../oci/manifest.ts";
-import { readDirSortedOrEmpty, writeJsonAtomic } from "../fs.ts";
+import { writeJsonAtomic } from "../fs.ts";
+import { readDirSortedOrEmpty } from "../file_ops.ts";
 import { isCosignTag, referrersKey, tagKey } from "./ref_keys.ts";
 import type { FetchedManifest, ManifestHead, RegistryClient } from "./types.ts";
 

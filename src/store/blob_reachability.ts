@@ -4,7 +4,8 @@
  */
 import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
-import { readDirSortedOrEmpty, readTextIfExists } from "../fs.ts";
+import { readTextIfExists } from "../fs.ts";
+import { readDirSortedOrEmpty } from "../file_ops.ts";
 import { type Digest, isDigest } from "../oci/digest.ts";
 import { splitRegistryUrl } from "../oci/reference.ts";
 import { fileRefStore, type RefRecord } from "../registry/caching_client.ts";

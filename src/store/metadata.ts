@@ -175,13 +175,32 @@ export function toListEntry(meta: PackageMetadata): ListEntry {
 export function signatureRecord(result: SignatureResult, verifiedAt: Date): SignatureRecord {
   return {
     verified: true,
+    ...signerRecord(result),
+    verified_at: verifiedAt.toISOString(),
+    ...proofRecord(result),
+  };
+}
+
+/** Who signed what, where it was found and logged, as dz records and reports it (`metadata.json`, `verify --json`). */
+export function signerRecord(
+  result: SignatureResult,
+): Pick<
+  SignatureRecord,
+  "identity" | "issuer" | "signed_digest" | "source" | "rekor_log_index" | "integrated_time"
+> {
+  return {
     identity: result.identity,
     issuer: result.issuer ?? null,
-    source: result.source,
     signed_digest: result.signedDigest,
+    source: result.source,
     rekor_log_index: result.rekorLogIndex ?? null,
     integrated_time: result.integratedTime ?? null,
-    verified_at: verifiedAt.toISOString(),
+  };
+}
+
+/** What proved a result's origin as dz records and reports it: `proof`, and for provenance its named fields. */
+export function proofRecord(result: SignatureResult): Pick<SignatureRecord, "proof" | "provenance"> {
+  return {
     proof: result.proof ?? "signature",
     provenance: result.proof === "provenance"
       ? {
