@@ -7,7 +7,7 @@ import { repairStore, scanStore, type StoreFinding } from "../../src/store/recov
 import type { StoreLayout } from "../../src/store/layout.ts";
 import { tempHome } from "../support/temp_home.ts";
 import { spawnDeno } from "./_child.ts";
-import { entrypointText, installVersion, sampleMetadata } from "./_fixtures.ts";
+import { entrypointText, installVersion, sampleMetadata } from "../support/store_fixtures.ts";
 
 const CRASH_CHILD = new URL("./_crash_child.ts", import.meta.url);
 
