@@ -315,3 +315,8 @@ export async function exists(path: string): Promise<boolean> {
     throw ioError("read", path, err);
   }
 }
+
+/** True for readlink's error on a path that is not a symlink: EINVAL (Deno 2 raises it as a TypeError). */
+export function isNotASymlinkError(err: unknown): boolean {
+  return err instanceof Deno.errors.InvalidData || (err as { code?: unknown } | null)?.code === "EINVAL";
+}

@@ -190,3 +190,15 @@ Deno.test("repairStore() refuses to delete a leftover outside the store", async 
     TypeError,
   );
 });
+
+Deno.test("scanStore() reports a current that is a plain file as broken-current, not as an unexpected error", async () => {
+  await using home = await tempHome();
+  await installVersion(home.layout, "jq", "1");
+  const link = join(home.layout.packages, "jq", "current");
+  await Deno.remove(link);
+  await Deno.writeTextFile(link, "not a link");
+  const findings = await scanStore(home.layout);
+  assert.deepEqual(findings.filter((f) => f.kind === "broken-current"), [
+    { kind: "broken-current", name: "jq", target: "(not a symlink)" },
+  ]);
+});
