@@ -4,7 +4,7 @@ import { buildImage } from "../support/image_builder.ts";
 import { listTagsSorted, login, logout, searchCatalog } from "../../src/app/registry_ops.ts";
 import { createCredentialLookup } from "../../src/registry/credentials.ts";
 import { isDropzoneError } from "../../src/errors.ts";
-import { testClient } from "./_helpers.ts";
+import { testClient } from "../registry/_helpers.ts";
 
 Deno.test("login() verifies before saving; logout() removes; the lookup then finds the credentials", async () => {
   await using reg = await startFakeRegistry({ auth: "bearer", anonymousPull: false, users: { alice: "pw" } });
