@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { runDz, spawnDz } from "../support/cli_harness.ts";
-import { IDENTITY, labRegistryArgs, runWrapper, startE2E } from "../support/e2e.ts";
-import { tempDir } from "../support/temp_home.ts";
+import { runDz, spawnDz } from "../../support/cli_harness.ts";
+import { IDENTITY, labRegistryArgs, runWrapper, startE2E } from "../../support/e2e.ts";
+import { tempDir } from "../../support/temp_home.ts";
 
 async function run(cmd: string, args: string[]): Promise<{ ok: boolean; err: string }> {
   const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();

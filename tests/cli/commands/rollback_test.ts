@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runWrapper, startE2E } from "../support/e2e.ts";
+import { runWrapper, startE2E } from "../../support/e2e.ts";
 
 Deno.test("dz rollback: history-stack semantics, --to N and digest prefix, wrappers regenerated per version", async () => {
   await using env = await startE2E();
