@@ -13,7 +13,7 @@ import { runDz } from "../tests/support/cli_harness.ts";
 import { buildImage, type BuiltImage, type TarEntry } from "../tests/support/image_builder.ts";
 import { type LaunchedRegistry, launchRegistry } from "../tests/support/registry_launcher.ts";
 import { createTestPki } from "../tests/support/test_pki.ts";
-import { installVersion } from "../tests/store/_fixtures.ts";
+import { installVersion } from "../tests/support/store_fixtures.ts";
 import {
   buildBulkImage,
   type BulkSpec,

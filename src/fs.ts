@@ -330,3 +330,8 @@ export function exists(path: string): Promise<boolean> {
 export function removeIfExists(path: string): Promise<boolean> {
   return unlessMissing(path, "remove", false, () => Deno.remove(path).then(() => true));
 }
+
+/** True for readlink's error on a path that is not a symlink: EINVAL (Deno 2 raises it as a TypeError). */
+export function isNotASymlinkError(err: unknown): boolean {
+  return err instanceof Deno.errors.InvalidData || (err as { code?: unknown } | null)?.code === "EINVAL";
+}

@@ -20,6 +20,7 @@ import { crashPoint } from "./_crash_points.ts";
 import {
   exists,
   ioError,
+  isNotASymlinkError,
   randomSuffix,
   readDirOrEmpty,
   readTextIfExists,
@@ -115,7 +116,7 @@ export async function readCurrentDigest(layout: StoreLayout, name: string): Prom
     target = await Deno.readLink(link);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return undefined;
-    if (err instanceof Deno.errors.InvalidData) return undefined; // not a symlink
+    if (isNotASymlinkError(err)) return undefined;
     throw ioError("read", link, err);
   }
   return dirNameToDigest(basename(target));

@@ -10,7 +10,14 @@ import { isAbsolute, join, relative } from "node:path";
 import { isDropzoneError } from "../errors.ts";
 import { type Digest, digestToDirName, isDigest } from "../oci/digest.ts";
 import type { StoreLayout } from "./layout.ts";
-import { isLeftoverName, removeTree, replaceSymlinkAtomic, TEMP_PREFIX, trashAndRemove } from "../fs.ts";
+import {
+  isLeftoverName,
+  isNotASymlinkError,
+  removeTree,
+  replaceSymlinkAtomic,
+  TEMP_PREFIX,
+  trashAndRemove,
+} from "../fs.ts";
 import { openBlobCache } from "./blob_cache.ts";
 import { openLayerStore } from "./layer_store.ts";
 import {
@@ -136,7 +143,7 @@ export async function scanStore(layout: StoreLayout): Promise<StoreFinding[]> {
       target = await Deno.readLink(link);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) target = undefined;
-      else if (err instanceof Deno.errors.InvalidData) target = "(not a symlink)";
+      else if (isNotASymlinkError(err)) target = "(not a symlink)";
       else throw err;
     }
     if (target === undefined) {

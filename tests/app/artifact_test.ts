@@ -7,7 +7,7 @@ import { ociHost } from "../../src/runtime.ts";
 import { openBlobCache } from "../../src/store/blob_cache.ts";
 import { storeLayout } from "../../src/store/layout.ts";
 import { buildTar, compress } from "../support/image_builder.ts";
-import { sampleMetadata } from "../store/_fixtures.ts";
+import { sampleMetadata } from "../support/store_fixtures.ts";
 
 const HOST = ociHost(Deno.build.os, Deno.build.arch);
 

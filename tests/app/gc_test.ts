@@ -8,7 +8,7 @@ import { acquireStoreLock } from "../../src/store/lock.ts";
 import type { StoreLayout } from "../../src/store/layout.ts";
 import { countingStore } from "../support/store_access.ts";
 import { tempHome } from "../support/temp_home.ts";
-import { digestOf, installVersion } from "../store/_fixtures.ts";
+import { digestOf, installVersion } from "../support/store_fixtures.ts";
 
 /** Caches the blobs sampleMetadata names for `name` `version` (its text hashes to the recorded digest). */
 async function cacheBlobsOf(layout: StoreLayout, name: string, version: string): Promise<Digest[]> {

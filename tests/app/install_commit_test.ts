@@ -8,7 +8,7 @@ import { lstatOrNull } from "../../src/file_ops.ts";
 import { writeLink } from "../../src/shim/write.ts";
 import { readFileManifest } from "../../src/store/file_manifest.ts";
 import { listVersions, readCurrentDigest } from "../../src/store/packages.ts";
-import { installVersion, stageVersion } from "../store/_fixtures.ts";
+import { installVersion, stageVersion } from "../support/store_fixtures.ts";
 import { tempHome } from "../support/temp_home.ts";
 
 Deno.test("stageVersionFiles() writes files.json of the rootfs and the image config's exact bytes", async () => {

@@ -14,7 +14,7 @@ import { resolveReference } from "../../src/oci/reference.ts";
 import type { ConfiguredRegistry } from "../../src/store/config.ts";
 import type { PackageMetadata } from "../../src/store/metadata.ts";
 import type { SignatureResult } from "../../src/verify/types.ts";
-import { sampleMetadata } from "../store/_fixtures.ts";
+import { sampleMetadata } from "../support/store_fixtures.ts";
 
 const ISSUER = "https://token.actions.githubusercontent.com";
 const WF = "https://github.com/o/r/.github/workflows/release.yml";

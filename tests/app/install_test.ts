@@ -12,7 +12,7 @@ import { readDirOrEmpty } from "../../src/fs.ts";
 import { resolveReference } from "../../src/oci/reference.ts";
 import type { Config } from "../../src/store/config.ts";
 import { readCurrent } from "../../src/store/packages.ts";
-import { HOST } from "../shim/_fixtures.ts";
+import { HOST } from "../support/shim_fixtures.ts";
 import { buildImage } from "../support/image_builder.ts";
 import { MemoryRegistry } from "../support/memory_registry.ts";
 import { OCI_ARCH } from "../support/e2e.ts";

@@ -14,8 +14,8 @@ import { IMAGE_CONFIG_FILE } from "../../src/app/install_image_config.ts";
 import type { StoreLayout } from "../../src/store/layout.ts";
 import type { PackageMetadata } from "../../src/store/metadata.ts";
 import { activate, commitVersion, makePackageStaging } from "../../src/store/packages.ts";
-import { HOST } from "../shim/_fixtures.ts";
-import { sampleMetadata } from "../store/_fixtures.ts";
+import { HOST } from "../support/shim_fixtures.ts";
+import { sampleMetadata } from "../support/store_fixtures.ts";
 import { tempHome } from "../support/temp_home.ts";
 import { OCI_ARCH } from "../support/e2e.ts";
 

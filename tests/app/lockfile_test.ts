@@ -4,7 +4,7 @@ import { lockDrift, type LockedPackage, lockEntry, parseLockfile, sourceOf } fro
 import { isDropzoneError } from "../../src/errors.ts";
 import { type Digest, shortDigest } from "../../src/oci/digest.ts";
 import type { RegistryClient } from "../../src/registry/types.ts";
-import { digestOf, sampleMetadata } from "../store/_fixtures.ts";
+import { digestOf, sampleMetadata } from "../support/store_fixtures.ts";
 
 const A = ("sha256:" + "a".repeat(64)) as Digest;
 const B = ("sha256:" + "b".repeat(64)) as Digest;

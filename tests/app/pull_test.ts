@@ -10,7 +10,7 @@ import { isDropzoneError } from "../../src/errors.ts";
 import { sha256Digest } from "../../src/oci/digest.ts";
 import { resolveReference } from "../../src/oci/reference.ts";
 import type { Config } from "../../src/store/config.ts";
-import { HOST } from "../shim/_fixtures.ts";
+import { HOST } from "../support/shim_fixtures.ts";
 import { MemoryRegistry } from "../support/memory_registry.ts";
 import { FIXTURE_REGISTRIES } from "../support/resolved_image.ts";
 import { tempHome } from "../support/temp_home.ts";

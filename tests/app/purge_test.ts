@@ -9,7 +9,7 @@ import { acquireStoreLock } from "../../src/store/lock.ts";
 import { storeLayout } from "../../src/store/layout.ts";
 import { countingStore, wrapperText } from "../support/store_access.ts";
 import { tempHome } from "../support/temp_home.ts";
-import { installVersion } from "../store/_fixtures.ts";
+import { installVersion } from "../support/store_fixtures.ts";
 
 function hostFor(userHome: string): PurgeHost {
   return { userHome, env: (name) => (name === "SHELL" ? "/bin/bash" : undefined), os: "linux" };

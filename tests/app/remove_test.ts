@@ -8,7 +8,7 @@ import { acquireStoreLock } from "../../src/store/lock.ts";
 import { packageDir, versionDir } from "../../src/store/packages.ts";
 import { countingStore, wrapperText } from "../support/store_access.ts";
 import { tempHome } from "../support/temp_home.ts";
-import { installVersion } from "../store/_fixtures.ts";
+import { installVersion } from "../support/store_fixtures.ts";
 
 async function writeBin(binDir: string, name: string, text: string): Promise<void> {
   await Deno.mkdir(binDir, { recursive: true });

@@ -9,8 +9,8 @@ import {
 } from "../../src/app/verify_cmd.ts";
 import { isDropzoneError } from "../../src/errors.ts";
 import type { Config } from "../../src/store/config.ts";
-import { HOST } from "../shim/_fixtures.ts";
-import { installVersion, sampleMetadata } from "../store/_fixtures.ts";
+import { HOST } from "../support/shim_fixtures.ts";
+import { installVersion, sampleMetadata } from "../support/store_fixtures.ts";
 import { MemoryRegistry } from "../support/memory_registry.ts";
 import { tempHome } from "../support/temp_home.ts";
 

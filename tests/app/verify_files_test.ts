@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { filesModifiedError, verifyInstalledFiles } from "../../src/app/verify_files.ts";
 import { exitCodeFor, isDropzoneError } from "../../src/errors.ts";
 import { manifestOfTree, writeFileManifest } from "../../src/store/file_manifest.ts";
-import { installVersion } from "../store/_fixtures.ts";
+import { installVersion } from "../support/store_fixtures.ts";
 import { tempHome } from "../support/temp_home.ts";
 
 Deno.test("verifyInstalledFiles() is intact for an untouched version and lists modified, missing and extra files", async () => {

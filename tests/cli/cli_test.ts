@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
 import { runDz, spawnDz } from "../support/cli_harness.ts";
-
-async function tempDir(): Promise<string> {
-  return await Deno.makeTempDir({ prefix: "dz-cli-" });
-}
+import { tempDir } from "../support/temp_home.ts";
 
 const COMMANDS = [
   "install",
@@ -26,16 +23,17 @@ const COMMANDS = [
 ];
 
 Deno.test("dz --help lists every command on stdout and exits 0", async () => {
-  const home = await tempDir();
+  await using homeDir = await tempDir("dz-cli-");
+  const home = homeDir.path;
   const r = await runDz(["--help"], { home });
   assert.equal(r.code, 0);
   for (const c of COMMANDS) assert.match(r.stdout, new RegExp(`^  ${c}\\b`, "m"), c);
   assert.equal(r.stderr, "");
-  await Deno.remove(home, { recursive: true });
 });
 
 Deno.test("every command's --help shows examples", async (t) => {
-  const home = await tempDir();
+  await using homeDir = await tempDir("dz-cli-");
+  const home = homeDir.path;
   const paths = [
     ...COMMANDS.filter((c) => c !== "add"),
     "add registry",
@@ -54,11 +52,11 @@ Deno.test("every command's --help shows examples", async (t) => {
       assert.match(r.stdout, /Examples:\n {2}\$ dz /);
     });
   }
-  await Deno.remove(home, { recursive: true });
 });
 
 Deno.test("usage errors exit 2 with the message on stderr", async () => {
-  const home = await tempDir();
+  await using homeDir = await tempDir("dz-cli-");
+  const home = homeDir.path;
   for (const argv of [["bogus"], ["install"], ["completion", "tcsh"], ["list", "--nope"]]) {
     const r = await runDz(argv, { home });
     assert.equal(r.code, 2, argv.join(" "));
@@ -69,11 +67,11 @@ Deno.test("usage errors exit 2 with the message on stderr", async () => {
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^error: Cannot parse reference "Not\/Valid!"/m);
   assert.match(bad.stderr, /^hint: /m);
-  await Deno.remove(home, { recursive: true });
 });
 
 Deno.test("first run seeds the home and config once and prints the PATH hint on stderr only", async () => {
-  const home = (await tempDir()) + "/h";
+  await using homeDir = await tempDir("dz-cli-");
+  const home = homeDir.path + "/h";
   const first = await runDz(["list", "--json"], { home });
   assert.equal(first.code, 0);
   assert.equal(first.stdout, "[]\n");
@@ -86,11 +84,11 @@ Deno.test("first run seeds the home and config once and prints the PATH hint on 
   assert.match(config, /release\.yaml@refs\/heads\/main/);
   const second = await runDz(["list", "--json"], { home });
   assert.equal(second.stderr, "");
-  await Deno.remove(home + "/..", { recursive: true });
 });
 
 Deno.test("add/list/remove registry round trip keeps comments and validates input", async () => {
-  const home = await tempDir();
+  await using homeDir = await tempDir("dz-cli-");
+  const home = homeDir.path;
   await runDz(["list", "registries"], { home });
   const cfgPath = `${home}/config/config.yaml`;
   await Deno.writeTextFile(cfgPath, "# keep me\n" + await Deno.readTextFile(cfgPath));
@@ -132,11 +130,11 @@ Deno.test("add/list/remove registry round trip keeps comments and validates inpu
   assert.equal(rmLast.code, 0);
   const after = await runDz(["list", "registries", "--json"], { home });
   assert.equal(after.stdout, "[]\n", "removing the last registry must not resurrect chainguard");
-  await Deno.remove(home, { recursive: true });
 });
 
 Deno.test("purge refuses a directory without the dz marker and never removes HOME", async () => {
-  const dir = await tempDir();
+  await using dirDir = await tempDir("dz-cli-");
+  const dir = dirDir.path;
   await Deno.writeTextFile(`${dir}/precious`, "x");
   const r = await runDz(["purge", "--yes"], { home: dir });
   assert.equal(r.code, 1);
@@ -145,11 +143,11 @@ Deno.test("purge refuses a directory without the dz marker and never removes HOM
   const asHome = await runDz(["purge", "--yes"], { home: dir, userHome: dir });
   assert.equal(asHome.code, 1);
   assert.match(asHome.stderr, /refusing to delete/);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("purge deletes a dz home after confirmation and aborts without a terminal", async () => {
-  const home = await tempDir();
+  await using homeDir = await tempDir("dz-cli-");
+  const home = homeDir.path;
   await runDz(["list"], { home });
   const noTty = await runDz(["purge"], { home });
   assert.equal(noTty.code, 1);
@@ -160,7 +158,8 @@ Deno.test("purge deletes a dz home after confirmation and aborts without a termi
 });
 
 Deno.test("black box: the real entry point keeps stdout for data and exits with the documented codes", async () => {
-  const home = await tempDir();
+  await using homeDir = await tempDir("dz-cli-");
+  const home = homeDir.path;
   const ok = await spawnDz(["list", "--json"], { home });
   assert.equal(ok.code, 0);
   assert.equal(ok.stdout, "[]\n");
@@ -169,5 +168,4 @@ Deno.test("black box: the real entry point keeps stdout for data and exits with 
   const usage = await spawnDz(["nope"], { home });
   assert.equal(usage.code, 2);
   assert.equal(usage.stdout, "");
-  await Deno.remove(home, { recursive: true });
 });

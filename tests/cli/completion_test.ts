@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { runDz } from "../support/cli_harness.ts";
+import { tempDir } from "../support/temp_home.ts";
 
 async function has(cmd: string): Promise<boolean> {
   try {
@@ -25,24 +26,25 @@ for (const shell of ["bash", "zsh", "fish"] as const) {
       if (Deno.env.get("CI")) throw new Error(`${shell} is required in CI`);
       return;
     }
-    const home = await Deno.makeTempDir();
-    const r = await runDz(["completion", shell], { home });
+    await using home = await tempDir();
+    const r = await runDz(["completion", shell], { home: home.path });
     assert.equal(r.code, 0);
     const { ok, err } = await syntaxCheck(shell, r.stdout);
     assert.ok(ok, err);
     for (const c of ["install", "remove", "registry", "update", "rollback", "doctor", "completion"]) {
       assert.ok(r.stdout.includes(c), c);
     }
-    await Deno.remove(home, { recursive: true });
   });
 }
 
 Deno.test("bash completion completes commands, registry names and subcommands", async () => {
-  const home = await Deno.makeTempDir();
-  const r = await runDz(["completion", "bash"], { home });
-  const script = await Deno.makeTempFile();
+  await using home = await tempDir();
+  const r = await runDz(["completion", "bash"], { home: home.path });
+  await using scratch = await tempDir();
+  const script = `${scratch.path}/dz.bash`;
   // A stub `dz` on PATH answers __complete like the real one.
-  const bin = await Deno.makeTempDir();
+  const bin = `${scratch.path}/bin`;
+  await Deno.mkdir(bin);
   await Deno.writeTextFile(
     `${bin}/dz`,
     '#!/bin/sh\ncase "$2" in registries) echo chainguard; echo corp ;; packages) echo jq; echo python ;; esac\n',
@@ -67,7 +69,4 @@ Deno.test("bash completion completes commands, registry names and subcommands", 
   assert.ok(rm.includes("jq") && rm.includes("registry"));
   assert.deepEqual(await probe(["dz", "completion", "z"]), ["zsh"]);
   assert.deepEqual((await probe(["dz", "search", "--registry", ""])).sort(), ["chainguard", "corp"]);
-  await Deno.remove(script);
-  await Deno.remove(bin, { recursive: true });
-  await Deno.remove(home, { recursive: true });
 });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { HOME_MARKER, storeLayout } from "../../src/store/layout.ts";
 import { removeTree } from "../../src/fs.ts";
 import { runDz, spawnDz } from "../support/cli_harness.ts";
-import { installVersion } from "../store/_fixtures.ts";
+import { installVersion } from "../support/store_fixtures.ts";
 
 Deno.test("dz --version, __complete packages and list [--json] print the same through the fast path as through the full CLI", async () => {
   const home = await Deno.makeTempDir({ prefix: "dz-fast-" });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { runDz } from "../support/cli_harness.ts";
+import { tempDir } from "../support/temp_home.ts";
 
 async function holdLock(lockFile: string, releaseAfterMs = 0): Promise<Deno.ChildProcess> {
   const child = new Deno.Command(Deno.execPath(), {
@@ -23,7 +24,8 @@ async function holdLock(lockFile: string, releaseAfterMs = 0): Promise<Deno.Chil
 }
 
 Deno.test("a second mutating dz waits with a message and fails with a hint after the lock timeout", async () => {
-  const home = await Deno.makeTempDir({ prefix: "dz-lock-" });
+  await using dir = await tempDir("dz-lock-");
+  const home = dir.path;
   await runDz(["list"], { home });
   const holder = await holdLock(`${home}/.lock`);
   try {
@@ -49,19 +51,21 @@ Deno.test("a second mutating dz waits with a message and fails with a hint after
     env: { DZ_LOCK_TIMEOUT_MS: "5000" },
   });
   assert.equal(ok.code, 0, ok.stderr);
-  await Deno.remove(home, { recursive: true });
 });
 
 Deno.test("a waiting dz proceeds as soon as the other one finishes", async () => {
-  const home = await Deno.makeTempDir({ prefix: "dz-lock-" });
+  await using dir = await tempDir("dz-lock-");
+  const home = dir.path;
   await runDz(["list"], { home });
   const holder = await holdLock(`${home}/.lock`, 300);
-  const r = await runDz(["add", "registry", "corp", "ghcr.io/corp"], {
-    home,
-    env: { DZ_LOCK_TIMEOUT_MS: "10000" },
-  });
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /Waiting for another dz/);
-  await holder.status;
-  await Deno.remove(home, { recursive: true });
+  try {
+    const r = await runDz(["add", "registry", "corp", "ghcr.io/corp"], {
+      home,
+      env: { DZ_LOCK_TIMEOUT_MS: "10000" },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Waiting for another dz/);
+  } finally {
+    await holder.status;
+  }
 });

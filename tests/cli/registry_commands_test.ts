@@ -4,14 +4,12 @@ import { buildImage, pushImage } from "../support/image_builder.ts";
 import { launchRegistry } from "../support/registry_launcher.ts";
 import { parseAccept } from "../../src/cli/commands/registry.ts";
 import { isDropzoneError } from "../../src/errors.ts";
-
-async function tempDir(): Promise<string> {
-  return await Deno.makeTempDir({ prefix: "dz-cmd-" });
-}
+import { tempDir } from "../support/temp_home.ts";
 
 Deno.test("dz login verifies credentials before saving them 0600, and logout removes them", async () => {
   await using reg = await launchRegistry({ auth: { username: "alice", password: "s3cret" } });
-  const home = await tempDir();
+  await using homeDir = await tempDir("dz-cmd-");
+  const home = homeDir.path;
   const bad = await runDz(["login", reg.host, "-u", "alice", "--password-stdin"], { home, stdin: "wrong\n" });
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /rejected the credentials/);
@@ -39,20 +37,20 @@ Deno.test("dz login verifies credentials before saving them 0600, and logout rem
   assert.equal(denied.code, 1);
   const again = await runDz(["logout", reg.host], { home });
   assert.match(again.stderr, /No saved credentials/);
-  await Deno.remove(home, { recursive: true });
 });
 
 Deno.test("dz login without a terminal or --password-stdin explains how", async () => {
-  const home = await tempDir();
+  await using homeDir = await tempDir("dz-cmd-");
+  const home = homeDir.path;
   const r = await runDz(["login", "ghcr.io", "-u", "me"], { home });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--password-stdin/);
-  await Deno.remove(home, { recursive: true });
 });
 
 Deno.test("dz tags lists newest first (semver-aware), groups suffix tracks and hides cosign tags", async () => {
   await using reg = await launchRegistry();
-  const home = await tempDir();
+  await using homeDir = await tempDir("dz-cmd-");
+  const home = homeDir.path;
   const image = await buildImage({ layers: [{ entries: [{ type: "file", path: "a", content: "a" }] }] });
   const hex = "a".repeat(64);
   for (
@@ -77,12 +75,12 @@ Deno.test("dz tags lists newest first (semver-aware), groups suffix tracks and h
   await pushImage(reg, "other/jq", "1", image);
   const adHoc = JSON.parse((await runDz(["tags", `${reg.host}/other/jq`, "--json"], { home })).stdout);
   assert.equal(adHoc.registry_name, null);
-  await Deno.remove(home, { recursive: true });
 });
 
 Deno.test("dz search lists the registry namespace from the catalog and caches it", async () => {
   await using reg = await launchRegistry();
-  const home = await tempDir();
+  await using homeDir = await tempDir("dz-cmd-");
+  const home = homeDir.path;
   const image = await buildImage({ layers: [{ entries: [{ type: "file", path: "a", content: "a" }] }] });
   for (const repo of ["apps/jq", "apps/python", "apps/tools/yq", "other/thing"]) {
     await pushImage(reg, repo, "1", image);
@@ -102,12 +100,13 @@ Deno.test("dz search lists the registry namespace from the catalog and caches it
     (await runDz(["search", "--registry", "lab", "--json", "--refresh"], { home })).stdout,
   );
   assert.equal(fresh.cached, false);
-  await Deno.remove(home, { recursive: true });
 });
 
 Deno.test("dz path setup and unset edit only the marked block, and purge removes it", async () => {
-  const home = await tempDir();
-  const user = await tempDir();
+  await using homeDir = await tempDir("dz-cmd-");
+  const home = homeDir.path;
+  await using userDir = await tempDir("dz-cmd-");
+  const user = userDir.path;
   const rc = `${user}/.bashrc`;
   await Deno.writeTextFile(rc, "# mine\nalias ll='ls -l'\n");
   const env = { SHELL: "/bin/bash", PATH: "/usr/bin:/bin" };
@@ -143,7 +142,6 @@ Deno.test("dz path setup and unset edit only the marked block, and purge removes
     "# mine\nalias ll='ls -l'\n",
     "purge takes the PATH block out too",
   );
-  await Deno.remove(user, { recursive: true });
 });
 
 Deno.test("parseAccept() reads --accept signature,provenance and refuses anything else", () => {

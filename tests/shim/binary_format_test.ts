@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { detectBinaryFormat, type ElfInfo } from "../../src/shim/binary_format.ts";
 import { readBinaryFormat } from "../../src/shim/resolve.ts";
-import { craftElf, craftFat, craftMachO, HOST, lddPaths } from "./_fixtures.ts";
+import { craftElf, craftFat, craftMachO, HOST, lddPaths } from "../support/shim_fixtures.ts";
 
 const linux = Deno.build.os === "linux";
 const text = (s: string) => new TextEncoder().encode(s);

@@ -9,7 +9,7 @@ import { planShim } from "../../src/shim/plan.ts";
 import { renderWrapper } from "../../src/shim/wrapper.ts";
 import { writeWrapper } from "../../src/shim/write.ts";
 import { readBinaryFormat } from "../../src/shim/resolve.ts";
-import { buildRootfs, canBuildRootfs, HOST, run, TRIPLET } from "./_fixtures.ts";
+import { buildRootfs, canBuildRootfs, HOST, run, TRIPLET } from "../support/shim_fixtures.ts";
 
 const ignore = !(await canBuildRootfs());
 const BUSYBOX = "/bin/busybox";

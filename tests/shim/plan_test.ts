@@ -3,7 +3,15 @@ import { join } from "node:path";
 import { type DropzoneError, isDropzoneError } from "../../src/errors.ts";
 import type { ImageConfig } from "../../src/oci/manifest.ts";
 import { parseBinSpec, planShim } from "../../src/shim/plan.ts";
-import { buildRootfs, canBuildRootfs, craftElf, craftFat, craftMachO, HOST, TRIPLET } from "./_fixtures.ts";
+import {
+  buildRootfs,
+  canBuildRootfs,
+  craftElf,
+  craftFat,
+  craftMachO,
+  HOST,
+  TRIPLET,
+} from "../support/shim_fixtures.ts";
 
 const e2e = await canBuildRootfs();
 

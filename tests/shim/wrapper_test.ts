@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { ShimPlan } from "../../src/shim/plan.ts";
 import { isDzWrapper, renderWrapper, shellQuote, WRAPPER_MARKER } from "../../src/shim/wrapper.ts";
 import { writeWrapper } from "../../src/shim/write.ts";
-import { run } from "./_fixtures.ts";
+import { run } from "../support/shim_fixtures.ts";
 
 /** Every character the Go predecessor left unquoted, plus quotes, expansions and a newline. */
 const NASTY = `a b'c"d$HOME \`id\` ;|&()<>*?[]{}~# $(x) \\ é\nline2`;

@@ -7,7 +7,7 @@
 import { setCrashPointHandler } from "../../src/crash_points.ts";
 import { storeLayout } from "../../src/store/layout.ts";
 import { activate, commitVersion, prune, removePackage, rollbackTarget } from "../../src/store/packages.ts";
-import { stageVersion } from "./_fixtures.ts";
+import { stageVersion } from "../support/store_fixtures.ts";
 
 const [home, scenario, step] = Deno.args as [string, string, string];
 const layout = storeLayout(home);

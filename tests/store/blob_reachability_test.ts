@@ -8,7 +8,7 @@ import { referencedBlobs, refRecordsDir } from "../../src/store/blob_reachabilit
 import type { StoreLayout } from "../../src/store/layout.ts";
 import { activate, commitVersion } from "../../src/store/packages.ts";
 import { tempHome } from "../support/temp_home.ts";
-import { stageVersion } from "./_fixtures.ts";
+import { stageVersion } from "../support/store_fixtures.ts";
 
 const REPO = { registry: "cgr.dev", repository: "chainguard/jq" };
 const AT = "2026-11-22T10:00:00.000Z";

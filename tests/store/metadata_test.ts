@@ -9,7 +9,7 @@ import {
   writeMetadata,
 } from "../../src/store/metadata.ts";
 import { tempHome } from "../support/temp_home.ts";
-import { digestOf, sampleMetadata } from "./_fixtures.ts";
+import { digestOf, sampleMetadata } from "../support/store_fixtures.ts";
 
 Deno.test("writeMetadata() and readMetadata() round-trip every field", async () => {
   await using home = await tempHome();

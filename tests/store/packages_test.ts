@@ -16,7 +16,7 @@ import {
   validatePackageName,
 } from "../../src/store/packages.ts";
 import { tempHome } from "../support/temp_home.ts";
-import { entrypointText, installVersion, stageVersion } from "./_fixtures.ts";
+import { entrypointText, installVersion, stageVersion } from "../support/store_fixtures.ts";
 
 async function names(dir: string): Promise<string[]> {
   return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();

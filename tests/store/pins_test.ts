@@ -5,7 +5,7 @@ import { isDropzoneError } from "../../src/errors.ts";
 import { packageDir, removePackage } from "../../src/store/packages.ts";
 import { PIN_FILE, pinnedNames, readPin, removePin, writePin } from "../../src/store/pins.ts";
 import { tempHome } from "../support/temp_home.ts";
-import { installVersion } from "./_fixtures.ts";
+import { installVersion } from "../support/store_fixtures.ts";
 
 const NOW = new Date(Date.UTC(2026, 11, 1, 15, 20));
 

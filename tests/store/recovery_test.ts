@@ -7,7 +7,7 @@ import { repairStore, scanStore, type StoreFinding } from "../../src/store/recov
 import type { StoreLayout } from "../../src/store/layout.ts";
 import { tempHome } from "../support/temp_home.ts";
 import { spawnDeno } from "./_child.ts";
-import { entrypointText, installVersion, sampleMetadata } from "./_fixtures.ts";
+import { entrypointText, installVersion, sampleMetadata } from "../support/store_fixtures.ts";
 
 const CRASH_CHILD = new URL("./_crash_child.ts", import.meta.url);
 
@@ -189,4 +189,16 @@ Deno.test("repairStore() refuses to delete a leftover outside the store", async 
     repairStore(home.layout, [{ kind: "leftover", path: join(home.layout.packages, "..", "config") }]),
     TypeError,
   );
+});
+
+Deno.test("scanStore() reports a current that is a plain file as broken-current, not as an unexpected error", async () => {
+  await using home = await tempHome();
+  await installVersion(home.layout, "jq", "1");
+  const link = join(home.layout.packages, "jq", "current");
+  await Deno.remove(link);
+  await Deno.writeTextFile(link, "not a link");
+  const findings = await scanStore(home.layout);
+  assert.deepEqual(findings.filter((f) => f.kind === "broken-current"), [
+    { kind: "broken-current", name: "jq", target: "(not a symlink)" },
+  ]);
 });

@@ -4,7 +4,7 @@
  * dynamically linked host binary shipped with its own loader and libraries.
  */
 import { dirname } from "node:path";
-import { lddPaths } from "../shim/_fixtures.ts";
+import { lddPaths } from "./shim_fixtures.ts";
 import type { Digest } from "../../src/oci/digest.ts";
 import { runDz } from "./cli_harness.ts";
 import { attestImageLegacy, httpStore, signImageBundle, signImageLegacy } from "./cosign_signer.ts";

@@ -5,7 +5,7 @@ import { openBlobCache } from "../../../src/store/blob_cache.ts";
 import { acquireStoreLock } from "../../../src/store/lock.ts";
 import { runDz } from "../../support/cli_harness.ts";
 import { tempHome } from "../../support/temp_home.ts";
-import { digestOf, installVersion } from "../../store/_fixtures.ts";
+import { digestOf, installVersion } from "../../support/store_fixtures.ts";
 
 async function cacheOrphan(blobs: string, text: string): Promise<Digest> {
   const bytes = new TextEncoder().encode(text);

@@ -7,7 +7,7 @@ import { packageDir, versionDir } from "../../../src/store/packages.ts";
 import { runDz } from "../../support/cli_harness.ts";
 import { runWrapper, startE2E } from "../../support/e2e.ts";
 import { tempHome } from "../../support/temp_home.ts";
-import { installVersion } from "../../store/_fixtures.ts";
+import { installVersion } from "../../support/store_fixtures.ts";
 
 Deno.test("dz install verifies a keyless legacy signature, unpacks, and the wrapper runs the image's binary", async () => {
   await using env = await startE2E();

@@ -5,7 +5,7 @@ import { parseLockfile } from "../../../src/app/lockfile.ts";
 import { runDz } from "../../support/cli_harness.ts";
 import { OCI_ARCH, runWrapper, startE2E } from "../../support/e2e.ts";
 import { tempHome } from "../../support/temp_home.ts";
-import { installVersion } from "../../store/_fixtures.ts";
+import { installVersion } from "../../support/store_fixtures.ts";
 
 Deno.test("dz lock records digests and signers; install --locked reproduces them; lock --check detects drift", async () => {
   await using env = await startE2E();

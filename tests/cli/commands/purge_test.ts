@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { exists } from "../../../src/fs.ts";
 import { runDz } from "../../support/cli_harness.ts";
 import { tempHome } from "../../support/temp_home.ts";
-import { installVersion } from "../../store/_fixtures.ts";
+import { installVersion } from "../../support/store_fixtures.ts";
 
 Deno.test("dz purge asks on a terminal, refuses without one unless --yes, and says what it kept", async () => {
   await using user = await tempHome({ marker: false });

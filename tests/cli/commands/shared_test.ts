@@ -15,7 +15,7 @@ import { exists } from "../../../src/fs.ts";
 import { ociHost, type Runtime } from "../../../src/runtime.ts";
 import { acquireStoreLock } from "../../../src/store/lock.ts";
 import { tempHome } from "../../support/temp_home.ts";
-import { installVersion } from "../../store/_fixtures.ts";
+import { installVersion } from "../../support/store_fixtures.ts";
 
 interface Probe {
   ctx: CliContext;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { runDz, spawnDz } from "../support/cli_harness.ts";
-import { IDENTITY, labRegistryArgs, runWrapper, startE2E } from "../support/e2e.ts";
+import { runDz, spawnDz } from "../../support/cli_harness.ts";
+import { IDENTITY, labRegistryArgs, runWrapper, startE2E } from "../../support/e2e.ts";
+import { tempDir } from "../../support/temp_home.ts";
 
 async function run(cmd: string, args: string[]): Promise<{ ok: boolean; err: string }> {
   const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
@@ -10,7 +11,8 @@ async function run(cmd: string, args: string[]): Promise<{ ok: boolean; err: str
 Deno.test("dz export writes an OCI archive that skopeo and umoci read and dz installs air-gapped", async () => {
   await using env = await startE2E();
   const pub = await env.publish("cat", "latest", "air gapped\n");
-  const work = await Deno.makeTempDir({ prefix: "dz-archive-" });
+  await using workDir = await tempDir("dz-archive-");
+  const work = workDir.path;
   const archive = `${work}/cat.tar`;
   const exp = await env.dz(["export", "lab/cat", "-o", archive]);
   assert.equal(exp.code, 0, exp.stderr);
@@ -39,7 +41,8 @@ Deno.test("dz export writes an OCI archive that skopeo and umoci read and dz ins
 
   // The air-gapped machine: its own home, the same registry policy, and no registry at all.
   await env.registry.stop();
-  const home2 = await Deno.makeTempDir({ prefix: "dz-airgap-" });
+  await using home2Dir = await tempDir("dz-airgap-");
+  const home2 = home2Dir.path;
   const dz2 = (argv: string[]) => runDz(argv, { home: home2, env: { PATH: Deno.env.get("PATH") ?? "" } });
   const add = await dz2(labRegistryArgs(env));
   assert.equal(add.code, 0, add.stderr);
@@ -54,15 +57,12 @@ Deno.test("dz export writes an OCI archive that skopeo and umoci read and dz ins
   assert.equal(list[0].signed, true);
 
   // Same archive, stricter policy elsewhere: refused exactly as online.
-  const home3 = await Deno.makeTempDir({ prefix: "dz-airgap-" });
+  await using home3Dir = await tempDir("dz-airgap-");
+  const home3 = home3Dir.path;
   const dz3 = (argv: string[]) => runDz(argv, { home: home3 });
   await dz3(labRegistryArgs(env, { identity: IDENTITY.replace("tools", "other") }));
   const refused = await dz3(["install", archive]);
   assert.equal(refused.code, 3, refused.stderr);
-  for (const d of [work, home2, home3]) {
-    await new Deno.Command("chmod", { args: ["-R", "u+rwX", d] }).output();
-    await Deno.remove(d, { recursive: true });
-  }
 });
 
 Deno.test("an archive exported by installed name or by reference installs offline in a fresh home (child dz)", async () => {

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { startE2E } from "../support/e2e.ts";
+import { startE2E } from "../../support/e2e.ts";
 
 Deno.test("dz run verifies, unpacks into the cache and runs once without a wrapper", async () => {
   await using env = await startE2E();
   await env.publish("echo", "latest", "default args\n");
   // dz run execs the program with inherited stdio, so drive it through the real entry point.
-  const { spawnDz } = await import("../support/cli_harness.ts");
+  const { spawnDz } = await import("../../support/cli_harness.ts");
   const first = await spawnDz(["run", "lab/echo", "--", "hello", "world"], { home: env.home });
   assert.equal(first.code, 0, first.stderr);
   assert.equal(first.stdout, "hello world\n");
@@ -23,7 +23,7 @@ Deno.test("dz run verifies, unpacks into the cache and runs once without a wrapp
 
 Deno.test("dz run propagates the program's exit code and refuses what the policy rejects", async () => {
   await using env = await startE2E();
-  const { spawnDz } = await import("../support/cli_harness.ts");
+  const { spawnDz } = await import("../../support/cli_harness.ts");
   await env.publish("false", "latest", "ignored\n", { binary: "/usr/bin/false" });
   const r = await spawnDz(["run", "lab/false"], { home: env.home });
   assert.equal(r.code, 1, r.stderr);

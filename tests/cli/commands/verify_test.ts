@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { IDENTITY, ISSUER, labRegistryArgs, OCI_ARCH, startE2E } from "../support/e2e.ts";
-import { httpStore, signImageLegacy } from "../support/cosign_signer.ts";
-import { buildImage, pushImage } from "../support/image_builder.ts";
+import { IDENTITY, ISSUER, labRegistryArgs, OCI_ARCH, startE2E } from "../../support/e2e.ts";
+import { httpStore, signImageLegacy } from "../../support/cosign_signer.ts";
+import { buildImage, pushImage } from "../../support/image_builder.ts";
 
 Deno.test("dz verify checks a signed image by reference without pulling layers, and fails closed (exit 3)", async () => {
   await using env = await startE2E();

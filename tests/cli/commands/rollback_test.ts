@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { runWrapper, startE2E } from "../support/e2e.ts";
+import { readCurrent } from "../../../src/store/packages.ts";
+import { runDz } from "../../support/cli_harness.ts";
+import { runWrapper, startE2E } from "../../support/e2e.ts";
+import { installVersion } from "../../support/store_fixtures.ts";
+import { tempHome } from "../../support/temp_home.ts";
 
 Deno.test("dz rollback: history-stack semantics, --to N and digest prefix, wrappers regenerated per version", async () => {
   await using env = await startE2E();
@@ -50,4 +54,34 @@ Deno.test("dz rollback: history-stack semantics, --to N and digest prefix, wrapp
   const tooFar = await env.dz(["rollback", "cat", "--to", "9"]);
   assert.equal(tooFar.code, 2);
   assert.match(tooFar.stderr, /hint: /);
+});
+
+Deno.test("dz rollback refusals: not installed (exit 1), bad or out-of-range --to (exit 2), no name (exit 2)", async () => {
+  await using home = await tempHome();
+  const v1 = await installVersion(home.layout, "jq", "1.6");
+  const v2 = await installVersion(home.layout, "jq", "1.7");
+  const cases: [string[], number, RegExp][] = [
+    [["rollback", "nope"], 1, /^error: "nope" is not installed$/m],
+    [
+      ["rollback", "jq", "--to", "5"],
+      2,
+      /^error: Cannot roll back "jq" 5 steps: only 1 previous version\(s\) are installed$/m,
+    ],
+    [["rollback", "jq", "--to", "0"], 2, /^error: Invalid rollback step count "0": expected 1 or more$/m],
+    [["rollback", "jq", "--to", "sha256:zz"], 2, /^error: Invalid rollback target "sha256:zz"/m],
+    [["rollback"], 2, /^error: Missing required argument 'name'$/m],
+  ];
+  for (const [argv, code, message] of cases) {
+    const r = await runDz(argv, { home: home.path });
+    assert.equal(r.code, code, `${argv.join(" ")}: ${r.stderr}`);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, message, argv.join(" "));
+    assert.match(r.stderr, /^hint: /m);
+  }
+  assert.equal(
+    (await readCurrent(home.layout, "jq"))?.digest,
+    v2.digest,
+    "a refused rollback changes nothing",
+  );
+  assert.notEqual(v1.digest, v2.digest);
 });

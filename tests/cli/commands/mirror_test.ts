@@ -1,8 +1,8 @@
 /** `dz add mirror`, `dz list mirrors`, `dz remove mirror`, the `mirrors:` config and doctor's mirror check. */
 import assert from "node:assert/strict";
-import { runDz } from "../support/cli_harness.ts";
-import { startFakeRegistry } from "../support/fake_registry.ts";
-import { tempHome } from "../support/temp_home.ts";
+import { runDz } from "../../support/cli_harness.ts";
+import { startFakeRegistry } from "../../support/fake_registry.ts";
+import { tempHome } from "../../support/temp_home.ts";
 
 Deno.test("dz add mirror appends locations per prefix, keeps the file's comments, and dz list mirrors shows one row per location", async () => {
   await using home = await tempHome();
@@ -172,4 +172,30 @@ Deno.test("dz doctor reports each mirror location that cannot be reached as mirr
     text.stdout,
     new RegExp(`^Mirrors:\\n  warning mirror ${deadHost}/cg \\(for docker\\.io/chainguard\\)`, "m"),
   );
+});
+
+Deno.test("dz list mirrors without mirrors: a hint on stderr, nothing on stdout; add and remove say what changed", async () => {
+  await using home = await tempHome();
+  const dz = (argv: string[]) => runDz(argv, { home: home.path });
+  const none = await dz(["list", "mirrors"]);
+  assert.deepEqual([none.code, none.stdout], [0, ""]);
+  assert.match(none.stderr, /No mirrors configured\. Add one with "dz add mirror <prefix> <location>"\./);
+  const digestOnly = await dz(["add", "mirror", "docker.io", "127.0.0.1:5000", "--digest-only"]);
+  assert.equal(digestOnly.stdout, "");
+  assert.match(
+    digestOnly.stderr,
+    /^Added mirror 127\.0\.0\.1:5000 for docker\.io \(digest-only: tags still resolve upstream\)$/m,
+  );
+  const wrong = await dz(["remove", "mirror", "docker.io", "10.0.0.1:5000"]);
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /^error: No mirror 10\.0\.0\.1:5000 for docker\.io$/m);
+  assert.match(wrong.stderr, /^hint: Run "dz list mirrors"/m);
+  const one = await dz(["remove", "mirror", "docker.io", "127.0.0.1:5000"]);
+  assert.match(one.stderr, /^Removed mirror 127\.0\.0\.1:5000 for docker\.io$/m);
+  assert.equal((await dz(["add", "mirror", "docker.io", "127.0.0.1:5000"])).code, 0);
+  assert.match((await dz(["remove", "mirror", "docker.io"])).stderr, /^Removed the mirrors for docker\.io$/m);
+  const self = await dz(["add", "mirror", "ghcr.io/x", "GHCR.io/x"]);
+  assert.equal(self.code, 2);
+  assert.match(self.stderr, /is the prefix itself/);
+  assert.equal((await dz(["add", "mirror", "docker.io"])).code, 2, "a location is required");
 });
