@@ -197,6 +197,15 @@ export async function makeStagingDir(parent: string, prefix: string = STAGING_PR
   }
 }
 
+/** Creates the directory `path` (its parent must exist; `path` must not): an I/O error names it. */
+export async function makeDir(path: string, options: { readonly mode?: number } = {}): Promise<void> {
+  try {
+    await Deno.mkdir(path, options.mode === undefined ? {} : { mode: options.mode });
+  } catch (err) {
+    throw ioError("create", path, err);
+  }
+}
+
 /** Adds owner rwx to every directory below `path` (not following symlinks) so its entries can be removed. */
 async function makeTreeWritable(path: string): Promise<void> {
   let info: Deno.FileInfo;

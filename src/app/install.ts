@@ -51,7 +51,7 @@ import { discardFetchedLayers, discardSnapshots, removeEmptyPackageDir } from ".
 import { fetchLayers, pullLayers, type RootfsBuild } from "./layers.ts";
 import type { KnownHashes } from "../unpack/extract.ts";
 import {
-  checkLockedDigest,
+  checkResolvedDigest,
   gateUnchanged,
   gateVerified,
   type InstallPlan,
@@ -365,8 +365,8 @@ export async function executeInstall(
   const image = await resolveImage(ref, { client, host, ...(deps.signal ? { signal: deps.signal } : {}) });
   end();
   deps.onEvent?.({ type: "resolved", image });
-  // A lockfile's digest is known before anything is pulled: refuse early.
-  checkLockedDigest(plan, image.digest);
+  // A lockfile's (or a rollback's) digest is known before anything is pulled: refuse early.
+  checkResolvedDigest(plan, image.digest);
   const top = image.index?.digest ?? image.digest;
   end = span("cross-check");
   const crossChecked = await crossCheck({
@@ -486,7 +486,7 @@ export async function executeInstall(
       await commitVersion(layout, name, staging, metadata, { replace: damage !== null });
       committed = true;
       deps.onEvent?.({ type: "committed", digest: image.digest });
-      await activate(layout, name, image.digest);
+      await activate(layout, name, image.digest, { rollback: plan.origin === "rollback" });
       const wrappers = await writeArtifactLinks(layout, metadata);
       await removeStaleWrappers(layout, previous, { name: link.name, extraBins: [] });
       const pruned = await prune(layout, name, { keep: deps.config.keep_versions });
@@ -525,7 +525,7 @@ export async function executeInstall(
     await commitVersion(layout, name, staging, metadata, { replace: damage !== null });
     committed = true;
     deps.onEvent?.({ type: "committed", digest: image.digest });
-    await activate(layout, name, image.digest);
+    await activate(layout, name, image.digest, { rollback: plan.origin === "rollback" });
     const wrappers = await writeWrappers(layout, name, shim, image.digest);
     await removeStaleWrappers(layout, previous, shim);
     const pruned = await prune(layout, name, { keep: deps.config.keep_versions });

@@ -10,7 +10,7 @@ import { shortDigest } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
 import type { RegistryClient } from "../registry/types.ts";
 import { crashPoint } from "../crash_points.ts";
-import { removeTree } from "../fs.ts";
+import { makeDir, removeTree } from "../fs.ts";
 import type { BlobCache } from "../store/blob_cache.ts";
 import type { Config } from "../store/config.ts";
 import {
@@ -26,6 +26,7 @@ import { applySnapshot, createRootfsState, finalizeRootfs, type KnownHashes } fr
 import { openLayer } from "../unpack/layer.ts";
 import type { ResolvedImage } from "./image.ts";
 import { Semaphore } from "../semaphore.ts";
+import { span } from "../profile.ts";
 
 /** Progress of layer downloads, extraction and composition (a subset of install's events). */
 export type LayerEvent =
@@ -207,11 +208,13 @@ async function compose(input: {
         return await slots.run(async () => {
           signal.throwIfAborted();
           extracted++;
+          const end = span(`extract-layer ${shortDigest(layer.digest)}`);
           const snapshot = await store.extract(
             layer.digest,
             async () => openLayer(counted(await cache.open(layer.digest), layer.digest), layer.mediaType),
             { label: shortDigest(layer.digest), signal },
           );
+          end();
           input.extracted?.add(layer.digest);
           return snapshot;
         });
@@ -222,7 +225,7 @@ async function compose(input: {
     return pending;
   });
   try {
-    await Deno.mkdir(rootfs);
+    await makeDir(rootfs);
     const state = createRootfsState();
     for (let i = 0; i < layers.length; i++) {
       const layer = layers[i]!;
