@@ -4,7 +4,7 @@ import { shortDigest } from "../../oci/digest.ts";
 import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
 import { sanitize } from "../render.ts";
-import { createClient, createTrustLoader } from "../services.ts";
+import { registryInstallDeps } from "../services.ts";
 import { requireInstalled, withStoreLock } from "./shared.ts";
 
 /** Options of `dz rollback`. */
@@ -17,19 +17,7 @@ export async function rollback(ctx: CliContext, name: string, opts: RollbackCliO
   await requireInstalled(ctx, name);
   const progress = installProgress(ctx);
   // Only a pruned target needs the registry: the install deps are built when the rollback asks for them.
-  const reinstall = async () => {
-    const { config } = await ctx.config();
-    return {
-      layout: ctx.layout,
-      config,
-      client: createClient(ctx, config),
-      host: ctx.runtime.host,
-      now: ctx.runtime.now,
-      loadTrust: createTrustLoader(ctx),
-      ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
-      onEvent: progress.onEvent,
-    };
-  };
+  const reinstall = async () => registryInstallDeps(ctx, (await ctx.config()).config, progress.onEvent);
   const outcome = await withStoreLock(
     ctx,
     () =>
