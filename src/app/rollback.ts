@@ -6,7 +6,7 @@
  * again, same policy and signer pin, never refused as a downgrade), reusing cached blobs and layer snapshots.
  */
 import { DropzoneError, isDropzoneError } from "../errors.ts";
-import type { Digest } from "../oci/digest.ts";
+import { type Digest, shortDigest } from "../oci/digest.ts";
 import type { Host } from "../runtime.ts";
 import { removeWrapper } from "../shim/write.ts";
 import type { StoreLayout } from "../store/layout.ts";
@@ -83,9 +83,14 @@ export async function rollbackPackage(
     target = t.version.metadata;
   } catch (err) {
     if (isDropzoneError(err, "NOT_INSTALLED")) {
+      const pruned = (await readPruned(deps.layout, name)).find((m) => m.digest !== current.digest);
       throw new DropzoneError("NOT_INSTALLED", `Cannot roll back "${name}": no previous version is kept`, {
-        hint: `dz keeps previous versions after updates (keep_versions in config.yaml); ` +
-          `see "dz info ${name}", or install another version with "dz install"`,
+        hint: pruned
+          ? `keep_versions pruned the earlier versions; "dz rollback ${name} --to ${
+            shortDigest(pruned.digest)
+          }" reinstalls the last one (verified again)`
+          : `dz keeps previous versions after updates (keep_versions in config.yaml); ` +
+            `see "dz info ${name}", or install another version with "dz install"`,
       });
     }
     if (isDropzoneError(err, "INVALID_ARGUMENT") && !err.hint) {

@@ -72,6 +72,11 @@ Deno.test("dz rollback --to a pruned digest reinstalls it from snapshots: nothin
   const layers = v1.image.layers.map((l) => l.digest);
   const gets = blobGets(env, layers).length;
 
+  // One step back has nothing kept; the hint names the pruned digest to roll back to.
+  const step = await env.dz(["rollback", "cat"]);
+  assert.equal(step.code, 1, step.stderr);
+  assert.match(step.stderr, new RegExp(`^hint: .*"dz rollback cat --to ${v1.digest.slice(0, 19)}"`, "m"));
+
   const r = await profiled(env, ["rollback", "cat", "--to", v1.digest.slice(7, 19)]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, new RegExp(`Rolled cat back to latest \\(${v1.digest.slice(0, 19)}\\)`));
