@@ -67,6 +67,11 @@ export interface ExtractSnapshotOptions {
    * see unpack/worker_extract.ts; `tar` is not called).
    */
   readonly worker?: { readonly blobPath: string; readonly mediaType: string };
+  /**
+   * Awaited after the tree is complete and before it is published: a tar read from a blob still downloading
+   * must not become a snapshot until that blob's digest is confirmed (a rejection discards the staging).
+   */
+  readonly beforePublish?: () => Promise<unknown>;
 }
 
 /** The snapshot store API (see the module comment). */
@@ -189,6 +194,7 @@ export function openLayerStore(dir: string): LayerStore {
             ...(options.limits !== undefined ? { limits: options.limits } : {}),
           }, options.signal)
           : await extractHere(await openTar(), tree, options);
+        await options.beforePublish?.();
         await sealTree(tree, record.dirs);
         const snapshot = {
           schema_version: SCHEMA_VERSION,
