@@ -196,19 +196,30 @@ Deno.test({
   },
 });
 
-/** A source whose chunks the test releases one at a time, to observe a follower mid-download. */
+/**
+ * A source whose chunks the test releases one at a time, to observe a follower mid-download. Releases are
+ * counted, so a step taken before the reader asks for the next chunk is not lost.
+ */
 function gatedSource(chunks: Uint8Array[], failAt?: number) {
-  let release: () => void = () => {};
+  let released = 0;
+  let wake: () => void = () => {};
   let index = 0;
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      await new Promise<void>((resolve) => release = resolve);
+      while (released === 0) await new Promise<void>((resolve) => wake = resolve);
+      released--;
       if (index === failAt) throw new Error("connection reset");
       if (index >= chunks.length) return controller.close();
       controller.enqueue(chunks[index++]!);
     },
   }, { highWaterMark: 0 });
-  return { stream, step: () => release() };
+  return {
+    stream,
+    step: () => {
+      released++;
+      wake();
+    },
+  };
 }
 
 async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
@@ -260,10 +271,12 @@ Deno.test("a follower fails when the downloaded bytes do not match the digest, e
   const wrong = new TextEncoder().encode("evil bytes, same len");
   let follow: (() => ReadableStream<Uint8Array>) | undefined;
   const put = cache.putStream(digest, wrong.length, streamOf(wrong), { onWriting: (f) => follow = f });
+  put.catch(() => {}); // asserted below; the rejection may come before the assertion attaches
   const followed = (async () => {
     while (follow === undefined) await new Promise((r) => setTimeout(r, 1));
     return await readAll(follow());
   })();
+  followed.catch(() => {}); // asserted below, after put
   await assert.rejects(put, (e) => isDropzoneError(e) && e.code === "DIGEST_MISMATCH");
   await assert.rejects(followed, (e) => isDropzoneError(e) && e.code === "DIGEST_MISMATCH");
   assert.deepEqual(await entries(home.layout.blobs), []);
@@ -276,8 +289,10 @@ Deno.test("a follower fails with the source's own error when the download breaks
   const source = gatedSource([bytes.subarray(0, 500), bytes.subarray(500)], 1);
   let follow: (() => ReadableStream<Uint8Array>) | undefined;
   const put = cache.putStream(digest, bytes.length, source.stream, { onWriting: (f) => follow = f });
+  put.catch(() => {}); // asserted below; the rejection may come before the assertion attaches
   while (follow === undefined) await new Promise((r) => setTimeout(r, 1));
   const followed = readAll(follow());
+  followed.catch(() => {});
   source.step();
   await new Promise((r) => setTimeout(r, 10));
   source.step();
