@@ -93,8 +93,12 @@ export async function writeNewFile(
 }
 
 /** Creates directory `path` (and its parents with `recursive`); an existing directory is fine only then. */
-export async function makeDir(path: string, options: { readonly recursive?: boolean } = {}): Promise<void> {
-  await io("create", path, () => Deno.mkdir(path, { recursive: options.recursive === true }));
+export async function makeDir(
+  path: string,
+  options: { readonly recursive?: boolean; readonly mode?: number } = {},
+): Promise<void> {
+  const { recursive = false, mode } = options;
+  await io("create", path, () => Deno.mkdir(path, mode === undefined ? { recursive } : { recursive, mode }));
 }
 
 /** Sets the permission bits of `path` (symlinks are followed, as chmod does). */

@@ -49,7 +49,7 @@ import {
 import { fetchLayers, pullLayers, type RootfsBuild } from "./layers.ts";
 import type { KnownHashes } from "../unpack/extract.ts";
 import {
-  checkLockedDigest,
+  checkResolvedDigest,
   gateUnchanged,
   type InstallPlan,
   planInstall,
@@ -188,8 +188,8 @@ export async function executeInstall(
   const image = await resolveImage(ref, { client, host, ...(deps.signal ? { signal: deps.signal } : {}) });
   end();
   deps.onEvent?.({ type: "resolved", image });
-  // A lockfile's digest is known before anything is pulled: refuse early.
-  checkLockedDigest(plan, image.digest);
+  // A lockfile's (or a rollback's) digest is known before anything is pulled: refuse early.
+  checkResolvedDigest(plan, image.digest);
   const top = image.index?.digest ?? image.digest;
   end = span("cross-check");
   const crossChecked = await crossCheck({
@@ -296,6 +296,7 @@ export async function executeInstall(
       previous,
       replace: damage !== null,
       keep: deps.config.keep_versions,
+      rollback: plan.origin === "rollback",
       onCommitted: (digest: Digest) => {
         committed = true;
         deps.onEvent?.({ type: "committed", digest });

@@ -39,6 +39,8 @@ export interface NewVersion {
   readonly writeBins: () => Promise<string[]>;
   /** Called right after the rename: from then on a failure must not undo the version. */
   readonly onCommitted?: (digest: Digest) => void;
+  /** Activate as a rollback (history-stack semantics, see store/versions.ts) rather than as a new install. */
+  readonly rollback?: boolean;
 }
 
 /** Commits, activates and links a staged version; returns the entries written and the versions pruned. */
@@ -48,7 +50,7 @@ export async function commitNewVersion(
   const { layout, name, metadata } = version;
   await commitVersion(layout, name, version.staging, metadata, { replace: version.replace });
   version.onCommitted?.(metadata.digest);
-  await activate(layout, name, metadata.digest);
+  await activate(layout, name, metadata.digest, { rollback: version.rollback === true });
   const wrappers = await version.writeBins();
   await removeStaleWrappers(layout, version.previous, metadata.bins.map((b) => b.name));
   const pruned = await prune(layout, name, { keep: version.keep });

@@ -8,14 +8,16 @@
  * Rules (README "Security model" lists the same, one bullet each):
  * 1. policy: a registry with a cosign policy is always verified against it;
  * 2. consent: a registry without one is installed unsigned only with `--allow-unsigned` on this command line
- *    (or the user's own `always_allow_unsigned`, or, for `update`, the consent recorded when the user installed
- *    this same source); a lockfile or an archive never grants it;
+ *    (or the user's own `always_allow_unsigned`, or, for `update` and `rollback`, the consent recorded when the
+ *    user installed this same source); a lockfile or an archive never grants it;
  * 3. name ownership: a name installed from another source is refused (`--locked`: exit 3, both shown);
  * 4. lockfile expectations: the locked digest, and the locked signer compared by fields (also when the digest
  *    is already installed); signed → unsigned is a signer change;
  * 5. signer continuity: issuer, repository, workflow and git ref kind of the first verified install; for a
  *    version proven by SLSA provenance (`cosign_policy.accept`), also the provenance's builder and source;
- * 6. downgrade: a candidate signed before the installed version is refused unless `--allow-downgrade`;
+ * 6. downgrade: a candidate signed before the installed version is refused unless `--allow-downgrade`; a
+ *    `rollback` (to a pruned version) is the user's explicit consent to go back, so it is never refused as one,
+ *    but it must resolve to exactly the digest it names and passes every other rule like an install;
  * 7. cooldown: `min_release_age` (flag > registry > top level) against the verified signing time;
  * 8. attestation gates of the policy (provenance builder, vulnerability severity);
  * 9. archive index: every `index.json` entry of an archive points at a manifest verification used;
@@ -47,7 +49,15 @@ import {
 } from "./trust_history.ts";
 
 /** Which command asks. It decides which consent counts and which rules apply (see the module doc). */
-export type InstallOrigin = "install" | "archive" | "locked" | "update" | "run" | "export" | "pull";
+export type InstallOrigin =
+  | "install"
+  | "archive"
+  | "locked"
+  | "update"
+  | "rollback"
+  | "run"
+  | "export"
+  | "pull";
 
 /** A signer as a lockfile records it. */
 export interface LockedSigner {
@@ -77,6 +87,8 @@ export interface PlanRequest {
   readonly locked?: { readonly file: string; readonly digest: Digest; readonly signer: LockedSigner | null };
   /** `--cross-check` locations (default: the registry's `cross_check:`), for unsigned installs only. */
   readonly crossCheck?: readonly string[];
+  /** For `origin: "rollback"`: the platform digest the user rolls back to; the reference must resolve to it. */
+  readonly rollbackTo?: Digest;
 }
 
 /** What the store and config say, read by the caller. */
@@ -127,6 +139,8 @@ export interface InstallPlan {
   readonly cooldown: { readonly minAgeSeconds: number; readonly text: string } | null;
   /** Rule 4, or null. */
   readonly locked: PlanRequest["locked"] | null;
+  /** Rule 6 for a rollback: the digest it must install (never refused as a downgrade), or null. */
+  readonly rollbackTo: Digest | null;
   /** Rule 8: the policy whose attestation gates apply (null when unsigned). */
   readonly attestationPolicy: CosignPolicy | null;
   /**
@@ -185,7 +199,9 @@ function decideConsent(
   if (request.allowUnsigned === true) return "command-line";
   if (facts.config.always_allow_unsigned) return "always_allow_unsigned";
   // The user's own earlier --allow-unsigned for this very source carries over to its updates.
-  if (request.origin === "update" && replaces?.allow_unsigned === true) return "recorded";
+  if ((request.origin === "update" || request.origin === "rollback") && replaces?.allow_unsigned === true) {
+    return "recorded";
+  }
   // Exporting copies bytes; it installs nothing and the importing machine decides with its own consent.
   if (request.origin === "export") return "export";
   throw policyMissing(request);
@@ -193,7 +209,7 @@ function decideConsent(
 
 function ownershipError(request: PlanRequest, name: string, installed: PackageMetadata, source: string) {
   const have = installedSource(installed);
-  if (request.origin === "locked" || request.origin === "update") {
+  if (request.origin === "locked" || request.origin === "update" || request.origin === "rollback") {
     return new DropzoneError(
       "SOURCE_MISMATCH",
       `Cannot install "${name}" from ${source}: "${name}" is installed from ${have}` +
@@ -263,11 +279,12 @@ export function planInstall(request: PlanRequest, facts: PlanFacts): InstallPlan
     downgrade: replaces
       ? {
         installedSignedAt: replaces.signature?.integrated_time ?? null,
-        allow: request.allowDowngrade === true,
+        allow: request.allowDowngrade === true || origin === "rollback",
       }
       : null,
     cooldown,
     locked: request.locked ?? null,
+    rollbackTo: origin === "rollback" ? request.rollbackTo ?? null : null,
     attestationPolicy: trust.kind === "verify" ? trust.policy : null,
     // Archives install offline and export installs nothing: there is nothing to cross-check against.
     crossCheck: origin === "archive" || origin === "export"
@@ -328,6 +345,28 @@ export function checkLockedDigest(plan: InstallPlan, digest: Digest): void {
   );
 }
 
+/**
+ * The digest halves of rules 4 and 6, checked as soon as the reference is resolved (before anything is pulled)
+ * and again by the gate: a locked install must get the locked digest, a rollback the digest it names.
+ */
+export function checkResolvedDigest(plan: InstallPlan, digest: Digest): void {
+  checkLockedDigest(plan, digest);
+  if (plan.origin !== "rollback") return;
+  if (plan.rollbackTo === null) {
+    throw new TypeError("A rollback plan names the digest it rolls back to");
+  }
+  if (digest === plan.rollbackTo) return;
+  throw new DropzoneError(
+    "DIGEST_MISMATCH",
+    `Cannot roll back "${plan.name}" to ${shortDigest(plan.rollbackTo)}: ${plan.ref.input} now resolves to ` +
+      shortDigest(digest),
+    {
+      hint: "The registry no longer serves that version for this platform; " +
+        `"dz info ${plan.name}" lists the versions still installed`,
+    },
+  );
+}
+
 /** Rule 4 when the locked digest is already installed: the recorded signature must be the locked signer. */
 export function gateUnchanged(plan: InstallPlan, installed: PackageMetadata): void {
   if (!plan.locked) return;
@@ -354,6 +393,7 @@ export function gateVerified(plan: InstallPlan, evidence: GateEvidence, now: Dat
     });
   }
   if (plan.attestationPolicy) applyAttestationGates(verification.attestations, plan.attestationPolicy);
+  checkResolvedDigest(plan, digest);
   if (plan.locked) {
     checkLockedDigest(plan, digest);
     const got = signature ? { identity: signature.identity, issuer: signature.issuer ?? null } : null;

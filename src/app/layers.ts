@@ -12,6 +12,7 @@ import type { Descriptor } from "../oci/manifest.ts";
 import type { RegistryClient } from "../registry/types.ts";
 import { crashPoint } from "../crash_points.ts";
 import { removeTree } from "../fs.ts";
+import { makeDir } from "../file_ops.ts";
 import type { BlobCache, BlobFollower } from "../store/blob_cache.ts";
 import type { Config } from "../store/config.ts";
 import {
@@ -27,7 +28,7 @@ import { applySnapshot, createRootfsState, finalizeRootfs, type KnownHashes } fr
 import { openLayer } from "../unpack/layer.ts";
 import type { ResolvedImage } from "./image.ts";
 import { Semaphore } from "../semaphore.ts";
-import { mark } from "../profile.ts";
+import { mark, span } from "../profile.ts";
 
 /** Progress of layer downloads, extraction and composition (a subset of install's events). */
 export type LayerEvent =
@@ -225,6 +226,7 @@ async function compose(input: {
           const follow = following.get(layer.digest);
           mark(`extract-start ${i} ${follow ? "following" : "cached"}`);
           extracted++;
+          const end = span(`extract-layer ${shortDigest(layer.digest)}`);
           const snapshot = await store.extract(
             layer.digest,
             async () =>
@@ -234,6 +236,7 @@ async function compose(input: {
               ),
             { label: shortDigest(layer.digest), signal, beforePublish: () => downloads[i]! },
           );
+          end();
           input.extracted?.add(layer.digest);
           mark(`extract-end ${i}`);
           return snapshot;
@@ -249,7 +252,7 @@ async function compose(input: {
     return pending;
   });
   try {
-    await Deno.mkdir(rootfs);
+    await makeDir(rootfs);
     const state = createRootfsState();
     for (let i = 0; i < layers.length; i++) {
       const layer = layers[i]!;

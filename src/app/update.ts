@@ -103,16 +103,28 @@ export function updateReference(
   tag: string,
   registries: readonly RegistryEntry[],
 ): ResolvedReference {
+  return sourceReference(meta, `:${tag}`, registries);
+}
+
+/**
+ * The reference of an installed package's recorded source with `suffix` (`:tag`, `@digest` or `:tag@digest`),
+ * spelled as {@linkcode updateReference} describes. Throws REGISTRY_NOT_FOUND when the registry was removed.
+ */
+export function sourceReference(
+  meta: Pick<PackageMetadata, "registry" | "repository">,
+  suffix: string,
+  registries: readonly RegistryEntry[],
+): ResolvedReference {
   const configured = registries.find((r) => r.name === meta.registry.name);
   if (configured) {
     const { prefix } = splitRegistryUrl(meta.registry.url);
     let image = meta.repository;
     if (prefix !== "" && image.startsWith(prefix + "/")) image = image.slice(prefix.length + 1);
-    return resolveReference(`${configured.name}/${image}:${tag}`, { registries });
+    return resolveReference(`${configured.name}/${image}${suffix}`, { registries });
   }
   if (isHostName(meta.registry.name)) {
     const { host } = splitRegistryUrl(meta.registry.url);
-    return resolveReference(`${host}/${meta.repository}:${tag}`, { registries });
+    return resolveReference(`${host}/${meta.repository}${suffix}`, { registries });
   }
   throw new DropzoneError(
     "REGISTRY_NOT_FOUND",

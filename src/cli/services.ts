@@ -14,6 +14,7 @@ import type { TrustContext } from "../verify/verifier.ts";
 import type { CosignPolicy } from "../verify/types.ts";
 import { USER_AGENT } from "../version.ts";
 import type { CliContext } from "./context.ts";
+import type { InstallDeps, InstallEvent } from "../app/install.ts";
 
 /**
  * A registry client honouring the config (insecure hosts, concurrency) and every credential source. Everything it
@@ -87,5 +88,26 @@ export function createTrustLoader(
       cache.set(key, loaded);
     }
     return loaded;
+  };
+}
+
+/**
+ * What the install pipeline needs for a command that installs from the registry with the default client and
+ * trust loader (`dz run`, `dz rollback` to a pruned version).
+ */
+export function registryInstallDeps(
+  ctx: CliContext,
+  config: Config,
+  onEvent: (event: InstallEvent) => void,
+): InstallDeps {
+  return {
+    layout: ctx.layout,
+    config,
+    client: createClient(ctx, config),
+    host: ctx.runtime.host,
+    now: ctx.runtime.now,
+    loadTrust: createTrustLoader(ctx),
+    ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
+    onEvent,
   };
 }

@@ -19,6 +19,7 @@ import { DropzoneError } from "../errors.ts";
 import { type Digest, digestToDirName, isDigest } from "../oci/digest.ts";
 import { applyLayer, type LayerOp, type SnapshotSource } from "../unpack/extract.ts";
 import type { LayerLimits } from "../unpack/rules.ts";
+import { extractInWorker } from "../unpack/worker_extract.ts";
 import { crashPoint } from "../crash_points.ts";
 import {
   ioError,
@@ -61,6 +62,11 @@ export interface ExtractSnapshotOptions {
   readonly label?: string;
   readonly signal?: AbortSignal;
   readonly limits?: Partial<LayerLimits>;
+  /**
+   * Extract in a Deno Worker from this verified blob file instead of the `tar` stream (the Workers experiment,
+   * see unpack/worker_extract.ts; `tar` is not called).
+   */
+  readonly worker?: { readonly blobPath: string; readonly mediaType: string };
   /**
    * Awaited after the tree is complete and before it is published: a tar read from a blob still downloading
    * must not become a snapshot until that blob's digest is confirmed (a rejection discards the staging).
@@ -128,6 +134,22 @@ function parseSnapshot(text: string, digest: Digest, dir: string): LayerSnapshot
   };
 }
 
+/** Extracts on this thread (the default): applyLayer recording into `tree`. */
+async function extractHere(
+  tar: ReadableStream<Uint8Array>,
+  tree: string,
+  options: ExtractSnapshotOptions,
+): Promise<{ ops: LayerOp[]; entries: number; bytes: number; dirs: Iterable<string> }> {
+  const record = { ops: [] as LayerOp[] };
+  const state = await applyLayer(tar, tree, {
+    record,
+    ...(options.label !== undefined ? { label: options.label } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    ...(options.limits !== undefined ? { limits: options.limits } : {}),
+  });
+  return { ops: record.ops, entries: state.entries, bytes: state.bytes, dirs: state.dirs };
+}
+
 /** Sets every directory of a finished tree to 0555 (deepest first does not matter for chmod). */
 async function sealTree(tree: string, dirs: Iterable<string>): Promise<void> {
   for (const rel of dirs) await Deno.chmod(join(tree, rel), 0o555);
@@ -164,20 +186,21 @@ export function openLayerStore(dir: string): LayerStore {
       try {
         const tree = join(staging, TREE_DIR);
         await Deno.mkdir(tree, { mode: 0o700 });
-        const record = { ops: [] as LayerOp[] };
-        const state = await applyLayer(await openTar(), tree, {
-          record,
-          ...(options.label !== undefined ? { label: options.label } : {}),
-          ...(options.signal !== undefined ? { signal: options.signal } : {}),
-          ...(options.limits !== undefined ? { limits: options.limits } : {}),
-        });
+        const record = options.worker !== undefined
+          ? await extractInWorker({
+            ...options.worker,
+            tree,
+            ...(options.label !== undefined ? { label: options.label } : {}),
+            ...(options.limits !== undefined ? { limits: options.limits } : {}),
+          }, options.signal)
+          : await extractHere(await openTar(), tree, options);
         await options.beforePublish?.();
-        await sealTree(tree, state.dirs);
+        await sealTree(tree, record.dirs);
         const snapshot = {
           schema_version: SCHEMA_VERSION,
           digest,
-          entries: state.entries,
-          bytes: state.bytes,
+          entries: record.entries,
+          bytes: record.bytes,
         };
         await writeJsonAtomic(join(staging, LAYER_FILE), { ...snapshot, ops: record.ops });
         await crashPoint("snapshot:before-rename");
@@ -190,8 +213,8 @@ export function openLayerStore(dir: string): LayerStore {
           dir: target,
           tree: join(target, TREE_DIR),
           ops: record.ops,
-          entries: state.entries,
-          bytes: state.bytes,
+          entries: record.entries,
+          bytes: record.bytes,
         };
       } finally {
         await removeTree(staging).catch(() => {});

@@ -6,6 +6,7 @@
  * packages/<name>/sha256-<hex>/metadata.json   receipt, written last: without it the version is incomplete
  * packages/<name>/current -> sha256-<hex>      relative symlink, flipped by rename
  * packages/<name>/history.json                 digests activated, newest last (rollback stack)
+ * packages/<name>/pruned.json                  receipts of pruned versions, for rollback (see pruned.ts)
  * packages/<name>/.staging-* .trash-* .tmp-*   in-flight work or crash leftovers (see recovery.ts)
  * ```
  *
@@ -34,6 +35,7 @@ import {
   writeJsonAtomic,
 } from "./atomic.ts";
 import { type PackageMetadata, parseMetadata, writeMetadata } from "./metadata.ts";
+import { recordPruned } from "./pruned.ts";
 import {
   chooseRollback,
   historyDocument,
@@ -449,8 +451,9 @@ export interface PruneOptions {
 }
 
 /**
- * Removes old versions of `name`, keeping the current one and the `keep` most recent previous ones. Each
- * removed dir is renamed to `.trash-*` before deletion. Returns the removed digests.
+ * Removes old versions of `name`, keeping the current one and the `keep` most recent previous ones. Their
+ * receipts go to pruned.json first; each removed dir is renamed to `.trash-*` before deletion. Returns the
+ * removed digests.
  */
 export async function prune(
   layout: StoreLayout,
@@ -464,9 +467,11 @@ export async function prune(
   }
   const previous = await previousVersions(layout, name, current);
   const kept = keptDigests(current, previous.map((v) => v.digest), keep);
+  const doomed = (await listVersions(layout, name)).filter((v) => !kept.has(v.digest) && !v.current);
+  // Receipts first, so `dz rollback --to <digest>` can still reinstall a pruned version (see pruned.ts).
+  await recordPruned(layout, name, doomed.flatMap((v) => v.metadata ? [v.metadata] : []));
   const removed: Digest[] = [];
-  for (const entry of await listVersions(layout, name)) {
-    if (kept.has(entry.digest) || entry.current) continue;
+  for (const entry of doomed) {
     await trashAndRemove(entry.dir, "prune:after-trash");
     removed.push(entry.digest);
   }

@@ -1,25 +1,7 @@
 /** Replays a layer snapshot's recorded ops onto a rootfs, hard-linking its files (see extract.ts). */
 import { DropzoneError } from "../errors.ts";
-import {
-  abs,
-  admitEntry,
-  applyDirectory,
-  applyHardlink,
-  applySymlink,
-  applyWhiteout,
-  type Context,
-  type ContextOptions,
-  countBytes,
-  createReplacing,
-  drain,
-  enterPath,
-  ioError,
-  lstatOrUndefined,
-  newContext,
-  removePath,
-  type RootfsState,
-  schedule,
-} from "./engine.ts";
+// One namespace for the shared core: the replay reads as a sequence of engine operations.
+import * as engine from "./engine.ts";
 import type { LayerOp } from "./rules.ts";
 
 /** A layer snapshot to replay: its extracted tree and its recorded ops. */
@@ -37,20 +19,20 @@ export interface SnapshotSource {
 export type KnownHashes = Map<string, string>;
 
 async function applyOp(
-  ctx: Context,
+  ctx: engine.Context,
   tree: string,
   op: LayerOp,
   known: KnownHashes | undefined,
 ): Promise<void> {
   const name = op[1];
-  const parts = admitEntry(ctx, name);
+  const parts = engine.admitEntry(ctx, name);
   if (parts === undefined) return;
   if (known !== undefined) return await applyOpTracked(ctx, tree, op, parts, known);
   await applyOpParts(ctx, tree, op, parts);
 }
 
 async function applyOpTracked(
-  ctx: Context,
+  ctx: engine.Context,
   tree: string,
   op: LayerOp,
   parts: string[],
@@ -66,32 +48,32 @@ async function applyOpTracked(
   }
 }
 
-async function applyOpParts(ctx: Context, tree: string, op: LayerOp, parts: string[]): Promise<void> {
+async function applyOpParts(ctx: engine.Context, tree: string, op: LayerOp, parts: string[]): Promise<void> {
   const name = op[1];
   switch (op[0]) {
     case "w":
-      await drain(ctx);
-      return await applyWhiteout(ctx, name, parts);
+      await engine.drain(ctx);
+      return await engine.applyWhiteout(ctx, name, parts);
     case "d":
-      return await applyDirectory(ctx, await enterPath(ctx, name, parts, true), op[2] & 0o777, undefined);
+      return await engine.applyTreeEntry(ctx, name, parts, { type: "directory", mode: op[2] & 0o777 });
     case "f": {
-      const rel = await enterPath(ctx, name, parts, true);
-      countBytes(ctx, name, op[2]);
+      const rel = await engine.enterPath(ctx, name, parts, true);
+      engine.countBytes(ctx, name, op[2]);
       // The snapshot's inode is shared, never written: createReplacing unlinks whatever is in the way first.
-      return await schedule(ctx, name, rel, 0, async () => {
-        await createReplacing(ctx, rel, () => Deno.link(`${tree}/${rel}`, abs(ctx, rel)));
+      return await engine.schedule(ctx, name, rel, 0, async () => {
+        await engine.createReplacing(ctx, rel, () => Deno.link(`${tree}/${rel}`, engine.abs(ctx, rel)));
       });
     }
     case "x": {
-      const rel = await enterPath(ctx, name, parts, false);
-      const info = await lstatOrUndefined(abs(ctx, rel));
-      if (info !== undefined) await removePath(ctx, rel, info.isDirectory);
+      const rel = await engine.enterPath(ctx, name, parts, false);
+      const info = await engine.lstatOrUndefined(engine.abs(ctx, rel));
+      if (info !== undefined) await engine.removePath(ctx, rel, info.isDirectory);
       return;
     }
     case "s":
-      return await applySymlink(ctx, name, parts, await enterPath(ctx, name, parts, false), op[2]);
+      return await engine.applyTreeEntry(ctx, name, parts, { type: "symlink", target: op[2] });
     case "h":
-      return await applyHardlink(ctx, name, parts, await enterPath(ctx, name, parts, false), op[2]);
+      return await engine.applyTreeEntry(ctx, name, parts, { type: "hardlink", target: op[2] });
   }
 }
 
@@ -103,13 +85,13 @@ async function applyOpParts(ctx: Context, tree: string, op: LayerOp, parts: stri
 export async function applySnapshot(
   snapshot: SnapshotSource,
   rootfs: string,
-  options: Omit<ContextOptions, "record" | "onFile" | "preserveMtime"> & {
+  options: Omit<engine.ContextOptions, "record" | "onFile" | "preserveMtime"> & {
     readonly signal?: AbortSignal;
     /** Filled with the recorded sha256 of the files linked into place (pass the same map for every layer). */
     readonly known?: KnownHashes;
   } = {},
-): Promise<RootfsState> {
-  const ctx = await newContext(rootfs, options);
+): Promise<engine.RootfsState> {
+  const ctx = await engine.newContext(rootfs, options);
   const tree = snapshot.tree.endsWith("/") ? snapshot.tree.slice(0, -1) : snapshot.tree;
   let i = 0;
   try {
@@ -119,12 +101,12 @@ export async function applySnapshot(
         await applyOp(ctx, tree, op, options.known);
       } catch (err) {
         if (err instanceof DropzoneError) throw err;
-        throw ioError(ctx, op[1], err);
+        throw engine.ioError(ctx, op[1], err);
       }
     }
-    await drain(ctx);
+    await engine.drain(ctx);
   } catch (err) {
-    await drain(ctx).catch(() => {});
+    await engine.drain(ctx).catch(() => {});
     throw err;
   }
   return ctx.state;

@@ -261,7 +261,42 @@ export async function createReplacing<T>(ctx: Context, rel: string, create: () =
   return await create();
 }
 
-export async function applyDirectory(
+/** Where an entry goes: its name as the layer wrote it, its cleaned components, its path in the rootfs. */
+interface EntryAt {
+  readonly name: string;
+  readonly parts: string[];
+  readonly rel: string;
+}
+
+/** A directory, symlink or hardlink entry: the same whether it comes from a tar header or a snapshot op. */
+export type TreeEntry =
+  | { readonly type: "directory"; readonly mode: number; readonly mtime?: Date | undefined }
+  | { readonly type: "symlink" | "hardlink"; readonly target: string };
+
+/**
+ * Applies a directory, symlink or hardlink entry named `name` (cleaned into `parts`): creates its parents,
+ * checks it and records it while recording a snapshot. Regular files and whiteouts have their own paths.
+ */
+export async function applyTreeEntry(
+  ctx: Context,
+  name: string,
+  parts: string[],
+  entry: TreeEntry,
+): Promise<void> {
+  // Directories may overlap with in-flight small-file writes; links wait for them (see enterPath).
+  const rel = await enterPath(ctx, name, parts, entry.type === "directory");
+  if (entry.type === "directory") {
+    ctx.recorder?.ops.push(["d", rel, entry.mode]);
+    return await applyDirectory(ctx, rel, entry.mode, entry.mtime);
+  }
+  if (entry.target.includes("\0")) throw unsafe(ctx, name, "has a NUL byte in its link target");
+  const at = { name, parts, rel };
+  return entry.type === "symlink"
+    ? await applySymlink(ctx, at, entry.target)
+    : await applyHardlink(ctx, at, entry.target);
+}
+
+async function applyDirectory(
   ctx: Context,
   rel: string,
   mode: number,
@@ -289,28 +324,16 @@ export function ioError(ctx: Context, name: string, err: unknown): DropzoneError
   });
 }
 
-export async function applySymlink(
-  ctx: Context,
-  name: string,
-  parts: string[],
-  rel: string,
-  linkname: string,
-): Promise<void> {
+async function applySymlink(ctx: Context, at: EntryAt, linkname: string): Promise<void> {
+  const { name, parts, rel } = at;
   if (linkname === "") throw unsafe(ctx, name, "is a symlink with an empty target");
-  if (linkname.includes("\0")) throw unsafe(ctx, name, "has a NUL byte in its link target");
   const target = rootfsLinkTarget(parts.slice(0, -1), linkname);
   ctx.recorder?.ops.push(["s", rel, target]);
   await createReplacing(ctx, rel, () => Deno.symlink(target, abs(ctx, rel)));
 }
 
-export async function applyHardlink(
-  ctx: Context,
-  name: string,
-  parts: string[],
-  rel: string,
-  linkname: string,
-): Promise<void> {
-  if (linkname.includes("\0")) throw unsafe(ctx, name, "has a NUL byte in its link target");
+async function applyHardlink(ctx: Context, at: EntryAt, linkname: string): Promise<void> {
+  const { name, parts, rel } = at;
   const targetParts = cleanEntryPath(linkname);
   if (targetParts === undefined) throw unsafe(ctx, name, `is a hardlink to "${linkname}", outside the root`);
   if (targetParts.length === 0) throw unsafe(ctx, name, "is a hardlink to the root directory");

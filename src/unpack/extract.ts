@@ -32,9 +32,7 @@ import { DropzoneError } from "../errors.ts";
 import {
   abs,
   admitEntry,
-  applyDirectory,
-  applyHardlink,
-  applySymlink,
+  applyTreeEntry,
   applyWhiteout,
   type Context,
   type ContextOptions,
@@ -215,21 +213,22 @@ async function applyEntry(ctx: Context, header: TarHeader, body: ReadableStream<
     await drain(ctx);
     return await applyWhiteout(ctx, name, parts);
   }
-  const type = header.type ?? "file";
-  if (type !== "file" && type !== "directory" && type !== "symlink" && type !== "link") return; // devices, FIFOs
-  const rel = await enterPath(ctx, name, parts, type === "file" || type === "directory");
-  switch (type) {
-    case "directory": {
-      const mode = (header.mode ?? 0o755) & 0o777;
-      ctx.recorder?.ops.push(["d", rel, mode]);
-      return await applyDirectory(ctx, rel, mode, header.mtime);
-    }
+  const target = header.linkname ?? "";
+  switch (header.type ?? "file") {
     case "file":
-      return await applyFile(ctx, name, rel, header, body);
+      return await applyFile(ctx, name, await enterPath(ctx, name, parts, true), header, body);
+    case "directory":
+      return await applyTreeEntry(ctx, name, parts, {
+        type: "directory",
+        mode: (header.mode ?? 0o755) & 0o777,
+        mtime: header.mtime,
+      });
     case "symlink":
-      return await applySymlink(ctx, name, parts, rel, header.linkname ?? "");
+      return await applyTreeEntry(ctx, name, parts, { type: "symlink", target });
     case "link":
-      return await applyHardlink(ctx, name, parts, rel, header.linkname ?? "");
+      return await applyTreeEntry(ctx, name, parts, { type: "hardlink", target });
+    default:
+      return; // devices, FIFOs
   }
 }
 

@@ -494,6 +494,24 @@ Deno.test("gateVerified(): one row per rule (lockfile, continuity, git ref, down
       expect: "ok",
     },
     {
+      rule: "6 rollback: going back to a version signed before the installed one is not a downgrade",
+      plan: plan({ origin: "rollback", rollbackTo: D("3") }),
+      v: verification(`${WF}@refs/tags/v1`, 4000),
+      expect: "ok",
+    },
+    {
+      rule: "6 rollback: a reference that now resolves to another digest is refused",
+      plan: plan({ origin: "rollback", rollbackTo: D("9") }),
+      v: verification(`${WF}@refs/tags/v1`, 4000),
+      expect: "DIGEST_MISMATCH",
+    },
+    {
+      rule: "5 continuity: a rollback keeps the signer pin",
+      plan: plan({ origin: "rollback", rollbackTo: D("3") }),
+      v: verification("https://github.com/o/r/.github/workflows/other.yml@refs/tags/v1", 4000),
+      expect: "SIGNER_CHANGED",
+    },
+    {
       rule: "6 downgrade: the same signing time is a rebuild, not a downgrade",
       plan: plan(),
       v: verification(`${WF}@refs/tags/v2`, 5000),

@@ -108,3 +108,55 @@ Deno.test("layer_cache: false installs independent copies and keeps no snapshots
   assert.ok(!names.includes("layers"), `the private snapshots were deleted after composition: ${names}`);
   for (const name of ["image-config.json", "metadata.json", "rootfs"]) assert.ok(names.includes(name), name);
 });
+
+/** Every snapshot directory with its mtime: equal before and after means nothing was extracted or replaced. */
+async function snapshotState(home: string): Promise<[string, number | null][]> {
+  const dir = join(home, "cache", "layers");
+  return await Promise.all(
+    (await snapshots(home)).map(async (n) => [n, (await Deno.lstat(join(dir, n))).mtime?.getTime() ?? null]),
+  );
+}
+
+Deno.test("dz export copies blobs and extracts nothing; installing the archive reuses the snapshots present", async () => {
+  await using env = await startE2E();
+  await env.publish("one", "latest", "one\n");
+  const two = await env.publish("two", "latest", "two\n");
+  assert.equal((await env.dz(["install", "lab/one"])).code, 0);
+  const before = await snapshotState(env.home);
+  const work = await Deno.makeTempDir({ prefix: "dz-export-snapshots-" });
+  try {
+    const archive = join(work, "two.tar");
+    const exported = await env.dz(["export", "lab/two", "-o", archive]);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.deepEqual(await snapshotState(env.home), before, "export extracted nothing");
+    const listing = new TextDecoder().decode(
+      (await new Deno.Command("tar", { args: ["-tf", archive] }).output()).stdout,
+    );
+    for (const layer of two.image.layers) {
+      assert.ok(
+        listing.includes(`blobs/sha256/${layer.digest.slice(7)}`),
+        "the layer blob is copied as it is",
+      );
+    }
+
+    // The base layer's snapshot (from "one") is reused; only two's own layer is extracted.
+    const installed = await env.dz(["install", archive]);
+    assert.equal(installed.code, 0, installed.stderr);
+    assert.match(installed.stderr, /Layers: +1 reused from the layer cache, 1 extracted/);
+    assert.equal((await runWrapper(`${env.home}/bin/two`)).stdout, "two\n");
+    const base = join(env.home, "cache", "layers", two.image.layers[0]!.digest.replace(":", "-"), "tree");
+    assert.equal(
+      (await Deno.lstat(join(currentRootfs(env.home, "two"), "usr/bin/echo"))).ino,
+      (await Deno.lstat(join(base, "usr/bin/echo"))).ino,
+      "the archive install links the shared snapshot",
+    );
+
+    // Installed again from the archive after remove: every layer comes from a snapshot.
+    assert.equal((await env.dz(["remove", "two", "--yes"])).code, 0);
+    const again = await env.dz(["install", archive]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /Layers: +2 reused from the layer cache, 0 extracted/);
+  } finally {
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
+});

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import type { Digest } from "../../src/oci/digest.ts";
 import { removeTree } from "../../src/fs.ts";
+import { MEDIA_TYPES } from "../../src/oci/media_types.ts";
 import { openLayerStore } from "../../src/store/layer_store.ts";
 import {
   applyLayer,
@@ -37,14 +38,25 @@ export async function composeLayers(
   rootfs: string,
   tars: readonly Uint8Array[],
   storeDir: string,
-  options: { chunkSize?: number; finalize?: boolean; known?: Map<string, string> } = {},
+  options: { chunkSize?: number; finalize?: boolean; known?: Map<string, string>; worker?: boolean } = {},
 ): Promise<RootfsState> {
   const store = openLayerStore(storeDir);
   const snapshots = [];
   for (const tar of tars) {
-    snapshots.push(
-      await store.extract(tarDigest(tar), () => Promise.resolve(streamOf(tar, options.chunkSize))),
-    );
+    // The Workers path reads the layer from a blob file (outside the tested tree), as the blob cache holds it.
+    const blob = options.worker ? await Deno.makeTempFile({ prefix: "dz-worker-blob-" }) : undefined;
+    try {
+      if (blob !== undefined) await Deno.writeFile(blob, tar);
+      snapshots.push(
+        await store.extract(
+          tarDigest(tar),
+          () => Promise.resolve(streamOf(tar, options.chunkSize)),
+          blob === undefined ? {} : { worker: { blobPath: blob, mediaType: MEDIA_TYPES.OCI_LAYER } },
+        ),
+      );
+    } finally {
+      if (blob !== undefined) await Deno.remove(blob);
+    }
   }
   await Deno.mkdir(rootfs, { recursive: true });
   const state = createRootfsState();

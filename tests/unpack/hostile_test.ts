@@ -31,9 +31,12 @@ interface Workspace {
   readonly store: string;
 }
 
-/** How layers are applied: straight from the tars, or as dz installs, composed from layer snapshots. */
-type Mode = "tar" | "composed";
-const MODES: readonly Mode[] = ["tar", "composed"];
+/**
+ * How layers are applied: straight from the tars, as dz installs (composed from layer snapshots), or composed
+ * from snapshots extracted in a Worker (the Workers experiment must keep every guarantee).
+ */
+type Mode = "tar" | "composed" | "worker";
+const MODES: readonly Mode[] = ["tar", "composed", "worker"];
 
 async function workspace(base: string): Promise<Workspace> {
   // rootfs is nested so that "../../x" from inside it still lands in `base`, where we can see it.
@@ -60,8 +63,9 @@ async function outside(ws: Workspace): Promise<Map<string, NodeInfo>> {
 async function install(ws: Workspace, layers: readonly Layer[], mode: Mode): Promise<unknown> {
   const state = createRootfsState();
   try {
-    if (mode === "composed") {
-      await composeLayers(ws.rootfs, layers.map((l) => buildTar(l)), ws.store, { finalize: false });
+    if (mode !== "tar") {
+      const worker = mode === "worker";
+      await composeLayers(ws.rootfs, layers.map((l) => buildTar(l)), ws.store, { finalize: false, worker });
       return undefined;
     }
     for (const layer of layers) await applyLayer(streamOf(buildTar(layer)), ws.rootfs, { state });

@@ -6,7 +6,7 @@ import { readCurrent } from "../../store/packages.ts";
 import { resolveReference } from "../../oci/reference.ts";
 import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
-import { createClient, createTrustLoader } from "../services.ts";
+import { registryInstallDeps } from "../services.ts";
 import { withStoreLock } from "./shared.ts";
 
 /** dz run; returns the program's exit code. */
@@ -66,16 +66,7 @@ async function prepare(
   const progress = installProgress(ctx);
   // The lock covers the unpack into the run cache only; the program itself runs without holding it.
   return await withStoreLock(ctx, () =>
-    prepareRun({
-      layout: ctx.layout,
-      config,
-      client: createClient(ctx, config),
-      host: ctx.runtime.host,
-      now: ctx.runtime.now,
-      loadTrust: createTrustLoader(ctx),
-      ...(ctx.runtime.signal ? { signal: ctx.runtime.signal } : {}),
-      onEvent: progress.onEvent,
-    }, {
+    prepareRun(registryInstallDeps(ctx, config, progress.onEvent), {
       ref,
       allowUnsigned: opts.allowUnsigned === true,
       acceptNewSigner: opts.acceptNewSigner === true,
