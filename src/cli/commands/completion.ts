@@ -23,7 +23,10 @@ export async function completeNames(ctx: CliContext, kind: string): Promise<void
     if (kind === "packages") {
       for (const name of completablePackageNames(ctx.layout.packages)) ctx.out(name + "\n");
     } else if (kind === "registries") {
-      const { config } = await ctx.config();
+      // Not ctx.config(): that initialises the home, and a TAB must never create ~/.dropzone or print the
+      // first-run hint. loadConfig answers with the seed's registries while there is no config.yaml.
+      const { loadConfig } = await import("../../store/config.ts");
+      const { config } = await loadConfig(ctx.layout.configFile);
       for (const r of config.registries) ctx.out(r.name + "\n");
     }
   } catch {
