@@ -52,7 +52,7 @@ Deno.test("a DropzoneError is one error: line and its hint with its code's exit 
       assert.match(lines[0]!, /^error: Cannot read package metadata ".*metadata\.json": invalid JSON$/);
       assert.match(lines[1]!, /^hint: Run "dz doctor"/);
       assert.equal(lines.some((l) => l.startsWith("  caused by: ")), verbose, r.err());
-      assert.doesNotMatch(r.err(), /bug in dz|    at /);
+      assert.doesNotMatch(r.err(), /bug in dz|\s{4}at /);
     }
   });
 });
