@@ -1,6 +1,7 @@
 /**
  * From a verified image to a rootfs: layers download into the blob cache, are extracted once each into the layer
- * snapshot store (concurrently, as soon as each download finished), and the rootfs is composed by replaying the
+ * snapshot store (concurrently; a layer still downloading is extracted from the bytes already received, and its
+ * snapshot is published only after its digest was confirmed), and the rootfs is composed by replaying the
  * snapshots in layer order with hard links. With `layer_cache: false` the snapshots live in a private directory
  * that is deleted after composition, so the rootfs holds independent copies.
  */
@@ -11,7 +12,7 @@ import type { Descriptor } from "../oci/manifest.ts";
 import type { RegistryClient } from "../registry/types.ts";
 import { crashPoint } from "../crash_points.ts";
 import { removeTree } from "../fs.ts";
-import type { BlobCache } from "../store/blob_cache.ts";
+import type { BlobCache, BlobFollower } from "../store/blob_cache.ts";
 import type { Config } from "../store/config.ts";
 import {
   type LayerSnapshot,
@@ -26,6 +27,7 @@ import { applySnapshot, createRootfsState, finalizeRootfs, type KnownHashes } fr
 import { openLayer } from "../unpack/layer.ts";
 import type { ResolvedImage } from "./image.ts";
 import { Semaphore } from "../semaphore.ts";
+import { mark } from "../profile.ts";
 
 /** Progress of layer downloads, extraction and composition (a subset of install's events). */
 export type LayerEvent =
@@ -51,6 +53,8 @@ export interface PullOptions {
   readonly skip?: ReadonlySet<Digest>;
   /** Receives the digest of every blob this call wrote into the cache (not those already there). */
   readonly fetched?: Set<Digest>;
+  /** Receives, per layer being downloaded, a reader of its bytes as they arrive (see BlobFollower). */
+  readonly following?: Followers;
 }
 
 /** Downloads every layer into the cache with bounded concurrency; returns a promise per layer. */
@@ -76,7 +80,11 @@ export function pullLayers(
         signal,
         onProgress: (bytes) => deps.onEvent?.({ type: "layer-progress", digest: layer.digest, bytes }),
       });
-      if (await cache.putStream(layer.digest, layer.size, stream)) options.fetched?.add(layer.digest);
+      const following = options.following;
+      const written = await cache.putStream(layer.digest, layer.size, stream, {
+        ...(following ? { onWriting: (follow: BlobFollower) => following.set(layer.digest, follow) } : {}),
+      });
+      if (written) options.fetched?.add(layer.digest);
       deps.onEvent?.({ type: "layer-done", digest: layer.digest });
     });
   });
@@ -139,8 +147,10 @@ export async function fetchLayers(
   if (shared !== undefined) {
     for (const layer of layers) if (await shared.load(layer.digest)) present.add(layer.digest);
   }
+  const following = new Followers();
   const downloads = pullLayers(deps, image, cache, signal, {
     skip: present,
+    following,
     ...(options.fetched ? { fetched: options.fetched } : {}),
   });
   const extracted = new Set<Digest>();
@@ -159,6 +169,7 @@ export async function fetchLayers(
           image,
           cache,
           downloads,
+          following,
           rootfs,
           signal: options.signal,
           deps,
@@ -177,6 +188,7 @@ async function compose(input: {
   image: ResolvedImage;
   cache: BlobCache;
   downloads: readonly Promise<void>[];
+  following: Followers;
   rootfs: string;
   signal: AbortSignal;
   deps: FetchDeps;
@@ -184,7 +196,7 @@ async function compose(input: {
   /** Receives the digest of every snapshot extracted into the shared store. */
   extracted?: Set<Digest>;
 }): Promise<RootfsBuild> {
-  const { store, image, cache, downloads, rootfs, deps } = input;
+  const { store, image, cache, downloads, following, rootfs, deps } = input;
   const layers = image.manifest.layers;
   // One failed extraction stops the others before the error surfaces.
   const controller = new AbortController();
@@ -203,17 +215,32 @@ async function compose(input: {
           reused++;
           return existing;
         }
-        await downloads[i];
+        // A layer still downloading is extracted from its bytes as they arrive (verification passed before
+        // build was called; the blob's own sha256 is checked as it streams): the snapshot is published only
+        // after the download committed the blob with the manifest's digest, so bytes that turn out wrong
+        // leave nothing behind but a discarded staging tree.
+        await Promise.race([downloads[i], following.started(layer.digest)]);
         return await slots.run(async () => {
           signal.throwIfAborted();
+          const follow = following.get(layer.digest);
+          mark(`extract-start ${i} ${follow ? "following" : "cached"}`);
           extracted++;
           const snapshot = await store.extract(
             layer.digest,
-            async () => openLayer(counted(await cache.open(layer.digest), layer.digest), layer.mediaType),
-            { label: shortDigest(layer.digest), signal },
+            async () =>
+              openLayer(
+                counted(follow !== undefined ? follow() : await cache.open(layer.digest), layer.digest),
+                layer.mediaType,
+              ),
+            { label: shortDigest(layer.digest), signal, beforePublish: () => downloads[i]! },
           );
           input.extracted?.add(layer.digest);
+          mark(`extract-end ${i}`);
           return snapshot;
+        }).catch(async (err) => {
+          // A failed download fails its follower too: report the download's own error (a network fault is
+          // exit 1 with the network hint), not the reading of a cut-off tar.
+          throw (await downloads[i]!.then(() => undefined, (e: unknown) => e)) ?? err;
         });
       })();
       pending.catch(() => controller.abort());
@@ -266,6 +293,33 @@ function countingStream(
         },
       }),
     );
+}
+
+/** The followers of the downloads in progress, by layer digest (see BlobFollower). */
+class Followers {
+  readonly #follow = new Map<Digest, BlobFollower>();
+  readonly #waiting = new Map<Digest, () => void>();
+  readonly #started = new Map<Digest, Promise<void>>();
+
+  set(digest: Digest, follow: BlobFollower): void {
+    this.#follow.set(digest, follow);
+    this.#waiting.get(digest)?.();
+  }
+
+  get(digest: Digest): BlobFollower | undefined {
+    return this.#follow.get(digest);
+  }
+
+  /** Resolves once the download of `digest` started writing (never, when it does not: race it). */
+  started(digest: Digest): Promise<void> {
+    if (this.#follow.has(digest)) return Promise.resolve();
+    let started = this.#started.get(digest);
+    if (started === undefined) {
+      started = new Promise((resolve) => this.#waiting.set(digest, resolve));
+      this.#started.set(digest, started);
+    }
+    return started;
+  }
 }
 
 function isAbort(err: unknown): boolean {

@@ -43,7 +43,12 @@ export interface BlobCache {
    * DIGEST_MISMATCH is thrown. When the blob is already cached the stream is cancelled. Returns true when
    * the blob was newly written.
    */
-  putStream(digest: Digest, size: number, stream: ReadableStream<Uint8Array>): Promise<boolean>;
+  putStream(
+    digest: Digest,
+    size: number,
+    stream: ReadableStream<Uint8Array>,
+    options?: PutStreamOptions,
+  ): Promise<boolean>;
   /**
    * A pass-through of `stream` whose bytes are also written to the cache. The blob is committed when the
    * stream ends cleanly with the expected digest and size; on mismatch the returned stream errors with
@@ -56,6 +61,24 @@ export interface BlobCache {
   /** Removes blobs not in `referenced` and stale temp files. Call it holding the store lock. */
   gc(referenced: ReadonlySet<Digest>, options?: BlobGcOptions): Promise<BlobGcResult>;
 }
+
+/** Options for {@linkcode BlobCache.putStream}. */
+export interface PutStreamOptions {
+  /**
+   * Called once the temp file exists, before any byte is written, with a function that opens a reader of the
+   * blob as it is being written (see {@linkcode BlobFollower}), so a consumer can overlap its work with the
+   * download instead of waiting for it. Not called when the blob is already cached.
+   */
+  readonly onWriting?: (follow: BlobFollower) => void;
+}
+
+/**
+ * Opens a stream of a blob's bytes from the start while it is still being written: it waits for more bytes
+ * as they arrive and ends only after the whole blob was verified (size and sha256) and committed. When the
+ * write fails (digest mismatch, network, disk) the stream errors with that failure, so a consumer never sees
+ * a clean end of unverified bytes; it must still treat what it made from them as unverified until then.
+ */
+export type BlobFollower = () => ReadableStream<Uint8Array>;
 
 function mismatch(digest: Digest, detail: string): DropzoneError {
   return new DropzoneError("DIGEST_MISMATCH", `Content of blob "${digest}" does not match: ${detail}`, {
@@ -70,7 +93,103 @@ interface BlobWriter {
   update(chunk: Uint8Array): Promise<void>;
   /** Verifies and renames into place; throws DIGEST_MISMATCH (after discarding) when wrong. */
   commit(): Promise<void>;
-  discard(): Promise<void>;
+  /** Drops the temp file; followers fail with `reason`. */
+  discard(reason?: unknown): Promise<void>;
+  /** A reader of the bytes written so far and to come (see BlobFollower). */
+  readonly follow: BlobFollower;
+}
+
+/** How far a writer got, for followers: bytes on disk, and how the write ended. */
+interface WriteProgress {
+  written: number;
+  state: "writing" | "committed" | "failed";
+  error: unknown;
+  /** Resolves the current wait of every follower (replaced after each wake-up). */
+  wake: () => void;
+  changed: Promise<void>;
+}
+
+function newProgress(): WriteProgress {
+  const progress: WriteProgress = {
+    written: 0,
+    state: "writing",
+    error: undefined,
+    wake: () => {},
+    changed: Promise.resolve(),
+  };
+  rearm(progress);
+  return progress;
+}
+
+function rearm(progress: WriteProgress): void {
+  progress.changed = new Promise((resolve) => {
+    progress.wake = resolve;
+  });
+}
+
+function notify(progress: WriteProgress): void {
+  const wake = progress.wake;
+  rearm(progress);
+  wake();
+}
+
+const FOLLOW_CHUNK = 256 * 1024;
+
+/**
+ * A follower of one write: reads the temp file through its own descriptor (still valid after the commit's
+ * rename), never past what the writer reported, and closes only once the writer committed every byte.
+ */
+function followWrite(
+  paths: { readonly tmp: string; readonly final: string },
+  size: number,
+  progress: WriteProgress,
+): ReadableStream<Uint8Array> {
+  let file: Deno.FsFile | undefined;
+  let pos = 0;
+  const close = () => {
+    file?.close();
+    file = undefined;
+  };
+  return new ReadableStream<Uint8Array>({
+    async start() {
+      try {
+        file = await Deno.open(progress.state === "committed" ? paths.final : paths.tmp, { read: true });
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+        // The commit renamed the temp file in between, or the write failed and removed it.
+        while (progress.state === "writing") await progress.changed;
+        if (progress.state === "failed") throw progress.error;
+        file = await Deno.open(paths.final, { read: true });
+      }
+    },
+    async pull(controller) {
+      while (true) {
+        if (progress.state === "failed") {
+          close();
+          throw progress.error;
+        }
+        if (pos < progress.written) {
+          const buf = new Uint8Array(Math.min(FOLLOW_CHUNK, progress.written - pos));
+          const n = await file!.read(buf);
+          if (n === null || n === 0) {
+            throw new Error(`blob temp file ended at ${pos} of ${progress.written} bytes`);
+          }
+          pos += n;
+          controller.enqueue(n === buf.length ? buf : buf.subarray(0, n));
+          return;
+        }
+        if (progress.state === "committed" && pos >= size) {
+          close();
+          controller.close();
+          return;
+        }
+        await progress.changed;
+      }
+    },
+    cancel() {
+      close();
+    },
+  }, { highWaterMark: 0 });
 }
 
 /**
@@ -88,6 +207,13 @@ async function openWriter(
   const finalPath = join(dir, hex);
   const tmp = join(dir, `${TEMP_PREFIX}${hex}-${randomSuffix()}`);
   const hash = createHash("sha256");
+  const progress = newProgress();
+  const fail = (err: unknown) => {
+    if (progress.state !== "writing") return;
+    progress.state = "failed";
+    progress.error = err;
+    notify(progress);
+  };
   let count = 0;
   let file: Deno.FsFile | undefined;
   let writeFailed = !persist;
@@ -111,30 +237,37 @@ async function openWriter(
     }
     cleanup?.[Symbol.dispose]();
   }
+  async function failWith(err: unknown): Promise<never> {
+    fail(err);
+    await dropFile();
+    throw err;
+  }
   return {
     async update(chunk) {
       count += chunk.length;
-      if (count > size) {
-        await dropFile();
-        throw mismatch(digest, `more than the expected ${size} bytes`);
-      }
+      if (count > size) await failWith(mismatch(digest, `more than the expected ${size} bytes`));
       hash.update(chunk);
       if (!writeFailed && file !== undefined) {
         try {
           let rest = chunk;
           while (rest.length > 0) rest = rest.subarray(await file.write(rest));
+          progress.written = count;
+          notify(progress);
         } catch (err) {
           writeFailed = true;
+          const failure = ioError(`store blob ${digest} in`, dir, err, { needed: size });
+          fail(failure);
           await dropFile();
-          if (persist === "required") throw ioError(`store blob ${digest} in`, dir, err, { needed: size });
+          if (persist === "required") throw failure;
         }
       }
     },
     async commit() {
       const actual = `sha256:${hash.digest("hex")}`;
       if (count !== size || actual !== digest) {
-        await dropFile();
-        throw mismatch(digest, count !== size ? `got ${count} bytes, expected ${size}` : `got ${actual}`);
+        await failWith(
+          mismatch(digest, count !== size ? `got ${count} bytes, expected ${size}` : `got ${actual}`),
+        );
       }
       if (writeFailed || file === undefined) return;
       try {
@@ -146,11 +279,19 @@ async function openWriter(
       } catch (err) {
         await dropFile();
         await Deno.remove(tmp).catch(() => undefined);
-        throw ioError("store blob", finalPath, err);
+        const failure = ioError("store blob", finalPath, err);
+        fail(failure);
+        throw failure;
       }
       await syncDir(dir);
+      progress.state = "committed";
+      notify(progress);
     },
-    discard: dropFile,
+    async discard(reason) {
+      fail(reason ?? new DropzoneError("IO", `The write of blob "${digest}" stopped before it was complete`));
+      await dropFile();
+    },
+    follow: () => followWrite({ tmp, final: finalPath }, size, progress),
   };
 }
 
@@ -187,12 +328,13 @@ export function openBlobCache(dir: string): BlobCache {
         throw ioError("read", pathOf(digest), err);
       }
     },
-    async putStream(digest, size, stream) {
+    async putStream(digest, size, stream, options = {}) {
       if (await has(digest)) {
         await stream.cancel();
         return false;
       }
       const writer = await openWriter(dir, digest, size, "required");
+      options.onWriting?.(writer.follow);
       const reader = stream.getReader();
       try {
         while (true) {
@@ -201,7 +343,7 @@ export function openBlobCache(dir: string): BlobCache {
           await writer.update(value);
         }
       } catch (err) {
-        await writer.discard();
+        await writer.discard(err);
         await reader.cancel().catch(() => undefined);
         throw err;
       } finally {

@@ -61,6 +61,11 @@ export interface ExtractSnapshotOptions {
   readonly label?: string;
   readonly signal?: AbortSignal;
   readonly limits?: Partial<LayerLimits>;
+  /**
+   * Awaited after the tree is complete and before it is published: a tar read from a blob still downloading
+   * must not become a snapshot until that blob's digest is confirmed (a rejection discards the staging).
+   */
+  readonly beforePublish?: () => Promise<unknown>;
 }
 
 /** The snapshot store API (see the module comment). */
@@ -166,6 +171,7 @@ export function openLayerStore(dir: string): LayerStore {
           ...(options.signal !== undefined ? { signal: options.signal } : {}),
           ...(options.limits !== undefined ? { limits: options.limits } : {}),
         });
+        await options.beforePublish?.();
         await sealTree(tree, state.dirs);
         const snapshot = {
           schema_version: SCHEMA_VERSION,

@@ -195,3 +195,120 @@ Deno.test({
     assert.equal(await cache.has(digest), false);
   },
 });
+
+/**
+ * A source whose chunks the test releases one at a time, to observe a follower mid-download. Releases are
+ * counted, so a step taken before the reader asks for the next chunk is not lost.
+ */
+function gatedSource(chunks: Uint8Array[], failAt?: number) {
+  let released = 0;
+  let wake: () => void = () => {};
+  let index = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      while (released === 0) await new Promise<void>((resolve) => wake = resolve);
+      released--;
+      if (index === failAt) throw new Error("connection reset");
+      if (index >= chunks.length) return controller.close();
+      controller.enqueue(chunks[index++]!);
+    },
+  }, { highWaterMark: 0 });
+  return {
+    stream,
+    step: () => {
+      released++;
+      wake();
+    },
+  };
+}
+
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+Deno.test("a follower reads a blob while it downloads and ends only after the blob is committed", async () => {
+  await using home = await tempHome();
+  const cache = openBlobCache(home.layout.blobs);
+  const { bytes, digest } = await blob("0123456789".repeat(1000));
+  const source = gatedSource([bytes.subarray(0, 4000), bytes.subarray(4000)]);
+  let follow: (() => ReadableStream<Uint8Array>) | undefined;
+  const put = cache.putStream(digest, bytes.length, source.stream, { onWriting: (f) => follow = f });
+  while (follow === undefined) await new Promise((r) => setTimeout(r, 1));
+  const reader = follow().getReader();
+  source.step();
+  const first = await reader.read();
+  assert.equal(first.done, false);
+  assert.deepEqual(first.value, bytes.subarray(0, 4000));
+  let ended = false;
+  const rest = (async () => {
+    const parts: Uint8Array[] = [first.value!];
+    while (true) {
+      const r = await reader.read();
+      if (r.done) break;
+      parts.push(r.value);
+    }
+    ended = true;
+    return parts;
+  })();
+  source.step(); // the second chunk
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(
+    ended,
+    false,
+    "the follower must not end before the writer saw the end and checked the digest",
+  );
+  source.step(); // end of stream: commit
+  assert.equal(await put, true);
+  const all = new Uint8Array(await new Blob((await rest).map((p) => p.slice())).arrayBuffer());
+  assert.deepEqual(all, bytes);
+  assert.equal(await cache.has(digest), true);
+});
+
+Deno.test("a follower fails when the downloaded bytes do not match the digest, even after reading them all", async () => {
+  await using home = await tempHome();
+  const cache = openBlobCache(home.layout.blobs);
+  const { digest } = await blob("the signed bytes");
+  const wrong = new TextEncoder().encode("evil bytes, same len");
+  let follow: (() => ReadableStream<Uint8Array>) | undefined;
+  const put = cache.putStream(digest, wrong.length, streamOf(wrong), { onWriting: (f) => follow = f });
+  put.catch(() => {}); // asserted below; the rejection may come before the assertion attaches
+  const followed = (async () => {
+    while (follow === undefined) await new Promise((r) => setTimeout(r, 1));
+    return await readAll(follow());
+  })();
+  followed.catch(() => {}); // asserted below, after put
+  await assert.rejects(put, (e) => isDropzoneError(e) && e.code === "DIGEST_MISMATCH");
+  await assert.rejects(followed, (e) => isDropzoneError(e) && e.code === "DIGEST_MISMATCH");
+  assert.deepEqual(await entries(home.layout.blobs), []);
+});
+
+Deno.test("a follower fails with the source's own error when the download breaks off", async () => {
+  await using home = await tempHome();
+  const cache = openBlobCache(home.layout.blobs);
+  const { bytes, digest } = await blob("abcdefghij".repeat(100));
+  const source = gatedSource([bytes.subarray(0, 500), bytes.subarray(500)], 1);
+  let follow: (() => ReadableStream<Uint8Array>) | undefined;
+  const put = cache.putStream(digest, bytes.length, source.stream, { onWriting: (f) => follow = f });
+  put.catch(() => {}); // asserted below; the rejection may come before the assertion attaches
+  while (follow === undefined) await new Promise((r) => setTimeout(r, 1));
+  const followed = readAll(follow());
+  followed.catch(() => {});
+  source.step();
+  await new Promise((r) => setTimeout(r, 10));
+  source.step();
+  await assert.rejects(put, /connection reset/);
+  await assert.rejects(followed, /connection reset/);
+  assert.deepEqual(await entries(home.layout.blobs), []);
+});
+
+Deno.test("a follower opened after the commit reads the committed blob", async () => {
+  await using home = await tempHome();
+  const cache = openBlobCache(home.layout.blobs);
+  const { bytes, digest } = await blob("late reader");
+  let follow: (() => ReadableStream<Uint8Array>) | undefined;
+  assert.equal(
+    await cache.putStream(digest, bytes.length, streamOf(bytes), { onWriting: (f) => follow = f }),
+    true,
+  );
+  assert.equal(new TextDecoder().decode(await readAll(follow!())), "late reader");
+});

@@ -207,3 +207,22 @@ Deno.test("a snapshot records each file's sha256 in layer.json; a malformed one 
   await Deno.writeTextFile(path, JSON.stringify(doc));
   assert.equal(await store.load(tarDigest(tar)), undefined);
 });
+
+Deno.test("extract() publishes nothing when beforePublish rejects (a streamed blob whose digest turned out wrong)", async () => {
+  await using tmp = await tempDir();
+  const store = openLayerStore(`${tmp.path}/layers`);
+  const tar = buildTar([file("bin/tool", "unverified")]);
+  const digest = tarDigest(tar);
+  await assert.rejects(
+    store.extract(digest, () => Promise.resolve(streamOf(tar)), {
+      beforePublish: () => Promise.reject(new Error("digest mismatch")),
+    }),
+    /digest mismatch/,
+  );
+  assert.equal(await store.load(digest), undefined);
+  assert.deepEqual(await store.list(), [], "no snapshot and no staging leftover");
+  const snapshot = await store.extract(digest, () => Promise.resolve(streamOf(tar)), {
+    beforePublish: () => Promise.resolve(),
+  });
+  assert.equal(await readText(`${snapshot.tree}/bin/tool`), "unverified");
+});
