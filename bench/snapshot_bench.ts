@@ -432,8 +432,16 @@ if (import.meta.main) {
       workdir: { type: "string" },
       "startup-runs": { type: "string" },
       smoke: { type: "boolean" },
+      // Only the start-up rows (bench/startup_bench.ts), in about a minute.
+      "startup-only": { type: "boolean" },
     },
   });
+  if (values["startup-only"]) {
+    const { renderStartupBench, runStartupBench } = await import("./startup_bench.ts");
+    const runs = values["startup-runs"] ? { runs: Number(values["startup-runs"]) } : {};
+    console.log(renderStartupBench(await runStartupBench(runs)));
+    Deno.exit(0);
+  }
   const r = await runSnapshotBench({
     ...(values.reps ? { reps: Number(values.reps) } : {}),
     ...(values.workdir ? { workdir: values.workdir } : {}),

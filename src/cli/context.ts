@@ -130,16 +130,18 @@ export function createContext(runtime: Runtime, options: GlobalOptions): CliCont
    * non-empty directory without the marker is refused, so `dz purge` can never delete what dz did not create.
    */
   async function doEnsureHome(): Promise<boolean> {
+    // Synchronous calls: this runs before every command (`dz list` included, which scripts call often), and
+    // a few sync syscalls cost less than as many round trips through Deno's blocking thread pool.
     let first = false;
     try {
-      await Deno.stat(layout.marker);
+      Deno.statSync(layout.marker);
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
       first = true;
     }
     if (first) await refuseForeignHome(layout);
     for (const dir of [layout.home, layout.bin, layout.packages, layout.cache, layout.configDir]) {
-      await Deno.mkdir(dir, { recursive: true });
+      Deno.mkdirSync(dir, { recursive: true });
     }
     if (first) {
       await Deno.writeTextFile(layout.marker, "This directory is a dz home. `dz purge` removes it.\n");
@@ -180,7 +182,7 @@ export function createContext(runtime: Runtime, options: GlobalOptions): CliCont
     async init() {
       const first = await ctx.ensureHome();
       try {
-        await Deno.lstat(layout.configFile);
+        Deno.lstatSync(layout.configFile);
         return;
       } catch (err) {
         if (!(err instanceof Deno.errors.NotFound)) throw err;

@@ -1,10 +1,19 @@
 /**
  * Start-up fast path: `dz --version`, `dz __complete packages` (run on every TAB) and plain `dz list [--json]`
- * (called by scripts) are answered by the same command functions, without loading the command tree (commander
- * and every command module). Any other argv returns undefined and goes through the full CLI.
+ * (called by scripts) are answered by the same functions the command tree calls, without loading the command
+ * tree (commander and every command module). Any other argv returns undefined and goes through the full CLI.
  */
 import type { Runtime } from "../runtime.ts";
+import { completablePackageNames, packagesDirOf } from "../store/package_names.ts";
 import { VERSION } from "../version.ts";
+import { sanitizeTerminal } from "./sanitize.ts";
+
+const LIST_ARGV: ReadonlyMap<string, { json: boolean }> = new Map([
+  ["list", { json: false }],
+  ["ls", { json: false }],
+  ["list --json", { json: true }],
+  ["ls --json", { json: true }],
+]);
 
 /** Handles `argv` when it is one of the fast commands; undefined otherwise. */
 export async function fastPath(argv: readonly string[], runtime: Runtime): Promise<number | undefined> {
@@ -13,18 +22,23 @@ export async function fastPath(argv: readonly string[], runtime: Runtime): Promi
     runtime.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  if (command !== "__complete packages" && command !== "list" && command !== "list --json") return undefined;
   if (command === "__complete packages") {
-    for (const name of await completablePackages(runtime)) runtime.stdout.write(`${name}\n`);
+    // Completion never initialises the home or prints errors (see commands/completion.ts).
+    const names = completablePackageNames(packagesDirOf(runtime.env, runtime.homeDir));
+    for (const name of names) runtime.stdout.write(sanitizeTerminal(`${name}\n`));
     return 0;
   }
+  const list = LIST_ARGV.get(command);
+  if (list === undefined) return undefined;
   // Loaded only here, so `--version` and completion load nothing else.
-  const { createContext } = await import("./context.ts");
+  const [{ createContext }, commands] = await Promise.all([
+    import("./context.ts"),
+    import("./commands/list.ts"),
+  ]);
   const ctx = createContext(runtime, { verbose: false, quiet: false });
   try {
     await ctx.init();
-    const { list } = await import("./commands/list.ts");
-    await list(ctx, { json: command === "list --json" });
+    await commands.list(ctx, list);
     return 0;
   } catch (err) {
     const [{ exitCodeFor }, { formatError }] = await Promise.all([
@@ -34,35 +48,4 @@ export async function fastPath(argv: readonly string[], runtime: Runtime): Promi
     runtime.stderr.write(formatError(err, { verbose: false }));
     return exitCodeFor(err);
   }
-}
-
-const DIGEST_DIR = /^sha256-[0-9a-f]{64}$/;
-
-/**
- * Names for `dz __complete packages`, read with plain Deno calls and no store modules (this runs on every TAB):
- * packages whose `current` leads to a version with a metadata.json naming this package and digest, sorted.
- * Unlike `dz list` it does not validate the whole receipt; completion never prints errors.
- */
-async function completablePackages(runtime: Runtime): Promise<string[]> {
-  const home = runtime.env("DROPZONE_HOME") || `${runtime.homeDir.replace(/\/+$/, "")}/.dropzone`;
-  const packages = `${home}/packages`;
-  const names: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(packages)) {
-      if (entry.isDirectory && !entry.name.startsWith(".")) names.push(entry.name);
-    }
-  } catch {
-    return [];
-  }
-  const ok = await Promise.all(names.map(async (name) => {
-    try {
-      const target = (await Deno.readLink(`${packages}/${name}/current`)).split("/").pop() ?? "";
-      if (!DIGEST_DIR.test(target)) return false;
-      const meta = JSON.parse(await Deno.readTextFile(`${packages}/${name}/${target}/metadata.json`));
-      return meta?.name === name && meta?.digest === target.replace("-", ":");
-    } catch {
-      return false;
-    }
-  }));
-  return names.filter((_, i) => ok[i]).sort((a, b) => a.localeCompare(b));
 }

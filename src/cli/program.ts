@@ -32,6 +32,15 @@ function addCosignSpellings<A extends any[], O extends OptionValues, G extends O
     .option("--key <pemfile>", "cosign's spelling of --public-key");
 }
 
+/**
+ * `--min-age`, defined once so that every command taking it checks the value before anything runs (`pull` once
+ * declared its own copy without the check and went on to the registry with "3x").
+ */
+function minAgeOption(verb: "refuse" | "skip") {
+  return new Option("--min-age <age>", `${verb} digests signed more recently than this (e.g. 3d, 12h)`)
+    .argParser(ageFlag);
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -85,7 +94,7 @@ export function buildProgram(
     .option("--locked [file]", "install exactly the digests and signers recorded in a dz.lock file")
     .option("--accept-new-signer", "accept a signer that differs from the one recorded at first install")
     .option("--allow-downgrade", "accept a version signed before the installed one (see also dz rollback)")
-    .option("--min-age <age>", "refuse digests signed more recently than this (e.g. 3d, 12h)", ageFlag)
+    .addOption(minAgeOption("refuse"))
     .option(
       "--platform <os/arch>",
       "install for this platform instead of the host (for testing)",
@@ -125,7 +134,7 @@ export function buildProgram(
     )
     .option("--allow-unsigned", "pull from a registry that has no signature policy (never bypasses a policy)")
     .option("--force", "write into an existing non-empty directory (entries of the same name are replaced)")
-    .option("--min-age <age>", "refuse digests signed more recently than this (e.g. 3d, 12h)")
+    .addOption(minAgeOption("refuse"))
     .option("--json", "print the receipt (dz-pull.json) on stdout")
     .addHelpText(
       "after",
@@ -279,7 +288,7 @@ export function buildProgram(
     .option("--allow-unsigned", "allow updating packages installed with --allow-unsigned")
     .option("--accept-new-signer", "accept a signer that differs from the recorded one")
     .option("--allow-downgrade", "apply updates signed before the installed version (a moved-back tag)")
-    .option("--min-age <age>", "skip digests signed more recently than this (e.g. 3d)", ageFlag)
+    .addOption(minAgeOption("skip"))
     .option("--dry-run", "say what would be updated; change nothing")
     .addHelpText(
       "after",
@@ -429,7 +438,7 @@ export function buildProgram(
     .argument("[args...]", "arguments for the tool (put them after --)")
     .option("--allow-unsigned", "allow a registry without a signature policy")
     .option("--accept-new-signer", "accept a signer that differs from the installed package's recorded one")
-    .option("--min-age <age>", "refuse digests signed more recently than this (e.g. 3d, 12h)", ageFlag)
+    .addOption(minAgeOption("refuse"))
     .addHelpText(
       "after",
       examples("dz run jq -- --version", "dz run chainguard/curl -- -sI https://example.com"),

@@ -1,6 +1,8 @@
 /** The start-up fast path (main.ts → src/cli/fast_path.ts) answers exactly as the full command tree does. */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { HOME_MARKER, storeLayout } from "../../src/store/layout.ts";
+import { writePin } from "../../src/store/pins.ts";
 import { removeTree } from "../../src/fs.ts";
 import { runDz, spawnDz } from "../support/cli_harness.ts";
 import { installVersion } from "../support/store_fixtures.ts";
@@ -44,3 +46,84 @@ Deno.test("dz list through the fast path initialises a fresh home like the full 
     for (const h of homes) await removeTree(h);
   }
 });
+
+/** Homes the fast path must answer for exactly as the full CLI does; `home` may not exist yet. */
+const STORES: ReadonlyArray<{ name: string; build: (home: string) => Promise<void>; expect: RegExp }> = [
+  {
+    name: "damaged and pinned packages",
+    build: async (home) => {
+      const layout = storeLayout(home);
+      await runDz(["list"], { home });
+      const jq = await installVersion(layout, "jq", "1");
+      await writePin(layout, "jq", jq.digest, new Date("2026-12-01T00:00:00Z"));
+      const yq = await installVersion(layout, "yq", "1");
+      await Deno.writeTextFile(join(yq.dir, "metadata.json"), "{");
+      const gone = await installVersion(layout, "gone", "1");
+      await removeTree(gone.rootfs);
+      await Deno.mkdir(join(layout.packages, "dangling"));
+      await Deno.symlink(`sha256-${"0".repeat(64)}`, join(layout.packages, "dangling", "current"));
+      // A name with a terminal escape in it: both paths print it sanitised.
+      await installVersion(layout, "esc\u001b]0;x", "1");
+    },
+    expect: /DAMAGED|"damaged"|^jq$/m,
+  },
+  {
+    name: "an empty store",
+    build: async (home) => void await runDz(["list"], { home }),
+    expect: /No packages installed|^\[\]\n$|^$/,
+  },
+  { name: "a home that does not exist yet", build: async () => {}, expect: /initialised|^$/ },
+  {
+    name: "a broken config.yaml",
+    build: async (home) => {
+      await runDz(["list"], { home });
+      await installVersion(storeLayout(home), "jq", "1");
+      await Deno.writeTextFile(join(home, "config", "config.yaml"), "registries: [\n  - {{{\n");
+    },
+    expect: /jq/,
+  },
+  {
+    name: "a directory dz did not create",
+    build: async (home) => {
+      await Deno.mkdir(home, { recursive: true });
+      await Deno.writeTextFile(join(home, "notes.txt"), "mine\n");
+    },
+    expect: /^error: .*not created by dz|^$/,
+  },
+];
+
+const ARGVS = [["list"], ["list", "--json"], ["ls"], ["ls", "--json"], ["__complete", "packages"]];
+
+for (const store of STORES) {
+  Deno.test(`the fast path prints what the full CLI prints (stdout, stderr, exit code) for ${store.name}`, async () => {
+    const root = await Deno.makeTempDir({ prefix: "dz-fast-" });
+    try {
+      for (const [i, argv] of ARGVS.entries()) {
+        // Two identical homes: the first run may initialise the home, so each path gets its own.
+        const homes = [join(root, `${i}-fast`, "home"), join(root, `${i}-full`, "home")] as const;
+        for (const home of homes) await store.build(home);
+        const fast = await spawnDz(argv, { home: homes[0] });
+        const full = await runDz(argv, { home: homes[1] });
+        const label = `${argv.join(" ")} (${store.name})`;
+        assert.equal(fast.code, full.code, label);
+        assert.equal(
+          fast.stdout.replaceAll(homes[0], "HOME"),
+          full.stdout.replaceAll(homes[1], "HOME"),
+          label,
+        );
+        assert.equal(
+          fast.stderr.replaceAll(homes[0], "HOME"),
+          full.stderr.replaceAll(homes[1], "HOME"),
+          label,
+        );
+        assert.match(fast.stdout + fast.stderr, store.expect, label);
+        assert.ok(
+          !(fast.stdout + fast.stderr).includes("\u001b"),
+          `${label}: an escape reached the terminal`,
+        );
+      }
+    } finally {
+      await removeTree(root);
+    }
+  });
+}

@@ -1,8 +1,8 @@
 /** `dz completion <shell>` and the hidden `dz __complete <kind>` used by the scripts. */
 import type { Command } from "@commander-js/extra-typings";
+import { completablePackageNames } from "../../store/package_names.ts";
 import { completionScript } from "../completion.ts";
 import type { CliContext } from "../context.ts";
-import { installedPackages } from "./shared.ts";
 
 /** dz completion */
 export function completion(
@@ -14,13 +14,19 @@ export function completion(
   return Promise.resolve();
 }
 
-/** dz __complete packages|registries: one name per line, never an error (completion must stay quiet). */
+/**
+ * dz __complete packages|registries: one name per line, never an error (completion must stay quiet). Package
+ * names come from the same function main.ts's fast path answers with, so both print the same.
+ */
 export async function completeNames(ctx: CliContext, kind: string): Promise<void> {
   try {
     if (kind === "packages") {
-      for (const p of await installedPackages(ctx)) ctx.out(p.name + "\n");
+      for (const name of completablePackageNames(ctx.layout.packages)) ctx.out(name + "\n");
     } else if (kind === "registries") {
-      const { config } = await ctx.config();
+      // Not ctx.config(): that initialises the home, and a TAB must never create ~/.dropzone or print the
+      // first-run hint. loadConfig answers with the seed's registries while there is no config.yaml.
+      const { loadConfig } = await import("../../store/config.ts");
+      const { config } = await loadConfig(ctx.layout.configFile);
       for (const r of config.registries) ctx.out(r.name + "\n");
     }
   } catch {

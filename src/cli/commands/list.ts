@@ -1,16 +1,13 @@
 /** `dz list` and `dz info`. Reading commands never take the store lock. */
-import { packageHistory } from "../../app/history.ts";
 import { shortDigest } from "../../oci/digest.ts";
-import { listPackageStates, toListRow } from "../../store/package_state.ts";
-import { pinnedNames } from "../../store/pins.ts";
+import { readPackageListing } from "../../store/package_listing.ts";
+import { toListRow } from "../../store/package_state.ts";
 import type { CliContext } from "../context.ts";
 import { formatBytes, formatTime, json, sanitize, table } from "../render.ts";
-import { requireInstalled } from "./shared.ts";
 
 /** dz list: every package directory, damaged ones marked (never silently left out). */
 export async function list(ctx: CliContext, opts: { json?: boolean }): Promise<void> {
-  const states = await listPackageStates(ctx.layout);
-  const pinned = await pinnedNames(ctx.layout, states.map((s) => s.name));
+  const { states, pinned } = await readPackageListing(ctx.layout);
   if (opts.json) {
     ctx.out(json(states.map((s) => ({ ...toListRow(s), pinned: pinned.has(s.name) }))));
     return;
@@ -57,6 +54,11 @@ export async function list(ctx: CliContext, opts: { json?: boolean }): Promise<v
 
 /** dz info */
 export async function info(ctx: CliContext, name: string, opts: { json?: boolean }): Promise<void> {
+  // Loaded here, not at the top: `dz list` (main.ts's fast path loads this module) needs neither.
+  const [{ packageHistory }, { requireInstalled }] = await Promise.all([
+    import("../../app/history.ts"),
+    import("./shared.ts"),
+  ]);
   const meta = await requireInstalled(ctx, name);
   const history = await packageHistory(ctx.layout, name);
   if (opts.json) {
