@@ -12,7 +12,7 @@
 // deno-lint-ignore-file no-console
 import { storeLayout } from "../src/store/layout.ts";
 import { DZ_PERMISSIONS, runDz } from "../tests/support/cli_harness.ts";
-import { installVersion } from "../tests/store/_fixtures.ts";
+import { installVersion } from "../tests/support/store_fixtures.ts";
 import {
   hostDenoDir,
   MAIN_TS,

@@ -5,7 +5,7 @@ import { openLayerStore } from "../../src/store/layer_store.ts";
 import { buildTar, file, streamOf } from "../support/tar_writer.ts";
 import { tempHome } from "../support/temp_home.ts";
 import { installVersion } from "../support/store_fixtures.ts";
-import { tarDigest } from "../unpack/_helpers.ts";
+import { tarDigest } from "../support/unpack_fixtures.ts";
 
 Deno.test("discardSnapshots() removes the snapshots a failed install extracted unless an installed version uses them", async () => {
   await using home = await tempHome();

@@ -5,7 +5,7 @@ import { runCli } from "../../src/cli/mod.ts";
 import { removeTree } from "../../src/fs.ts";
 import { ociHost, type Runtime } from "../../src/runtime.ts";
 import { storeLayout } from "../../src/store/layout.ts";
-import { installVersion } from "../store/_fixtures.ts";
+import { installVersion } from "../support/store_fixtures.ts";
 
 function runtimeFor(
   home: string,

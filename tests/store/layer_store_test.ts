@@ -11,7 +11,7 @@ import { gcSnapshots, openLayerStore, treeUsage } from "../../src/store/layer_st
 import { repairStore, scanStore } from "../../src/store/recovery.ts";
 import { buildTar, dir, file, hardlink, streamOf } from "../support/tar_writer.ts";
 import { tempHome } from "../support/temp_home.ts";
-import { applyLayers, composeLayers, readText, tarDigest, tempDir } from "../unpack/_helpers.ts";
+import { applyLayers, composeLayers, readText, tarDigest, tempDir } from "../support/unpack_fixtures.ts";
 
 async function ino(path: string): Promise<number | null> {
   return (await Deno.lstat(path)).ino;

@@ -7,7 +7,7 @@ import { type StoreLayout, storeLayout } from "../../src/store/layout.ts";
 import { readPackageListing } from "../../src/store/package_listing.ts";
 import { listPackageStates } from "../../src/store/package_state.ts";
 import { pinnedNames, writePin } from "../../src/store/pins.ts";
-import { installVersion } from "./_fixtures.ts";
+import { installVersion } from "../support/store_fixtures.ts";
 
 /** What `dz list` read before the quick listing existed. */
 async function fullListing(layout: StoreLayout) {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { isDropzoneError } from "../../src/errors.ts";
 import { applySnapshot, type KnownHashes, type SnapshotSource } from "../../src/unpack/compose.ts";
 import type { LayerOp } from "../../src/unpack/rules.ts";
-import { exists, readText, tempDir } from "./_helpers.ts";
+import { exists, readText, tempDir } from "../support/unpack_fixtures.ts";
 
 const SHA_A = "a".repeat(64);
 

@@ -16,7 +16,7 @@ import {
 import { applyLayer } from "../../src/unpack/extract.ts";
 import type { LayerOp } from "../../src/unpack/rules.ts";
 import { buildTar, dir, file, hardlink, streamOf, withPax } from "../support/tar_writer.ts";
-import { applyLayers, paths, readText, snapshot, tempDir } from "./_helpers.ts";
+import { applyLayers, paths, readText, snapshot, tempDir } from "../support/unpack_fixtures.ts";
 
 async function modeOf(path: string): Promise<number> {
   return ((await Deno.lstat(path)).mode ?? 0) & 0o7777;

@@ -13,7 +13,7 @@ import {
   withGnuLongNames,
   withPax,
 } from "../support/tar_writer.ts";
-import { applyLayers, exists, paths, readText, snapshot, tempDir } from "./_helpers.ts";
+import { applyLayers, exists, paths, readText, snapshot, tempDir } from "../support/unpack_fixtures.ts";
 
 async function modeOf(path: string): Promise<number> {
   return ((await Deno.lstat(path)).mode ?? 0) & 0o7777;

@@ -18,7 +18,7 @@ import {
   withGnuLongNames,
   withPax,
 } from "../support/tar_writer.ts";
-import { composeLayers, exists, type NodeInfo, snapshot, tempDir } from "./_helpers.ts";
+import { composeLayers, exists, type NodeInfo, snapshot, tempDir } from "../support/unpack_fixtures.ts";
 
 type Layer = ReadonlyArray<RawEntry | RawEntry[]>;
 

@@ -6,7 +6,7 @@ import { MEDIA_TYPES } from "../../src/oci/media_types.ts";
 import { isDropzoneError } from "../../src/errors.ts";
 import { sha256Digest } from "../../src/oci/digest.ts";
 import { buildTar, file, gzip, streamOf } from "../support/tar_writer.ts";
-import { tempDir } from "./_helpers.ts";
+import { tempDir } from "../support/unpack_fixtures.ts";
 
 const TAR = buildTar([file("hello.txt", "hello layer\n".repeat(500))]);
 

@@ -15,7 +15,7 @@ import {
   withPax,
   writeBase256,
 } from "../support/tar_writer.ts";
-import { tempDir } from "./_helpers.ts";
+import { tempDir } from "../support/unpack_fixtures.ts";
 
 interface Decoded {
   header: TarHeader;

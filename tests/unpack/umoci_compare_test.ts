@@ -21,7 +21,7 @@ import {
   withGnuLongNames,
   withPax,
 } from "../support/tar_writer.ts";
-import { type NodeInfo, snapshot, tempDir } from "./_helpers.ts";
+import { type NodeInfo, snapshot, tempDir } from "../support/unpack_fixtures.ts";
 
 const LONG = `${"l".repeat(110)}/${"m".repeat(110)}/${"n".repeat(60)}`;
 

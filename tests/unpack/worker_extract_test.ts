@@ -9,7 +9,7 @@ import { MEDIA_TYPES } from "../../src/oci/media_types.ts";
 import { openLayerStore } from "../../src/store/layer_store.ts";
 import { extractInWorker } from "../../src/unpack/worker_extract.ts";
 import { buildTar, dir, file, gzip, hardlink, streamOf, symlink } from "../support/tar_writer.ts";
-import { comparableTree, snapshot, tarDigest, tempDir } from "./_helpers.ts";
+import { comparableTree, snapshot, tarDigest, tempDir } from "../support/unpack_fixtures.ts";
 
 const LAYER = buildTar([
   dir("etc/"),

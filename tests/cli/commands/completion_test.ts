@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { removeTree } from "../../../src/fs.ts";
 import { storeLayout } from "../../../src/store/layout.ts";
 import { runDz } from "../../support/cli_harness.ts";
-import { installVersion } from "../../store/_fixtures.ts";
+import { installVersion } from "../../support/store_fixtures.ts";
 
 async function withHome(fn: (home: string) => Promise<void>): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "dz-complete-" });

@@ -12,7 +12,7 @@ import {
   finalizeRootfs,
   type RootfsState,
 } from "../../src/unpack/extract.ts";
-import { buildTar, type RawEntry, streamOf } from "../support/tar_writer.ts";
+import { buildTar, type RawEntry, streamOf } from "./tar_writer.ts";
 
 /** A temp directory removed (even with 0555/0000 dirs inside) when disposed. */
 export interface TempDir extends AsyncDisposable {
