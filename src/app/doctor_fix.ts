@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { setMode } from "../file_ops.ts";
 import type { Host } from "../runtime.ts";
 import { removeWrapper, writeLink, writeWrapper } from "../shim/write.ts";
-import { removeTree } from "../store/atomic.ts";
+import { removeTree } from "../fs.ts";
 import { rootfsProblem } from "../store/package_state.ts";
 import { readCurrent } from "../store/packages.ts";
 import { repairStore, scanStore } from "../store/recovery.ts";

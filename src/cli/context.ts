@@ -5,7 +5,7 @@
 import { resolve } from "node:path";
 import { DropzoneError, ioFailureHint } from "../errors.ts";
 import type { Runtime, Sink } from "../runtime.ts";
-import { writeFileAtomic } from "../store/atomic.ts";
+import { writeFileAtomic } from "../fs.ts";
 import type { LoadedConfig } from "../store/config.ts";
 import { SEED_TEXT } from "../store/config_seed.ts";
 import { resolveHome, type StoreLayout, storeLayout } from "../store/layout.ts";

@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import type { WrittenFile } from "../unpack/engine.ts";
-import { ioError, readTextIfExists, writeJsonAtomic } from "./atomic.ts";
+import { ioError, readTextIfExists, writeJsonAtomic } from "../fs.ts";
 
 /** One regular file of a rootfs: `path` relative to it, hex `sha256`, `size`, permission bits `mode`. */
 export type UnpackedFile = WrittenFile;

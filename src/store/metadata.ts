@@ -5,7 +5,7 @@
 import { DropzoneError } from "../errors.ts";
 import { type Digest, isDigest } from "../oci/digest.ts";
 import type { AttestationSummary, SignatureResult } from "../verify/types.ts";
-import { ioError, writeJsonAtomic } from "./atomic.ts";
+import { ioError, writeJsonAtomic } from "../fs.ts";
 
 /** The metadata schema version this dz writes and reads. */
 export const METADATA_SCHEMA_VERSION = 1;

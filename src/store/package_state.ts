@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { DropzoneError, isDropzoneError } from "../errors.ts";
 import { type Digest, shortDigest } from "../oci/digest.ts";
-import { ioError } from "./atomic.ts";
+import { ioError } from "../fs.ts";
 import type { StoreLayout } from "./layout.ts";
 import { type ListEntry, type PackageMetadata, toListEntry } from "./metadata.ts";
 import {

@@ -17,7 +17,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import { type Digest, digestToDirName, isDigest, shortDigest } from "../oci/digest.ts";
 import type { StoreLayout } from "./layout.ts";
-import { crashPoint } from "./_crash_points.ts";
+import { crashPoint } from "../crash_points.ts";
 import {
   exists,
   ioError,
@@ -33,7 +33,7 @@ import {
   TRASH_PREFIX,
   trashAndRemove,
   writeJsonAtomic,
-} from "./atomic.ts";
+} from "../fs.ts";
 import { type PackageMetadata, parseMetadata, writeMetadata } from "./metadata.ts";
 import { recordPruned } from "./pruned.ts";
 import {

@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import type { Digest } from "../oci/digest.ts";
-import { readTextIfExists, removeIfExists, writeJsonAtomic } from "./atomic.ts";
+import { readTextIfExists, removeIfExists, writeJsonAtomic } from "../fs.ts";
 import type { StoreLayout } from "./layout.ts";
 import { packageDir } from "./packages.ts";
 

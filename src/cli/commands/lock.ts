@@ -6,7 +6,7 @@ import { DropzoneError } from "../../errors.ts";
 import { shortDigest } from "../../oci/digest.ts";
 import { formatPlatform } from "../../oci/platform.ts";
 import { resolveReference } from "../../oci/reference.ts";
-import { writeFileAtomic } from "../../store/atomic.ts";
+import { writeFileAtomic } from "../../fs.ts";
 import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
 import { createClient, createTrustLoader } from "../services.ts";

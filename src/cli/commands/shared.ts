@@ -1,7 +1,7 @@
 /** Helpers shared by command handlers. */
 import { DropzoneError } from "../../errors.ts";
 import { join } from "node:path";
-import { isLeftoverName, removeTree } from "../../store/atomic.ts";
+import { isLeftoverName, removeTree } from "../../fs.ts";
 import { acquireStoreLock } from "../../store/lock.ts";
 import type { PackageMetadata } from "../../store/metadata.ts";
 import { listPackages, readCurrent } from "../../store/packages.ts";
