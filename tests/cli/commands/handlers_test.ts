@@ -1,6 +1,8 @@
 /** handlers.ts: a command module is imported only when one of its handlers is called, and the call goes through. */
 import assert from "node:assert/strict";
 import * as h from "../../../src/cli/commands/handlers.ts";
+import { installVersion } from "../../support/store_fixtures.ts";
+import { tempHome } from "../../support/temp_home.ts";
 
 Deno.test("lazy() imports nothing until a handler is called, then forwards arguments, results and errors", async () => {
   let loads = 0;
@@ -22,12 +24,11 @@ Deno.test("every command handler handlers.ts exports is a function that resolves
   const names = Object.keys(h).filter((k) => k !== "lazy");
   assert.ok(names.length >= 30, `${names.length} handlers`);
   for (const name of names) assert.equal(typeof (h as Record<string, unknown>)[name], "function", name);
-  // A handler reaches the real function: completion's lists the registries of the (fake) config.
+  // A handler reaches the real function: completion's lists the packages installed in the home.
+  await using home = await tempHome();
+  for (const name of ["lab", "corp"]) await installVersion(home.layout, name, "1");
   let out = "";
-  const ctx = {
-    out: (t: string) => void (out += t),
-    config: () => Promise.resolve({ config: { registries: [{ name: "corp" }, { name: "lab" }] } }),
-  };
-  await h.completeNames(ctx as never, "registries");
+  const ctx = { out: (t: string) => void (out += t), layout: home.layout };
+  await h.completeNames(ctx as never, "packages");
   assert.equal(out, "corp\nlab\n");
 });
