@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
-import { DropzoneError, type ErrorCode } from "../../src/errors.ts";
 import { sha256Digest } from "../../src/oci/digest.ts";
 import { getBlob, getBlobBytes } from "../../src/registry/blobs.ts";
 import { RegistryError } from "../../src/registry/registry_error.ts";
 import type { AuthedRequest } from "../../src/registry/with_auth.ts";
 import { brokenBody, type Handler, scriptedContext } from "../support/scripted_transport.ts";
-import { readAll } from "../support/registry_client.ts";
+import { readAll, rejectsCode } from "../support/registry_client.ts";
 
 const REPO = { registry: "registry.test", repository: "team/app" };
 const BLOB = new Uint8Array(50_000).map((_, i) => (i * 7) % 256);
@@ -30,18 +29,6 @@ function flaky(breaks: number, cut = 20_000, resumeStatus: 206 | 200 = 206): Han
     if (n < breaks) return new Response(brokenBody([body.subarray(0, cut)]), { status, headers });
     return new Response(body as BufferSource, { status, headers });
   };
-}
-
-async function rejectsCode(
-  promise: Promise<unknown>,
-  code: ErrorCode,
-  pattern?: RegExp,
-): Promise<DropzoneError> {
-  const err = await promise.then(() => undefined, (e) => e);
-  assert.ok(err instanceof DropzoneError, `expected ${code}, got ${String(err)}`);
-  assert.equal(err.code, code, err.message);
-  if (pattern) assert.match(err.message, pattern);
-  return err;
 }
 
 Deno.test("getBlob() streams a blob from its path with the pull scope and reports progress", async () => {

@@ -1,21 +1,9 @@
 import assert from "node:assert/strict";
-import { DropzoneError, type ErrorCode } from "../../src/errors.ts";
 import { catalog, listTags } from "../../src/registry/lists.ts";
 import { jsonResponse, SCRIPTED_ORIGIN, scriptedContext } from "../support/scripted_transport.ts";
+import { rejectsCode } from "../support/registry_client.ts";
 
 const REPO = { registry: "registry.test", repository: "team/app" };
-
-async function rejectsCode(
-  promise: Promise<unknown>,
-  code: ErrorCode,
-  pattern?: RegExp,
-): Promise<DropzoneError> {
-  const err = await promise.then(() => undefined, (e) => e);
-  assert.ok(err instanceof DropzoneError, `expected ${code}, got ${String(err)}`);
-  assert.equal(err.code, code, err.message);
-  if (pattern) assert.match(err.message, pattern);
-  return err;
-}
 
 /** Pages of tags keyed by request path; each page links to the next with `link(next)`. */
 function paged(pages: Record<string, { tags: unknown; link?: string }>) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DropzoneError, type ErrorCode } from "../../src/errors.ts";
+import type { ErrorCode } from "../../src/errors.ts";
 import { sha256Digest } from "../../src/oci/digest.ts";
 import { MANIFEST_ACCEPT, MEDIA_TYPES } from "../../src/oci/media_types.ts";
 import {
@@ -10,6 +10,7 @@ import {
   repoRequest,
 } from "../../src/registry/manifests.ts";
 import { jsonResponse, scriptedContext } from "../support/scripted_transport.ts";
+import { rejectsCode } from "../support/registry_client.ts";
 
 const REPO = { registry: "registry.test", repository: "team/app" };
 const encoder = new TextEncoder();
@@ -26,19 +27,6 @@ function manifestResponse(bytes: Uint8Array, headers: Record<string, string> = {
   return new Response(bytes as BufferSource, {
     headers: { "content-type": MEDIA_TYPES.OCI_MANIFEST, ...headers },
   });
-}
-
-async function rejectsCode(
-  promise: Promise<unknown>,
-  code: ErrorCode,
-  pattern?: RegExp,
-): Promise<DropzoneError> {
-  const err = await promise.then(() => undefined, (e) => e);
-  assert.ok(err instanceof DropzoneError, `expected ${code}, got ${String(err)}`);
-  assert.equal(err.code, code, err.message);
-  assert.ok(!err.message.includes("\n"), "one line");
-  if (pattern) assert.match(err.message, pattern);
-  return err;
 }
 
 Deno.test("refName() and repoRequest() name the reference and the pull scope", () => {

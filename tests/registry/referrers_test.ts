@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { DropzoneError, type ErrorCode } from "../../src/errors.ts";
+import type { ErrorCode } from "../../src/errors.ts";
 import { type Digest, digestHex, sha256Digest } from "../../src/oci/digest.ts";
 import { type Descriptor, parseManifest } from "../../src/oci/manifest.ts";
 import { MEDIA_TYPES } from "../../src/oci/media_types.ts";
 import { fetchReferrerManifest, referrers } from "../../src/registry/referrers.ts";
 import type { FetchedManifest, RegistryClient } from "../../src/registry/types.ts";
 import { jsonResponse, scriptedContext } from "../support/scripted_transport.ts";
+import { rejectsCode } from "../support/registry_client.ts";
 
 const REPO = { registry: "registry.test", repository: "team/app" };
 const SUBJECT = `sha256:${"1".repeat(64)}` as Digest;
@@ -23,18 +24,6 @@ const SBOM: Descriptor = {
 };
 const INDEX = { schemaVersion: 2, mediaType: MEDIA_TYPES.OCI_INDEX, manifests: [SIG, SBOM] };
 const FALLBACK_PATH = `/v2/team/app/manifests/sha256-${digestHex(SUBJECT)}`;
-
-async function rejectsCode(
-  promise: Promise<unknown>,
-  code: ErrorCode,
-  pattern?: RegExp,
-): Promise<DropzoneError> {
-  const err = await promise.then(() => undefined, (e) => e);
-  assert.ok(err instanceof DropzoneError, `expected ${code}, got ${String(err)}`);
-  assert.equal(err.code, code, err.message);
-  if (pattern) assert.match(err.message, pattern);
-  return err;
-}
 
 const indexResponse = (doc: unknown = INDEX) =>
   jsonResponse(doc, { headers: { "content-type": `${MEDIA_TYPES.OCI_INDEX}; charset=utf-8` } });

@@ -47,6 +47,20 @@ export async function assertRegistryError(
   return caught;
 }
 
+/** Asserts that `promise` rejects with a one-line DropzoneError of `code` (matching `pattern`); returns it. */
+export async function rejectsCode(
+  promise: Promise<unknown>,
+  code: ErrorCode,
+  pattern?: RegExp,
+): Promise<DropzoneError> {
+  const err = await promise.then(() => undefined, (e) => e);
+  assert.ok(err instanceof DropzoneError, `expected ${code}, got ${String(err)}`);
+  assert.equal(err.code, code, err.message);
+  assert.ok(!err.message.includes("\n"), "one line");
+  if (pattern) assert.match(err.message, pattern);
+  return err;
+}
+
 /** Reads a stream fully. */
 export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
