@@ -10,13 +10,13 @@ import { IMAGE_CONFIG_FILE } from "../../src/app/install_image_config.ts";
 import { isDropzoneError } from "../../src/errors.ts";
 import { readDirOrEmpty } from "../../src/fs.ts";
 import { resolveReference } from "../../src/oci/reference.ts";
-import type { Config } from "../../src/store/config.ts";
 import { readCurrent } from "../../src/store/packages.ts";
 import { HOST } from "../support/shim_fixtures.ts";
 import { buildImage } from "../support/image_builder.ts";
 import { MemoryRegistry } from "../support/memory_registry.ts";
 import { OCI_ARCH } from "../support/e2e.ts";
 import { FIXTURE_REGISTRIES } from "../support/resolved_image.ts";
+import { testConfig } from "../support/store_fixtures.ts";
 import { tempHome } from "../support/temp_home.ts";
 
 async function setup() {
@@ -36,15 +36,7 @@ async function setup() {
   });
   for (const bytes of image.blobs.values()) await registry.putBlob("apps/tool", bytes);
   await registry.putManifest("apps/tool", "1.0", image.manifestBytes, image.mediaType);
-  const config = {
-    version: 1,
-    always_allow_unsigned: false,
-    registries: FIXTURE_REGISTRIES,
-    keep_versions: 2,
-    concurrency: 2,
-    layer_cache: true,
-    mirrors: [],
-  } satisfies Config;
+  const config = testConfig(FIXTURE_REGISTRIES);
   const events: InstallEvent["type"][] = [];
   const deps: InstallDeps = {
     layout: home.layout,

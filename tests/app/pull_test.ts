@@ -9,10 +9,10 @@ import type { InstallDeps } from "../../src/app/install.ts";
 import { isDropzoneError } from "../../src/errors.ts";
 import { sha256Digest } from "../../src/oci/digest.ts";
 import { resolveReference } from "../../src/oci/reference.ts";
-import type { Config } from "../../src/store/config.ts";
 import { HOST } from "../support/shim_fixtures.ts";
 import { MemoryRegistry } from "../support/memory_registry.ts";
 import { FIXTURE_REGISTRIES } from "../support/resolved_image.ts";
+import { testConfig } from "../support/store_fixtures.ts";
 import { tempHome } from "../support/temp_home.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -46,15 +46,7 @@ async function setup() {
   const home = await tempHome();
   const registry = new MemoryRegistry();
   await pushArtifact(registry);
-  const config = {
-    version: 1,
-    always_allow_unsigned: false,
-    registries: FIXTURE_REGISTRIES,
-    keep_versions: 2,
-    concurrency: 2,
-    layer_cache: true,
-    mirrors: [],
-  } satisfies Config;
+  const config = testConfig(FIXTURE_REGISTRIES);
   const deps: InstallDeps = {
     layout: home.layout,
     config,

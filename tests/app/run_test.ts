@@ -15,11 +15,9 @@ import { hostBinaryEntries } from "../support/e2e.ts";
 import { buildImage } from "../support/image_builder.ts";
 import { MemoryRegistry } from "../support/memory_registry.ts";
 import { createTestPki } from "../support/test_pki.ts";
+import { ACME_ID as ID, ACME_POLICY as POLICY, GITHUB_ISSUER as ISSUER } from "../support/verify_fixtures.ts";
 import { tempHome } from "../support/temp_home.ts";
 
-const ID = "https://github.com/acme/tools/.github/workflows/release.yaml@refs/heads/main";
-const ISSUER = "https://token.actions.githubusercontent.com";
-const POLICY: CosignPolicy = { identity: ID, issuer: ISSUER };
 const REGISTRIES: RegistryEntry<CosignPolicy>[] = [{
   name: "lab",
   url: "registry.test/acme",

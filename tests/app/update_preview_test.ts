@@ -11,10 +11,8 @@ import { pushTestImage, signImageBundle } from "../support/cosign_signer.ts";
 import { MemoryRegistry } from "../support/memory_registry.ts";
 import { sampleMetadata } from "../support/store_fixtures.ts";
 import { createTestPki } from "../support/test_pki.ts";
+import { ACME_ID as ID, ACME_POLICY as POLICY, GITHUB_ISSUER as ISSUER } from "../support/verify_fixtures.ts";
 
-const ID = "https://github.com/acme/tools/.github/workflows/release.yaml@refs/heads/main";
-const ISSUER = "https://token.actions.githubusercontent.com";
-const POLICY: CosignPolicy = { identity: ID, issuer: ISSUER };
 const REGISTRIES: RegistryEntry<CosignPolicy>[] = [{
   name: "lab",
   url: "registry.test/acme",

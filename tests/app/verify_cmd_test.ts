@@ -10,7 +10,7 @@ import {
 import { isDropzoneError } from "../../src/errors.ts";
 import type { Config } from "../../src/store/config.ts";
 import { HOST } from "../support/shim_fixtures.ts";
-import { installVersion, sampleMetadata } from "../support/store_fixtures.ts";
+import { installVersion, sampleMetadata, testConfig } from "../support/store_fixtures.ts";
 import { MemoryRegistry } from "../support/memory_registry.ts";
 import { tempHome } from "../support/temp_home.ts";
 
@@ -18,18 +18,6 @@ const POLICY = {
   issuer: "https://token.actions.githubusercontent.com",
   identity: "https://github.com/o/r/x@refs/heads/main",
 };
-function config(registries: Config["registries"]): Config {
-  return {
-    version: 1,
-    always_allow_unsigned: false,
-    registries,
-    keep_versions: 2,
-    concurrency: 2,
-    layer_cache: true,
-    mirrors: [],
-  };
-}
-
 Deno.test("looksLikePackageName() takes a bare lower-case name only", () => {
   for (const t of ["jq", "ripgrep", "a.b_c-1"]) assert.ok(looksLikePackageName(t), t);
   for (const t of ["lab/jq", "jq:1.7", "jq@sha256:" + "a".repeat(64), "JQ", "-x", "a".repeat(65)]) {
@@ -79,7 +67,7 @@ Deno.test("installedReference() re-verifies through the same registry by name, b
   });
   const ref = installedReference(
     meta,
-    config([{ name: "cgr", url: "cgr.dev/chainguard", cosign_policy: POLICY }]),
+    testConfig([{ name: "cgr", url: "cgr.dev/chainguard", cosign_policy: POLICY }]),
     meta.digest,
   );
   assert.equal(ref.registryName, "cgr");
@@ -87,13 +75,13 @@ Deno.test("installedReference() re-verifies through the same registry by name, b
   assert.equal(ref.digest, meta.digest);
   assert.deepEqual(ref.policy, POLICY);
   // A removed registry: resolved by host with no policy (the report then says "no policy").
-  assert.equal(installedReference(meta, config([]), meta.digest).policy, undefined);
+  assert.equal(installedReference(meta, testConfig([]), meta.digest).policy, undefined);
   // A registry name now pointing elsewhere never lends its policy to the package.
   assert.throws(
     () =>
       installedReference(
         meta,
-        config([{ name: "cgr", url: "ghcr.io/evil", cosign_policy: POLICY }]),
+        testConfig([{ name: "cgr", url: "ghcr.io/evil", cosign_policy: POLICY }]),
         meta.digest,
       ),
     (err) => isDropzoneError(err, "REGISTRY_NOT_FOUND") && /now points at ghcr\.io\/evil/.test(err.message),
@@ -103,7 +91,7 @@ Deno.test("installedReference() re-verifies through the same registry by name, b
 function deps(layout: VerifyDeps["layout"], registries: Config["registries"]): VerifyDeps {
   return {
     layout,
-    config: config(registries),
+    config: testConfig(registries),
     client: new MemoryRegistry(),
     host: HOST,
     now: new Date("2026-12-01T00:00:00Z"),

@@ -12,6 +12,7 @@
  */
 import { type Digest, isDigest, sha256Digest } from "../../src/oci/digest.ts";
 import { MEDIA_TYPES } from "../../src/oci/media_types.ts";
+import { halfThenBreak } from "./broken_body.ts";
 
 /** Switchable misbehaviour; mutate `registry.behaviour` between requests. */
 export interface FakeBehaviour {
@@ -160,22 +161,6 @@ function rangeResponse(req: Request, bytes: Uint8Array, headers: Record<string, 
   }
   return new Response(req.method === "HEAD" ? null : bytes as BodyInit, {
     headers: { ...headers, "Content-Length": String(bytes.length) },
-  });
-}
-
-/** A body that sends the first half of `bytes`, then breaks the connection. */
-function brokenBody(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  let sent = false;
-  return new ReadableStream({
-    async pull(controller) {
-      if (!sent) {
-        sent = true;
-        controller.enqueue(bytes.slice(0, Math.floor(bytes.length / 2)));
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 20));
-      controller.error(new Error("fake connection reset"));
-    },
   });
 }
 
@@ -482,7 +467,7 @@ export function startFakeRegistry(behaviour: Partial<FakeBehaviour> = {}): Promi
     }
     if (b.resetBlobs > 0 && !req.headers.has("range") && req.method === "GET") {
       b.resetBlobs--;
-      return new Response(brokenBody(served), {
+      return new Response(halfThenBreak(served, new Error("fake connection reset"), 20), {
         headers: { "Content-Type": "application/octet-stream", "Content-Length": String(served.length) },
       });
     }

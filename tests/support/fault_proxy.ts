@@ -7,6 +7,7 @@
  * // point dz at proxy.host instead of registry.host
  * ```
  */
+import { halfThenBreak } from "./broken_body.ts";
 
 /** What to do with one request; undefined passes it through untouched. */
 export type Fault = "reset" | "503" | "stall" | "short" | undefined;
@@ -21,22 +22,6 @@ export interface FaultProxy extends AsyncDisposable {
   /** Requests that got a fault, as "METHOD path fault". */
   readonly faulted: string[];
   close(): Promise<void>;
-}
-
-/** A body that sends the first half of `bytes`, then fails: the server aborts the connection. */
-function resetBody(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  let sent = false;
-  return new ReadableStream({
-    async pull(controller) {
-      if (!sent) {
-        sent = true;
-        controller.enqueue(bytes.slice(0, Math.floor(bytes.length / 2)));
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 10));
-      controller.error(new Deno.errors.ConnectionReset("fault proxy: connection reset"));
-    },
-  });
 }
 
 /** Starts the proxy forwarding to `upstream` (e.g. "http://127.0.0.1:5000"). */
@@ -65,7 +50,10 @@ export function startFaultProxy(upstream: string, pick: FaultPicker): Promise<Fa
     const bytes = new Uint8Array(await res.arrayBuffer());
     if (fault === "reset") {
       outHeaders.set("content-length", String(bytes.length));
-      return new Response(resetBody(bytes), { status: res.status, headers: outHeaders });
+      return new Response(
+        halfThenBreak(bytes, new Deno.errors.ConnectionReset("fault proxy: connection reset"), 10),
+        { status: res.status, headers: outHeaders },
+      );
     }
     if (fault === "short") {
       const half = bytes.slice(0, Math.floor(bytes.length / 2));

@@ -1,6 +1,7 @@
 /** Test fixtures for the store: metadata and staged versions built in code. */
 import { join } from "node:path";
 import { type Digest, sha256Digest } from "../../src/oci/digest.ts";
+import type { Config } from "../../src/store/config.ts";
 import type { StoreLayout } from "../../src/store/layout.ts";
 import type { PackageMetadata } from "../../src/store/metadata.ts";
 import {
@@ -9,6 +10,19 @@ import {
   type InstalledVersion,
   makePackageStaging,
 } from "../../src/store/packages.ts";
+
+/** A complete config with dz's defaults (keep 2 versions, concurrency 2, layer cache on) and `registries`. */
+export function testConfig(registries: Config["registries"]): Config {
+  return {
+    version: 1,
+    always_allow_unsigned: false,
+    registries,
+    keep_versions: 2,
+    concurrency: 2,
+    layer_cache: true,
+    mirrors: [],
+  };
+}
 
 /** sha256 digest of a string. */
 export function digestOf(text: string): Promise<Digest> {
