@@ -98,6 +98,46 @@ export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<voi
   while (rest.length > 0) rest = rest.subarray(await file.write(rest));
 }
 
+/** Bytes per read of {@linkcode readableOf}. */
+export const READ_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * A stream of an open file's bytes, read `chunkBytes` at a time into fresh buffers, closing the file at the end,
+ * on cancel and on error. `FsFile.readable` reads 64 KiB per call; layer extraction measured 2x faster end to
+ * end on 1 MiB reads (fewer ops, and larger inputs for the decompressor).
+ */
+export function readableOf(
+  file: Deno.FsFile,
+  chunkBytes: number = READ_CHUNK_BYTES,
+): ReadableStream<Uint8Array> {
+  let open = true;
+  const close = () => {
+    if (open) file.close();
+    open = false;
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const buf = new Uint8Array(chunkBytes);
+      let n: number | null;
+      try {
+        n = await file.read(buf);
+      } catch (err) {
+        close();
+        throw err;
+      }
+      if (n === null) {
+        close();
+        controller.close();
+        return;
+      }
+      controller.enqueue(n === buf.length ? buf : buf.subarray(0, n));
+    },
+    cancel() {
+      close();
+    },
+  }, { highWaterMark: 0 });
+}
+
 /** Removes `path`; nothing there is fine. */
 export async function removeIfPresent(path: string): Promise<void> {
   try {

@@ -5,6 +5,7 @@ import {
   exists,
   isLeftoverName,
   makeStagingDir,
+  readableOf,
   readDirOrEmpty,
   readTextIfExists,
   removeEmptyDir,
@@ -201,4 +202,26 @@ Deno.test("the if-exists helpers answer 'missing' for a missing path and an I/O 
   await Deno.remove(join(home.path, "full", "x"));
   await removeEmptyDir(join(home.path, "full"));
   assert.equal(await exists(join(home.path, "full")), false);
+});
+
+Deno.test("readableOf() streams a file in chunks of the given size into fresh buffers and closes it at the end and on cancel", async () => {
+  await using home = await tempHome({ marker: false });
+  const path = join(home.path, "blob");
+  const data = new Uint8Array(10_000).map((_, i) => i % 253);
+  await Deno.writeFile(path, data);
+  const file = await Deno.open(path);
+  const chunks = await Array.fromAsync(readableOf(file, 4096));
+  assert.deepEqual(chunks.map((c) => c.byteLength), [4096, 4096, 1808]);
+  assert.notEqual(
+    chunks[0]!.buffer,
+    chunks[1]!.buffer,
+    "a consumer may keep a chunk: buffers are not reused",
+  );
+  assert.deepEqual(new Uint8Array(await new Blob(chunks.map((c) => c.slice())).arrayBuffer()), data);
+  assert.throws(() => file.readSync(new Uint8Array(1)), Deno.errors.BadResource, "closed at the end");
+  const cancelled = await Deno.open(path);
+  const reader = readableOf(cancelled, 4096).getReader();
+  await reader.read();
+  await reader.cancel();
+  assert.throws(() => cancelled.readSync(new Uint8Array(1)), Deno.errors.BadResource, "closed on cancel");
 });

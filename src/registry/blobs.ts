@@ -5,7 +5,7 @@ import { MAX_MANIFEST_BYTES, repoRequest, type ResourceContext } from "./manifes
 import { errorFromResponse, formatBytes, readCapped, RegistryError } from "./registry_error.ts";
 import { isConnectionError } from "./transport.ts";
 import type { BlobOptions, RepoRef } from "./types.ts";
-import { digestVerifier } from "./verify_stream.ts";
+import { digestVerifier, verifiedStream } from "./verify_stream.ts";
 
 /** Streams a blob; the stream errors with DIGEST_MISMATCH unless the bytes hash to `digest`. */
 export async function getBlob(
@@ -104,7 +104,9 @@ export async function getBlob(
       await reader.cancel(reason).catch(() => {});
     },
   }, { highWaterMark: 0 });
-  return source.pipeThrough(digestVerifier(digest, { what, ...(size === undefined ? {} : { size }) }));
+  return size === undefined
+    ? source.pipeThrough(digestVerifier(digest, { what }))
+    : verifiedStream(source, digest, { what, size });
 }
 
 /** Reads a small blob (config, attestation) into memory, refusing one over `maxBytes`. */

@@ -11,6 +11,36 @@ export interface VerifyOptions {
   what: string;
 }
 
+/** Streams made by {@linkcode verifiedStream}, with the digest and size they check. */
+const verifying = new WeakMap<
+  ReadableStream<Uint8Array>,
+  { readonly digest: Digest; readonly size: number }
+>();
+
+/**
+ * `source` through a {@linkcode digestVerifier} of `digest` and `size`. The result is recognised by
+ * {@linkcode isDigestVerified}, so a consumer that must hash it too (the blob cache) can rely on its check.
+ */
+export function verifiedStream(
+  source: ReadableStream<Uint8Array>,
+  digest: Digest,
+  options: VerifyOptions & { readonly size: number },
+): ReadableStream<Uint8Array> {
+  const stream = source.pipeThrough(digestVerifier(digest, options));
+  verifying.set(stream, { digest, size: options.size });
+  return stream;
+}
+
+/**
+ * True when `stream` is a {@linkcode verifiedStream} of exactly this digest and size: it errors instead of
+ * ending when its bytes hash to anything else or number anything else, so reading it to a clean end proves them.
+ * Only this module creates such streams; anything wrapped around one (a tee, a transform) is not recognised.
+ */
+export function isDigestVerified(stream: ReadableStream<Uint8Array>, digest: Digest, size: number): boolean {
+  const checked = verifying.get(stream);
+  return checked !== undefined && checked.digest === digest && checked.size === size;
+}
+
 /**
  * A pass-through stream that hashes what flows through it and errors with DIGEST_MISMATCH at flush when the
  * sha256 or the size differ from what was expected. Anything built from the output is untrusted until the

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import { type Digest, digestHex, isDigest } from "../oci/digest.ts";
 import { onInterrupt } from "../interrupt.ts";
-import { ioError, randomSuffix, syncDir, TEMP_PREFIX } from "../fs.ts";
+import { isDigestVerified } from "../registry/verify_stream.ts";
+import { ioError, randomSuffix, READ_CHUNK_BYTES, readableOf, syncDir, TEMP_PREFIX } from "../fs.ts";
 
 /** Result of {@linkcode BlobCache.gc}. */
 export interface BlobGcResult {
@@ -99,9 +100,14 @@ interface BlobWriter {
   readonly follow: BlobFollower;
 }
 
-/** How far a writer got, for followers: bytes on disk, and how the write ended. */
+/**
+ * How far a writer got, for followers: bytes in the temp file (`written`), bytes received (`received`), the
+ * received bytes not yet in the file (`held`, in order, starting at `written`), and how the write ended.
+ */
 interface WriteProgress {
   written: number;
+  received: number;
+  held: Uint8Array[];
   state: "writing" | "committed" | "failed";
   error: unknown;
   /** Resolves the current wait of every follower (replaced after each wake-up). */
@@ -112,6 +118,8 @@ interface WriteProgress {
 function newProgress(): WriteProgress {
   const progress: WriteProgress = {
     written: 0,
+    received: 0,
+    held: [],
     state: "writing",
     error: undefined,
     wake: () => {},
@@ -133,11 +141,26 @@ function notify(progress: WriteProgress): void {
   wake();
 }
 
-const FOLLOW_CHUNK = 256 * 1024;
+/**
+ * Received bytes are written to the temp file in batches of about this size: one write per network chunk (~60
+ * KiB) cost more main-thread time than hashing the bytes. Followers read held bytes from memory meanwhile.
+ */
+const WRITE_BATCH_BYTES = 1024 * 1024;
+
+/** The held bytes at `pos` (which must be in [written, received)), as a view of one held chunk. */
+function heldAt(progress: WriteProgress, pos: number): Uint8Array {
+  let offset = progress.written;
+  for (const chunk of progress.held) {
+    if (pos < offset + chunk.byteLength) return chunk.subarray(pos - offset);
+    offset += chunk.byteLength;
+  }
+  throw new Error(`blob writer holds no byte at ${pos} (received ${progress.received})`);
+}
 
 /**
- * A follower of one write: reads the temp file through its own descriptor (still valid after the commit's
- * rename), never past what the writer reported, and closes only once the writer committed every byte.
+ * A follower of one write: reads bytes already in the temp file through its own descriptor (still valid after
+ * the commit's rename) and bytes still held by the writer from memory, never past what was received, and closes
+ * only once the writer committed every byte.
  */
 function followWrite(
   paths: { readonly tmp: string; readonly final: string },
@@ -146,6 +169,7 @@ function followWrite(
 ): ReadableStream<Uint8Array> {
   let file: Deno.FsFile | undefined;
   let pos = 0;
+  let filePos = 0;
   const close = () => {
     file?.close();
     file = undefined;
@@ -169,13 +193,21 @@ function followWrite(
           throw progress.error;
         }
         if (pos < progress.written) {
-          const buf = new Uint8Array(Math.min(FOLLOW_CHUNK, progress.written - pos));
+          if (filePos !== pos) await file!.seek(pos, Deno.SeekMode.Start);
+          const buf = new Uint8Array(Math.min(READ_CHUNK_BYTES, progress.written - pos));
           const n = await file!.read(buf);
           if (n === null || n === 0) {
             throw new Error(`blob temp file ended at ${pos} of ${progress.written} bytes`);
           }
           pos += n;
+          filePos = pos;
           controller.enqueue(n === buf.length ? buf : buf.subarray(0, n));
+          return;
+        }
+        if (pos < progress.received) {
+          const view = heldAt(progress, pos);
+          pos += view.byteLength;
+          controller.enqueue(view);
           return;
         }
         if (progress.state === "committed" && pos >= size) {
@@ -192,26 +224,52 @@ function followWrite(
   }, { highWaterMark: 0 });
 }
 
-/**
- * Opens a writer. `persist` "best-effort" keeps streaming when the cache cannot be written (teeInto: the cache
- * is an optimisation there); "required" fails with the I/O error (disk full, read-only), naming the blob's
- * size, because the caller reads the blob back from the cache (putStream).
- */
+/** One buffer of `chunks` (the chunk itself when there is one). */
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** How {@linkcode openWriter} stores and checks a blob. */
+interface WriterOptions {
+  /**
+   * "best-effort" keeps streaming when the cache cannot be written (teeInto: the cache is an optimisation
+   * there); "required" fails with the I/O error (disk full, read-only), naming the blob's size, because the
+   * caller reads the blob back from the cache (putStream); false stores nothing.
+   */
+  readonly persist: false | "best-effort" | "required";
+  /**
+   * False when the source already checks the digest (see isDigestVerified): it errors instead of ending when
+   * the bytes hash wrong, so a clean end is the proof and a second sha256 of the same bytes would be waste.
+   * Sizes are still counted.
+   */
+  readonly hash: boolean;
+}
+
+/** Opens a writer (see WriterOptions). */
 async function openWriter(
   dir: string,
   digest: Digest,
   size: number,
-  persist: false | "best-effort" | "required",
+  options: WriterOptions,
 ): Promise<BlobWriter> {
+  const { persist } = options;
   const hex = digestHex(digest);
   const finalPath = join(dir, hex);
   const tmp = join(dir, `${TEMP_PREFIX}${hex}-${randomSuffix()}`);
-  const hash = createHash("sha256");
+  const hash = options.hash ? createHash("sha256") : undefined;
   const progress = newProgress();
   const fail = (err: unknown) => {
     if (progress.state !== "writing") return;
     progress.state = "failed";
     progress.error = err;
+    progress.held = [];
     notify(progress);
   };
   let count = 0;
@@ -242,33 +300,46 @@ async function openWriter(
     await dropFile();
     throw err;
   }
+  /** Writes the held bytes to the temp file (followers keep reading them from memory until it is done). */
+  async function flush(): Promise<void> {
+    const held = progress.held;
+    if (writeFailed || file === undefined || held.length === 0) return;
+    const bytes = progress.received - progress.written;
+    try {
+      let rest = concat(held, bytes);
+      while (rest.length > 0) rest = rest.subarray(await file.write(rest));
+    } catch (err) {
+      writeFailed = true;
+      const failure = ioError(`store blob ${digest} in`, dir, err, { needed: size });
+      fail(failure);
+      await dropFile();
+      if (persist === "required") throw failure;
+      return;
+    }
+    // No update runs during the write (each awaits the previous), so `held` still starts with these chunks.
+    progress.held = progress.held.slice(held.length);
+    progress.written += bytes;
+    notify(progress);
+  }
   return {
     async update(chunk) {
       count += chunk.length;
       if (count > size) await failWith(mismatch(digest, `more than the expected ${size} bytes`));
-      hash.update(chunk);
-      if (!writeFailed && file !== undefined) {
-        try {
-          let rest = chunk;
-          while (rest.length > 0) rest = rest.subarray(await file.write(rest));
-          progress.written = count;
-          notify(progress);
-        } catch (err) {
-          writeFailed = true;
-          const failure = ioError(`store blob ${digest} in`, dir, err, { needed: size });
-          fail(failure);
-          await dropFile();
-          if (persist === "required") throw failure;
-        }
-      }
+      hash?.update(chunk);
+      if (writeFailed || file === undefined) return;
+      progress.held.push(chunk);
+      progress.received = count;
+      notify(progress);
+      if (progress.received - progress.written >= WRITE_BATCH_BYTES) await flush();
     },
     async commit() {
-      const actual = `sha256:${hash.digest("hex")}`;
+      const actual = hash === undefined ? digest : `sha256:${hash.digest("hex")}`;
       if (count !== size || actual !== digest) {
         await failWith(
           mismatch(digest, count !== size ? `got ${count} bytes, expected ${size}` : `got ${actual}`),
         );
       }
+      await flush();
       if (writeFailed || file === undefined) return;
       try {
         await file.sync();
@@ -320,7 +391,7 @@ export function openBlobCache(dir: string): BlobCache {
     async open(digest) {
       try {
         const file = await Deno.open(pathOf(digest), { read: true });
-        return file.readable;
+        return readableOf(file);
       } catch (err) {
         if (err instanceof Deno.errors.NotFound) {
           throw new DropzoneError("OFFLINE_MISS", `Blob "${digest}" is not in the cache`);
@@ -333,7 +404,10 @@ export function openBlobCache(dir: string): BlobCache {
         await stream.cancel();
         return false;
       }
-      const writer = await openWriter(dir, digest, size, "required");
+      const writer = await openWriter(dir, digest, size, {
+        persist: "required",
+        hash: !isDigestVerified(stream, digest, size),
+      });
       options.onWriting?.(writer.follow);
       const reader = stream.getReader();
       try {
@@ -357,7 +431,10 @@ export function openBlobCache(dir: string): BlobCache {
       const reader = stream.getReader();
       return new ReadableStream<Uint8Array>({
         async start() {
-          writer = await openWriter(dir, digest, size, (await has(digest)) ? false : "best-effort");
+          writer = await openWriter(dir, digest, size, {
+            persist: (await has(digest)) ? false : "best-effort",
+            hash: !isDigestVerified(stream, digest, size),
+          });
         },
         async pull(controller) {
           const w = writer!;

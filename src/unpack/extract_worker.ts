@@ -3,6 +3,7 @@
  * tree with applyLayer, the same contained unpacker the main thread runs, and posts back what it recorded.
  */
 import { DropzoneError } from "../errors.ts";
+import { readableOf } from "../fs.ts";
 import { applyLayer } from "./extract.ts";
 import { openLayer } from "./layer.ts";
 import type { LayerOp } from "./rules.ts";
@@ -20,7 +21,7 @@ async function extract(request: WorkerRequest): Promise<WorkerReply> {
   try {
     const file = await Deno.open(request.blobPath, { read: true });
     const record = { ops: [] as LayerOp[] };
-    const state = await applyLayer(openLayer(file.readable, request.mediaType), request.tree, {
+    const state = await applyLayer(openLayer(readableOf(file), request.mediaType), request.tree, {
       record,
       ...(request.label !== undefined ? { label: request.label } : {}),
       ...(request.limits !== undefined ? { limits: request.limits } : {}),

@@ -1,6 +1,6 @@
 /**
- * Layer blob → uncompressed tar stream, chosen by media type. gzip uses the web DecompressionStream; zstd uses
- * node:zlib because DecompressionStream has no "zstd" in Deno 2.9.
+ * Layer blob → uncompressed tar stream, chosen by media type. gzip and zstd both decompress with node:zlib (the
+ * web DecompressionStream has no "zstd" in Deno 2.9, and is slower for gzip; see GUNZIP_CHUNK_BYTES).
  */
 import { createHash } from "node:crypto";
 import { Duplex } from "node:stream";
@@ -85,13 +85,23 @@ function verifyDiffId(expected: Digest): TransformStream<Uint8Array, Uint8Array>
   });
 }
 
+/**
+ * Output chunk of the gzip decompressor. node:zlib's gunzip measured 2.3x faster than the web
+ * DecompressionStream on a 130 MB layer (fed 1 MiB reads), and 256 KiB outputs keep the tar decoder's calls few.
+ */
+const GUNZIP_CHUNK_BYTES = 256 * 1024;
+
+function nodeTransform(duplex: Duplex): TransformStream<Uint8Array, Uint8Array> {
+  return Duplex.toWeb(duplex) as unknown as TransformStream<Uint8Array, Uint8Array>;
+}
+
 function decompress(stream: ReadableStream<Uint8Array>, mediaType: string): ReadableStream<Uint8Array> {
   const compression = layerCompression(mediaType);
   switch (compression) {
     case "none":
       return stream;
     case "gzip":
-      return stream.pipeThrough(new DecompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>);
+      return stream.pipeThrough(nodeTransform(zlib.createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES })));
     case "zstd": {
       const create = zstdFactory();
       if (create === undefined) {
@@ -103,8 +113,7 @@ function decompress(stream: ReadableStream<Uint8Array>, mediaType: string): Read
           },
         );
       }
-      const pair = Duplex.toWeb(create()) as unknown as TransformStream<Uint8Array, Uint8Array>;
-      return stream.pipeThrough(pair);
+      return stream.pipeThrough(nodeTransform(create()));
     }
     case undefined:
       throw new DropzoneError("UNSUPPORTED_MEDIA_TYPE", `Cannot unpack layer of type "${mediaType}"`, {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DropzoneError } from "../../src/errors.ts";
 import { type Digest, sha256Digest } from "../../src/oci/digest.ts";
-import { digestVerifier } from "../../src/registry/verify_stream.ts";
+import { digestVerifier, isDigestVerified, verifiedStream } from "../../src/registry/verify_stream.ts";
 import { streamOf } from "../support/tar_writer.ts";
 
 const BYTES = new Uint8Array(10_000).map((_, i) => i % 251);
@@ -87,5 +87,33 @@ Deno.test("digestVerifier() with the right size but the wrong digest is still a 
   await assert.rejects(
     pass(BYTES, other, { size: BYTES.length }),
     mismatch(/content hashes to/, /do not trust/),
+  );
+});
+
+Deno.test("isDigestVerified() recognises a verifiedStream only for its own digest and size, and nothing wrapped around it", async () => {
+  const other = await sha256Digest(new Uint8Array([1]));
+  const stream = verifiedStream(streamOf(BYTES, 1000), DIGEST, {
+    what: "blob under test",
+    size: BYTES.length,
+  });
+  assert.equal(isDigestVerified(stream, DIGEST, BYTES.length), true);
+  assert.equal(isDigestVerified(stream, other, BYTES.length), false);
+  assert.equal(isDigestVerified(stream, DIGEST, BYTES.length - 1), false);
+  const wrapped = stream.pipeThrough(new TransformStream());
+  assert.equal(isDigestVerified(wrapped, DIGEST, BYTES.length), false);
+  assert.equal(isDigestVerified(streamOf(BYTES, 1000), DIGEST, BYTES.length), false);
+  assert.deepEqual(new Uint8Array(await new Response(wrapped).arrayBuffer()), BYTES);
+});
+
+Deno.test("a verifiedStream of bytes that hash to something else errors instead of ending", async () => {
+  const tampered = BYTES.slice();
+  tampered[5_000] = tampered[5_000]! ^ 1;
+  const stream = verifiedStream(streamOf(tampered, 1000), DIGEST, {
+    what: "blob under test",
+    size: BYTES.length,
+  });
+  await assert.rejects(
+    new Response(stream).arrayBuffer(),
+    mismatch(/content hashes to sha256:/, /do not trust/),
   );
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { isDropzoneError } from "../../src/errors.ts";
 import { type Digest, sha256Digest } from "../../src/oci/digest.ts";
+import { verifiedStream } from "../../src/registry/verify_stream.ts";
 import { openBlobCache } from "../../src/store/blob_cache.ts";
 import { tempHome } from "../support/temp_home.ts";
 import { canMount, mountTmpfs } from "../support/tmpfs.ts";
@@ -311,4 +312,95 @@ Deno.test("a follower opened after the commit reads the committed blob", async (
     true,
   );
   assert.equal(new TextDecoder().decode(await readAll(follow!())), "late reader");
+});
+
+/** Size of the `.tmp-*` file of a blob being written (undefined when there is none). */
+async function tempFileSize(dir: string): Promise<number | undefined> {
+  for (const name of await entries(dir)) {
+    if (name.startsWith(".tmp-")) return (await Deno.stat(join(dir, name))).size;
+  }
+  return undefined;
+}
+
+Deno.test("a follower reads bytes the writer still holds in memory, and a lagging one reads them back from the file", async () => {
+  await using home = await tempHome();
+  const cache = openBlobCache(home.layout.blobs);
+  const bytes = new Uint8Array(3 * 1024 * 1024);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + (i >> 12)) & 0xff;
+  const digest = await sha256Digest(bytes);
+  const chunks: Uint8Array[] = [];
+  for (let offset = 0; offset < bytes.length; offset += 256 * 1024) {
+    chunks.push(bytes.subarray(offset, offset + 256 * 1024));
+  }
+  const source = gatedSource(chunks);
+  let follow: (() => ReadableStream<Uint8Array>) | undefined;
+  const put = cache.putStream(digest, bytes.length, source.stream, { onWriting: (f) => follow = f });
+  while (follow === undefined) await new Promise((r) => setTimeout(r, 1));
+  const eager = follow().getReader();
+  const lagging = follow();
+  source.step();
+  const first = await eager.read();
+  assert.deepEqual(first.value, chunks[0]);
+  assert.equal(
+    await tempFileSize(home.layout.blobs),
+    0,
+    "the first chunk is served before it reaches the file",
+  );
+  for (let i = 1; i < chunks.length; i++) source.step();
+  source.step(); // end of stream: commit
+  const rest: Uint8Array[] = [first.value!];
+  while (true) {
+    const r = await eager.read();
+    if (r.done) break;
+    rest.push(r.value);
+  }
+  assert.equal(await put, true);
+  assert.deepEqual(new Uint8Array(await new Blob(rest.map((p) => p.slice())).arrayBuffer()), bytes);
+  assert.deepEqual(await readAll(lagging), bytes, "a follower that starts after the flushes reads the file");
+  assert.equal(await cache.sizeOf(digest), bytes.length);
+});
+
+Deno.test("putStream() of a digest-verified download relies on its check: tampered bytes fail with the verifier's error and keep nothing", async () => {
+  await using home = await tempHome();
+  const cache = openBlobCache(home.layout.blobs);
+  const { bytes, digest } = await blob("signed layer bytes ".repeat(500));
+  const tampered = bytes.slice();
+  tampered[100] = tampered[100]! ^ 1;
+  const what = "blob under test";
+  await assert.rejects(
+    cache.putStream(
+      digest,
+      bytes.length,
+      verifiedStream(streamOf(tampered), digest, { what, size: bytes.length }),
+    ),
+    (e) =>
+      isDropzoneError(e) && e.code === "DIGEST_MISMATCH" && /^Cannot verify blob under test/.test(e.message),
+  );
+  assert.deepEqual(await entries(home.layout.blobs), []);
+  // Wrapped, the same stream is no longer recognised, and the cache's own hash refuses it first.
+  const wrapped = verifiedStream(streamOf(tampered), digest, { what, size: bytes.length })
+    .pipeThrough(new TransformStream());
+  await assert.rejects(
+    cache.putStream(digest, bytes.length, wrapped),
+    (e) => isDropzoneError(e) && e.code === "DIGEST_MISMATCH",
+  );
+  assert.deepEqual(await entries(home.layout.blobs), []);
+  // A verified stream cut short is refused by size.
+  await assert.rejects(
+    cache.putStream(
+      digest,
+      bytes.length,
+      verifiedStream(streamOf(bytes.subarray(0, 10)), digest, { what, size: bytes.length }),
+    ),
+    (e) => isDropzoneError(e) && e.code === "DIGEST_MISMATCH",
+  );
+  assert.equal(
+    await cache.putStream(
+      digest,
+      bytes.length,
+      verifiedStream(streamOf(bytes), digest, { what, size: bytes.length }),
+    ),
+    true,
+  );
+  assert.deepEqual(await readAll(await cache.open(digest)), bytes);
 });

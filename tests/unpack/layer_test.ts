@@ -50,6 +50,31 @@ Deno.test("applyLayer() reports corrupt gzip data as UNSAFE_LAYER", async () => 
   );
 });
 
+Deno.test("openLayer() reads a gzip layer of several members as gzip(1) and Go do, and refuses a cut-off or corrupt one", async (t) => {
+  const gz = await gzip(TAR);
+  const half = Math.floor(TAR.length / 2);
+  await t.step("two members", async () => {
+    const members = new Uint8Array([...await gzip(TAR.subarray(0, half)), ...await gzip(TAR.subarray(half))]);
+    assert.deepEqual(await bytes(openLayer(streamOf(members, 333), MEDIA_TYPES.OCI_LAYER_GZIP)), TAR);
+  });
+  const refused: Array<[string, Uint8Array]> = [
+    ["cut in the middle", gz.subarray(0, Math.floor(gz.length / 2))],
+    ["without its trailer", gz.subarray(0, gz.length - 8)],
+    ["with a wrong CRC", gz.map((b, i) => i === gz.length - 6 ? b ^ 1 : b)],
+    ["followed by garbage", new Uint8Array([...gz, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])],
+    ["not gzip at all", TAR.subarray(0, 4096)],
+  ];
+  for (const [label, blob] of refused) {
+    await t.step(label, async () => {
+      await using tmp = await tempDir();
+      await assert.rejects(
+        () => applyLayer(openLayer(streamOf(blob, 1000), MEDIA_TYPES.OCI_LAYER_GZIP), tmp.path),
+        (err) => isDropzoneError(err, "UNSAFE_LAYER"),
+      );
+    });
+  }
+});
+
 Deno.test("applyLayer() applies a zstd layer end to end", async () => {
   await using tmp = await tempDir();
   const zst = new Uint8Array(zstdCompressSync(TAR));
