@@ -28,6 +28,9 @@ export const PERMISSIONS = [
   "--no-prompt",
 ];
 
+/** Modules started with `new Worker(...)` (tests/cli/permissions_test.ts checks the list is complete). */
+export const WORKER_ENTRIES: readonly string[] = ["src/unpack/extract_worker.ts"];
+
 /** The `deno compile` arguments for one target. Pure, so tests can check the flags. */
 export function compileArgs(target: string, outDir: string): string[] {
   const os = target.includes("apple") ? "macos" : "linux";
@@ -39,6 +42,8 @@ export function compileArgs(target: string, outDir: string): string[] {
     "--no-check=remote",
     // Never embed a stray node_modules: dz resolves npm packages from the Deno cache.
     "--node-modules-dir=none",
+    // Worker entry points are loaded by URL at run time, so the module graph of main.ts does not include them.
+    ...WORKER_ENTRIES.flatMap((entry) => ["--include", entry]),
     "--target",
     target,
     "--output",

@@ -14,6 +14,7 @@ import { crashPoint } from "../crash_points.ts";
 import { removeTree } from "../fs.ts";
 import { makeDir } from "../file_ops.ts";
 import type { BlobCache, BlobFollower } from "../store/blob_cache.ts";
+import { type BlobWatch, ExtractionWorkers } from "../unpack/worker_extract.ts";
 import type { Config } from "../store/config.ts";
 import {
   type LayerSnapshot,
@@ -25,7 +26,6 @@ import {
 import type { StoreLayout } from "../store/layout.ts";
 import { ROOTFS_DIR, versionDir } from "../store/packages.ts";
 import { applySnapshot, createRootfsState, finalizeRootfs, type KnownHashes } from "../unpack/extract.ts";
-import { openLayer } from "../unpack/layer.ts";
 import type { ResolvedImage } from "./image.ts";
 import { Semaphore } from "../semaphore.ts";
 import { mark, span } from "../profile.ts";
@@ -83,7 +83,11 @@ export function pullLayers(
       });
       const following = options.following;
       const written = await cache.putStream(layer.digest, layer.size, stream, {
-        ...(following ? { onWriting: (follow: BlobFollower) => following.set(layer.digest, follow) } : {}),
+        ...(following
+          ? {
+            onWriting: (follow: BlobFollower, watch: BlobWatch) => following.set(layer.digest, follow, watch),
+          }
+          : {}),
       });
       if (written) options.fetched?.add(layer.digest);
       deps.onEvent?.({ type: "layer-done", digest: layer.digest });
@@ -149,6 +153,10 @@ export async function fetchLayers(
     for (const layer of layers) if (await shared.load(layer.digest)) present.add(layer.digest);
   }
   const following = new Followers();
+  // Workers start now, so their module load overlaps verification and the first downloads.
+  const workers = new ExtractionWorkers(extractionSlots());
+  const missing = new Set(layers.map((l) => l.digest).filter((d) => !present.has(d))).size;
+  if (missing > 0) workers.warm(missing);
   const downloads = pullLayers(deps, image, cache, signal, {
     skip: present,
     following,
@@ -160,6 +168,7 @@ export async function fetchLayers(
     downloads,
     extracted,
     settle: async () => {
+      workers.close();
       await Promise.allSettled(downloads);
     },
     async build(rootfs, options) {
@@ -174,10 +183,12 @@ export async function fetchLayers(
           rootfs,
           signal: options.signal,
           deps,
+          workers,
           ...(options.known !== undefined ? { known: options.known } : {}),
           ...(shared !== undefined ? { extracted } : {}),
         });
       } finally {
+        workers.close();
         if (shared === undefined) await removeTree(join(options.scratch, "layers")).catch(() => {});
       }
     },
@@ -193,11 +204,12 @@ async function compose(input: {
   rootfs: string;
   signal: AbortSignal;
   deps: FetchDeps;
+  workers: ExtractionWorkers;
   known?: KnownHashes;
   /** Receives the digest of every snapshot extracted into the shared store. */
   extracted?: Set<Digest>;
 }): Promise<RootfsBuild> {
-  const { store, image, cache, downloads, following, rootfs, deps } = input;
+  const { store, image, cache, downloads, following, rootfs, deps, workers } = input;
   const layers = image.manifest.layers;
   // One failed extraction stops the others before the error surfaces.
   const controller = new AbortController();
@@ -206,7 +218,6 @@ async function compose(input: {
   let extracted = 0;
   let reused = 0;
   const byDigest = new Map<Digest, Promise<LayerSnapshot>>();
-  const counted = countingStream(deps.onEvent);
   const snapshots = layers.map((layer, i) => {
     let pending = byDigest.get(layer.digest);
     if (pending === undefined) {
@@ -223,19 +234,28 @@ async function compose(input: {
         await Promise.race([downloads[i], following.started(layer.digest)]);
         return await slots.run(async () => {
           signal.throwIfAborted();
-          const follow = following.get(layer.digest);
-          mark(`extract-start ${i} ${follow ? "following" : "cached"}`);
+          // In a worker: from the temp file as far as the download wrote it, or from the cached blob.
+          const watch = following.watch(layer.digest);
+          mark(`extract-start ${i} ${watch ? "following" : "cached"}`);
           extracted++;
           const end = span(`extract-layer ${shortDigest(layer.digest)}`);
-          const snapshot = await store.extract(
-            layer.digest,
-            async () =>
-              openLayer(
-                counted(follow !== undefined ? follow() : await cache.open(layer.digest), layer.digest),
-                layer.mediaType,
-              ),
-            { label: shortDigest(layer.digest), signal, beforePublish: () => downloads[i]! },
-          );
+          const onProgress = deps.onEvent
+            ? (bytes: number) => deps.onEvent?.({ type: "unpack-progress", digest: layer.digest, bytes })
+            : undefined;
+          const snapshot = await store.extract(layer.digest, () => {
+            throw new Error("a worker extracts the layer"); // not called: `worker` is set
+          }, {
+            label: shortDigest(layer.digest),
+            signal,
+            beforePublish: () => downloads[i]!,
+            worker: {
+              blobPath: watch?.tmpPath ?? cache.pathOf(layer.digest),
+              mediaType: layer.mediaType,
+              pool: workers,
+              ...(watch !== undefined ? { watch } : {}),
+              ...(onProgress !== undefined ? { onProgress } : {}),
+            },
+          });
           end();
           input.extracted?.add(layer.digest);
           mark(`extract-end ${i}`);
@@ -282,35 +302,26 @@ async function compose(input: {
   }
 }
 
-/** Passes a blob through, reporting each chunk as unpack progress (only when someone listens). */
-function countingStream(
-  onEvent: ((event: LayerEvent) => void) | undefined,
-): (blob: ReadableStream<Uint8Array>, digest: Digest) => ReadableStream<Uint8Array> {
-  if (!onEvent) return (blob) => blob;
-  return (blob, digest) =>
-    blob.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          onEvent({ type: "unpack-progress", digest, bytes: chunk.byteLength });
-          controller.enqueue(chunk);
-        },
-      }),
-    );
-}
-
 /** The followers of the downloads in progress, by layer digest (see BlobFollower). */
 class Followers {
   readonly #follow = new Map<Digest, BlobFollower>();
+  readonly #watch = new Map<Digest, BlobWatch>();
   readonly #waiting = new Map<Digest, () => void>();
   readonly #started = new Map<Digest, Promise<void>>();
 
-  set(digest: Digest, follow: BlobFollower): void {
+  set(digest: Digest, follow: BlobFollower, watch: BlobWatch): void {
     this.#follow.set(digest, follow);
+    this.#watch.set(digest, watch);
     this.#waiting.get(digest)?.();
   }
 
   get(digest: Digest): BlobFollower | undefined {
     return this.#follow.get(digest);
+  }
+
+  /** The progress of the download of `digest`, for a follower in a worker. */
+  watch(digest: Digest): BlobWatch | undefined {
+    return this.#watch.get(digest);
   }
 
   /** Resolves once the download of `digest` started writing (never, when it does not: race it). */

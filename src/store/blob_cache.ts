@@ -9,6 +9,7 @@ import { DropzoneError } from "../errors.ts";
 import { type Digest, digestHex, isDigest } from "../oci/digest.ts";
 import { onInterrupt } from "../interrupt.ts";
 import { isDigestVerified } from "../registry/verify_stream.ts";
+import type { BlobWatch } from "../unpack/worker_extract.ts";
 import { ioError, randomSuffix, READ_CHUNK_BYTES, readableOf, syncDir, TEMP_PREFIX } from "../fs.ts";
 
 /** Result of {@linkcode BlobCache.gc}. */
@@ -68,9 +69,10 @@ export interface PutStreamOptions {
   /**
    * Called once the temp file exists, before any byte is written, with a function that opens a reader of the
    * blob as it is being written (see {@linkcode BlobFollower}), so a consumer can overlap its work with the
-   * download instead of waiting for it. Not called when the blob is already cached.
+   * download instead of waiting for it, and the write's progress for a reader in another thread (a Worker reads
+   * the temp file itself, as far as `watch` says it is written). Not called when the blob is already cached.
    */
-  readonly onWriting?: (follow: BlobFollower) => void;
+  readonly onWriting?: (follow: BlobFollower, watch: BlobWatch) => void;
 }
 
 /**
@@ -98,6 +100,8 @@ interface BlobWriter {
   discard(reason?: unknown): Promise<void>;
   /** A reader of the bytes written so far and to come (see BlobFollower). */
   readonly follow: BlobFollower;
+  /** The same progress for a follower in another thread, which reads the temp file itself. */
+  readonly watch: BlobWatch;
 }
 
 /**
@@ -146,6 +150,9 @@ function notify(progress: WriteProgress): void {
  * KiB) cost more main-thread time than hashing the bytes. Followers read held bytes from memory meanwhile.
  */
 const WRITE_BATCH_BYTES = 1024 * 1024;
+
+/** Held bytes are written after this long without a batch filling up (a slow or paused download). */
+const IDLE_FLUSH_MS = 20;
 
 /** The held bytes at `pos` (which must be in [written, received)), as a view of one held chunk. */
 function heldAt(progress: WriteProgress, pos: number): Uint8Array {
@@ -287,7 +294,11 @@ async function openWriter(
       writeFailed = true; // the cache is an optimisation: keep streaming without it
     }
   }
+  let failure: unknown;
+  let flushing = Promise.resolve();
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
   async function dropFile(): Promise<void> {
+    clearTimeout(idleTimer);
     if (file !== undefined) {
       file.close();
       file = undefined;
@@ -301,36 +312,54 @@ async function openWriter(
     throw err;
   }
   /** Writes the held bytes to the temp file (followers keep reading them from memory until it is done). */
-  async function flush(): Promise<void> {
+  async function writeHeld(): Promise<void> {
     const held = progress.held;
     if (writeFailed || file === undefined || held.length === 0) return;
+    const chunks = held.length;
     const bytes = progress.received - progress.written;
     try {
-      let rest = concat(held, bytes);
+      let rest = concat(held.slice(0, chunks), bytes);
       while (rest.length > 0) rest = rest.subarray(await file.write(rest));
     } catch (err) {
       writeFailed = true;
-      const failure = ioError(`store blob ${digest} in`, dir, err, { needed: size });
+      failure = ioError(`store blob ${digest} in`, dir, err, { needed: size });
       fail(failure);
       await dropFile();
-      if (persist === "required") throw failure;
       return;
     }
-    // No update runs during the write (each awaits the previous), so `held` still starts with these chunks.
-    progress.held = progress.held.slice(held.length);
+    // Chunks received during the write were appended after these.
+    progress.held = progress.held.slice(chunks);
     progress.written += bytes;
     notify(progress);
+  }
+  /** Queues a write of the held bytes after any running one; never rejects (see `failure`). */
+  function flush(): Promise<void> {
+    clearTimeout(idleTimer);
+    idleTimer = undefined;
+    flushing = flushing.then(writeHeld);
+    return flushing;
+  }
+  /** Throws the write failure when the caller needs the blob stored (putStream). */
+  function checkStored(): void {
+    if (failure !== undefined && persist === "required") throw failure;
   }
   return {
     async update(chunk) {
       count += chunk.length;
       if (count > size) await failWith(mismatch(digest, `more than the expected ${size} bytes`));
       hash?.update(chunk);
+      checkStored();
       if (writeFailed || file === undefined) return;
       progress.held.push(chunk);
       progress.received = count;
       notify(progress);
-      if (progress.received - progress.written >= WRITE_BATCH_BYTES) await flush();
+      if (progress.received - progress.written >= WRITE_BATCH_BYTES) {
+        await flush();
+        checkStored();
+      } else if (idleTimer === undefined) {
+        // A download that pauses must not keep its bytes from a follower that reads the file (a Worker).
+        idleTimer = setTimeout(() => void flush(), IDLE_FLUSH_MS);
+      }
     },
     async commit() {
       const actual = hash === undefined ? digest : `sha256:${hash.digest("hex")}`;
@@ -340,6 +369,7 @@ async function openWriter(
         );
       }
       await flush();
+      checkStored();
       if (writeFailed || file === undefined) return;
       try {
         await file.sync();
@@ -359,10 +389,19 @@ async function openWriter(
       notify(progress);
     },
     async discard(reason) {
+      clearTimeout(idleTimer);
+      await flushing;
       fail(reason ?? new DropzoneError("IO", `The write of blob "${digest}" stopped before it was complete`));
       await dropFile();
     },
     follow: () => followWrite({ tmp, final: finalPath }, size, progress),
+    watch: {
+      tmpPath: tmp,
+      finalPath,
+      size,
+      current: () => ({ written: progress.written, state: progress.state }),
+      changed: () => progress.changed,
+    },
   };
 }
 
@@ -408,7 +447,7 @@ export function openBlobCache(dir: string): BlobCache {
         persist: "required",
         hash: !isDigestVerified(stream, digest, size),
       });
-      options.onWriting?.(writer.follow);
+      options.onWriting?.(writer.follow, writer.watch);
       const reader = stream.getReader();
       try {
         while (true) {

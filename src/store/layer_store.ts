@@ -19,7 +19,12 @@ import { DropzoneError } from "../errors.ts";
 import { type Digest, digestToDirName, isDigest } from "../oci/digest.ts";
 import { applyLayer, type LayerOp, type SnapshotSource } from "../unpack/extract.ts";
 import type { LayerLimits } from "../unpack/rules.ts";
-import { extractInWorker } from "../unpack/worker_extract.ts";
+import {
+  type BlobWatch,
+  ExtractionWorkers,
+  type WorkerRecord,
+  type WorkerRequest,
+} from "../unpack/worker_extract.ts";
 import { crashPoint } from "../crash_points.ts";
 import {
   ioError,
@@ -63,10 +68,18 @@ export interface ExtractSnapshotOptions {
   readonly signal?: AbortSignal;
   readonly limits?: Partial<LayerLimits>;
   /**
-   * Extract in a Deno Worker from this verified blob file instead of the `tar` stream (the Workers experiment,
-   * see unpack/worker_extract.ts; `tar` is not called).
+   * Extract in a Deno Worker instead of from the `tar` stream (`tar` is not called; see unpack/worker_extract.ts):
+   * from the verified blob file `blobPath`, or with `watch` from the blob being written there. `pool` reuses
+   * started workers (default: one worker for this extraction).
    */
-  readonly worker?: { readonly blobPath: string; readonly mediaType: string };
+  readonly worker?: {
+    readonly blobPath: string;
+    readonly mediaType: string;
+    readonly watch?: BlobWatch;
+    readonly pool?: ExtractionWorkers;
+    /** Bytes of the blob read so far, as they are read. */
+    readonly onProgress?: (bytes: number) => void;
+  };
   /**
    * Awaited after the tree is complete and before it is published: a tar read from a blob still downloading
    * must not become a snapshot until that blob's digest is confirmed (a rejection discards the staging).
@@ -150,6 +163,33 @@ async function extractHere(
   return { ops: record.ops, entries: state.entries, bytes: state.bytes, dirs: state.dirs };
 }
 
+/** Extracts in a worker of `worker.pool`, or of its own. */
+async function extractElsewhere(
+  worker: NonNullable<ExtractSnapshotOptions["worker"]>,
+  tree: string,
+  options: ExtractSnapshotOptions,
+): Promise<WorkerRecord> {
+  const { watch, pool, onProgress } = worker;
+  const request: WorkerRequest = {
+    blobPath: worker.blobPath,
+    mediaType: worker.mediaType,
+    tree,
+    ...(options.label !== undefined ? { label: options.label } : {}),
+    ...(options.limits !== undefined ? { limits: options.limits } : {}),
+    ...(watch !== undefined ? { follow: { finalPath: watch.finalPath, size: watch.size } } : {}),
+  };
+  const own = pool === undefined ? new ExtractionWorkers(1) : undefined;
+  try {
+    return await (pool ?? own!).extract(request, {
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      ...(watch !== undefined ? { watch } : {}),
+      ...(onProgress !== undefined ? { onProgress } : {}),
+    });
+  } finally {
+    own?.close();
+  }
+}
+
 /** Sets every directory of a finished tree to 0555 (deepest first does not matter for chmod). */
 async function sealTree(tree: string, dirs: Iterable<string>): Promise<void> {
   for (const rel of dirs) await Deno.chmod(join(tree, rel), 0o555);
@@ -187,12 +227,7 @@ export function openLayerStore(dir: string): LayerStore {
         const tree = join(staging, TREE_DIR);
         await Deno.mkdir(tree, { mode: 0o700 });
         const record = options.worker !== undefined
-          ? await extractInWorker({
-            ...options.worker,
-            tree,
-            ...(options.label !== undefined ? { label: options.label } : {}),
-            ...(options.limits !== undefined ? { limits: options.limits } : {}),
-          }, options.signal)
+          ? await extractElsewhere(options.worker, tree, options)
           : await extractHere(await openTar(), tree, options);
         await options.beforePublish?.();
         await sealTree(tree, record.dirs);

@@ -3,7 +3,7 @@
  * web DecompressionStream has no "zstd" in Deno 2.9, and is slower for gzip; see GUNZIP_CHUNK_BYTES).
  */
 import { createHash } from "node:crypto";
-import { Duplex } from "node:stream";
+import type { Transform } from "node:stream";
 import * as zlib from "node:zlib";
 import { DropzoneError } from "../errors.ts";
 import type { Digest } from "../oci/digest.ts";
@@ -35,7 +35,7 @@ export function isSupportedLayerMediaType(mediaType: string): boolean {
   return COMPRESSION_BY_MEDIA_TYPE.has(mediaType);
 }
 
-type ZstdFactory = () => Duplex;
+type ZstdFactory = () => Transform;
 
 function zstdFactory(): ZstdFactory | undefined {
   const create = (zlib as unknown as { createZstdDecompress?: ZstdFactory }).createZstdDecompress;
@@ -91,8 +91,64 @@ function verifyDiffId(expected: Digest): TransformStream<Uint8Array, Uint8Array>
  */
 const GUNZIP_CHUNK_BYTES = 256 * 1024;
 
-function nodeTransform(duplex: Duplex): TransformStream<Uint8Array, Uint8Array> {
-  return Duplex.toWeb(duplex) as unknown as TransformStream<Uint8Array, Uint8Array>;
+/**
+ * `source` through a node:zlib decompressor, pull-driven: input is written only while the decompressor wants
+ * more and output is read only when the consumer asks, so memory stays bounded (a gzip bomb is inflated no
+ * faster than it is consumed). Written by hand because Deno's `Duplex.toWeb` adapter enqueues into a cancelled
+ * stream and throws an uncaught TypeError when extraction is interrupted.
+ */
+function throughZlib(source: ReadableStream<Uint8Array>, zlibStream: Transform): ReadableStream<Uint8Array> {
+  const input = source.getReader();
+  let inputDone = false;
+  let ended = false;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const signal = () => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
+  };
+  zlibStream.on("readable", signal);
+  zlibStream.on("drain", signal);
+  zlibStream.on("end", () => {
+    ended = true;
+    signal();
+  });
+  zlibStream.on("error", (error: unknown) => {
+    failure ??= { error };
+    signal();
+  });
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      while (true) {
+        if (failure !== undefined) throw failure.error;
+        const out: Uint8Array | null = zlibStream.read();
+        if (out !== null) {
+          controller.enqueue(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+          return;
+        }
+        if (ended) {
+          controller.close();
+          return;
+        }
+        if (!inputDone && !zlibStream.writableNeedDrain) {
+          const next = await input.read();
+          if (next.done) {
+            inputDone = true;
+            zlibStream.end();
+          } else {
+            zlibStream.write(next.value);
+          }
+          continue;
+        }
+        await new Promise<void>((resolve) => wake = resolve);
+      }
+    },
+    async cancel(reason) {
+      zlibStream.destroy();
+      await input.cancel(reason).catch(() => {});
+    },
+  }, { highWaterMark: 0 });
 }
 
 function decompress(stream: ReadableStream<Uint8Array>, mediaType: string): ReadableStream<Uint8Array> {
@@ -101,7 +157,7 @@ function decompress(stream: ReadableStream<Uint8Array>, mediaType: string): Read
     case "none":
       return stream;
     case "gzip":
-      return stream.pipeThrough(nodeTransform(zlib.createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES })));
+      return throughZlib(stream, zlib.createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }));
     case "zstd": {
       const create = zstdFactory();
       if (create === undefined) {
@@ -113,7 +169,7 @@ function decompress(stream: ReadableStream<Uint8Array>, mediaType: string): Read
           },
         );
       }
-      return stream.pipeThrough(nodeTransform(create()));
+      return throughZlib(stream, create());
     }
     case undefined:
       throw new DropzoneError("UNSUPPORTED_MEDIA_TYPE", `Cannot unpack layer of type "${mediaType}"`, {

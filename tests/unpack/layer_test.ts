@@ -75,6 +75,25 @@ Deno.test("openLayer() reads a gzip layer of several members as gzip(1) and Go d
   }
 });
 
+Deno.test("cancelling a gzip or zstd layer stream midway (an interrupted extraction) stops the decompressor cleanly", async (t) => {
+  const big = new Uint8Array(16 * 1024 * 1024).map((_, i) => (i * 7 + (i >> 10)) & 0xff);
+  const blobs: Array<[string, Uint8Array]> = [
+    [MEDIA_TYPES.OCI_LAYER_GZIP, await gzip(big)],
+    [MEDIA_TYPES.OCI_LAYER_ZSTD, new Uint8Array(zstdCompressSync(big))],
+  ];
+  for (const [mediaType, blob] of blobs) {
+    await t.step(mediaType, async () => {
+      const reader = openLayer(streamOf(blob, 64 * 1024), mediaType).getReader();
+      assert.equal((await reader.read()).done, false);
+      assert.equal((await reader.read()).done, false);
+      await reader.cancel(new Error("interrupted"));
+      // Deno's Duplex.toWeb kept enqueueing after a cancel and threw an uncaught TypeError here.
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(await bytes(openLayer(streamOf(blob, 64 * 1024), mediaType)), big);
+    });
+  }
+});
+
 Deno.test("applyLayer() applies a zstd layer end to end", async () => {
   await using tmp = await tempDir();
   const zst = new Uint8Array(zstdCompressSync(TAR));
