@@ -239,6 +239,20 @@ export async function makeStagingDir(parent: string, prefix: string = STAGING_PR
   }
 }
 
+/**
+ * Removes a tree an interrupted command may still be writing into (the grace deadline cuts it short): a file
+ * created during the walk fails the remove, so try again a few times.
+ */
+export async function removeTreeRetrying(path: string): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      return await removeTree(path);
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
 /** Adds owner rwx to every directory below `path` (not following symlinks) so its entries can be removed. */
 async function makeTreeWritable(path: string): Promise<void> {
   let info: Deno.FileInfo;

@@ -13,7 +13,7 @@ import { stageArtifact, writeArtifactLinks } from "./artifact.ts";
 import type { RegistryClient } from "../registry/types.ts";
 import type { Host } from "../runtime.ts";
 import { parseBinSpec, planShim } from "../shim/plan.ts";
-import { removeTree } from "../fs.ts";
+import { removeTree, removeTreeRetrying } from "../fs.ts";
 import { openBlobCache } from "../store/blob_cache.ts";
 import type { Config } from "../store/config.ts";
 import type { StoreLayout } from "../store/layout.ts";
@@ -40,12 +40,7 @@ import {
 import { crossCheck } from "./cross_check.ts";
 import { mark, span } from "../profile.ts";
 import { checkArchiveIndex, type IndexEntry } from "./archive_index.ts";
-import {
-  discardFetchedLayers,
-  discardSnapshots,
-  removeEmptyPackageDir,
-  removeTreeRetrying,
-} from "./install_cleanup.ts";
+import { discardFetchedLayers, discardSnapshots, removeEmptyPackageDir } from "./install_cleanup.ts";
 import { fetchLayers, pullLayers, type RootfsBuild } from "./layers.ts";
 import type { KnownHashes } from "../unpack/extract.ts";
 import {
@@ -64,7 +59,6 @@ import { checkWrapperSlot, restoreWrappers, writeWrappers } from "./install_wrap
 export { IMAGE_CONFIG_FILE } from "./install_image_config.ts";
 export { planForVersion, restoreWrappers, writeWrappers } from "./install_wrappers.ts";
 export { buildArtifactMetadata, buildMetadata } from "./install_metadata.ts";
-export { removeTreeRetrying } from "./install_cleanup.ts";
 
 /** Progress events for the CLI to render. */
 export type InstallEvent =

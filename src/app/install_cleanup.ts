@@ -61,17 +61,3 @@ export async function discardSnapshots(
 export async function removeEmptyPackageDir(layout: StoreLayout, name: string): Promise<void> {
   await removeIfEmpty(packageDir(layout, name));
 }
-
-/**
- * Removes a tree an interrupted command may still be writing into (the grace deadline cuts it short): a file
- * created during the walk fails the remove, so try again a few times.
- */
-export async function removeTreeRetrying(path: string): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      return await removeTree(path);
-    } catch {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}

@@ -4,6 +4,7 @@
  * config come from the content-addressed cache, and the new tree replaces the damaged one in one rename.
  */
 import { join } from "node:path";
+import { removeTreeRetrying } from "../fs.ts";
 import { onInterrupt } from "../interrupt.ts";
 import { type Digest, sha256Digest } from "../oci/digest.ts";
 import { type ImageManifest, parseManifest } from "../oci/manifest.ts";
@@ -16,7 +17,7 @@ import type { KnownHashes } from "../unpack/extract.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { PackageMetadata } from "../store/metadata.ts";
 import { commitVersion, makePackageStaging, ROOTFS_DIR } from "../store/packages.ts";
-import { IMAGE_CONFIG_FILE, removeTreeRetrying } from "./install.ts";
+import { IMAGE_CONFIG_FILE } from "./install.ts";
 import type { ResolvedImage } from "./image.ts";
 
 /** The blobs a version needs that the cache lacks (empty: it can be re-unpacked offline). */

@@ -10,7 +10,7 @@ import { digestToDirName } from "../oci/digest.ts";
 import type { ResolvedReference } from "../oci/reference.ts";
 import { planShim } from "../shim/plan.ts";
 import { renderWrapper } from "../shim/wrapper.ts";
-import { exists, removeTree } from "../fs.ts";
+import { exists, removeTree, removeTreeRetrying } from "../fs.ts";
 import { openBlobCache } from "../store/blob_cache.ts";
 import {
   checkFiles,
@@ -23,7 +23,7 @@ import {
 import { listPackages, readCurrent, ROOTFS_DIR } from "../store/packages.ts";
 import { resolveImage, verifyResolvedImage } from "./image.ts";
 import { gateVerified, planInstall } from "./install_plan.ts";
-import { IMAGE_CONFIG_FILE, type InstallDeps, planForVersion, removeTreeRetrying } from "./install.ts";
+import { IMAGE_CONFIG_FILE, type InstallDeps, planForVersion } from "./install.ts";
 import { fetchLayers } from "./layers.ts";
 import type { PackageMetadata } from "../store/metadata.ts";
 import type { StoreLayout } from "../store/layout.ts";

@@ -30,6 +30,7 @@ import {
   ioError,
   isLeftoverName,
   removeTree,
+  removeTreeRetrying,
   renameIntoPlace,
   STAGING_PREFIX,
   trashAndRemove,
@@ -222,7 +223,8 @@ export function openLayerStore(dir: string): LayerStore {
       const staging = await Deno.makeTempDir({ dir, prefix: STAGING_PREFIX }).catch((err) => {
         throw ioError("create a staging directory in", dir, err);
       });
-      using _cleanup = onInterrupt(() => removeTree(staging).catch(() => {}));
+      // Retrying: a worker stopped by the interrupt may still finish a file operation in the tree.
+      using _cleanup = onInterrupt(() => removeTreeRetrying(staging));
       try {
         const tree = join(staging, TREE_DIR);
         await Deno.mkdir(tree, { mode: 0o700 });

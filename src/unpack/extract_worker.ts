@@ -8,10 +8,10 @@ import { READ_CHUNK_BYTES, readableOf } from "../fs.ts";
 import { applyLayer } from "./extract.ts";
 import { openLayer } from "./layer.ts";
 import type { LayerOp } from "./rules.ts";
-import type { WorkerFeed, WorkerProgress, WorkerReply, WorkerRequest } from "./worker_extract.ts";
+import type { WorkerFeed, WorkerProgress, WorkerReply, WorkerRequest, WorkerStop } from "./worker_extract.ts";
 
 interface WorkerScope {
-  onmessage: ((event: MessageEvent<WorkerRequest | WorkerFeed>) => void) | null;
+  onmessage: ((event: MessageEvent<WorkerRequest | WorkerFeed | WorkerStop>) => void) | null;
   postMessage(message: WorkerReply | WorkerProgress): void;
 }
 
@@ -43,13 +43,18 @@ function followBlob(tmpPath: string, finalPath: string, size: number): ReadableS
         file = await Deno.open(tmpPath, { read: true });
       } catch (err) {
         if (!(err instanceof Deno.errors.NotFound)) throw err;
-        while (feed.state === "writing") await nextFeed();
+        while (feed.state === "writing" && !job.signal.aborted) await nextFeed();
+        job.signal.throwIfAborted();
         if (feed.state === "failed") throw failed();
         file = await Deno.open(finalPath, { read: true });
       }
     },
     async pull(controller) {
       while (true) {
+        if (job.signal.aborted) {
+          file?.close();
+          throw job.signal.reason;
+        }
         if (feed.state === "failed") {
           file?.close();
           throw failed();
@@ -90,6 +95,9 @@ function reportingProgress(stream: ReadableStream<Uint8Array>): ReadableStream<U
   );
 }
 
+/** Aborts the running job on a stop message (applyLayer then lets its in-flight writes settle). */
+let job = new AbortController();
+
 async function extract(request: WorkerRequest): Promise<WorkerReply> {
   try {
     let blob: ReadableStream<Uint8Array>;
@@ -102,6 +110,7 @@ async function extract(request: WorkerRequest): Promise<WorkerReply> {
     const record = { ops: [] as LayerOp[] };
     const state = await applyLayer(openLayer(blob, request.mediaType), request.tree, {
       record,
+      signal: job.signal,
       ...(request.label !== undefined ? { label: request.label } : {}),
       ...(request.limits !== undefined ? { limits: request.limits } : {}),
     });
@@ -123,6 +132,11 @@ async function extract(request: WorkerRequest): Promise<WorkerReply> {
 
 scope.onmessage = async (event) => {
   const message = event.data;
+  if ("stop" in message) {
+    job.abort();
+    feed.wake();
+    return;
+  }
   if ("feed" in message) {
     feed.written = message.written;
     feed.state = message.state;
@@ -132,5 +146,6 @@ scope.onmessage = async (event) => {
   // One job at a time (the pool waits for each reply): a new job starts from a fresh feed.
   feed.written = 0;
   feed.state = "writing";
+  job = new AbortController();
   scope.postMessage(await extract(message));
 };

@@ -6,7 +6,7 @@
  * "Benchmarks"). Abort and interrupt terminate the worker before the caller removes its tree.
  */
 import { DropzoneError, type ErrorCode } from "../errors.ts";
-import { onInterrupt } from "../interrupt.ts";
+import { type CleanupRegistration, onInterrupt } from "../interrupt.ts";
 import type { LayerLimits, LayerOp } from "./rules.ts";
 
 /**
@@ -30,6 +30,11 @@ export interface WorkerFeed {
   readonly feed: true;
   readonly written: number;
   readonly state: "writing" | "committed" | "failed";
+}
+
+/** Asks the worker to stop its job: it aborts the extraction, lets in-flight writes settle and replies. */
+export interface WorkerStop {
+  readonly stop: true;
 }
 
 /** Bytes of the blob the worker read since its last progress message. */
@@ -84,6 +89,9 @@ function revive(error: Extract<WorkerReply, { ok: false }>["error"]): DropzoneEr
   });
 }
 
+/** How long a stopped worker gets to let its file operations settle before it is terminated. */
+const STOP_WAIT_MS = 300;
+
 function startWorker(): Worker {
   // A module load (bundled by `deno compile` with --include), not a file read.
   return new Worker(new URL("./extract_worker.ts", import.meta.url), { type: "module" });
@@ -118,13 +126,13 @@ export class ExtractionWorkers {
     if (this.#closed) return Promise.reject(new Error("the extraction workers were closed"));
     const worker = this.#idle.pop() ?? startWorker();
     this.#busy.add(worker);
-    // Registered after the caller's staging cleanup, so an interrupt stops the worker before the tree goes.
-    const interrupt = onInterrupt(() => Promise.resolve(worker.terminate()));
     let settled = false;
+    // Registered (below) after the caller's staging cleanup, so an interrupt stops the worker before the tree goes.
+    let interrupt: CleanupRegistration | undefined;
     return new Promise<WorkerRecord>((resolve, reject) => {
       const finish = (reuse: boolean) => {
         settled = true;
-        interrupt.release();
+        interrupt?.release();
         signal?.removeEventListener("abort", onAbort);
         worker.onmessage = null;
         worker.onerror = null;
@@ -132,13 +140,37 @@ export class ExtractionWorkers {
         if (reuse && !this.#closed) this.#idle.push(worker);
         else worker.terminate();
       };
-      const onAbort = () => {
-        finish(false);
+      // Stopping asks the worker first, so its file operations settle before the caller removes the tree; a
+      // worker that does not answer in time is terminated.
+      let stopping: Promise<void> | undefined;
+      const stop = () =>
+        stopping ??= (async () => {
+          if (settled) return;
+          settled = true;
+          const answered = new Promise<void>((resolve) => {
+            worker.onmessage = (event: MessageEvent<WorkerReply | WorkerProgress>) => {
+              if (!("progress" in event.data)) resolve();
+            };
+            worker.onerror = (event: ErrorEvent) => {
+              event.preventDefault();
+              resolve();
+            };
+          });
+          worker.postMessage({ stop: true } satisfies WorkerStop);
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          await Promise.race([answered, new Promise((resolve) => timer = setTimeout(resolve, STOP_WAIT_MS))]);
+          clearTimeout(timer);
+          finish(false);
+        })();
+      interrupt = onInterrupt(stop);
+      const onAbort = async () => {
+        await stop();
         reject(signal?.reason ?? new DOMException("aborted", "AbortError"));
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       worker.onmessage = (event: MessageEvent<WorkerReply | WorkerProgress>) => {
         const message = event.data;
+        if (settled) return;
         if ("progress" in message) {
           onProgress?.(message.progress);
           return;
@@ -150,6 +182,7 @@ export class ExtractionWorkers {
       };
       worker.onerror = (event: ErrorEvent) => {
         event.preventDefault();
+        if (settled) return;
         finish(false);
         reject(revive({ message: event.message }));
       };

@@ -61,8 +61,10 @@ async function setUp(served: Uint8Array, signed: Uint8Array) {
   return { home, digest, body, events, fetch };
 }
 
+/** Waits for `condition`; generous, because the first start of the extraction worker in a fresh checkout under
+ * a parallel suite transpiles its modules (an ordering is asserted here, not a speed). */
 async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + 30_000;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { isDropzoneError } from "../../src/errors.ts";
 import { MEDIA_TYPES } from "../../src/oci/media_types.ts";
 import { openLayerStore } from "../../src/store/layer_store.ts";
-import { extractInWorker } from "../../src/unpack/worker_extract.ts";
+import { extractInWorker, ExtractionWorkers } from "../../src/unpack/worker_extract.ts";
 import { buildTar, dir, file, gzip, hardlink, streamOf, symlink } from "../support/tar_writer.ts";
 import { comparableTree, snapshot, tarDigest, tempDir } from "../support/unpack_fixtures.ts";
 
@@ -88,4 +88,94 @@ Deno.test("aborting a Worker extraction stops the worker and the store removes i
   await assert.rejects(
     extractInWorker({ blobPath: blob, mediaType: MEDIA_TYPES.OCI_LAYER, tree: tmp.path }, before.signal),
   );
+});
+
+/** A blob being written that the test advances by hand (the shape the blob cache's writer provides). */
+function manualWatch(tmpPath: string, finalPath: string, size: number) {
+  let current = { written: 0, state: "writing" as "writing" | "committed" | "failed" };
+  let wake: () => void = () => {};
+  let changed = new Promise<void>((resolve) => wake = resolve);
+  const set = (next: typeof current) => {
+    current = next;
+    const resolve = wake;
+    changed = new Promise<void>((r) => wake = r);
+    resolve();
+  };
+  return {
+    watch: { tmpPath, finalPath, size, current: () => current, changed: () => changed },
+    set,
+  };
+}
+
+Deno.test("a pooled worker follows a blob as it is written, reads no further than reported, and is reused", async () => {
+  await using tmp = await tempDir();
+  const tmpPath = `${tmp.path}/.tmp-blob`;
+  const finalPath = `${tmp.path}/blob`;
+  const file = await Deno.open(tmpPath, { write: true, createNew: true });
+  const half = Math.floor(LAYER.length / 2);
+  await file.write(LAYER.subarray(0, half));
+  const { watch, set } = manualWatch(tmpPath, finalPath, LAYER.length);
+  const pool = new ExtractionWorkers(1);
+  try {
+    await Deno.mkdir(`${tmp.path}/tree`);
+    let read = 0;
+    const pending = pool.extract({
+      blobPath: tmpPath,
+      mediaType: MEDIA_TYPES.OCI_LAYER,
+      tree: `${tmp.path}/tree`,
+      follow: { finalPath, size: LAYER.length },
+    }, { watch, onProgress: (bytes) => read += bytes });
+    set({ written: half, state: "writing" });
+    const deadline = Date.now() + 5_000;
+    while (read < half && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(read, half, "the worker read what was reported");
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(read, half, "and nothing beyond it");
+    await file.write(LAYER.subarray(half));
+    file.close();
+    await Deno.rename(tmpPath, finalPath); // the commit; the worker's descriptor stays valid
+    set({ written: LAYER.length, state: "committed" });
+    const record = await pending;
+    assert.equal(record.entries, 8);
+    assert.equal(read, LAYER.length);
+    assert.equal(await Deno.readTextFile(`${tmp.path}/tree/etc/conf`), "a=1\n");
+
+    // The same worker takes the next job: a blob committed before the worker opened its temp file.
+    await Deno.mkdir(`${tmp.path}/tree2`);
+    const late = manualWatch(`${tmp.path}/.tmp-gone`, finalPath, LAYER.length);
+    late.set({ written: LAYER.length, state: "committed" });
+    const again = await pool.extract({
+      blobPath: `${tmp.path}/.tmp-gone`,
+      mediaType: MEDIA_TYPES.OCI_LAYER,
+      tree: `${tmp.path}/tree2`,
+      follow: { finalPath, size: LAYER.length },
+    }, { watch: late.watch });
+    assert.deepEqual(again.ops, record.ops);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("a worker following a download that fails stops with an error and publishes nothing", async () => {
+  await using tmp = await tempDir();
+  const tmpPath = `${tmp.path}/.tmp-blob`;
+  await Deno.writeFile(tmpPath, LAYER.subarray(0, 1024));
+  const { watch, set } = manualWatch(tmpPath, `${tmp.path}/blob`, LAYER.length);
+  const store = openLayerStore(`${tmp.path}/layers`);
+  const pool = new ExtractionWorkers(2);
+  try {
+    const pending = store.extract(tarDigest(LAYER), () => {
+      throw new Error("the worker path must not open the tar stream");
+    }, { worker: { blobPath: tmpPath, mediaType: MEDIA_TYPES.OCI_LAYER, watch, pool } });
+    set({ written: 1024, state: "writing" });
+    await new Promise((r) => setTimeout(r, 20));
+    set({ written: 1024, state: "failed" });
+    await assert.rejects(
+      pending,
+      (err) => isDropzoneError(err, "IO") || isDropzoneError(err, "UNSAFE_LAYER"),
+    );
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(`${tmp.path}/layers`), (e) => e.name), []);
+  } finally {
+    pool.close();
+  }
 });
