@@ -13,7 +13,7 @@ import type { RegistryClient } from "../registry/types.ts";
 import { crashPoint } from "../crash_points.ts";
 import { removeTree } from "../fs.ts";
 import { makeDir } from "../file_ops.ts";
-import type { BlobCache, BlobFollower } from "../store/blob_cache.ts";
+import type { BlobCache } from "../store/blob_cache.ts";
 import { type BlobWatch, ExtractionWorkers } from "../unpack/worker_extract.ts";
 import type { Config } from "../store/config.ts";
 import {
@@ -54,7 +54,7 @@ export interface PullOptions {
   readonly skip?: ReadonlySet<Digest>;
   /** Receives the digest of every blob this call wrote into the cache (not those already there). */
   readonly fetched?: Set<Digest>;
-  /** Receives, per layer being downloaded, a reader of its bytes as they arrive (see BlobFollower). */
+  /** Receives, per layer being downloaded, the progress of its write into the cache (see BlobWatch). */
   readonly following?: Followers;
 }
 
@@ -83,11 +83,7 @@ export function pullLayers(
       });
       const following = options.following;
       const written = await cache.putStream(layer.digest, layer.size, stream, {
-        ...(following
-          ? {
-            onWriting: (follow: BlobFollower, watch: BlobWatch) => following.set(layer.digest, follow, watch),
-          }
-          : {}),
+        ...(following ? { onWriting: (watch: BlobWatch) => following.set(layer.digest, watch) } : {}),
       });
       if (written) options.fetched?.add(layer.digest);
       deps.onEvent?.({ type: "layer-done", digest: layer.digest });
@@ -135,6 +131,11 @@ function extractionSlots(): number {
   return Math.max(2, Math.min(8, navigator.hardwareConcurrency ?? 2));
 }
 
+/** Extraction workers: one per core beyond the one that downloads and verifies (see ExtractionWorkers). */
+function extractionWorkers(): number {
+  return Math.max(1, Math.min(4, (navigator.hardwareConcurrency ?? 2) - 1));
+}
+
 /**
  * Starts downloading the image's layers (skipping those with a snapshot) while the caller verifies; nothing is
  * unpacked until `build` is called.
@@ -154,7 +155,7 @@ export async function fetchLayers(
   }
   const following = new Followers();
   // Workers start now, so their module load overlaps verification and the first downloads.
-  const workers = new ExtractionWorkers(extractionSlots());
+  const workers = new ExtractionWorkers(extractionWorkers());
   const missing = new Set(layers.map((l) => l.digest).filter((d) => !present.has(d))).size;
   if (missing > 0) workers.warm(missing);
   const downloads = pullLayers(deps, image, cache, signal, {
@@ -302,21 +303,15 @@ async function compose(input: {
   }
 }
 
-/** The followers of the downloads in progress, by layer digest (see BlobFollower). */
+/** The downloads in progress, by layer digest: the progress of each blob's write (see BlobWatch). */
 class Followers {
-  readonly #follow = new Map<Digest, BlobFollower>();
   readonly #watch = new Map<Digest, BlobWatch>();
   readonly #waiting = new Map<Digest, () => void>();
   readonly #started = new Map<Digest, Promise<void>>();
 
-  set(digest: Digest, follow: BlobFollower, watch: BlobWatch): void {
-    this.#follow.set(digest, follow);
+  set(digest: Digest, watch: BlobWatch): void {
     this.#watch.set(digest, watch);
     this.#waiting.get(digest)?.();
-  }
-
-  get(digest: Digest): BlobFollower | undefined {
-    return this.#follow.get(digest);
   }
 
   /** The progress of the download of `digest`, for a follower in a worker. */
@@ -326,7 +321,7 @@ class Followers {
 
   /** Resolves once the download of `digest` started writing (never, when it does not: race it). */
   started(digest: Digest): Promise<void> {
-    if (this.#follow.has(digest)) return Promise.resolve();
+    if (this.#watch.has(digest)) return Promise.resolve();
     let started = this.#started.get(digest);
     if (started === undefined) {
       started = new Promise((resolve) => this.#waiting.set(digest, resolve));

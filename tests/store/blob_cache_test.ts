@@ -4,6 +4,7 @@ import { isDropzoneError } from "../../src/errors.ts";
 import { type Digest, sha256Digest } from "../../src/oci/digest.ts";
 import { verifiedStream } from "../../src/registry/verify_stream.ts";
 import { openBlobCache } from "../../src/store/blob_cache.ts";
+import type { BlobWatch } from "../../src/unpack/worker_extract.ts";
 import { tempHome } from "../support/temp_home.ts";
 import { canMount, mountTmpfs } from "../support/tmpfs.ts";
 
@@ -227,102 +228,69 @@ async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> 
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-Deno.test("a follower reads a blob while it downloads and ends only after the blob is committed", async () => {
+/** Waits until `watch` reports something other than `seen` (bounded). */
+async function nextReport(watch: BlobWatch, seen: { written: number; state: string }) {
+  const deadline = Date.now() + 10_000;
+  while (true) {
+    const now = watch.current();
+    if (now.written !== seen.written || now.state !== seen.state) return now;
+    if (Date.now() > deadline) throw new Error(`no progress after ${JSON.stringify(seen)}`);
+    await Promise.race([watch.changed(), new Promise((r) => setTimeout(r, 50))]);
+  }
+}
+
+Deno.test("the watch reports bytes once they are in the temp file, and committed only after the digest matched", async () => {
   await using home = await tempHome();
   const cache = openBlobCache(home.layout.blobs);
   const { bytes, digest } = await blob("0123456789".repeat(1000));
   const source = gatedSource([bytes.subarray(0, 4000), bytes.subarray(4000)]);
-  let follow: (() => ReadableStream<Uint8Array>) | undefined;
-  const put = cache.putStream(digest, bytes.length, source.stream, { onWriting: (f) => follow = f });
-  while (follow === undefined) await new Promise((r) => setTimeout(r, 1));
-  const reader = follow().getReader();
-  source.step();
-  const first = await reader.read();
-  assert.equal(first.done, false);
-  assert.deepEqual(first.value, bytes.subarray(0, 4000));
-  let ended = false;
-  const rest = (async () => {
-    const parts: Uint8Array[] = [first.value!];
-    while (true) {
-      const r = await reader.read();
-      if (r.done) break;
-      parts.push(r.value);
-    }
-    ended = true;
-    return parts;
-  })();
-  source.step(); // the second chunk
-  await new Promise((r) => setTimeout(r, 20));
-  assert.equal(
-    ended,
-    false,
-    "the follower must not end before the writer saw the end and checked the digest",
-  );
-  source.step(); // end of stream: commit
+  let watch: BlobWatch | undefined;
+  const put = cache.putStream(digest, bytes.length, source.stream, { onWriting: (w) => watch = w });
+  while (watch === undefined) await new Promise((r) => setTimeout(r, 1));
+  assert.deepEqual(watch.current(), { written: 0, state: "writing" });
+  assert.equal(watch.size, bytes.length);
+  source.step(); // 4000 bytes, then the download pauses
+  const first = await nextReport(watch, { written: 0, state: "writing" });
+  assert.deepEqual(first, { written: 4000, state: "writing" });
+  assert.deepEqual((await Deno.readFile(watch.tmpPath)).subarray(0, 4000), bytes.subarray(0, 4000));
+  source.step(); // the rest
+  source.step(); // end of stream: verify, commit
   assert.equal(await put, true);
-  const all = new Uint8Array(await new Blob((await rest).map((p) => p.slice())).arrayBuffer());
-  assert.deepEqual(all, bytes);
+  assert.deepEqual(watch.current(), { written: bytes.length, state: "committed" });
+  assert.deepEqual(await Deno.readFile(watch.finalPath), bytes);
   assert.equal(await cache.has(digest), true);
 });
 
-Deno.test("a follower fails when the downloaded bytes do not match the digest, even after reading them all", async () => {
+Deno.test("the watch reports failed when the downloaded bytes do not match the digest, even with all of them written", async () => {
   await using home = await tempHome();
   const cache = openBlobCache(home.layout.blobs);
   const { digest } = await blob("the signed bytes");
   const wrong = new TextEncoder().encode("evil bytes, same len");
-  let follow: (() => ReadableStream<Uint8Array>) | undefined;
-  const put = cache.putStream(digest, wrong.length, streamOf(wrong), { onWriting: (f) => follow = f });
-  put.catch(() => {}); // asserted below; the rejection may come before the assertion attaches
-  const followed = (async () => {
-    while (follow === undefined) await new Promise((r) => setTimeout(r, 1));
-    return await readAll(follow());
-  })();
-  followed.catch(() => {}); // asserted below, after put
+  let watch: BlobWatch | undefined;
+  const put = cache.putStream(digest, wrong.length, streamOf(wrong), { onWriting: (w) => watch = w });
   await assert.rejects(put, (e) => isDropzoneError(e) && e.code === "DIGEST_MISMATCH");
-  await assert.rejects(followed, (e) => isDropzoneError(e) && e.code === "DIGEST_MISMATCH");
+  assert.equal(watch!.current().state, "failed");
   assert.deepEqual(await entries(home.layout.blobs), []);
 });
 
-Deno.test("a follower fails with the source's own error when the download breaks off", async () => {
+Deno.test("the watch reports failed when the download breaks off, and the partial blob is gone", async () => {
   await using home = await tempHome();
   const cache = openBlobCache(home.layout.blobs);
   const { bytes, digest } = await blob("abcdefghij".repeat(100));
   const source = gatedSource([bytes.subarray(0, 500), bytes.subarray(500)], 1);
-  let follow: (() => ReadableStream<Uint8Array>) | undefined;
-  const put = cache.putStream(digest, bytes.length, source.stream, { onWriting: (f) => follow = f });
+  let watch: BlobWatch | undefined;
+  const put = cache.putStream(digest, bytes.length, source.stream, { onWriting: (w) => watch = w });
   put.catch(() => {}); // asserted below; the rejection may come before the assertion attaches
-  while (follow === undefined) await new Promise((r) => setTimeout(r, 1));
-  const followed = readAll(follow());
-  followed.catch(() => {});
+  while (watch === undefined) await new Promise((r) => setTimeout(r, 1));
   source.step();
   await new Promise((r) => setTimeout(r, 10));
   source.step();
   await assert.rejects(put, /connection reset/);
-  await assert.rejects(followed, /connection reset/);
+  assert.equal(watch.current().state, "failed");
   assert.deepEqual(await entries(home.layout.blobs), []);
 });
 
-Deno.test("a follower opened after the commit reads the committed blob", async () => {
-  await using home = await tempHome();
-  const cache = openBlobCache(home.layout.blobs);
-  const { bytes, digest } = await blob("late reader");
-  let follow: (() => ReadableStream<Uint8Array>) | undefined;
-  assert.equal(
-    await cache.putStream(digest, bytes.length, streamOf(bytes), { onWriting: (f) => follow = f }),
-    true,
-  );
-  assert.equal(new TextDecoder().decode(await readAll(follow!())), "late reader");
-});
-
-/** Size of the `.tmp-*` file of a blob being written (undefined when there is none). */
-async function tempFileSize(dir: string): Promise<number | undefined> {
-  for (const name of await entries(dir)) {
-    if (name.startsWith(".tmp-")) return (await Deno.stat(join(dir, name))).size;
-  }
-  return undefined;
-}
-
-Deno.test("a follower reads bytes the writer still holds in memory, and a lagging one reads them back from the file", async () => {
+Deno.test("every report of the watch names bytes that are already in the temp file", async () => {
   await using home = await tempHome();
   const cache = openBlobCache(home.layout.blobs);
   const bytes = new Uint8Array(3 * 1024 * 1024);
@@ -332,31 +300,29 @@ Deno.test("a follower reads bytes the writer still holds in memory, and a laggin
   for (let offset = 0; offset < bytes.length; offset += 256 * 1024) {
     chunks.push(bytes.subarray(offset, offset + 256 * 1024));
   }
-  const source = gatedSource(chunks);
-  let follow: (() => ReadableStream<Uint8Array>) | undefined;
-  const put = cache.putStream(digest, bytes.length, source.stream, { onWriting: (f) => follow = f });
-  while (follow === undefined) await new Promise((r) => setTimeout(r, 1));
-  const eager = follow().getReader();
-  const lagging = follow();
-  source.step();
-  const first = await eager.read();
-  const servedAt = performance.now();
-  assert.deepEqual(first.value, chunks[0]);
-  const onDisk = await tempFileSize(home.layout.blobs);
-  // Held bytes go to the file after a short idle delay; checked only when we were quick enough to see it.
-  if (performance.now() - servedAt < 10) assert.equal(onDisk, 0, "the first chunk is served from memory");
-  for (let i = 1; i < chunks.length; i++) source.step();
-  source.step(); // end of stream: commit
-  const rest: Uint8Array[] = [first.value!];
-  while (true) {
-    const r = await eager.read();
-    if (r.done) break;
-    rest.push(r.value);
-  }
+  const reports: number[] = [];
+  let sizesOnDisk: Promise<number>[] = [];
+  const put = cache.putStream(digest, bytes.length, streamOf(...chunks), {
+    onWriting: (watch) => {
+      void (async () => {
+        let seen = watch.current();
+        while (seen.state === "writing") {
+          seen = await nextReport(watch, seen);
+          reports.push(seen.written);
+          sizesOnDisk = [...sizesOnDisk, Deno.stat(watch.tmpPath).then((i) => i.size, () => bytes.length)];
+        }
+      })();
+    },
+  });
   assert.equal(await put, true);
-  assert.deepEqual(new Uint8Array(await new Blob(rest.map((p) => p.slice())).arrayBuffer()), bytes);
-  assert.deepEqual(await readAll(lagging), bytes, "a follower that starts after the flushes reads the file");
-  assert.equal(await cache.sizeOf(digest), bytes.length);
+  await new Promise((r) => setTimeout(r, 20));
+  const distinct = reports.filter((n, i) => n !== reports[i - 1]);
+  assert.deepEqual(distinct, [...distinct].sort((x, y) => x - y), "progress only grows");
+  assert.equal(distinct.at(-1), bytes.length);
+  for (const [i, size] of (await Promise.all(sizesOnDisk)).entries()) {
+    assert.ok(size >= reports[i]!, `reported ${reports[i]} bytes, ${size} on disk`);
+  }
+  assert.deepEqual(await readAll(await cache.open(digest)), bytes);
 });
 
 Deno.test("putStream() of a digest-verified download relies on its check: tampered bytes fail with the verifier's error and keep nothing", async () => {

@@ -179,3 +179,49 @@ Deno.test("a worker following a download that fails stops with an error and publ
     pool.close();
   }
 });
+
+Deno.test("one worker runs two followed extractions at once, each reading only its own blob's progress", async () => {
+  await using tmp = await tempDir();
+  const other = buildTar([dir("opt/"), file("opt/other", "second layer\n")]);
+  const blobs = [LAYER, other];
+  const files = await Promise.all(blobs.map(async (bytes, i) => {
+    const tmpPath = `${tmp.path}/.tmp-${i}`;
+    const f = await Deno.open(tmpPath, { write: true, createNew: true });
+    await Deno.mkdir(`${tmp.path}/tree${i}`);
+    return {
+      f,
+      tmpPath,
+      finalPath: `${tmp.path}/blob${i}`,
+      bytes,
+      ...manualWatch(tmpPath, `${tmp.path}/blob${i}`, bytes.length),
+    };
+  }));
+  const pool = new ExtractionWorkers(1);
+  try {
+    const pending = files.map((b, i) =>
+      pool.extract({
+        blobPath: b.tmpPath,
+        mediaType: MEDIA_TYPES.OCI_LAYER,
+        tree: `${tmp.path}/tree${i}`,
+        follow: { finalPath: b.finalPath, size: b.bytes.length },
+      }, { watch: b.watch })
+    );
+    // The second blob completes first; the first is still at zero bytes meanwhile.
+    await files[1]!.f.write(other);
+    files[1]!.f.close();
+    await Deno.rename(files[1]!.tmpPath, files[1]!.finalPath);
+    files[1]!.set({ written: other.length, state: "committed" });
+    const second = await pending[1]!;
+    assert.equal(await Deno.readTextFile(`${tmp.path}/tree1/opt/other`), "second layer\n");
+    await files[0]!.f.write(LAYER);
+    files[0]!.f.close();
+    await Deno.rename(files[0]!.tmpPath, files[0]!.finalPath);
+    files[0]!.set({ written: LAYER.length, state: "committed" });
+    const first = await pending[0]!;
+    assert.equal(first.entries, 8);
+    assert.equal(second.entries, 2);
+    assert.equal(await Deno.readTextFile(`${tmp.path}/tree0/etc/conf`), "a=1\n");
+  } finally {
+    pool.close();
+  }
+});
