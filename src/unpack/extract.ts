@@ -184,18 +184,14 @@ async function applyFile(
   if (size <= SMALL_FILE_BYTES) {
     const data = await readBody(body, size);
     if (hash !== undefined) hashed(hash.update(data).digest("hex"));
-    // Deno.writeFile with a `mode` sets it with an extra fchmod; a file whose mode is what the umask gives a
-    // new file anyway (0666 & ~umask, e.g. 0644) needs no mode at all: one syscall less per file.
-    const umaskMode = ctx.umask !== undefined && (0o666 & ~ctx.umask) === mode;
     return await schedule(ctx, name, rel, size, async () => {
       await createReplacing(
         ctx,
         rel,
-        () =>
-          Deno.writeFile(path, data, umaskMode ? { createNew: true } : { createNew: true, mode: createMode }),
+        () => Deno.writeFile(path, data, { createNew: true, mode: createMode }),
       );
       registered();
-      if (chmod && !umaskMode) await Deno.chmod(path, mode);
+      if (chmod) await Deno.chmod(path, mode);
       if (mtime !== undefined) await Deno.utime(path, mtime, mtime);
     });
   }
