@@ -15,7 +15,6 @@ import { removeTree } from "../fs.ts";
 import { makeDir } from "../file_ops.ts";
 import type { BlobCache } from "../store/blob_cache.ts";
 import { type BlobWatch, ExtractionWorkers } from "../unpack/worker_extract.ts";
-import { openLayer } from "../unpack/layer.ts";
 import type { Config } from "../store/config.ts";
 import {
   type LayerSnapshot,
@@ -132,25 +131,6 @@ function extractionSlots(): number {
   return Math.max(2, Math.min(8, navigator.hardwareConcurrency ?? 2));
 }
 
-/** Compressed size from which a layer is extracted in a worker (below it, on this thread once downloaded). */
-export const WORKER_MIN_BYTES = 8 * 1024 * 1024;
-
-/** Passes a blob through, reporting each chunk's bytes (when someone listens). */
-function counting(
-  blob: ReadableStream<Uint8Array>,
-  onProgress: ((bytes: number) => void) | undefined,
-): ReadableStream<Uint8Array> {
-  if (onProgress === undefined) return blob;
-  return blob.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        onProgress(chunk.byteLength);
-        controller.enqueue(chunk);
-      },
-    }),
-  );
-}
-
 /** Extraction workers: one per core beyond the one that downloads and verifies (see ExtractionWorkers). */
 function extractionWorkers(): number {
   return Math.max(1, Math.min(4, (navigator.hardwareConcurrency ?? 2) - 1));
@@ -176,10 +156,8 @@ export async function fetchLayers(
   const following = new Followers();
   // Workers start now, so their module load overlaps verification and the first downloads.
   const workers = new ExtractionWorkers(extractionWorkers());
-  const large = new Set(
-    layers.filter((l) => !present.has(l.digest) && l.size >= WORKER_MIN_BYTES).map((l) => l.digest),
-  ).size;
-  if (large > 0) workers.warm(large);
+  const missing = new Set(layers.map((l) => l.digest).filter((d) => !present.has(d))).size;
+  if (missing > 0) workers.warm(missing);
   const downloads = pullLayers(deps, image, cache, signal, {
     skip: present,
     following,
@@ -254,35 +232,30 @@ async function compose(input: {
         // build was called; the blob's own sha256 is checked as it streams): the snapshot is published only
         // after the download committed the blob with the manifest's digest, so bytes that turn out wrong
         // leave nothing behind but a discarded staging tree.
-        // A small layer is extracted here once downloaded: starting a worker for it would cost more than it
-        // saves (the changed top layer of an update or of a second package is usually small).
-        const here = layer.size < WORKER_MIN_BYTES;
-        await (here ? downloads[i] : Promise.race([downloads[i], following.started(layer.digest)]));
+        await Promise.race([downloads[i], following.started(layer.digest)]);
         return await slots.run(async () => {
           signal.throwIfAborted();
           // In a worker: from the temp file as far as the download wrote it, or from the cached blob.
-          const watch = here ? undefined : following.watch(layer.digest);
+          const watch = following.watch(layer.digest);
           mark(`extract-start ${i} ${watch ? "following" : "cached"}`);
           extracted++;
           const end = span(`extract-layer ${shortDigest(layer.digest)}`);
           const onProgress = deps.onEvent
             ? (bytes: number) => deps.onEvent?.({ type: "unpack-progress", digest: layer.digest, bytes })
             : undefined;
-          const openTar = async () =>
-            openLayer(counting(await cache.open(layer.digest), onProgress), layer.mediaType);
-          const snapshot = await store.extract(layer.digest, openTar, {
+          const snapshot = await store.extract(layer.digest, () => {
+            throw new Error("a worker extracts the layer"); // not called: `worker` is set
+          }, {
             label: shortDigest(layer.digest),
             signal,
             beforePublish: () => downloads[i]!,
-            ...(here ? {} : {
-              worker: {
-                blobPath: watch?.tmpPath ?? cache.pathOf(layer.digest),
-                mediaType: layer.mediaType,
-                pool: workers,
-                ...(watch !== undefined ? { watch } : {}),
-                ...(onProgress !== undefined ? { onProgress } : {}),
-              },
-            }),
+            worker: {
+              blobPath: watch?.tmpPath ?? cache.pathOf(layer.digest),
+              mediaType: layer.mediaType,
+              pool: workers,
+              ...(watch !== undefined ? { watch } : {}),
+              ...(onProgress !== undefined ? { onProgress } : {}),
+            },
           });
           end();
           input.extracted?.add(layer.digest);

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fetchLayers, type LayerEvent, WORKER_MIN_BYTES } from "../../src/app/layers.ts";
+import { fetchLayers, type LayerEvent } from "../../src/app/layers.ts";
 import type { ResolvedImage } from "../../src/app/image.ts";
 import { isDropzoneError } from "../../src/errors.ts";
 import { type Digest, sha256Digest } from "../../src/oci/digest.ts";
@@ -72,8 +72,7 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 Deno.test("a layer still downloading is extracted from the bytes already received, before the download ends", async () => {
-  // Over WORKER_MIN_BYTES: a layer that large is extracted (in a worker) while it downloads.
-  const tar = buildTar([file("bin/tool", "x".repeat(WORKER_MIN_BYTES + 1024)), file("etc/conf", "on")]);
+  const tar = buildTar([file("bin/tool", "x".repeat(200_000)), file("etc/conf", "on")]);
   const { home, digest, body, events, fetch } = await setUp(tar, tar);
   await using _home = home;
   const rootfs = join(home.path, "rootfs");
@@ -113,26 +112,4 @@ Deno.test("a streamed layer whose bytes do not match the signed digest publishes
     [],
     "no blob and no temp file",
   );
-});
-
-Deno.test("a small layer is extracted on this thread once its download is complete, and its snapshot then published", async () => {
-  const tar = buildTar([file("etc/conf", "small")]);
-  const { home, digest, body, events, fetch } = await setUp(tar, tar);
-  await using _home = home;
-  const rootfs = join(home.path, "rootfs");
-  const built = fetch.build(rootfs, {
-    scratch: join(home.path, "scratch"),
-    signal: new AbortController().signal,
-  });
-  await new Promise((r) => setTimeout(r, 100));
-  assert.equal(
-    events.some((e) => e.type === "unpack-progress"),
-    false,
-    "nothing is read before the download ends",
-  );
-  body.releaseRest();
-  assert.deepEqual(await built, { extracted: 1, reused: 0 });
-  assert.ok(events.some((e) => e.type === "unpack-progress" && e.digest === digest));
-  assert.equal(await Deno.readTextFile(join(rootfs, "etc/conf")), "small");
-  assert.notEqual(await openLayerStore(home.layout.layers).load(digest), undefined);
 });
