@@ -3,7 +3,7 @@
  * layer snapshots it extracted (unless an installed version references them) and, for a first install, the empty
  * `packages/<name>/` directory. Call it holding the store lock, after every download settled.
  */
-import { readDirOrEmpty, removeTree } from "../fs.ts";
+import { readDirOrEmpty } from "../fs.ts";
 import { removeIfEmpty } from "../file_ops.ts";
 import type { Digest } from "../oci/digest.ts";
 import type { BlobCache } from "../store/blob_cache.ts";
