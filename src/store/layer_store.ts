@@ -21,7 +21,8 @@ import { applyLayer, type LayerOp, type SnapshotSource } from "../unpack/extract
 import type { LayerLimits } from "../unpack/rules.ts";
 import {
   type BlobWatch,
-  ExtractionWorkers,
+  extractInWorker,
+  type ExtractionWorkers,
   type WorkerRecord,
   type WorkerRequest,
 } from "../unpack/worker_extract.ts";
@@ -179,16 +180,14 @@ async function extractElsewhere(
     ...(options.limits !== undefined ? { limits: options.limits } : {}),
     ...(watch !== undefined ? { follow: { finalPath: watch.finalPath, size: watch.size } } : {}),
   };
-  const own = pool === undefined ? new ExtractionWorkers(1) : undefined;
-  try {
-    return await (pool ?? own!).extract(request, {
-      ...(options.signal !== undefined ? { signal: options.signal } : {}),
-      ...(watch !== undefined ? { watch } : {}),
-      ...(onProgress !== undefined ? { onProgress } : {}),
-    });
-  } finally {
-    own?.close();
-  }
+  const extractOptions = {
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    ...(watch !== undefined ? { watch } : {}),
+    ...(onProgress !== undefined ? { onProgress } : {}),
+  };
+  return pool !== undefined
+    ? await pool.extract(request, extractOptions)
+    : await extractInWorker(request, extractOptions);
 }
 
 /** Sets every directory of a finished tree to 0555 (deepest first does not matter for chmod). */

@@ -262,11 +262,11 @@ async function forward(watch: BlobWatch, worker: Worker, job: number, settled: (
 /** Extracts one layer in a worker of its own (stopped afterwards); see {@linkcode ExtractionWorkers.extract}. */
 export async function extractInWorker(
   request: WorkerRequest,
-  signal?: AbortSignal,
+  options: WorkerExtractOptions = {},
 ): Promise<WorkerRecord> {
   const pool = new ExtractionWorkers(1);
   try {
-    return await pool.extract(request, signal !== undefined ? { signal } : {});
+    return await pool.extract(request, options);
   } finally {
     pool.close();
   }

@@ -5,18 +5,17 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type InstallDeps, type InstallEvent, installPackage } from "../../src/app/install.ts";
+import { type InstallEvent, installPackage } from "../../src/app/install.ts";
 import { IMAGE_CONFIG_FILE } from "../../src/app/install_image_config.ts";
 import { isDropzoneError } from "../../src/errors.ts";
 import { readDirOrEmpty } from "../../src/fs.ts";
 import { resolveReference } from "../../src/oci/reference.ts";
 import { readCurrent } from "../../src/store/packages.ts";
-import { HOST } from "../support/shim_fixtures.ts";
 import { buildImage } from "../support/image_builder.ts";
 import { MemoryRegistry } from "../support/memory_registry.ts";
 import { OCI_ARCH } from "../support/e2e.ts";
 import { FIXTURE_REGISTRIES } from "../support/resolved_image.ts";
-import { testConfig } from "../support/store_fixtures.ts";
+import { unsignedInstallDeps } from "../support/store_fixtures.ts";
 import { tempHome } from "../support/temp_home.ts";
 
 async function setup() {
@@ -36,17 +35,8 @@ async function setup() {
   });
   for (const bytes of image.blobs.values()) await registry.putBlob("apps/tool", bytes);
   await registry.putManifest("apps/tool", "1.0", image.manifestBytes, image.mediaType);
-  const config = testConfig(FIXTURE_REGISTRIES);
   const events: InstallEvent["type"][] = [];
-  const deps: InstallDeps = {
-    layout: home.layout,
-    config,
-    client: registry,
-    host: HOST,
-    now: () => new Date("2026-12-01T12:00:00.000Z"),
-    loadTrust: () => Promise.reject(new Error("an unsigned install loads no trust material")),
-    onEvent: (e) => events.push(e.type),
-  };
+  const deps = unsignedInstallDeps(home.layout, registry, (e) => events.push(e.type));
   const ref = resolveReference("lab/tool:1.0", { registries: FIXTURE_REGISTRIES, defaultRegistry: "lab" });
   return { home, deps, ref, image, events };
 }

@@ -5,14 +5,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PULL_RECORD_FILE, pullToDirectory } from "../../src/app/pull.ts";
-import type { InstallDeps } from "../../src/app/install.ts";
 import { isDropzoneError } from "../../src/errors.ts";
 import { sha256Digest } from "../../src/oci/digest.ts";
 import { resolveReference } from "../../src/oci/reference.ts";
-import { HOST } from "../support/shim_fixtures.ts";
 import { MemoryRegistry } from "../support/memory_registry.ts";
 import { FIXTURE_REGISTRIES } from "../support/resolved_image.ts";
-import { testConfig } from "../support/store_fixtures.ts";
+import { unsignedInstallDeps } from "../support/store_fixtures.ts";
 import { tempHome } from "../support/temp_home.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -46,15 +44,7 @@ async function setup() {
   const home = await tempHome();
   const registry = new MemoryRegistry();
   await pushArtifact(registry);
-  const config = testConfig(FIXTURE_REGISTRIES);
-  const deps: InstallDeps = {
-    layout: home.layout,
-    config,
-    client: registry,
-    host: HOST,
-    now: () => new Date("2026-12-01T12:00:00.000Z"),
-    loadTrust: () => Promise.reject(new Error("an unsigned pull loads no trust material")),
-  };
+  const deps = unsignedInstallDeps(home.layout, registry);
   const ref = resolveReference("lab/tool:1.0", { registries: FIXTURE_REGISTRIES, defaultRegistry: "lab" });
   return { home, deps, ref };
 }

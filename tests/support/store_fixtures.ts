@@ -1,8 +1,12 @@
 /** Test fixtures for the store: metadata and staged versions built in code. */
 import { join } from "node:path";
+import type { InstallDeps } from "../../src/app/install.ts";
 import { type Digest, sha256Digest } from "../../src/oci/digest.ts";
+import type { RegistryClient } from "../../src/registry/types.ts";
 import type { Config } from "../../src/store/config.ts";
 import type { StoreLayout } from "../../src/store/layout.ts";
+import { FIXTURE_REGISTRIES } from "./resolved_image.ts";
+import { HOST } from "./shim_fixtures.ts";
 import type { PackageMetadata } from "../../src/store/metadata.ts";
 import {
   activate,
@@ -24,6 +28,25 @@ export function testConfig(registries: Config["registries"]): Config {
   };
 }
 
+/**
+ * Install deps for unsigned installs from `client` into `layout`, with the fixture registries (`lab`) and the
+ * test host; loading trust material fails, since an unsigned install must not.
+ */
+export function unsignedInstallDeps(
+  layout: StoreLayout,
+  client: RegistryClient,
+  onEvent?: InstallDeps["onEvent"],
+): InstallDeps {
+  return {
+    layout,
+    config: testConfig(FIXTURE_REGISTRIES),
+    client,
+    host: HOST,
+    now: () => new Date("2026-12-01T12:00:00.000Z"),
+    loadTrust: () => Promise.reject(new Error("an unsigned install loads no trust material")),
+    ...(onEvent !== undefined ? { onEvent } : {}),
+  };
+}
 /** sha256 digest of a string. */
 export function digestOf(text: string): Promise<Digest> {
   return sha256Digest(new TextEncoder().encode(text));

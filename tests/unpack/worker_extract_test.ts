@@ -86,7 +86,9 @@ Deno.test("aborting a Worker extraction stops the worker and the store removes i
   const before = new AbortController();
   before.abort();
   await assert.rejects(
-    extractInWorker({ blobPath: blob, mediaType: MEDIA_TYPES.OCI_LAYER, tree: tmp.path }, before.signal),
+    extractInWorker({ blobPath: blob, mediaType: MEDIA_TYPES.OCI_LAYER, tree: tmp.path }, {
+      signal: before.signal,
+    }),
   );
 });
 
