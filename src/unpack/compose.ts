@@ -1,5 +1,6 @@
 /** Replays a layer snapshot's recorded ops onto a rootfs, hard-linking its files (see extract.ts). */
 import { DropzoneError } from "../errors.ts";
+import { eventLoopTurns, OPS_PER_TURN } from "../event_loop.ts";
 // One namespace for the shared core: the replay reads as a sequence of engine operations.
 import * as engine from "./engine.ts";
 import type { LayerOp } from "./rules.ts";
@@ -57,12 +58,16 @@ async function applyOpParts(ctx: engine.Context, tree: string, op: LayerOp, part
     case "d":
       return await engine.applyTreeEntry(ctx, name, parts, { type: "directory", mode: op[2] & 0o777 });
     case "f": {
-      const rel = await engine.enterPath(ctx, name, parts, true);
+      const rel = await engine.enterPath(ctx, name, parts, false);
       engine.countBytes(ctx, name, op[2]);
       // The snapshot's inode is shared, never written: createReplacing unlinks whatever is in the way first.
-      return await engine.schedule(ctx, name, rel, 0, async () => {
-        await engine.createReplacing(ctx, rel, () => Deno.link(`${tree}/${rel}`, engine.abs(ctx, rel)));
-      });
+      // link(2) is a few microseconds; the async op's hop to the blocking pool costs more than the call, so
+      // composition links synchronously and yields to the event loop every OPS_PER_TURN ops instead.
+      return await engine.createReplacing(
+        ctx,
+        rel,
+        () => Deno.linkSync(`${tree}/${rel}`, engine.abs(ctx, rel)),
+      );
     }
     case "x": {
       const rel = await engine.enterPath(ctx, name, parts, false);
@@ -94,9 +99,14 @@ export async function applySnapshot(
   const ctx = await engine.newContext(rootfs, options);
   const tree = snapshot.tree.endsWith("/") ? snapshot.tree.slice(0, -1) : snapshot.tree;
   let i = 0;
+  using turns = eventLoopTurns();
   try {
     for (const op of snapshot.ops) {
-      if ((++i & 255) === 0) options.signal?.throwIfAborted();
+      if ((++i & (OPS_PER_TURN - 1)) === 0) {
+        // A macrotask turn: signals, worker messages and downloads of later layers run between batches.
+        await turns.next();
+        options.signal?.throwIfAborted();
+      }
       try {
         await applyOp(ctx, tree, op, options.known);
       } catch (err) {

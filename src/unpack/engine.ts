@@ -250,7 +250,11 @@ export async function ensureParents(
 }
 
 /** Runs `create`; when the path already exists, removes it (whatever its type) and runs `create` once more. */
-export async function createReplacing<T>(ctx: Context, rel: string, create: () => Promise<T>): Promise<T> {
+export async function createReplacing<T>(
+  ctx: Context,
+  rel: string,
+  create: () => T | Promise<T>,
+): Promise<T> {
   try {
     return await create();
   } catch (err) {
