@@ -5,7 +5,7 @@
  */
 import { type Digest, sha256Digest } from "../src/oci/digest.ts";
 import { runDz } from "../tests/support/cli_harness.ts";
-import { DZ_PERMISSIONS } from "../tests/support/cli_harness.ts";
+import { DZ_RUN_FLAGS } from "../tests/support/cli_harness.ts";
 import { httpStore, signImageLegacy } from "../tests/support/cosign_signer.ts";
 import { hostBinaryEntries, IDENTITY, ISSUER, OCI_ARCH } from "../tests/support/e2e.ts";
 import { buildImage, type BuiltImage, pushIndex, type TarEntry } from "../tests/support/image_builder.ts";
@@ -403,7 +403,7 @@ export async function timeDz(argv: string[], home: string, extraDenoFlags: strin
   return await timeChild(Deno.execPath(), [
     "run",
     "-q",
-    ...DZ_PERMISSIONS,
+    ...DZ_RUN_FLAGS,
     ...extraDenoFlags,
     MAIN_TS,
     ...argv,

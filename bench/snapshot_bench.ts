@@ -31,7 +31,7 @@ import {
   timeChild,
   timeDz,
 } from "./_fixtures.ts";
-import { DZ_PERMISSIONS } from "../tests/support/cli_harness.ts";
+import { DZ_RUN_FLAGS } from "../tests/support/cli_harness.ts";
 
 /** One image profile of the table. */
 export interface Profile {
@@ -109,7 +109,7 @@ async function timedInstallWithRss(argv: string[], home: string): Promise<{ ms: 
       Deno.execPath(),
       "run",
       "-q",
-      ...DZ_PERMISSIONS,
+      ...DZ_RUN_FLAGS,
       MAIN_TS,
       ...argv,
     ], { env }),

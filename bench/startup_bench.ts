@@ -11,7 +11,7 @@
  */
 // deno-lint-ignore-file no-console
 import { storeLayout } from "../src/store/layout.ts";
-import { DZ_PERMISSIONS, runDz } from "../tests/support/cli_harness.ts";
+import { DZ_RUN_FLAGS, runDz } from "../tests/support/cli_harness.ts";
 import { installVersion } from "../tests/support/store_fixtures.ts";
 import {
   hostDenoDir,
@@ -60,7 +60,7 @@ async function loadAverage(): Promise<string> {
 
 async function timeMain(main: string, argv: string[], home: string): Promise<Timed> {
   const env = { DROPZONE_HOME: home, NO_COLOR: "1", HOME: `${home}-user`, DENO_DIR: await hostDenoDir() };
-  return await timeChild(Deno.execPath(), ["run", "-q", ...DZ_PERMISSIONS, main, ...argv], { env });
+  return await timeChild(Deno.execPath(), ["run", "-q", ...DZ_RUN_FLAGS, main, ...argv], { env });
 }
 
 /** Runs the series; the temp home is removed before it returns. */

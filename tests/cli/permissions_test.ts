@@ -1,17 +1,28 @@
 import assert from "node:assert/strict";
 import meta from "../../deno.json" with { type: "json" };
-import { compileArgs, PERMISSIONS, WORKER_ENTRIES } from "../../scripts/compile.ts";
-import { DZ_PERMISSIONS } from "../support/cli_harness.ts";
+import { compileArgs, PERMISSIONS, RUN_FLAGS, V8_FLAGS, WORKER_ENTRIES } from "../../scripts/compile.ts";
+import { DZ_RUN_FLAGS } from "../support/cli_harness.ts";
 
-Deno.test("the dz task, the spawn tests and the compiled binary use the same permission flags", () => {
-  assert.deepEqual(DZ_PERMISSIONS, PERMISSIONS);
+Deno.test("the dz task, the spawn tests and the compiled binary use the same permission and V8 flags", () => {
+  assert.deepEqual(DZ_RUN_FLAGS, [...PERMISSIONS, ...V8_FLAGS]);
   const task = meta.tasks.dz.split(" ").filter((w) => w.startsWith("--"));
-  assert.deepEqual(task, PERMISSIONS);
+  assert.deepEqual(task, RUN_FLAGS);
+});
+
+Deno.test("the V8 flags are ones this deno accepts (a typo would fail every dz start)", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", ...V8_FLAGS, "0"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  assert.doesNotMatch(stderr, /unrecognized|unknown|error/i);
 });
 
 Deno.test("compileArgs() builds every target with fixed permissions, a frozen lockfile and no node_modules", () => {
   const args = compileArgs("aarch64-apple-darwin", "dist");
-  for (const p of PERMISSIONS) assert.ok(args.includes(p), p);
+  for (const p of RUN_FLAGS) assert.ok(args.includes(p), p);
   assert.ok(args.includes("--frozen"));
   assert.ok(args.includes("--node-modules-dir=none"));
   assert.equal(args[args.indexOf("--target") + 1], "aarch64-apple-darwin");

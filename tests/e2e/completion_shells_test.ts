@@ -3,7 +3,7 @@
  * typed, screen read), fish through its own `complete -C` hook. `dz` on PATH is this checkout's main.ts.
  */
 import assert from "node:assert/strict";
-import { DZ_PERMISSIONS } from "../support/cli_harness.ts";
+import { DZ_RUN_FLAGS } from "../support/cli_harness.ts";
 import { startE2E } from "../support/e2e.ts";
 import { startTmuxShell } from "../support/tmux.ts";
 
@@ -19,7 +19,7 @@ async function dzOnPath(home: string): Promise<{ bin: string; env: Record<string
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   await Deno.writeTextFile(
     `${bin}/dz`,
-    `#!/bin/sh\nexec ${[Deno.execPath(), "run", "-q", ...DZ_PERMISSIONS, main].map(q).join(" ")} "$@"\n`,
+    `#!/bin/sh\nexec ${[Deno.execPath(), "run", "-q", ...DZ_RUN_FLAGS, main].map(q).join(" ")} "$@"\n`,
   );
   await Deno.chmod(`${bin}/dz`, 0o755);
   const env = {

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { type Digest, digestHex } from "../../src/oci/digest.ts";
 import { MEDIA_TYPES } from "../../src/oci/media_types.ts";
-import { DZ_PERMISSIONS } from "../support/cli_harness.ts";
+import { DZ_RUN_FLAGS } from "../support/cli_harness.ts";
 import { startE2E } from "../support/e2e.ts";
 import { encodeJson, pushBlob, pushManifest, type PushTarget } from "../support/oci_push.ts";
 
@@ -36,7 +36,7 @@ async function spawnDzMeasured(
   env: Record<string, string>,
 ): Promise<{ code: number; stdout: string; stderr: string; peakKib: number; killed: boolean }> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-q", ...DZ_PERMISSIONS, new URL("../../main.ts", import.meta.url).pathname, ...argv],
+    args: ["run", "-q", ...DZ_RUN_FLAGS, new URL("../../main.ts", import.meta.url).pathname, ...argv],
     env,
     stdin: "null",
     stdout: "piped",

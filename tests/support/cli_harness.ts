@@ -4,7 +4,7 @@
  */
 import { runCli } from "../../src/cli/mod.ts";
 import { ociHost, type Runtime } from "../../src/runtime.ts";
-import { PERMISSIONS } from "../../scripts/compile.ts";
+import { RUN_FLAGS } from "../../scripts/compile.ts";
 
 /** What a dz run produced. */
 export interface DzResult {
@@ -53,8 +53,8 @@ export async function runDz(argv: string[], options: RunDzOptions): Promise<DzRe
   return { code, stdout, stderr };
 }
 
-/** The permission flags the compiled binary gets (defined once, in scripts/compile.ts). */
-export const DZ_PERMISSIONS: readonly string[] = PERMISSIONS;
+/** The runtime flags the compiled binary gets: permissions and V8 flags (defined once, in scripts/compile.ts). */
+export const DZ_RUN_FLAGS: readonly string[] = RUN_FLAGS;
 
 /** Runs `deno run <permissions> main.ts …` as a child process. */
 export async function spawnDz(
@@ -62,7 +62,7 @@ export async function spawnDz(
   options: { home: string; env?: Record<string, string>; stdin?: string },
 ): Promise<DzResult> {
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-q", ...DZ_PERMISSIONS, new URL("../../main.ts", import.meta.url).pathname, ...argv],
+    args: ["run", "-q", ...DZ_RUN_FLAGS, new URL("../../main.ts", import.meta.url).pathname, ...argv],
     env: { DROPZONE_HOME: options.home, NO_COLOR: "1", ...options.env },
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",

@@ -2,7 +2,7 @@
  * Spawns the real dz (tests/e2e/_crash_dz_child.ts: `runCli` with the real runtime plus test-only hang points) as
  * a child process and waits until it announces `crash-at <step>`, so a test can kill or signal it exactly there.
  */
-import { DZ_PERMISSIONS } from "./cli_harness.ts";
+import { DZ_RUN_FLAGS } from "./cli_harness.ts";
 
 const CHILD = new URL("../e2e/_crash_dz_child.ts", import.meta.url).pathname;
 
@@ -23,7 +23,7 @@ export async function spawnUntil(
   extra: Record<string, string> = {},
 ): Promise<StoppedDz> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-q", ...DZ_PERMISSIONS, CHILD, ...argv],
+    args: ["run", "-q", ...DZ_RUN_FLAGS, CHILD, ...argv],
     env: {
       DROPZONE_HOME: home,
       NO_COLOR: "1",

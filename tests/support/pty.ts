@@ -3,7 +3,7 @@
  * given terminal size, and returns everything that was drawn on it (stdout and stderr interleaved, raw bytes
  * as text, with the pty's \r\n line endings).
  */
-import { DZ_PERMISSIONS } from "./cli_harness.ts";
+import { DZ_RUN_FLAGS } from "./cli_harness.ts";
 
 /** Options for {@linkcode runInPty}. */
 export interface PtyOptions {
@@ -29,7 +29,7 @@ function shQuote(s: string): string {
 /** The shell command line that runs dz from this checkout. */
 export function dzCommandLine(): string {
   const main = new URL("../../main.ts", import.meta.url).pathname;
-  return [Deno.execPath(), "run", "-q", ...DZ_PERMISSIONS, main].map(shQuote).join(" ");
+  return [Deno.execPath(), "run", "-q", ...DZ_RUN_FLAGS, main].map(shQuote).join(" ");
 }
 
 /** Runs `dz argv…` under a pty of `columns` × `rows` (default 100 × 24). */
