@@ -159,6 +159,13 @@ export async function checkPackage(meta: PackageMetadata, deps: CheckDeps): Prom
   const options = deps.signal ? { signal: deps.signal } : {};
   let current: Digest | null = null;
   let rebuild = false;
+  // The tag list is asked for at the same time as the digest (one round trip instead of two; on a public
+  // registry that is most of an update check). Settled up front: a failed list never becomes an unhandled
+  // rejection when the HEAD already decided the answer.
+  const tags = parseVersionTag(tag) === undefined ? undefined : deps.client.listTags(repo, options).then(
+    (list) => ({ ok: true as const, list }),
+    (err: unknown) => ({ ok: false as const, err }),
+  );
   try {
     const head = await deps.client.headManifest(repo, tag, options);
     if (head === null) {
@@ -172,12 +179,12 @@ export async function checkPackage(meta: PackageMetadata, deps: CheckDeps): Prom
   }
   let newer: string[] = [];
   let error: string | null = null;
-  if (parseVersionTag(tag) !== undefined) {
-    try {
-      newer = newerTagsInTrack(tag, await deps.client.listTags(repo, options));
-    } catch (err) {
+  if (tags !== undefined) {
+    const listed = await tags;
+    if (listed.ok) newer = newerTagsInTrack(tag, listed.list);
+    else {
       deps.signal?.throwIfAborted();
-      error = `tag list: ${reason(err)}`;
+      error = `tag list: ${reason(listed.err)}`;
     }
   }
   const partial = { tag, rebuild, newer_tags: newer };
