@@ -42,7 +42,7 @@ import { mark, span } from "../profile.ts";
 import { checkArchiveIndex, type IndexEntry } from "./archive_index.ts";
 import { discardFetchedLayers, discardSnapshots, removeEmptyPackageDir } from "./install_cleanup.ts";
 import { fetchLayers, pullLayers, type RootfsBuild } from "./layers.ts";
-import type { KnownHashes } from "../unpack/extract.ts";
+import type { KnownFiles } from "../unpack/extract.ts";
 import {
   checkResolvedDigest,
   gateUnchanged,
@@ -316,7 +316,7 @@ export async function executeInstall(
       return { ...outcome, metadata, wrappers, pruned };
     }
     end = span("compose");
-    const known: KnownHashes = new Map();
+    const known: KnownFiles = new Map();
     const built = await layers!.build(rootfs, { scratch: staging, signal, known });
     end();
     signal.throwIfAborted();

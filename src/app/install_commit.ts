@@ -8,7 +8,7 @@ import type { StoreLayout } from "../store/layout.ts";
 import type { PackageMetadata } from "../store/metadata.ts";
 import { activate, commitVersion, prune } from "../store/packages.ts";
 import { manifestOfTree, writeFileManifest } from "../store/file_manifest.ts";
-import type { KnownHashes } from "../unpack/extract.ts";
+import type { KnownFiles } from "../unpack/extract.ts";
 import { writeImageConfig } from "./install_image_config.ts";
 import { removeStaleWrappers } from "./install_wrappers.ts";
 
@@ -17,7 +17,7 @@ export async function stageVersionFiles(
   staging: string,
   rootfs: string,
   configBytes: Uint8Array,
-  known?: KnownHashes,
+  known?: KnownFiles,
 ): Promise<void> {
   await writeFileManifest(staging, await manifestOfTree(rootfs, known));
   await writeImageConfig(staging, configBytes);

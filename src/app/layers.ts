@@ -25,7 +25,7 @@ import {
 } from "../store/layer_store.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import { ROOTFS_DIR, versionDir } from "../store/packages.ts";
-import { applySnapshot, createRootfsState, finalizeRootfs, type KnownHashes } from "../unpack/extract.ts";
+import { applySnapshot, createRootfsState, finalizeRootfs, type KnownFiles } from "../unpack/extract.ts";
 import type { ResolvedImage } from "./image.ts";
 import { Semaphore } from "../semaphore.ts";
 import { mark, span } from "../profile.ts";
@@ -109,7 +109,7 @@ export interface BuildOptions {
   readonly scratch: string;
   readonly signal: AbortSignal;
   /** Filled with the sha256 the snapshots recorded for the rootfs's files (for files.json, see manifestOfTree). */
-  readonly known?: KnownHashes;
+  readonly known?: KnownFiles;
 }
 
 /** What {@linkcode LayerFetch.build} did. */
@@ -206,7 +206,7 @@ async function compose(input: {
   signal: AbortSignal;
   deps: FetchDeps;
   workers: ExtractionWorkers;
-  known?: KnownHashes;
+  known?: KnownFiles;
   /** Receives the digest of every snapshot extracted into the shared store. */
   extracted?: Set<Digest>;
 }): Promise<RootfsBuild> {

@@ -13,7 +13,7 @@ import { manifestOfTree, writeFileManifest } from "../store/file_manifest.ts";
 import type { Config } from "../store/config.ts";
 import { offlineClient } from "../registry/caching_client.ts";
 import { fetchLayers } from "./layers.ts";
-import type { KnownHashes } from "../unpack/extract.ts";
+import type { KnownFiles } from "../unpack/extract.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { PackageMetadata } from "../store/metadata.ts";
 import { commitVersion, makePackageStaging, ROOTFS_DIR } from "../store/packages.ts";
@@ -63,7 +63,7 @@ export async function reunpackFromCache(
   using _cleanup = onInterrupt(() => removeTreeRetrying(staging));
   try {
     const rootfs = join(staging, ROOTFS_DIR);
-    const known: KnownHashes = new Map();
+    const known: KnownFiles = new Map();
     await layers.build(rootfs, { scratch: staging, signal, known });
     await writeFileManifest(staging, await manifestOfTree(rootfs, known));
     await Deno.writeFile(join(staging, IMAGE_CONFIG_FILE), configBytes);

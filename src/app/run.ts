@@ -28,7 +28,7 @@ import { fetchLayers } from "./layers.ts";
 import type { PackageMetadata } from "../store/metadata.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { Host } from "../runtime.ts";
-import type { KnownHashes } from "../unpack/extract.ts";
+import type { KnownFiles } from "../unpack/extract.ts";
 
 /** A runnable script for an image: the wrapper text plus where it came from. */
 export interface PreparedRun {
@@ -155,7 +155,7 @@ export async function prepareRun(deps: InstallDeps, request: RunRequest): Promis
     const staging = await Deno.makeTempDir({ dir: join(base, dirName), prefix: ".staging-" });
     using _cleanup = onInterrupt(() => removeTreeRetrying(staging));
     try {
-      const known: KnownHashes = new Map();
+      const known: KnownFiles = new Map();
       await layers.build(join(staging, ROOTFS_DIR), { scratch: staging, signal, known });
       signal.throwIfAborted();
       await writeFileManifest(staging, await manifestOfTree(join(staging, ROOTFS_DIR), known));

@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import type { WrittenFile } from "../unpack/engine.ts";
+import type { KnownFile } from "../unpack/compose.ts";
 import { eventLoopTurns, OPS_PER_TURN } from "../event_loop.ts";
 import { ioError, readTextIfExists, writeJsonAtomic } from "../fs.ts";
 
@@ -152,25 +153,31 @@ export async function checkFiles(rootfs: string, files: readonly UnpackedFile[])
 const MANIFEST_WINDOW = 16;
 
 /**
- * The manifest of a freshly composed rootfs: every regular file with its sha256, size and mode. `known` holds the
- * sha256 the layer snapshots recorded when they were extracted (from the verified layer stream), by path: those
- * files are not read again; the others are hashed (their bytes come from the page cache).
+ * The manifest of a freshly composed rootfs: every regular file with its sha256, size and mode. `known` holds what
+ * the layer snapshots recorded when they were extracted (from the verified layer stream), by path: those files
+ * are not read again (nor stat-ed, when the snapshot recorded size and mode); the others are hashed (their bytes
+ * come from the page cache).
  */
 export async function manifestOfTree(
   rootfs: string,
-  known: ReadonlyMap<string, string> = new Map(),
+  known: ReadonlyMap<string, KnownFile> = new Map(),
 ): Promise<UnpackedFile[]> {
   const paths = [...await regularFiles(rootfs)].sort();
   const out: UnpackedFile[] = new Array(paths.length);
   const toHash: number[] = [];
   {
-    // Known files need only their size and mode: a sync lstat each (see regularFiles), in batches.
+    // Known files without a recorded size and mode need a sync lstat each (see regularFiles), in batches.
     using turns = eventLoopTurns();
     for (let i = 0; i < paths.length; i++) {
       const path = paths[i]!;
       const recorded = known.get(path);
       if (recorded === undefined) {
         toHash.push(i);
+        continue;
+      }
+      const { sha256, size, mode } = recorded;
+      if (size !== undefined && mode !== undefined) {
+        out[i] = { path, sha256, size, mode };
         continue;
       }
       const abs = join(rootfs, path);
@@ -180,7 +187,7 @@ export async function manifestOfTree(
       } catch (err) {
         throw ioError("read", abs, err);
       }
-      out[i] = { path, sha256: recorded, size: info.size, mode: (info.mode ?? 0) & 0o777 };
+      out[i] = { path, sha256, size: info.size, mode: (info.mode ?? 0) & 0o777 };
       if ((i & (OPS_PER_TURN - 1)) === OPS_PER_TURN - 1) await turns.next();
     }
   }

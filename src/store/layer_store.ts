@@ -138,6 +138,11 @@ function parseSnapshot(text: string, digest: Digest, dir: string): LayerSnapshot
     ) {
       return undefined;
     }
+    // So are a recorded size and mode that could not be a file's.
+    if (op[0] === "f" && !(Number.isSafeInteger(op[2]) && op[2] >= 0)) return undefined;
+    if (op[0] === "f" && op[4] !== undefined && !(Number.isInteger(op[4]) && op[4] >= 0 && op[4] <= 0o777)) {
+      return undefined;
+    }
   }
   return {
     digest,

@@ -12,18 +12,34 @@ export interface SnapshotSource {
   readonly ops: readonly LayerOp[];
 }
 
+/** What a snapshot recorded of one file it links into a rootfs (see LayerOp "f"). */
+export interface KnownFile {
+  /** Hex sha256 of the content. */
+  readonly sha256: string;
+  /** Size and permission bits, when the snapshot recorded them (then files.json needs no lstat). */
+  readonly size?: number;
+  readonly mode?: number;
+}
+
 /**
- * Hex sha256 of the rootfs's regular files by path, as recorded in the snapshots (see manifestOfTree): every op
- * at a path forgets what was known there, and only a file linked from a snapshot (or a hardlink to one) is known
- * again. Entries of paths a later whiteout removed stay, but no longer name a file in the tree.
+ * The rootfs's regular files by path, as recorded in the snapshots (see manifestOfTree): every op at a path
+ * forgets what was known there, and only a file linked from a snapshot (or a hardlink to one) is known again.
+ * Entries of paths a later whiteout removed stay, but no longer name a file in the tree.
  */
-export type KnownHashes = Map<string, string>;
+export type KnownFiles = Map<string, KnownFile>;
+
+/** What an "f" op tells of its file, when it recorded a sha256. */
+function knownFileOf(op: Extract<LayerOp, { 0: "f" }>): KnownFile | undefined {
+  const [, , size, sha256, mode] = op;
+  if (sha256 === undefined) return undefined;
+  return mode === undefined ? { sha256 } : { sha256, size, mode };
+}
 
 async function applyOp(
   ctx: engine.Context,
   tree: string,
   op: LayerOp,
-  known: KnownHashes | undefined,
+  known: KnownFiles | undefined,
 ): Promise<void> {
   const name = op[1];
   const parts = engine.admitEntry(ctx, name);
@@ -37,12 +53,15 @@ async function applyOpTracked(
   tree: string,
   op: LayerOp,
   parts: string[],
-  known: KnownHashes,
+  known: KnownFiles,
 ): Promise<void> {
   const rel = parts.join("/");
   known.delete(rel);
   await applyOpParts(ctx, tree, op, parts);
-  if (op[0] === "f" && op[3] !== undefined) known.set(rel, op[3]);
+  if (op[0] === "f") {
+    const file = knownFileOf(op);
+    if (file !== undefined) known.set(rel, file);
+  }
   if (op[0] === "h") {
     const target = known.get(op[2]);
     if (target !== undefined) known.set(rel, target);
@@ -92,8 +111,8 @@ export async function applySnapshot(
   rootfs: string,
   options: Omit<engine.ContextOptions, "record" | "onFile" | "preserveMtime"> & {
     readonly signal?: AbortSignal;
-    /** Filled with the recorded sha256 of the files linked into place (pass the same map for every layer). */
-    readonly known?: KnownHashes;
+    /** Filled with what the snapshots recorded of the files linked into place (the same map for every layer). */
+    readonly known?: KnownFiles;
   } = {},
 ): Promise<engine.RootfsState> {
   const ctx = await engine.newContext(rootfs, options);

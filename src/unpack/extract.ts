@@ -58,7 +58,7 @@ export {
   rootfsLinkTarget,
 } from "./rules.ts";
 export { createRootfsState, finalizeRootfs, type RootfsState, type WrittenFile } from "./engine.ts";
-export { applySnapshot, type KnownHashes, type SnapshotSource } from "./compose.ts";
+export { applySnapshot, type KnownFile, type KnownFiles, type SnapshotSource } from "./compose.ts";
 
 /** What a recording extraction produced (see {@linkcode applyLayer}'s `record`). */
 export interface LayerRecord {
@@ -174,7 +174,7 @@ async function applyFile(
   const hashed = (sha256: string) => {
     ctx.onFile?.({ path: rel, sha256, size, mode });
     if (recorder !== undefined && recorder.ops[index]?.[0] === "f") {
-      recorder.ops[index] = ["f", rel, size, sha256];
+      recorder.ops[index] = ["f", rel, size, sha256, mode];
     }
   };
   // Registered once written: replacing an older tree file at `rel` marks that file's op, not this one.

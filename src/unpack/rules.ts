@@ -158,9 +158,11 @@ export type LayerOp =
   | readonly ["d", string, number]
   /**
    * A regular file (or a hardlink inside the layer) at its final state: linked from the snapshot tree; size; the
-   * hex sha256 of its content, hashed while it was extracted (absent in snapshots of older dz versions).
+   * hex sha256 of its content, hashed while it was extracted (absent in snapshots of older dz versions); its
+   * permission bits. A hardlink inside the layer has size 0 (its bytes are counted once) and no mode, so only an
+   * op with a mode describes its file's size and mode (older snapshots have none: files.json then stats).
    */
-  | readonly ["f", string, number, string?]
+  | readonly ["f", string, number, string?, number?]
   /** A write that a later entry of the same layer replaced: only its effect on lower layers (removal) remains. */
   | readonly ["x", string]
   /** A symlink with its stored (already contained) target. */

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { manifestOfTree } from "../../src/store/file_manifest.ts";
 import { gcSnapshots, openLayerStore, treeUsage } from "../../src/store/layer_store.ts";
 import { repairStore, scanStore } from "../../src/store/recovery.ts";
+import type { KnownFiles } from "../../src/unpack/extract.ts";
 import { buildTar, dir, file, hardlink, streamOf } from "../support/tar_writer.ts";
 import { tempHome } from "../support/temp_home.ts";
 import { applyLayers, composeLayers, readText, tarDigest, tempDir } from "../support/unpack_fixtures.ts";
@@ -169,7 +170,7 @@ Deno.test("files.json from the hashes the snapshots recorded equals a full re-ha
       file("usr/c", "C"),
     ]),
   ];
-  const known = new Map<string, string>();
+  const known: KnownFiles = new Map();
   await composeLayers(`${tmp.path}/rootfs`, layers, store, { known });
 
   const full = await manifestOfTree(`${tmp.path}/rootfs`);
@@ -182,17 +183,20 @@ Deno.test("files.json from the hashes the snapshots recorded equals a full re-ha
     "usr/inner",
     "usr/lower",
   ]);
-  // Every file of this rootfs came from a recording snapshot: none had to be read again.
-  for (const f of full) assert.equal(known.get(f.path), f.sha256, f.path);
+  // Every file of this rootfs came from a recording snapshot: none had to be read again, and all but the in-layer
+  // hardlink (recorded without a mode) needed no lstat either.
+  for (const f of full) assert.equal(known.get(f.path)?.sha256, f.sha256, f.path);
+  const statFree = full.filter((f) => known.get(f.path)?.mode !== undefined).map((f) => f.path);
+  assert.deepEqual(statFree, ["opt/new", "secret", "usr/a", "usr/c", "usr/lower"]);
 });
 
-Deno.test("a snapshot records each file's sha256 in layer.json; a malformed one marks the snapshot damaged", async () => {
+Deno.test("a snapshot records each file's sha256 and mode in layer.json; a malformed one marks it damaged", async () => {
   await using tmp = await tempDir();
   const store = openLayerStore(`${tmp.path}/layers`);
-  const tar = buildTar([dir("bin/"), file("bin/tool", "T"), hardlink("bin/alias", "bin/tool")]);
+  const tar = buildTar([dir("bin/"), file("bin/tool", "T", 0o750), hardlink("bin/alias", "bin/tool")]);
   const snapshot = await store.extract(tarDigest(tar), () => Promise.resolve(streamOf(tar)));
   const sha = createHash("sha256").update("T").digest("hex");
-  assert.deepEqual(snapshot.ops.filter((op) => op[0] === "f"), [["f", "bin/tool", 1, sha], [
+  assert.deepEqual(snapshot.ops.filter((op) => op[0] === "f"), [["f", "bin/tool", 1, sha, 0o750], [
     "f",
     "bin/alias",
     0,
@@ -201,11 +205,22 @@ Deno.test("a snapshot records each file's sha256 in layer.json; a malformed one 
   assert.deepEqual((await store.load(tarDigest(tar)))?.ops, snapshot.ops);
 
   const path = join(snapshot.dir, "layer.json");
-  const doc = JSON.parse(await Deno.readTextFile(path));
-  doc.ops[1][3] = "not-a-hash";
+  const original = await Deno.readTextFile(path);
   await Deno.chmod(snapshot.dir, 0o755);
-  await Deno.writeTextFile(path, JSON.stringify(doc));
-  assert.equal(await store.load(tarDigest(tar)), undefined);
+  const damages: [string, (ops: unknown[][]) => void][] = [
+    ["a malformed sha256", (ops) => ops[2]![3] = "not-a-hash"],
+    ["a mode beyond the permission bits", (ops) => ops[1]![4] = 0o4755],
+    ["a mode that is not a number", (ops) => ops[1]![4] = "0755"],
+    ["a negative size", (ops) => ops[1]![2] = -1],
+  ];
+  for (const [what, damage] of damages) {
+    const doc = JSON.parse(original);
+    damage(doc.ops);
+    await Deno.writeTextFile(path, JSON.stringify(doc));
+    assert.equal(await store.load(tarDigest(tar)), undefined, what);
+  }
+  await Deno.writeTextFile(path, original);
+  assert.deepEqual((await store.load(tarDigest(tar)))?.ops, snapshot.ops, "the undamaged file loads again");
 });
 
 Deno.test("extract() publishes nothing when beforePublish rejects (a streamed blob whose digest turned out wrong)", async () => {

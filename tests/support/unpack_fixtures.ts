@@ -10,6 +10,7 @@ import {
   applySnapshot,
   createRootfsState,
   finalizeRootfs,
+  type KnownFiles,
   type RootfsState,
 } from "../../src/unpack/extract.ts";
 import { buildTar, type RawEntry, streamOf } from "./tar_writer.ts";
@@ -38,7 +39,7 @@ export async function composeLayers(
   rootfs: string,
   tars: readonly Uint8Array[],
   storeDir: string,
-  options: { chunkSize?: number; finalize?: boolean; known?: Map<string, string>; worker?: boolean } = {},
+  options: { chunkSize?: number; finalize?: boolean; known?: KnownFiles; worker?: boolean } = {},
 ): Promise<RootfsState> {
   const store = openLayerStore(storeDir);
   const snapshots = [];

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { isDropzoneError } from "../../src/errors.ts";
-import { applySnapshot, type KnownHashes, type SnapshotSource } from "../../src/unpack/compose.ts";
+import { applySnapshot, type KnownFiles, type SnapshotSource } from "../../src/unpack/compose.ts";
 import type { LayerOp } from "../../src/unpack/rules.ts";
 import { exists, readText, tempDir } from "../support/unpack_fixtures.ts";
 
@@ -54,7 +54,7 @@ Deno.test("applySnapshot() links files, replays directories, symlinks, removals,
 Deno.test("applySnapshot() keeps the recorded sha256 per path: f sets it, h copies it, any other op forgets it", async () => {
   await using tmp = await tempDir();
   const { tree, root } = await setup(tmp.path, { a: "A", b: "B" });
-  const known: KnownHashes = new Map([["stale", "f".repeat(64)]]);
+  const known: KnownFiles = new Map([["stale", { sha256: "f".repeat(64) }]]);
   const cases: [LayerOp[], Record<string, string | undefined>][] = [
     [[["f", "a", 1, SHA_A], ["f", "b", 1]], { a: SHA_A, b: undefined }],
     [[["h", "c", "a"]], { c: SHA_A }],
@@ -64,9 +64,25 @@ Deno.test("applySnapshot() keeps the recorded sha256 per path: f sets it, h copi
   for (const [ops, want] of cases) {
     await applySnapshot({ tree, ops } satisfies SnapshotSource, root, { known });
     for (const [path, sha] of Object.entries(want)) {
-      assert.equal(known.get(path), sha, `${JSON.stringify(ops)}: ${path}`);
+      assert.equal(known.get(path)?.sha256, sha, `${JSON.stringify(ops)}: ${path}`);
     }
   }
+});
+
+Deno.test("applySnapshot() passes on a file's recorded size and mode only from an op that recorded its mode", async () => {
+  await using tmp = await tempDir();
+  const { tree, root } = await setup(tmp.path, { a: "A", b: "B" });
+  const known: KnownFiles = new Map();
+  // "b" as an older dz recorded it, and as an in-layer hardlink is recorded (size 0, no mode): both unknown.
+  await applySnapshot({ tree, ops: [["f", "a", 1, SHA_A, 0o640], ["f", "b", 0, SHA_A]] }, root, { known });
+  assert.deepEqual(known.get("a"), { sha256: SHA_A, size: 1, mode: 0o640 });
+  assert.deepEqual(known.get("b"), { sha256: SHA_A });
+  await applySnapshot({ tree, ops: [["h", "c", "a"]] }, root, { known });
+  assert.deepEqual(
+    known.get("c"),
+    { sha256: SHA_A, size: 1, mode: 0o640 },
+    "a lower-layer hardlink is the same file",
+  );
 });
 
 Deno.test("applySnapshot() refuses ops that climb out or pass through a lower symlink, writing nothing outside", async () => {
