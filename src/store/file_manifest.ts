@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { DropzoneError } from "../errors.ts";
 import type { WrittenFile } from "../unpack/engine.ts";
 import type { KnownFile } from "../unpack/compose.ts";
-import { eventLoopTurns, OPS_PER_TURN } from "../event_loop.ts";
+import { eventLoopTurns } from "../event_loop.ts";
 import { ioError, readTextIfExists, writeJsonAtomic } from "../fs.ts";
 
 /** One regular file of a rootfs: `path` relative to it, hex `sha256`, `size`, permission bits `mode`. */
@@ -79,7 +79,6 @@ async function regularFiles(root: string): Promise<Set<string>> {
   const out = new Set<string>();
   using turns = eventLoopTurns();
   const pending = [""];
-  let seen = 0;
   while (pending.length > 0) {
     const rel = pending.pop()!;
     const dir = rel === "" ? root : join(root, rel);
@@ -95,11 +94,7 @@ async function regularFiles(root: string): Promise<Set<string>> {
       if (e.isDirectory) pending.push(path);
       else if (e.isFile) out.add(path);
     }
-    seen += entries.length;
-    if (seen >= OPS_PER_TURN) {
-      seen = 0;
-      await turns.next();
-    }
+    if (turns.due()) await turns.next();
   }
   return out;
 }
@@ -188,7 +183,7 @@ export async function manifestOfTree(
         throw ioError("read", abs, err);
       }
       out[i] = { path, sha256, size: info.size, mode: (info.mode ?? 0) & 0o777 };
-      if ((i & (OPS_PER_TURN - 1)) === OPS_PER_TURN - 1) await turns.next();
+      if (turns.due()) await turns.next();
     }
   }
   let next = 0;

@@ -1,6 +1,6 @@
 /** Replays a layer snapshot's recorded ops onto a rootfs, hard-linking its files (see extract.ts). */
 import { DropzoneError } from "../errors.ts";
-import { eventLoopTurns, OPS_PER_TURN } from "../event_loop.ts";
+import { eventLoopTurns } from "../event_loop.ts";
 // One namespace for the shared core: the replay reads as a sequence of engine operations.
 import * as engine from "./engine.ts";
 import type { LayerOp } from "./rules.ts";
@@ -81,7 +81,7 @@ async function applyOpParts(ctx: engine.Context, tree: string, op: LayerOp, part
       engine.countBytes(ctx, name, op[2]);
       // The snapshot's inode is shared, never written: createReplacing unlinks whatever is in the way first.
       // link(2) is a few microseconds; the async op's hop to the blocking pool costs more than the call, so
-      // composition links synchronously and yields to the event loop every OPS_PER_TURN ops instead.
+      // composition links synchronously and gives the event loop a turn every time slice instead (event_loop.ts).
       return await engine.createReplacing(
         ctx,
         rel,
@@ -117,11 +117,10 @@ export async function applySnapshot(
 ): Promise<engine.RootfsState> {
   const ctx = await engine.newContext(rootfs, options);
   const tree = snapshot.tree.endsWith("/") ? snapshot.tree.slice(0, -1) : snapshot.tree;
-  let i = 0;
   using turns = eventLoopTurns();
   try {
     for (const op of snapshot.ops) {
-      if ((++i & (OPS_PER_TURN - 1)) === 0) {
+      if (turns.due()) {
         // A macrotask turn: signals, worker messages and downloads of later layers run between batches.
         await turns.next();
         options.signal?.throwIfAborted();

@@ -32,6 +32,11 @@ function hang(step: string, signal?: AbortSignal): Promise<never> {
   });
 }
 
+/** Blocks this thread for `ms` (forever with Infinity) without burning CPU: a sync call on a stuck disk. */
+function blockThread(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 setCrashPointHandler(async (step) => {
   if (step === at) await hang(step);
 });
@@ -41,7 +46,7 @@ if (at === "unpack") {
   const inStaging = (p: string | URL) => String(p).includes("/.staging-") && String(p).includes("/rootfs/");
   const writeFile = Deno.writeFile;
   const open = Deno.open;
-  const link = Deno.link;
+  const linkSync = Deno.linkSync;
   const gate = async (p: string | URL) => {
     if (inStaging(p) && ++files === 2) await hang("unpack");
   };
@@ -54,10 +59,14 @@ if (at === "unpack") {
       await gate(p);
       return await (open as (...a: unknown[]) => Promise<Deno.FsFile>)(p, ...rest);
     },
-    // A rootfs composed from layer snapshots gets its files by link(2).
-    link: async (from: string, to: string) => {
-      await gate(to);
-      return await link(from, to);
+    // A rootfs composed from layer snapshots gets its files by link(2), called synchronously: the child can
+    // only stop the whole thread there (the parent SIGKILLs it).
+    linkSync: (from: string, to: string) => {
+      if (inStaging(to) && ++files === 2) {
+        Deno.stderr.writeSync(encoder.encode("crash-at unpack\n"));
+        blockThread(Infinity);
+      }
+      return linkSync(from, to);
     },
   });
 }
@@ -68,24 +77,30 @@ if (at === "unpack-slow") {
   // last layer is still running when the parent sends its signal.
   const inMany = (p: string | URL) => String(p).includes("/.staging-") && String(p).includes("/many/");
   let announced = false;
+  const announce = () => {
+    if (announced) return;
+    announced = true;
+    Deno.stderr.writeSync(encoder.encode(`crash-at ${at}\n`));
+  };
   const slow = async (p: string | URL) => {
     if (!inMany(p)) return;
-    if (!announced) {
-      announced = true;
-      Deno.stderr.writeSync(encoder.encode(`crash-at ${at}\n`));
-    }
+    announce();
     await new Promise((r) => setTimeout(r, 50));
   };
   const writeFile = Deno.writeFile;
-  const link = Deno.link;
+  const linkSync = Deno.linkSync;
   Object.assign(Deno, {
     writeFile: async (p: string | URL, ...rest: unknown[]) => {
       await slow(p);
       return await (writeFile as (...a: unknown[]) => Promise<void>)(p, ...rest);
     },
-    link: async (from: string, to: string) => {
-      await slow(to);
-      return await link(from, to);
+    // Composition links synchronously: a slow disk holds the thread for each link, and dz must still stop.
+    linkSync: (from: string, to: string) => {
+      if (inMany(to)) {
+        announce();
+        blockThread(50);
+      }
+      return linkSync(from, to);
     },
   });
 }
