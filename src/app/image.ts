@@ -293,20 +293,13 @@ async function verifyResolved(
   const trust = await loadTrust(decision.policy);
   // One budget for everything read about this image's signatures and attestations.
   const budget = new ArtifactBudget();
-  const signature = await verifyProof({
-    client,
-    repo: image.repo,
-    digest: image.digest,
-    ...(image.index ? { index: { digest: image.index.digest, manifest: image.index.bytes } } : {}),
-    policy: decision.policy,
-    trust,
-    now,
-    budget,
-    ...(signal ? { signal } : {}),
-  }, decision.policy.accept ?? ["signature"]);
-  // Attestations are attached to the digest that was signed; look at both where they may differ.
-  const attestationDigests = [...new Set([image.digest, signature.signedDigest])];
-  const attestations = (await Promise.all(attestationDigests.map((digest) =>
+  // Attestations are attached to the digest that was signed; look at both where they may differ. Their lookup
+  // (referrers, the .att tag, their blobs: round trips, each verified on its own) starts with the signature's
+  // instead of after it, for both candidates; only the signed digest's and the image's are used.
+  // Stopped when the signature fails: nothing may keep reading about an image that is refused.
+  const lookups = new AbortController();
+  const lookupSignal = signal ? AbortSignal.any([signal, lookups.signal]) : lookups.signal;
+  const collect = (digest: Digest) =>
     collectAttestations({
       client,
       repo: image.repo,
@@ -314,9 +307,35 @@ async function verifyResolved(
       policy: decision.policy,
       trust,
       budget,
+      signal: lookupSignal,
+    }).catch(() => [] as AttestationSummary[]);
+  const candidates = new Map<Digest, Promise<AttestationSummary[]>>();
+  for (const digest of [image.digest, image.index?.digest]) {
+    if (digest !== undefined && !candidates.has(digest)) candidates.set(digest, collect(digest));
+  }
+  let signature: Awaited<ReturnType<typeof verifyProof>>;
+  try {
+    signature = await verifyProof({
+      client,
+      repo: image.repo,
+      digest: image.digest,
+      ...(image.index ? { index: { digest: image.index.digest, manifest: image.index.bytes } } : {}),
+      policy: decision.policy,
+      trust,
+      now,
+      budget,
       ...(signal ? { signal } : {}),
-    }).catch(() => [] as AttestationSummary[])
-  ))).flat();
+    }, decision.policy.accept ?? ["signature"]);
+  } catch (err) {
+    lookups.abort();
+    throw err;
+  }
+  const attestationDigests = [...new Set([image.digest, signature.signedDigest])];
+  const attestations = (await Promise.all(
+    attestationDigests.map((digest) => candidates.get(digest) ?? collect(digest)),
+  )).flat();
+  // A candidate that was not signed (the index, when the platform manifest carries the signature) stops here.
+  lookups.abort();
   applyAttestationGates(attestations, decision.policy);
   return { signature, attestations };
 }

@@ -228,3 +228,80 @@ Deno.test("verifyResolvedImage()/blameMirrors(): a trust failure of mirrored con
   const plain = new DropzoneError("SIGNATURE_MISSING", "none");
   assert.equal(blameMirrors(plain, reg, image.repo), plain, "no mirror used: unchanged");
 });
+
+/** `reg` with getManifest of cosign tags ending in `.sig`/`.att` routed through `hook` first. */
+function hookedTags(
+  reg: MemoryRegistry,
+  hook: (suffix: "sig" | "att", signal: AbortSignal | undefined) => Promise<void>,
+): RegistryClient {
+  const client: RegistryClient = Object.create(reg);
+  for (const m of ["headManifest", "getBlob", "getBlobBytes", "listTags", "referrers"] as const) {
+    Object.defineProperty(client, m, { value: reg[m].bind(reg) });
+  }
+  Object.defineProperty(client, "getManifest", {
+    value: async (...args: Parameters<RegistryClient["getManifest"]>) => {
+      const suffix = /\.(sig|att)$/.exec(args[1])?.[1] as "sig" | "att" | undefined;
+      if (suffix !== undefined) await hook(suffix, args[2]?.signal);
+      return await reg.getManifest(args[0], args[1]);
+    },
+  });
+  return client;
+}
+
+Deno.test("verifyResolvedImage(): attestations are looked up while the signature is, not after it", async () => {
+  const reg = new MemoryRegistry();
+  const pushed = await pushTestImage(reg, REPOSITORY, "1.0");
+  await signImageBundle(reg, REPOSITORY, pushed.digest, await pki.keyless({ identity: ID, issuer: ISSUER }));
+  let attAsked: () => void = () => {};
+  const att = new Promise<void>((resolve) => attAsked = resolve);
+  // The signature's lookup answers once the attestations' lookup has been asked for, or after 2 s.
+  const sigAnswers: string[] = [];
+  const client = hookedTags(reg, async (suffix) => {
+    if (suffix === "att") return attAsked();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<string>((resolve) => timer = setTimeout(() => resolve("alone"), 2000));
+    try {
+      sigAnswers.push(await Promise.race([att.then(() => "together"), late]));
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+  const image = await resolveManifest(ref(":1.0"), { client, host: AMD64 });
+  const v = await verifyResolvedImage(image, {
+    client,
+    decision: { kind: "verify", policy: POLICY },
+    loadTrust,
+    now: pki.clock,
+  });
+  assert.equal(v.signature?.identity, ID);
+  assert.ok(sigAnswers.length > 0);
+  assert.deepEqual(
+    sigAnswers.filter((a) => a !== "together"),
+    [],
+    "the attestations were asked for meanwhile",
+  );
+});
+
+Deno.test("verifyResolvedImage(): a failed signature stops the attestation lookups it started", async () => {
+  const reg = new MemoryRegistry();
+  await pushTestImage(reg, REPOSITORY, "bare", "bare");
+  const attSignals: (AbortSignal | undefined)[] = [];
+  // A registry that never answers the .att tag: only an abort ends that request.
+  const client = hookedTags(reg, (suffix, signal) => {
+    if (suffix === "sig") return Promise.resolve();
+    attSignals.push(signal);
+    return new Promise((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason)));
+  });
+  const image = await resolveManifest(ref(":bare"), { client, host: AMD64 });
+  await assert.rejects(
+    verifyResolvedImage(image, {
+      client,
+      decision: { kind: "verify", policy: POLICY },
+      loadTrust,
+      now: pki.clock,
+    }),
+    (err) => isDropzoneError(err, "SIGNATURE_MISSING"),
+  );
+  assert.ok(attSignals.length > 0, "the lookup was started");
+  assert.ok(attSignals.every((s) => s?.aborted === true), "and stopped when the signature failed");
+});
