@@ -108,7 +108,7 @@ export interface BuildOptions {
   /** Where private snapshots go when the layer cache is off; removed when build returns. */
   readonly scratch: string;
   readonly signal: AbortSignal;
-  /** Filled with the sha256 the snapshots recorded for the rootfs's files (for files.json, see manifestOfTree). */
+  /** Filled with what the snapshots recorded of the rootfs's files (for files.json, see manifestOfTree). */
   readonly known?: KnownFiles;
 }
 

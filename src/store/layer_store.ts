@@ -108,6 +108,17 @@ export interface LayerStore {
   remove(digest: Digest): Promise<void>;
 }
 
+/**
+ * A file op's size, sha256 and mode end up in files.json: one that could not describe a file (a malformed hash,
+ * a negative size, a mode beyond the permission bits) means a damaged snapshot, which is re-extracted.
+ */
+function isSoundFileOp(op: unknown[]): boolean {
+  const [, , size, sha256, mode] = op;
+  if (!(Number.isSafeInteger(size) && (size as number) >= 0)) return false;
+  if (sha256 !== undefined && !(typeof sha256 === "string" && /^[0-9a-f]{64}$/.test(sha256))) return false;
+  return mode === undefined || (Number.isInteger(mode) && (mode as number) >= 0 && (mode as number) <= 0o777);
+}
+
 function parseSnapshot(text: string, digest: Digest, dir: string): LayerSnapshot | undefined {
   let value: unknown;
   try {
@@ -132,17 +143,7 @@ function parseSnapshot(text: string, digest: Digest, dir: string): LayerSnapshot
     if (!Array.isArray(op) || typeof op[1] !== "string" || !"dfxshw".includes(String(op[0]))) {
       return undefined;
     }
-    // A recorded sha256 ends up in files.json: a malformed one means a damaged snapshot (re-extracted).
-    if (
-      op[0] === "f" && op[3] !== undefined && !(typeof op[3] === "string" && /^[0-9a-f]{64}$/.test(op[3]))
-    ) {
-      return undefined;
-    }
-    // So are a recorded size and mode that could not be a file's.
-    if (op[0] === "f" && !(Number.isSafeInteger(op[2]) && op[2] >= 0)) return undefined;
-    if (op[0] === "f" && op[4] !== undefined && !(Number.isInteger(op[4]) && op[4] >= 0 && op[4] <= 0o777)) {
-      return undefined;
-    }
+    if (op[0] === "f" && !isSoundFileOp(op)) return undefined;
   }
   return {
     digest,
