@@ -1,7 +1,8 @@
 /**
  * From a verified image to a rootfs: layers download into the blob cache, are extracted once each into the layer
- * snapshot store (concurrently; a layer still downloading is extracted from the bytes already received, and its
- * snapshot is published only after its digest was confirmed), and the rootfs is composed by replaying the
+ * snapshot store (concurrently, in workers; a large layer still downloading is extracted from the bytes already
+ * received, and its snapshot is published only after its digest was confirmed; a small one is extracted on this
+ * thread once downloaded, see IN_PROCESS_LAYER_BYTES), and the rootfs is composed by replaying the
  * snapshots in layer order with hard links. With `layer_cache: false` the snapshots live in a private directory
  * that is deleted after composition, so the rootfs holds independent copies.
  */
@@ -26,6 +27,7 @@ import {
 import type { StoreLayout } from "../store/layout.ts";
 import { ROOTFS_DIR, versionDir } from "../store/packages.ts";
 import { applySnapshot, createRootfsState, finalizeRootfs, type KnownFiles } from "../unpack/extract.ts";
+import { openLayer } from "../unpack/layer.ts";
 import type { ResolvedImage } from "./image.ts";
 import { Semaphore } from "../semaphore.ts";
 import { mark, span } from "../profile.ts";
@@ -131,6 +133,14 @@ function extractionSlots(): number {
   return Math.max(2, Math.min(8, navigator.hardwareConcurrency ?? 2));
 }
 
+/**
+ * Layers up to this compressed size are extracted on this thread, once downloaded, instead of in a worker. A
+ * worker's start blocks this thread ~25 ms and then loads the unpacker and node:zlib in its own isolate; for a
+ * 1.4 MB layer (3 MB of files) that made extraction ~85 ms after verification, against ~55 ms here (README
+ * "Benchmarks"). An update or a second package often needs only such a layer: then no worker starts at all.
+ */
+export const IN_PROCESS_LAYER_BYTES = 4 * 1024 * 1024;
+
 /** Extraction workers: one per core beyond the one that downloads and verifies (see ExtractionWorkers). */
 function extractionWorkers(): number {
   return Math.max(1, Math.min(4, (navigator.hardwareConcurrency ?? 2) - 1));
@@ -145,8 +155,13 @@ export async function fetchLayers(
   image: ResolvedImage,
   cache: BlobCache,
   signal: AbortSignal,
-  options: Pick<PullOptions, "fetched"> = {},
+  options: Pick<PullOptions, "fetched"> & {
+    /** Layers up to this size are extracted on this thread. @default {IN_PROCESS_LAYER_BYTES} */
+    readonly inProcessBytes?: number;
+  } = {},
 ): Promise<LayerFetch> {
+  const inProcessBytes = options.inProcessBytes ?? IN_PROCESS_LAYER_BYTES;
+  const extractsHere = (layer: Descriptor) => layer.size <= inProcessBytes;
   const shared = deps.config.layer_cache ? openLayerStore(deps.layout.layers) : undefined;
   const layers = image.manifest.layers;
   const present = new Set<Digest>();
@@ -156,7 +171,9 @@ export async function fetchLayers(
   const following = new Followers();
   // Workers start now, so their module load overlaps verification and the first downloads.
   const workers = new ExtractionWorkers(extractionWorkers());
-  const missing = new Set(layers.map((l) => l.digest).filter((d) => !present.has(d))).size;
+  const missing = new Set(
+    layers.filter((l) => !present.has(l.digest) && !extractsHere(l)).map((l) => l.digest),
+  ).size;
   if (missing > 0) workers.warm(missing);
   const downloads = pullLayers(deps, image, cache, signal, {
     skip: present,
@@ -185,6 +202,7 @@ export async function fetchLayers(
           signal: options.signal,
           deps,
           workers,
+          extractsHere,
           ...(options.known !== undefined ? { known: options.known } : {}),
           ...(shared !== undefined ? { extracted } : {}),
         });
@@ -206,11 +224,13 @@ async function compose(input: {
   signal: AbortSignal;
   deps: FetchDeps;
   workers: ExtractionWorkers;
+  /** Whether a layer is extracted on this thread (from its cached blob) rather than in a worker. */
+  extractsHere: (layer: Descriptor) => boolean;
   known?: KnownFiles;
   /** Receives the digest of every snapshot extracted into the shared store. */
   extracted?: Set<Digest>;
 }): Promise<RootfsBuild> {
-  const { store, image, cache, downloads, following, rootfs, deps, workers } = input;
+  const { store, image, cache, downloads, following, rootfs, deps, workers, extractsHere } = input;
   const layers = image.manifest.layers;
   // One failed extraction stops the others before the error surfaces.
   const controller = new AbortController();
@@ -232,31 +252,40 @@ async function compose(input: {
         // build was called; the blob's own sha256 is checked as it streams): the snapshot is published only
         // after the download committed the blob with the manifest's digest, so bytes that turn out wrong
         // leave nothing behind but a discarded staging tree.
-        await Promise.race([downloads[i], following.started(layer.digest)]);
+        const here = extractsHere(layer);
+        // A small layer is extracted here from its cached blob; a large one in a worker, following its download.
+        await (here ? downloads[i] : Promise.race([downloads[i], following.started(layer.digest)]));
         return await slots.run(async () => {
           signal.throwIfAborted();
-          // In a worker: from the temp file as far as the download wrote it, or from the cached blob.
-          const watch = following.watch(layer.digest);
-          mark(`extract-start ${i} ${watch ? "following" : "cached"}`);
+          const watch = here ? undefined : following.watch(layer.digest);
+          mark(`extract-start ${i} ${here ? "here" : watch ? "following" : "cached"}`);
           extracted++;
           const end = span(`extract-layer ${shortDigest(layer.digest)}`);
           const onProgress = deps.onEvent
             ? (bytes: number) => deps.onEvent?.({ type: "unpack-progress", digest: layer.digest, bytes })
             : undefined;
-          const snapshot = await store.extract(layer.digest, () => {
-            throw new Error("a worker extracts the layer"); // not called: `worker` is set
-          }, {
-            label: shortDigest(layer.digest),
-            signal,
-            beforePublish: () => downloads[i]!,
-            worker: {
-              blobPath: watch?.tmpPath ?? cache.pathOf(layer.digest),
-              mediaType: layer.mediaType,
-              pool: workers,
-              ...(watch !== undefined ? { watch } : {}),
-              ...(onProgress !== undefined ? { onProgress } : {}),
-            },
-          });
+          const label = shortDigest(layer.digest);
+          const snapshot = here
+            ? await store.extract(
+              layer.digest,
+              async () => openLayer(counted(await cache.open(layer.digest), onProgress), layer.mediaType),
+              { label, signal },
+            )
+            : await store.extract(layer.digest, () => {
+              throw new Error("a worker extracts the layer"); // not called: `worker` is set
+            }, {
+              label,
+              signal,
+              beforePublish: () => downloads[i]!,
+              worker: {
+                // From the temp file as far as the download wrote it, or from the cached blob.
+                blobPath: watch?.tmpPath ?? cache.pathOf(layer.digest),
+                mediaType: layer.mediaType,
+                pool: workers,
+                ...(watch !== undefined ? { watch } : {}),
+                ...(onProgress !== undefined ? { onProgress } : {}),
+              },
+            });
           end();
           input.extracted?.add(layer.digest);
           mark(`extract-end ${i}`);
@@ -301,6 +330,22 @@ async function compose(input: {
     }
     throw err;
   }
+}
+
+/** `stream`, reporting the bytes of each chunk to `onProgress` as it is read. */
+function counted(
+  stream: ReadableStream<Uint8Array>,
+  onProgress: ((bytes: number) => void) | undefined,
+): ReadableStream<Uint8Array> {
+  if (onProgress === undefined) return stream;
+  return stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        onProgress(chunk.byteLength);
+        controller.enqueue(chunk);
+      },
+    }),
+  );
 }
 
 /** The downloads in progress, by layer digest: the progress of each blob's write (see BlobWatch). */

@@ -1,6 +1,7 @@
 /**
- * Extraction overlaps the download: once verification passed, a layer still downloading is extracted from its
- * bytes as they arrive, and its snapshot is published only after the blob's digest was confirmed.
+ * Extraction overlaps the download: once verification passed, a large layer still downloading is extracted (in a
+ * worker) from its bytes as they arrive, and its snapshot is published only after the blob's digest was
+ * confirmed; a small one is extracted on this thread once its download is complete.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -42,7 +43,7 @@ function clientServing(body: ReadableStream<Uint8Array>): RegistryClient {
   return { getBlob: () => Promise.resolve(body) } as unknown as RegistryClient;
 }
 
-async function setUp(served: Uint8Array, signed: Uint8Array) {
+async function setUp(served: Uint8Array, signed: Uint8Array, options: { inProcessBytes?: number } = {}) {
   const home = await tempHome();
   const digest = await sha256Digest(signed);
   const body = twoPartBody(served);
@@ -57,6 +58,7 @@ async function setUp(served: Uint8Array, signed: Uint8Array) {
     imageOf(digest, signed.length),
     openBlobCache(home.layout.blobs),
     new AbortController().signal,
+    options,
   );
   return { home, digest, body, events, fetch };
 }
@@ -71,9 +73,10 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
-Deno.test("a layer still downloading is extracted from the bytes already received, before the download ends", async () => {
+Deno.test("a large layer still downloading is extracted from the bytes already received, before the download ends", async () => {
   const tar = buildTar([file("bin/tool", "x".repeat(200_000)), file("etc/conf", "on")]);
-  const { home, digest, body, events, fetch } = await setUp(tar, tar);
+  // Every layer counts as large here (the threshold is 4 MiB; the ordering, not the size, is under test).
+  const { home, digest, body, events, fetch } = await setUp(tar, tar, { inProcessBytes: 0 });
   await using _home = home;
   const rootfs = join(home.path, "rootfs");
   const built = fetch.build(rootfs, {
@@ -94,22 +97,58 @@ Deno.test("a layer still downloading is extracted from the bytes already receive
   assert.equal(await openBlobCache(home.layout.blobs).has(digest), true);
 });
 
-Deno.test("a streamed layer whose bytes do not match the signed digest publishes no snapshot and fails with DIGEST_MISMATCH", async () => {
-  const signed = buildTar([file("bin/tool", "the signed build")]);
-  const evil = buildTar([file("bin/tool", "an evil rebuild!")]);
-  assert.equal(evil.length, signed.length);
-  const { home, body, fetch } = await setUp(evil, signed);
-  await using _home = home;
-  const built = fetch.build(join(home.path, "rootfs"), {
-    scratch: join(home.path, "scratch"),
-    signal: new AbortController().signal,
-  });
-  body.releaseRest();
-  await assert.rejects(built, (e) => isDropzoneError(e) && e.code === "DIGEST_MISMATCH");
-  assert.deepEqual(await openLayerStore(home.layout.layers).list(), [], "no snapshot, no staging leftover");
-  assert.deepEqual(
-    (await Array.fromAsync(Deno.readDir(home.layout.blobs)).catch(() => [])).map((e) => e.name),
-    [],
-    "no blob and no temp file",
-  );
+Deno.test("a small layer is extracted on this thread once its download is complete, with no worker started", async () => {
+  const tar = buildTar([file("bin/tool", "x".repeat(200_000)), file("etc/conf", "on")]);
+  const started: string[] = [];
+  const RealWorker = globalThis.Worker;
+  globalThis.Worker = class extends RealWorker {
+    constructor(url: string | URL, options?: WorkerOptions) {
+      super(url, options);
+      started.push(String(url));
+    }
+  };
+  try {
+    const { home, body, events, fetch } = await setUp(tar, tar);
+    await using _home = home;
+    const rootfs = join(home.path, "rootfs");
+    const built = fetch.build(rootfs, {
+      scratch: join(home.path, "scratch"),
+      signal: new AbortController().signal,
+    });
+    body.releaseRest();
+    assert.deepEqual(await built, { extracted: 1, reused: 0 });
+    const done = events.findIndex((e) => e.type === "layer-done");
+    const firstRead = events.findIndex((e) => e.type === "unpack-progress");
+    assert.ok(done >= 0 && firstRead > done, "the blob is read only after its download ended");
+    assert.equal(await Deno.readTextFile(join(rootfs, "etc/conf")), "on");
+    assert.deepEqual(started, [], "no extraction worker");
+  } finally {
+    globalThis.Worker = RealWorker;
+  }
 });
+
+for (const [where, inProcessBytes] of [["on this thread", undefined], ["in a worker", 0]] as const) {
+  Deno.test(`a streamed layer whose bytes do not match the signed digest publishes no snapshot and fails with DIGEST_MISMATCH (extracted ${where})`, async () => {
+    const signed = buildTar([file("bin/tool", "the signed build")]);
+    const evil = buildTar([file("bin/tool", "an evil rebuild!")]);
+    assert.equal(evil.length, signed.length);
+    const { home, body, fetch } = await setUp(
+      evil,
+      signed,
+      inProcessBytes === undefined ? {} : { inProcessBytes },
+    );
+    await using _home = home;
+    const built = fetch.build(join(home.path, "rootfs"), {
+      scratch: join(home.path, "scratch"),
+      signal: new AbortController().signal,
+    });
+    body.releaseRest();
+    await assert.rejects(built, (e) => isDropzoneError(e) && e.code === "DIGEST_MISMATCH");
+    assert.deepEqual(await openLayerStore(home.layout.layers).list(), [], "no snapshot, no staging leftover");
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(home.layout.blobs)).catch(() => [])).map((e) => e.name),
+      [],
+      "no blob and no temp file",
+    );
+  });
+}
