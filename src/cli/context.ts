@@ -7,6 +7,7 @@ import { DropzoneError, ioFailureHint } from "../errors.ts";
 import type { Runtime, Sink } from "../runtime.ts";
 import { writeFileAtomic } from "../fs.ts";
 import type { LoadedConfig } from "../store/config.ts";
+import type { ReadConfig } from "../store/config_values.ts";
 import { SEED_TEXT } from "../store/config_seed.ts";
 import { resolveHome, type StoreLayout, storeLayout } from "../store/layout.ts";
 import { fold } from "./render.ts";
@@ -43,8 +44,10 @@ export interface CliContext {
   terminalWidth(): number | undefined;
   /** stderr's width when it is a terminal (progress lines fit it); undefined otherwise. */
   stderrWidth(): number | undefined;
-  /** Loads config.yaml, initialising the dz home on first run. */
-  config(): Promise<LoadedConfig>;
+  /** Reads config.yaml (see config_values.ts `readConfig`), initialising the dz home on first run. */
+  config(): Promise<ReadConfig>;
+  /** Loads config.yaml as a document to edit (comments kept), initialising the dz home on first run. */
+  editableConfig(): Promise<LoadedConfig>;
   /**
    * First-run initialisation without parsing the config: creates the home, seeds config.yaml when it is missing
    * and prints the PATH hint once.
@@ -122,7 +125,7 @@ export function createContext(runtime: Runtime, options: GlobalOptions): CliCont
       if (options.verbose) err(`debug: ${m}\n`);
     },
   };
-  let loaded: Promise<LoadedConfig> | undefined;
+  let loaded: Promise<ReadConfig> | undefined;
   let ensured: Promise<boolean> | undefined;
 
   /**
@@ -199,11 +202,16 @@ export function createContext(runtime: Runtime, options: GlobalOptions): CliCont
     config() {
       loaded ??= (async () => {
         await ctx.init();
-        // The YAML parser is loaded only by commands that read the config.
-        const { loadConfig } = await import("../store/config.ts");
-        return await loadConfig(layout.configFile);
+        const { readConfig } = await import("../store/config_values.ts");
+        return await readConfig(layout.configFile, { copyFile: layout.parsedConfig });
       })();
       return loaded;
+    },
+    async editableConfig() {
+      await ctx.init();
+      // The YAML document API is loaded only by commands that change the config.
+      const { loadConfig } = await import("../store/config.ts");
+      return await loadConfig(layout.configFile);
     },
   };
   return ctx;

@@ -13,6 +13,8 @@ export interface StoreLayout {
   readonly layers: string;
   readonly configDir: string;
   readonly configFile: string;
+  /** What the last parse of config.yaml produced, bound to its bytes (see config_values.ts readConfig). */
+  readonly parsedConfig: string;
   readonly authFile: string;
   /** Store-wide lock file for mutating commands. */
   readonly lockFile: string;
@@ -40,6 +42,7 @@ export function storeLayout(home: string): StoreLayout {
     layers: join(home, "cache", "layers"),
     configDir: join(home, "config"),
     configFile: join(home, "config", "config.yaml"),
+    parsedConfig: join(home, "cache", "config.parsed.json"),
     authFile: join(home, "auth.json"),
     lockFile: join(home, ".lock"),
     marker: join(home, HOME_MARKER),

@@ -26,6 +26,7 @@ Deno.test("storeLayout(): every path is distinct and below the home, with the do
     layers: "/h/cache/layers",
     configDir: "/h/config",
     configFile: "/h/config/config.yaml",
+    parsedConfig: "/h/cache/config.parsed.json",
     authFile: "/h/auth.json",
     lockFile: "/h/.lock",
     marker: `/h/${HOME_MARKER}`,

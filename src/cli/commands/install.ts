@@ -8,7 +8,6 @@ import type { CliContext } from "../context.ts";
 import { installProgress } from "../progress.ts";
 import { sanitize } from "../render.ts";
 import { createClient, createTrustLoader } from "../services.ts";
-import { installLocked } from "./lock.ts";
 import { openArchive } from "./archive.ts";
 import { isArchiveArgument } from "../../app/archive.ts";
 import { confirm, installDeps, storeAccess, withStoreLock } from "./shared.ts";
@@ -41,6 +40,8 @@ export async function install(
       throw new DropzoneError("USAGE", "Give either a reference or --locked, not both");
     }
     const file = typeof opts.locked === "string" ? opts.locked : input ?? "dz.lock";
+    // Loaded only here: the lockfile's YAML parser is no part of a plain install's start-up.
+    const { installLocked } = await import("./lock.ts");
     return await installLocked(ctx, ctx.userPath(file), opts);
   }
   if (input === undefined) {

@@ -30,7 +30,7 @@ export async function addMirror(
   }
   let added = false;
   await withStoreLock(ctx, async () => {
-    const loaded = await ctx.config();
+    const loaded = await ctx.editableConfig();
     added = addMirrorToDoc(loaded.doc, {
       prefix,
       location,
@@ -63,7 +63,7 @@ export async function removeMirror(
     ? undefined
     : formatHostPath(parseHostPath(locationText, "mirror location"));
   await withStoreLock(ctx, async () => {
-    const loaded = await ctx.config();
+    const loaded = await ctx.editableConfig();
     if (!removeMirrorFromDoc(loaded.doc, prefix, location)) {
       throw new DropzoneError(
         "INVALID_ARGUMENT",

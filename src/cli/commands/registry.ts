@@ -184,7 +184,7 @@ export async function addRegistry(
     ...(policy ? { cosign_policy: policy } : {}),
   };
   const previous = await withStoreLock(ctx, async () => {
-    const loaded = await ctx.config();
+    const loaded = await ctx.editableConfig();
     const existing = loaded.config.registries.find((r) => r.name === name);
     if (existing && !opts.replace) {
       throw new DropzoneError("REGISTRY_EXISTS", `Registry "${name}" already exists`, {
@@ -254,7 +254,7 @@ export async function removeRegistry(
   opts: { force?: boolean },
 ): Promise<void> {
   await withStoreLock(ctx, async () => {
-    const loaded = await ctx.config();
+    const loaded = await ctx.editableConfig();
     if (!loaded.config.registries.some((r) => r.name === name)) {
       throw new DropzoneError("REGISTRY_NOT_FOUND", `No registry named "${name}"`, {
         hint: `Run "dz list registries" to see the configured names`,
