@@ -7,6 +7,7 @@ import { openBlobCache } from "../store/blob_cache.ts";
 import { createCredentialLookup } from "../registry/credentials.ts";
 import { createRegistryClient } from "../registry/client.ts";
 import { createMirrorClient, parseHostPath } from "../registry/mirrors.ts";
+import { readOnceClient } from "../registry/read_once.ts";
 import type { RegistryClient } from "../registry/types.ts";
 import type { Config } from "../store/config.ts";
 import { loadTrustContext } from "../verify/trusted_root.ts";
@@ -48,7 +49,8 @@ export function createClient(
         } else ctx.log.debug(`${what}: not found there, trying the next location`);
       },
     });
-  return recordingClient(
+  // A read repeated within this command (update's preview, then its install) is answered from memory.
+  return readOnceClient(recordingClient(
     transport(createRegistryClient({
       fetch: ctx.runtime.fetch,
       userAgent: USER_AGENT,
@@ -63,7 +65,7 @@ export function createClient(
     })),
     cache,
     refs,
-  );
+  ));
 }
 
 /** Loads trust material per policy, once per process; offline when DZ_OFFLINE=1 or asked to. */

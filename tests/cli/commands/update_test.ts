@@ -168,3 +168,23 @@ Deno.test("dz update of an --allow-unsigned install works without the flag (the 
   assert.equal(list[0].allow_unsigned, true);
   assert.equal((await env.dz(["update", "--check"])).code, 0);
 });
+
+Deno.test("dz update reads the target's manifests and signatures once: its install re-verifies what the preview read", async () => {
+  await using env = await startE2E({ accessLog: true });
+  await env.publish("cat", "latest", "release one\n");
+  assert.equal((await env.dz(["install", "lab/cat"])).code, 0);
+  const v2 = await env.publish("cat", "latest", "release two\n");
+  const before = env.registry.requests().length;
+  const r = await env.dz(["update", "cat", "--yes"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /Verified signature: /, "the install step verified the signature and said so");
+  const asked = env.registry.requests().slice(before).filter((q) => q.userAgent.startsWith("dz/"));
+  const count = (path: string) => asked.filter((q) => q.method === "GET" && q.path === path).length;
+  const hex = (d: string) => d.slice("sha256:".length);
+  assert.equal(count("/v2/apps/cat/manifests/latest"), 1, "the tag, read by the preview");
+  assert.equal(count(`/v2/apps/cat/manifests/${v2.digest}`), 1);
+  assert.equal(count(`/v2/apps/cat/manifests/sha256-${hex(v2.indexDigest)}.sig`), 1);
+  assert.equal(count(`/v2/apps/cat/manifests/sha256-${hex(v2.digest)}.sig`), 1);
+  const info = JSON.parse((await env.dz(["info", "cat", "--json"])).stdout);
+  assert.equal(info.digest, v2.digest);
+});
