@@ -1,8 +1,8 @@
 /**
  * From a verified image to a rootfs: layers download into the blob cache, are extracted once each into the layer
- * snapshot store (concurrently, in workers; a large layer still downloading is extracted from the bytes already
- * received, and its snapshot is published only after its digest was confirmed; a small one is extracted on this
- * thread once downloaded, see IN_PROCESS_LAYER_BYTES), and the rootfs is composed by replaying the
+ * snapshot store (concurrently, in workers: a layer still downloading is extracted from the bytes already
+ * received, and its snapshot is published only after its digest was confirmed; when little is left to extract,
+ * on this thread once downloaded, see IN_PROCESS_LAYER_BYTES), and the rootfs is composed by replaying the
  * snapshots in layer order with hard links. With `layer_cache: false` the snapshots live in a private directory
  * that is deleted after composition, so the rootfs holds independent copies.
  */
@@ -134,12 +134,25 @@ function extractionSlots(): number {
 }
 
 /**
- * Layers up to this compressed size are extracted on this thread, once downloaded, instead of in a worker. A
- * worker's start blocks this thread ~25 ms and then loads the unpacker and node:zlib in its own isolate; for a
- * 1.4 MB layer (3 MB of files) that made extraction ~85 ms after verification, against ~55 ms here (README
- * "Benchmarks"). An update or a second package often needs only such a layer: then no worker starts at all.
+ * When the layers to extract total at most this (compressed), they are extracted on this thread, each once
+ * downloaded, and no worker starts. A worker's start blocks this thread ~25 ms and then loads the unpacker and
+ * node:zlib in its own isolate: for a 1.4 MB layer (3 MB of files) extraction took ~85 ms after verification in
+ * the worker, ~55 ms here (README "Benchmarks"). An update or a second package often needs only such a layer.
+ * With more to extract the workers take every layer, small ones too: this thread is busy with the downloads then
+ * (a cold install that extracted its small layer here was ~3% slower).
  */
 export const IN_PROCESS_LAYER_BYTES = 4 * 1024 * 1024;
+
+/** Whether `missing` (the layers to extract) is little enough to extract here (see IN_PROCESS_LAYER_BYTES). */
+export function extractsOnThisThread(missing: readonly Descriptor[], limit: number): boolean {
+  return missing.reduce((total, layer) => total + layer.size, 0) <= limit;
+}
+
+/** `layers` without repeats of a digest (an image may list one layer twice; it is extracted once). */
+function uniqueLayers(layers: readonly Descriptor[]): Descriptor[] {
+  const seen = new Set<Digest>();
+  return layers.filter((l) => !seen.has(l.digest) && seen.add(l.digest));
+}
 
 /** Extraction workers: one per core beyond the one that downloads and verifies (see ExtractionWorkers). */
 function extractionWorkers(): number {
@@ -156,25 +169,23 @@ export async function fetchLayers(
   cache: BlobCache,
   signal: AbortSignal,
   options: Pick<PullOptions, "fetched"> & {
-    /** Layers up to this size are extracted on this thread. @default {IN_PROCESS_LAYER_BYTES} */
+    /** Layers to extract totalling up to this are extracted on this thread. @default {IN_PROCESS_LAYER_BYTES} */
     readonly inProcessBytes?: number;
   } = {},
 ): Promise<LayerFetch> {
-  const inProcessBytes = options.inProcessBytes ?? IN_PROCESS_LAYER_BYTES;
-  const extractsHere = (layer: Descriptor) => layer.size <= inProcessBytes;
   const shared = deps.config.layer_cache ? openLayerStore(deps.layout.layers) : undefined;
   const layers = image.manifest.layers;
   const present = new Set<Digest>();
   if (shared !== undefined) {
     for (const layer of layers) if (await shared.load(layer.digest)) present.add(layer.digest);
   }
+  const missing = uniqueLayers(layers.filter((l) => !present.has(l.digest)));
+  const here = extractsOnThisThread(missing, options.inProcessBytes ?? IN_PROCESS_LAYER_BYTES);
+  const extractsHere = () => here;
   const following = new Followers();
   // Workers start now, so their module load overlaps verification and the first downloads.
   const workers = new ExtractionWorkers(extractionWorkers());
-  const missing = new Set(
-    layers.filter((l) => !present.has(l.digest) && !extractsHere(l)).map((l) => l.digest),
-  ).size;
-  if (missing > 0) workers.warm(missing);
+  if (!here && missing.length > 0) workers.warm(missing.length);
   const downloads = pullLayers(deps, image, cache, signal, {
     skip: present,
     following,
@@ -253,7 +264,7 @@ async function compose(input: {
         // after the download committed the blob with the manifest's digest, so bytes that turn out wrong
         // leave nothing behind but a discarded staging tree.
         const here = extractsHere(layer);
-        // A small layer is extracted here from its cached blob; a large one in a worker, following its download.
+        // Here: from the cached blob once downloaded. In a worker: following the download as it is written.
         await (here ? downloads[i] : Promise.race([downloads[i], following.started(layer.digest)]));
         return await slots.run(async () => {
           signal.throwIfAborted();

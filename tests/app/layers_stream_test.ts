@@ -1,7 +1,7 @@
 /**
- * Extraction overlaps the download: once verification passed, a large layer still downloading is extracted (in a
+ * Extraction overlaps the download: once verification passed, a layer still downloading is extracted (in a
  * worker) from its bytes as they arrive, and its snapshot is published only after the blob's digest was
- * confirmed; a small one is extracted on this thread once its download is complete.
+ * confirmed; when little is to be extracted, it is extracted on this thread once its download is complete.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -73,9 +73,9 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
-Deno.test("a large layer still downloading is extracted from the bytes already received, before the download ends", async () => {
+Deno.test("a layer still downloading is extracted in a worker from the bytes already received, before the download ends", async () => {
   const tar = buildTar([file("bin/tool", "x".repeat(200_000)), file("etc/conf", "on")]);
-  // Every layer counts as large here (the threshold is 4 MiB; the ordering, not the size, is under test).
+  // More than "little" to extract here (the threshold is 4 MiB; the ordering, not the size, is under test).
   const { home, digest, body, events, fetch } = await setUp(tar, tar, { inProcessBytes: 0 });
   await using _home = home;
   const rootfs = join(home.path, "rootfs");
@@ -97,7 +97,7 @@ Deno.test("a large layer still downloading is extracted from the bytes already r
   assert.equal(await openBlobCache(home.layout.blobs).has(digest), true);
 });
 
-Deno.test("a small layer is extracted on this thread once its download is complete, with no worker started", async () => {
+Deno.test("little to extract: the layer is extracted on this thread once its download is complete, no worker started", async () => {
   const tar = buildTar([file("bin/tool", "x".repeat(200_000)), file("etc/conf", "on")]);
   const started: string[] = [];
   const RealWorker = globalThis.Worker;

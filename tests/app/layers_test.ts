@@ -6,7 +6,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { ResolvedImage } from "../../src/app/image.ts";
-import { fetchLayers, type LayerEvent, versionDiskUsage } from "../../src/app/layers.ts";
+import {
+  extractsOnThisThread,
+  fetchLayers,
+  IN_PROCESS_LAYER_BYTES,
+  type LayerEvent,
+  versionDiskUsage,
+} from "../../src/app/layers.ts";
+import type { Descriptor } from "../../src/oci/manifest.ts";
 import { type Digest, sha256Digest } from "../../src/oci/digest.ts";
 import { MEDIA_TYPES } from "../../src/oci/media_types.ts";
 import type { RegistryClient } from "../../src/registry/types.ts";
@@ -151,4 +158,20 @@ Deno.test("versionDiskUsage() splits a version's bytes into its own and those sh
   const after = await versionDiskUsage(home.layout, "jq", v.digest);
   assert.equal(after.shared, 1000);
   assert.equal(after.own, before.own - 1000);
+});
+
+Deno.test("extractsOnThisThread(): only when the layers to extract total at most the limit (else all go to workers)", () => {
+  const layer = (size: number) =>
+    ({ mediaType: MEDIA_TYPES.OCI_LAYER_GZIP, digest: `sha256:${"0".repeat(64)}`, size }) as Descriptor;
+  const limit = IN_PROCESS_LAYER_BYTES;
+  assert.equal(extractsOnThisThread([], limit), true, "nothing to extract starts no worker");
+  assert.equal(extractsOnThisThread([layer(1_400_000)], limit), true, "an update's one small layer");
+  assert.equal(extractsOnThisThread([layer(limit)], limit), true);
+  assert.equal(extractsOnThisThread([layer(limit + 1)], limit), false);
+  assert.equal(
+    extractsOnThisThread([layer(1_400_000), layer(30_000_000)], limit),
+    false,
+    "a cold install: the small layer goes to the workers too",
+  );
+  assert.equal(extractsOnThisThread([layer(3_000_000), layer(3_000_000)], limit), false, "the sum counts");
 });
