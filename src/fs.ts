@@ -3,7 +3,7 @@
  * "write elsewhere on the same filesystem, fsync, rename over": a crash leaves either the old or the new state
  * plus a dot-prefixed leftover that `scanStore()` finds and `repairStore()` deletes.
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "./path.ts";
 import { DropzoneError, ioFailureHint } from "./errors.ts";
 import { crashPoint } from "./crash_points.ts";
 import { formatBytes } from "./format.ts";

@@ -2,7 +2,7 @@
  * Per-invocation context: the runtime, the dz home, logging to stderr, lazily loaded config and the first-run
  * initialisation of the home. Commands get everything from here; nothing below src/cli reads the environment.
  */
-import { resolve } from "node:path";
+import { resolve } from "../path.ts";
 import { DropzoneError, ioFailureHint } from "../errors.ts";
 import type { Runtime, Sink } from "../runtime.ts";
 import { writeFileAtomic } from "../fs.ts";

@@ -1,5 +1,5 @@
 /** Paths of the dz home. Pure: no I/O. */
-import { join } from "node:path";
+import { join } from "../path.ts";
 
 /** Every path dz writes below its home. */
 export interface StoreLayout {

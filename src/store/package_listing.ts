@@ -20,7 +20,7 @@
  * and renamed over), so a reader sees each file either before or after a change, never half-written. A listing
  * that races a concurrent install may show the old or the new version of that package, as the full scan may.
  */
-import { basename, join } from "node:path";
+import { basename, join } from "../path.ts";
 import { isDigest } from "../oci/digest.ts";
 import type { StoreLayout } from "./layout.ts";
 import { type PackageMetadata, parseMetadata } from "./metadata.ts";

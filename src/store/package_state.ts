@@ -3,7 +3,7 @@
  * metadata.json, a deleted rootfs or entrypoint). `list`, `update --check`, `remove` and `doctor` use it so a
  * damaged package never silently disappears while its wrapper still runs.
  */
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { DropzoneError, isDropzoneError } from "../errors.ts";
 import { type Digest, shortDigest } from "../oci/digest.ts";
 import { ioError } from "../fs.ts";

@@ -13,7 +13,7 @@
  * Every mutation here is a single rename (or a sequence of renames each of which leaves a working state), so
  * a crash at any point leaves the previously current version usable. Mutations require the store lock.
  */
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "../path.ts";
 import { DropzoneError } from "../errors.ts";
 import { type Digest, digestToDirName, isDigest, shortDigest } from "../oci/digest.ts";
 import type { StoreLayout } from "./layout.ts";

@@ -9,7 +9,7 @@
  * `digest` is the version that was current when pinned (for display); a pin keeps the package out of
  * `dz update --all` / `dz update --yes` whatever is current.
  */
-import { join } from "node:path";
+import { join } from "../path.ts";
 import type { Digest } from "../oci/digest.ts";
 import { readTextIfExists, removeIfExists, writeJsonAtomic } from "../fs.ts";
 import type { StoreLayout } from "./layout.ts";

@@ -4,7 +4,7 @@
  * source. A receipt grants nothing: the reinstall verifies the signature again through the install gate. It
  * lives and dies with the package directory (`dz remove` forgets it).
  */
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { type Digest, shortDigest } from "../oci/digest.ts";
 import { DropzoneError } from "../errors.ts";
 import { readTextIfExists, writeJsonAtomic } from "../fs.ts";
