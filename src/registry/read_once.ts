@@ -35,6 +35,8 @@ interface Remembered<T> {
   readonly answer: Answer<T>;
   readonly at: number;
   readonly mutable: boolean;
+  /** What it counts against the byte budget. */
+  readonly bytes: number;
 }
 
 /** Wraps `inner` so that reads repeated within one command are answered from memory (see the module comment). */
@@ -53,6 +55,7 @@ export function readOnceClient(inner: RegistryClient, options: ReadOnceOptions =
     if (entry === undefined) return undefined;
     if (entry.mutable && now() - entry.at > MUTABLE_TTL_MS) {
       memo.delete(key);
+      heldBytes -= entry.bytes;
       return undefined;
     }
     return entry.answer;
@@ -67,7 +70,7 @@ export function readOnceClient(inner: RegistryClient, options: ReadOnceOptions =
   ) {
     if (heldBytes + bytes > maxBytes) return;
     heldBytes += bytes;
-    memo.set(key, { answer, at: now(), mutable });
+    memo.set(key, { answer, at: now(), mutable, bytes });
   }
 
   /** A remembered answer, as the network would give it: not to a caller that was already stopped. */

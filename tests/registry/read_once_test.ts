@@ -152,6 +152,18 @@ Deno.test("nothing is remembered beyond the byte budget; HEADs are never remembe
   assert.equal(calls.length, 4);
 });
 
+Deno.test("an expired tag answer gives its bytes back to the budget", async () => {
+  const { inner, calls } = counting();
+  let now = 0;
+  // Room for one manifest (each is ~20 bytes): the expired tag's bytes must be released for the next one.
+  const client = readOnceClient(inner, { now: () => now, maxBytes: 30 });
+  await client.getManifest(REPO, "1.0.0");
+  now = MUTABLE_TTL_MS + 1;
+  await client.getManifest(REPO, "1.0.0");
+  await client.getManifest(REPO, "1.0.0");
+  assert.equal(calls.length, 2, "remembered again after the first answer expired");
+});
+
 Deno.test("a remembered answer is not given to a caller that was already stopped", async () => {
   const { inner } = counting();
   const client = readOnceClient(inner);
