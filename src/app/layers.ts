@@ -181,7 +181,6 @@ export async function fetchLayers(
   }
   const missing = uniqueLayers(layers.filter((l) => !present.has(l.digest)));
   const here = extractsOnThisThread(missing, options.inProcessBytes ?? IN_PROCESS_LAYER_BYTES);
-  const extractsHere = () => here;
   const following = new Followers();
   // Workers start now, so their module load overlaps verification and the first downloads.
   const workers = new ExtractionWorkers(extractionWorkers());
@@ -213,7 +212,7 @@ export async function fetchLayers(
           signal: options.signal,
           deps,
           workers,
-          extractsHere,
+          extractHere: here,
           ...(options.known !== undefined ? { known: options.known } : {}),
           ...(shared !== undefined ? { extracted } : {}),
         });
@@ -235,13 +234,13 @@ async function compose(input: {
   signal: AbortSignal;
   deps: FetchDeps;
   workers: ExtractionWorkers;
-  /** Whether a layer is extracted on this thread (from its cached blob) rather than in a worker. */
-  extractsHere: (layer: Descriptor) => boolean;
+  /** Extract on this thread (from the cached blobs) rather than in the workers (see IN_PROCESS_LAYER_BYTES). */
+  extractHere: boolean;
   known?: KnownFiles;
   /** Receives the digest of every snapshot extracted into the shared store. */
   extracted?: Set<Digest>;
 }): Promise<RootfsBuild> {
-  const { store, image, cache, downloads, following, rootfs, deps, workers, extractsHere } = input;
+  const { store, image, cache, downloads, following, rootfs, deps, workers, extractHere } = input;
   const layers = image.manifest.layers;
   // One failed extraction stops the others before the error surfaces.
   const controller = new AbortController();
@@ -263,20 +262,19 @@ async function compose(input: {
         // build was called; the blob's own sha256 is checked as it streams): the snapshot is published only
         // after the download committed the blob with the manifest's digest, so bytes that turn out wrong
         // leave nothing behind but a discarded staging tree.
-        const here = extractsHere(layer);
         // Here: from the cached blob once downloaded. In a worker: following the download as it is written.
-        await (here ? downloads[i] : Promise.race([downloads[i], following.started(layer.digest)]));
+        await (extractHere ? downloads[i] : Promise.race([downloads[i], following.started(layer.digest)]));
         return await slots.run(async () => {
           signal.throwIfAborted();
-          const watch = here ? undefined : following.watch(layer.digest);
-          mark(`extract-start ${i} ${here ? "here" : watch ? "following" : "cached"}`);
+          const watch = extractHere ? undefined : following.watch(layer.digest);
+          mark(`extract-start ${i} ${extractHere ? "here" : watch ? "following" : "cached"}`);
           extracted++;
           const end = span(`extract-layer ${shortDigest(layer.digest)}`);
           const onProgress = deps.onEvent
             ? (bytes: number) => deps.onEvent?.({ type: "unpack-progress", digest: layer.digest, bytes })
             : undefined;
           const label = shortDigest(layer.digest);
-          const snapshot = here
+          const snapshot = extractHere
             ? await store.extract(
               layer.digest,
               async () => openLayer(counted(await cache.open(layer.digest), onProgress), layer.mediaType),

@@ -117,17 +117,27 @@ async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> 
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-/** Wraps an online client so everything it resolves can be replayed offline later. */
-export function recordingClient(inner: RegistryClient, cache: ContentCache, refs: RefStore): RegistryClient {
+/** Every method of `inner`, bound to it: what a decorator starts from before it overrides some of them. */
+export function forwardingClient(inner: RegistryClient): RegistryClient {
   return {
     ...inner,
     ping: inner.ping.bind(inner),
+    getManifest: inner.getManifest.bind(inner),
+    headManifest: inner.headManifest.bind(inner),
+    getBlob: inner.getBlob.bind(inner),
+    getBlobBytes: inner.getBlobBytes.bind(inner),
     listTags: inner.listTags.bind(inner),
     catalog: inner.catalog.bind(inner),
-    getBlob: inner.getBlob.bind(inner),
-    headManifest: inner.headManifest.bind(inner),
+    referrers: inner.referrers.bind(inner),
     ...(inner.servedBy ? { servedBy: inner.servedBy.bind(inner) } : {}),
     ...(inner.mirrorsUsed ? { mirrorsUsed: inner.mirrorsUsed.bind(inner) } : {}),
+  };
+}
+
+/** Wraps an online client so everything it resolves can be replayed offline later. */
+export function recordingClient(inner: RegistryClient, cache: ContentCache, refs: RefStore): RegistryClient {
+  return {
+    ...forwardingClient(inner),
     async getManifest(repo, reference, options) {
       let fetched: FetchedManifest;
       try {

@@ -13,6 +13,7 @@
 import { isDropzoneError } from "../errors.ts";
 import { type Digest, isDigest } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/manifest.ts";
+import { forwardingClient } from "./caching_client.ts";
 import { MAX_MANIFEST_BYTES } from "./manifests.ts";
 import type { FetchedManifest, RegistryClient, RepoRef } from "./types.ts";
 
@@ -81,14 +82,7 @@ export function readOnceClient(inner: RegistryClient, options: ReadOnceOptions =
   }
 
   return {
-    ...inner,
-    ping: inner.ping.bind(inner),
-    headManifest: inner.headManifest.bind(inner),
-    getBlob: inner.getBlob.bind(inner),
-    listTags: inner.listTags.bind(inner),
-    catalog: inner.catalog.bind(inner),
-    ...(inner.servedBy ? { servedBy: inner.servedBy.bind(inner) } : {}),
-    ...(inner.mirrorsUsed ? { mirrorsUsed: inner.mirrorsUsed.bind(inner) } : {}),
+    ...forwardingClient(inner),
     async getManifest(repo, reference, opts) {
       const key = where(repo, reference);
       const known = recall(manifests, key);
