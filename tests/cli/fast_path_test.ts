@@ -127,3 +127,38 @@ for (const store of STORES) {
     }
   });
 }
+
+Deno.test("the fast path loads no node: module: --version, completion and a healthy dz list stay off Deno's Node layer", async () => {
+  // The first node: import of a process costs ~15 ms (README "Start-up"); this walks the modules the fast path
+  // and plain `dz list` load (static imports, plus list's two dynamic ones), not the error path.
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", new URL("../../src/cli/fast_path.ts", import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  assert.equal(out.code, 0);
+  const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: {
+      specifier: string;
+      dependencies?: { specifier: string; isDynamic?: boolean; code?: { specifier?: string } }[];
+    }[];
+  };
+  const bySpecifier = new Map(graph.modules.map((m) => [m.specifier, m]));
+  const root = new URL("../../src/cli/", import.meta.url).href;
+  const pending = ["fast_path.ts", "context.ts", "commands/list.ts"].map((f) => root + f);
+  const seen = new Set<string>();
+  const nodeImports: string[] = [];
+  while (pending.length > 0) {
+    const specifier = pending.pop()!;
+    if (seen.has(specifier)) continue;
+    seen.add(specifier);
+    for (const dep of bySpecifier.get(specifier)?.dependencies ?? []) {
+      if (dep.isDynamic) continue;
+      if (dep.specifier.startsWith("node:")) {
+        nodeImports.push(`${specifier.slice(root.length - 4)} → ${dep.specifier}`);
+      } else if (dep.code?.specifier) pending.push(dep.code.specifier);
+    }
+  }
+  assert.ok(seen.size > 10, "the walk found the modules");
+  assert.deepEqual(nodeImports, []);
+});
